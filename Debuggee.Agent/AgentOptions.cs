@@ -1,0 +1,123 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Globalization;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+
+namespace HyperDbgRemote.Agent;
+
+/// <summary>The agent's command line.</summary>
+internal sealed class AgentOptions
+{
+    public const string Usage =
+        """
+        usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
+          --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex)
+          --cores N         virtual CPUs (default 1; the demo uses 2)
+          --memory MIB      guest RAM in MiB (default 64)
+          --run-seconds S   run the guest for S seconds, then print what it wrote to COM1 and the debug console and the
+                            I/O exits per port (default: until the guest stops)
+          --trap PORTS      set the I/O-bitmap bits of these ports (hex) or of all ports on every core
+        """;
+
+    public string Guest { get; private set; } = "demo";
+
+    public int? Cores { get; private set; }
+
+    public int MemoryMiB { get; private set; } = 64;
+
+    public double? RunSeconds { get; private set; }
+
+    public bool TrapAll { get; private set; }
+
+    public List<ushort> TrapPorts { get; } = [];
+
+    public static bool TryParse(string[] args, out AgentOptions options, out string? error)
+    {
+        options = new AgentOptions();
+        error = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string? Next()
+            {
+                return i + 1 < args.Length ? args[++i] : null;
+            }
+
+            switch (arg)
+            {
+                case "--guest":
+                    options.Guest = Next() ?? string.Empty;
+                    if (options.Guest.Length == 0)
+                    {
+                        error = $"--guest needs a value: {GuestSpec.Syntax}";
+                        return false;
+                    }
+
+                    break;
+                case "--cores":
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int cores) || cores < 1 || cores > VmConfiguration.MaximumCores)
+                    {
+                        error = $"--cores takes a number from 1 to {VmConfiguration.MaximumCores}";
+                        return false;
+                    }
+
+                    options.Cores = cores;
+                    break;
+                case "--memory":
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib) || mib < 2 || mib > 3072)
+                    {
+                        error = "--memory takes a size in MiB from 2 to 3072";
+                        return false;
+                    }
+
+                    options.MemoryMiB = mib;
+                    break;
+                case "--run-seconds":
+                    if (!double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) || s <= 0 || s > 3600)
+                    {
+                        error = "--run-seconds takes a number of seconds from 0 to 3600";
+                        return false;
+                    }
+
+                    options.RunSeconds = s;
+                    break;
+                case "--trap":
+                    string? ports = Next();
+                    if (ports is null)
+                    {
+                        error = "--trap needs 'all' or a list of hex ports";
+                        return false;
+                    }
+
+                    if (ports.Equals("all", StringComparison.OrdinalIgnoreCase))
+                    {
+                        options.TrapAll = true;
+                        break;
+                    }
+
+                    foreach (string p in ports.Split(','))
+                    {
+                        if (!ushort.TryParse(p.Trim().Replace("0x", string.Empty, StringComparison.OrdinalIgnoreCase), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ushort port))
+                        {
+                            error = $"--trap: '{p}' is not a port from 0 to FFFF (hex)";
+                            return false;
+                        }
+
+                        options.TrapPorts.Add(port);
+                    }
+
+                    break;
+                case "-h" or "--help":
+                    error = string.Empty;
+                    return false;
+                default:
+                    error = $"unknown argument '{arg}'";
+                    return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,56 @@
+# HyperDbgRemote build script (Windows). Verbs: deps, build, test, demo, bench [prefix], format — as build.sh.
+# Unicorn 2 on Windows: put unicorn.dll (x64) next to the built programs or on PATH.
+param(
+    [Parameter(Position = 0)][string]$Verb = "build",
+    [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
+)
+$ErrorActionPreference = "Stop"
+Set-Location $PSScriptRoot
+$Config = if ($env:CONFIGURATION) { $env:CONFIGURATION } else { "Release" }
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"
+$env:DOTNET_NOLOGO = "1"
+
+function Invoke-Deps {
+    if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) { throw "The .NET SDK (dotnet) is not installed." }
+    if (-not (Get-Command unicorn.dll -ErrorAction SilentlyContinue) -and -not (Test-Path "$PSScriptRoot\unicorn.dll")) {
+        Write-Warning "unicorn.dll (Unicorn 2, x64) was not found on PATH or in $PSScriptRoot; the VMX driver needs it."
+    }
+    dotnet restore HyperDbgRemote.sln --verbosity quiet
+    if ($LASTEXITCODE -ne 0) { throw "restore failed" }
+}
+
+function Invoke-Build {
+    Invoke-Deps
+    dotnet build HyperDbgRemote.sln -c $Config --no-restore --verbosity quiet -nologo
+    if ($LASTEXITCODE -ne 0) { throw "build failed" }
+    New-Item -ItemType Directory -Force -Path "$PSScriptRoot\bin" | Out-Null
+    Set-Content "$PSScriptRoot\bin\hyperdbg-agent.cmd" "@dotnet `"$PSScriptRoot\Debuggee.Agent\bin\$Config\net10.0\HyperDbgRemote.Agent.dll`" %*"
+    if (Test-Path "$PSScriptRoot\Debugger.Host\bin\$Config\net10.0\HyperDbgRemote.Host.dll") {
+        Set-Content "$PSScriptRoot\bin\hyperdbg.cmd" "@dotnet `"$PSScriptRoot\Debugger.Host\bin\$Config\net10.0\HyperDbgRemote.Host.dll`" %*"
+    }
+}
+
+function Invoke-Tests {
+    $out = dotnet test HyperDbgRemote.sln -c $Config --no-build --verbosity quiet -nologo @Rest 2>&1 | Tee-Object -Variable lines
+    $status = $LASTEXITCODE
+    $p = 0; $f = 0; $s = 0
+    foreach ($line in $lines) {
+        if ("$line" -match '^(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+)') {
+            $f += [int]$Matches[2]; $p += [int]$Matches[3]; $s += [int]$Matches[4]
+        }
+    }
+    if ($status -ne 0 -and $f -eq 0) { $f = 1 }
+    if ($p -eq 0 -and $f -eq 0) { Write-Error "no test ran"; $f = 1 }
+    Write-Output "$p passed, $f failed, $s skipped"
+    if ($f -ne 0) { exit 1 }
+}
+
+switch ($Verb) {
+    "deps" { Invoke-Deps }
+    "build" { Invoke-Build }
+    "test" { Invoke-Build; Invoke-Tests }
+    "demo" { Invoke-Build; & "$PSScriptRoot\bin\hyperdbg-agent.cmd" --guest demo --run-seconds 3 --trap 3f8,80,70,71,40,43 @Rest }
+    "bench" { Invoke-Build; dotnet run --project bench/HyperDbgRemote.Bench.csproj -c $Config --no-build -- @Rest }
+    "format" { Invoke-Deps; dotnet format HyperDbgRemote.sln --verify-no-changes --no-restore }
+    default { Write-Error "usage: .\build.ps1 deps|build|test|demo|bench [prefix]|format"; exit 2 }
+}

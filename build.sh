@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# HyperDbgRemote build script (POSIX). Verbs: deps, build, test, demo, bench [prefix], conformance [DIR], format.
+# Every verb installs what is missing first (Debian packages, NuGet packages).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+CONFIG="${CONFIGURATION:-Release}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+APT_PACKAGES=(libunicorn2 socat seabios python3-grpcio python3-grpc-tools python3-protobuf)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+missing_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    echo "${missing[@]:-}"
+}
+
+deps() {
+    if ! command -v dotnet >/dev/null 2>&1; then
+        echo "build.sh: the .NET SDK (dotnet) is not installed; see https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+        exit 1
+    fi
+    local missing
+    missing="$(missing_packages)"
+    if [ -n "${missing// /}" ]; then
+        if command -v apt-get >/dev/null 2>&1; then
+            local sudo=""
+            [ "$(id -u)" -eq 0 ] || sudo="sudo"
+            log "installing Debian packages: $missing"
+            $sudo apt-get update -qq
+            # shellcheck disable=SC2086
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+        else
+            echo "build.sh: please install: $missing" >&2
+            exit 1
+        fi
+    fi
+    log "restoring NuGet packages"
+    dotnet restore HyperDbgRemote.sln --verbosity quiet
+}
+
+build() {
+    deps
+    log "building ($CONFIG)"
+    dotnet build HyperDbgRemote.sln -c "$CONFIG" --no-restore --verbosity quiet -nologo
+    launchers
+}
+
+launchers() {
+    mkdir -p "$ROOT/bin"
+    write_launcher hyperdbg-agent "Debuggee.Agent/bin/$CONFIG/net10.0/HyperDbgRemote.Agent.dll"
+    if [ -f "Debugger.Host/bin/$CONFIG/net10.0/HyperDbgRemote.Host.dll" ]; then
+        write_launcher hyperdbg "Debugger.Host/bin/$CONFIG/net10.0/HyperDbgRemote.Host.dll"
+    fi
+}
+
+write_launcher() {
+    local name="$1" dll="$2"
+    cat >"$ROOT/bin/$name" <<LAUNCHER
+#!/usr/bin/env bash
+exec dotnet "$ROOT/$dll" "\$@"
+LAUNCHER
+    chmod +x "$ROOT/bin/$name"
+}
+
+# Runs every test assembly and prints one closing line "N passed, N failed, N skipped".
+run_tests() {
+    local log_file status
+    log_file="$(mktemp)"
+    set +e
+    dotnet test HyperDbgRemote.sln -c "$CONFIG" --no-build --verbosity quiet -nologo "$@" 2>&1 | tee "$log_file"
+    status=${PIPESTATUS[0]}
+    set -e
+    local summary
+    summary="$(sed -e 's/\x1b\[[0-9;]*m//g' "$log_file" | awk '
+        /^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+/ {
+            gsub(/,/, "");
+            for (i = 1; i <= NF; i++) {
+                if ($i == "Failed:") f += $(i + 1);
+                if ($i == "Passed:") p += $(i + 1);
+                if ($i == "Skipped:") s += $(i + 1);
+            }
+        }
+        END { printf "%d %d %d\n", p, f, s }')"
+    rm -f "$log_file"
+    local passed failed skipped
+    read -r passed failed skipped <<<"$summary"
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1 # a build or runner error counts as a failure
+    fi
+    if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+        echo "build.sh: no test ran (a filter that matches no test is a failure)" >&2
+        failed=1
+    fi
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
+
+case "${1:-build}" in
+    deps) deps ;;
+    build) build ;;
+    test)
+        shift
+        build
+        run_tests "$@"
+        ;;
+    demo)
+        shift
+        build
+        "$ROOT/bin/hyperdbg-agent" --guest demo --run-seconds 3 --trap 3f8,80,70,71,40,43 "$@"
+        ;;
+    bench)
+        shift
+        build
+        dotnet run --project bench/HyperDbgRemote.Bench.csproj -c "$CONFIG" --no-build -- "$@"
+        ;;
+    format)
+        deps
+        dotnet format HyperDbgRemote.sln --verify-no-changes --no-restore
+        ;;
+    *)
+        echo "usage: ./build.sh deps|build|test [dotnet test args]|demo|bench [prefix]|format" >&2
+        exit 2
+        ;;
+esac

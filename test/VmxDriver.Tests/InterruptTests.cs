@@ -1,0 +1,100 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperDbgRemote.VmxDriver.Tests;
+
+public sealed class InterruptTests
+{
+    [Test]
+    public void IntN_RealMode_DeliveredThroughIvtAndIretReturns()
+    {
+        // Arrange: IVT[0x21] -> 0000:handler; handler prints 'I' to 0xE9 and IRETs; main prints 'R' afterwards.
+        using TestVm t = TestVm.Create16(a =>
+        {
+            Label handler = a.CreateLabel();
+            Label main = a.CreateLabel();
+            a.jmp(main);
+            a.Label(ref handler);
+            a.mov(al, (byte)'I');
+            a.@out(0xE9, al);
+            a.iret();
+            a.Label(ref main);
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(__word_ptr[0x21 * 4], 0x7C02);
+            a.mov(__word_ptr[(0x21 * 4) + 2], 0);
+            a.@int(0x21);
+            a.mov(al, (byte)'R');
+            a.@out(0xE9, al);
+            a.hlt();
+        });
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("IR"));
+        Assert.That(t.Core0.InterruptsDelivered, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void IntN_LongMode_DeliveredThroughIdtGateAndIretqReturns()
+    {
+        // Arrange: an IDT at DATA with a 64-bit interrupt gate for vector 0x80.
+        const ulong idt = TestVm.DataAddress;
+        const ulong idtr = TestVm.DataAddress + 0x1000;
+        using TestVm t = TestVm.Create64(a =>
+        {
+            Label handler = a.CreateLabel();
+            Label main = a.CreateLabel();
+            a.jmp(main);
+            a.Label(ref handler);
+            a.mov(al, (byte)'L');
+            a.@out(0xE9, al);
+            a.iretq();
+            a.Label(ref main);
+            a.lidt(__[idtr]);
+            a.@int(0x80);
+            a.mov(al, (byte)'M');
+            a.@out(0xE9, al);
+            a.hlt();
+        });
+        ulong handlerAddress = TestVm.LoadAddress + 2;
+        Span<byte> gate = stackalloc byte[16];
+        BitConverter.TryWriteBytes(gate, (ushort)handlerAddress);
+        BitConverter.TryWriteBytes(gate[2..], (ushort)t.Core0.ReadRegister(GuestRegister.Cs));
+        gate[5] = 0x8E;
+        BitConverter.TryWriteBytes(gate[6..], (ushort)(handlerAddress >> 16));
+        BitConverter.TryWriteBytes(gate[8..], (uint)(handlerAddress >> 32));
+        t.Vm.Memory.Write(idt + (0x80 * 16), gate);
+        t.Vm.Memory.TryWrite(idtr, (ushort)(256 * 16 - 1));
+        t.Vm.Memory.TryWrite(idtr + 2, idt);
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("LM"));
+    }
+
+    [Test]
+    public void IntN_NoHandler_StopsWithTripleFaultReport()
+    {
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.nop();
+            a.@int(0x81);
+            a.hlt();
+        });
+
+        t.Vm.Start();
+        VmStopInfo? info = t.Vm.WaitForStop(TimeSpan.FromSeconds(10));
+
+        Assert.That(info?.Reason, Is.EqualTo(VmStopReason.Fault));
+        Assert.That(info!.Report, Does.Contain("core 0").And.Contain("triple fault").And.Contain("vector 129"));
+        Assert.That(info.Report, Does.Contain("RIP 0x"));
+    }
+}

@@ -1,0 +1,60 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver.Devices;
+using HyperDbgRemote.VmxDriver.Guests;
+
+namespace HyperDbgRemote.VmxDriver.Tests;
+
+[Category("Firmware")]
+public sealed class SeaBiosTests
+{
+    private const string BiosPath = "/usr/share/seabios/bios.bin";
+
+    [Test]
+    public void Boot_DebianSeaBios_PrintsQemusLeadingLinesOnDebugConsole()
+    {
+        // Arrange
+        if (!File.Exists(BiosPath))
+        {
+            Assert.Ignore($"skipped: {BiosPath} not found (apt-get install seabios)");
+        }
+
+        string[] expected = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Data", "seabios-1.16.2-qemu-7.2-debugcon.txt"))
+            .Where(l => !l.StartsWith('#') && !l.StartsWith('!') && l.Length > 0)
+            .ToArray();
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 128 * 1024 * 1024 });
+        StandardDevices devices = StandardDevices.Attach(vm);
+        vm.AddCores(BiosGuest.FromFile(BiosPath).Load(vm));
+
+        // Act
+        vm.Start();
+        string log = string.Empty;
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && !vm.HasStopped)
+        {
+            log = devices.DebugConsole.Output.Text();
+            if (log.Contains("qemu/e820", StringComparison.Ordinal) && log.Contains("[RAM]", StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        vm.Stop();
+        log = devices.DebugConsole.Output.Text();
+
+        // Assert
+        string[] lines = log.Split('\n', StringSplitOptions.TrimEntries);
+        TestContext.Out.WriteLine(log);
+        Assert.That(vm.StopInfo?.Reason, Is.Not.EqualTo(VmStopReason.Fault), vm.StopInfo?.Report);
+        int from = 0;
+        foreach (string line in expected)
+        {
+            int at = Array.IndexOf(lines, line, from);
+            Assert.That(at, Is.GreaterThanOrEqualTo(0), $"missing (in order): {line}");
+            from = at + 1;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Globalization;
+
+namespace HyperDbgRemote.VmxDriver.Guests;
+
+/// <summary>
+/// Parses the guest argument of the agent: <c>demo</c>, <c>bios:PATH</c>, <c>flat16:PATH@SEG:OFF</c> (hex; a boot
+/// sector: <c>flat16:boot.bin@0:7c00</c>) or <c>flat64:PATH@ADDR</c> (hex).
+/// </summary>
+public static class GuestSpec
+{
+    /// <summary>The accepted forms, for error messages and help.</summary>
+    public const string Syntax = "demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR";
+
+    /// <summary>Parses and loads the image (for file-based guests); errors name the problem.</summary>
+    /// <exception cref="GuestImageException">Unknown form, bad address, or an unusable image.</exception>
+    public static IGuestLoader Parse(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        string s = spec.Trim();
+        if (s.Equals("demo", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new GuestImageException("The demo guest is not available in this build."); // PENDING-DEMO
+        }
+
+        int colon = s.IndexOf(':', StringComparison.Ordinal);
+        string kind = colon < 0 ? s : s[..colon].ToLowerInvariant();
+        string rest = colon < 0 ? string.Empty : s[(colon + 1)..];
+        switch (kind)
+        {
+            case "bios":
+                return BiosGuest.FromFile(rest);
+            case "flat16":
+                {
+                    (string path, string at) = SplitAt(spec, rest, "SEG:OFF");
+                    string[] parts = at.Split(':');
+                    if (parts.Length != 2 || !TryHex(parts[0], 0xFFFF, out ulong seg) || !TryHex(parts[1], 0xFFFF, out ulong off))
+                    {
+                        throw new GuestImageException($"Guest '{spec}': '{at}' is not SEG:OFF (two hex numbers up to FFFF, e.g. 0:7c00).");
+                    }
+
+                    return Flat16Guest.FromFile(path, (ushort)seg, (ushort)off);
+                }
+
+            case "flat64":
+                {
+                    (string path, string at) = SplitAt(spec, rest, "ADDR");
+                    if (!TryHex(at, uint.MaxValue, out ulong address))
+                    {
+                        throw new GuestImageException($"Guest '{spec}': '{at}' is not a hex load address (e.g. 100000).");
+                    }
+
+                    return Flat64Guest.FromFile(path, address);
+                }
+
+            default:
+                throw new GuestImageException($"Unknown guest '{spec}': use {Syntax}.");
+        }
+    }
+
+    private static (string Path, string At) SplitAt(string spec, string rest, string what)
+    {
+        int at = rest.LastIndexOf('@');
+        if (at <= 0)
+        {
+            throw new GuestImageException($"Guest '{spec}' needs PATH@{what}.");
+        }
+
+        return (rest[..at], rest[(at + 1)..]);
+    }
+
+    private static bool TryHex(string text, ulong max, out ulong value)
+    {
+        string t = text.Trim();
+        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            t = t[2..];
+        }
+
+        return ulong.TryParse(t, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && value <= max;
+    }
+}

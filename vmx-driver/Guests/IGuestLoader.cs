@@ -1,0 +1,14 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver.Guests;
+
+/// <summary>Puts a guest into a VM's memory and says where each core starts.</summary>
+public interface IGuestLoader
+{
+    /// <summary>A one-line description (e.g. "flat64 image.bin at 0x100000").</summary>
+    string Description { get; }
+
+    /// <summary>Loads the guest. Throws <see cref="GuestImageException"/> naming the problem; changes nothing then.</summary>
+    IReadOnlyList<CoreStart> Load(VirtualMachine vm);
+}

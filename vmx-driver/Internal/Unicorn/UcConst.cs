@@ -1,0 +1,38 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
+
+/// <summary>Constants of unicorn.h and x86.h (Unicorn 2.0.1), checked against the Debian libunicorn-dev headers.</summary>
+internal static class UcConst
+{
+    public const int ArchX86 = 4;
+    public const int Mode16 = 2;
+    public const int Mode32 = 4;
+    public const int Mode64 = 8;
+
+    public const uint ProtRead = 1;
+    public const uint ProtWrite = 2;
+    public const uint ProtExec = 4;
+    public const uint ProtAll = 7;
+
+    public const int HookIntr = 1 << 0;
+    public const int HookInsn = 1 << 1;
+    public const int HookCode = 1 << 2;
+    public const int HookBlock = 1 << 3;
+    public const int HookMemUnmapped = 0x70;
+    public const int HookInsnInvalid = 1 << 14;
+
+    public const int InsIn = 218;
+    public const int InsOut = 500;
+
+    public const int ErrOk = 0;
+    public const int ErrReadUnmapped = 6;
+    public const int ErrWriteUnmapped = 7;
+    public const int ErrFetchUnmapped = 8;
+    public const int ErrInsnInvalid = 10;
+    public const int ErrException = 21;
+
+    /// <summary>UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0).</summary>
+    public const int CtlTbFlush = 0x4000000A;
+}

@@ -1,0 +1,106 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
+
+/// <summary>One Unicorn engine instance in a SafeHandle. Every uc_err is checked and turned into a <see cref="UnicornException"/>.</summary>
+internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public UcEngine()
+        : base(ownsHandle: true)
+    {
+    }
+
+    /// <summary>The engine mode (UC_MODE_16/32/64).</summary>
+    public int Mode { get; private set; }
+
+    /// <summary>The raw engine pointer, for hooks (which receive it anyway) and hot paths.</summary>
+    public IntPtr Raw => handle;
+
+    /// <summary>Opens an x86 engine in the given mode.</summary>
+    /// <exception cref="CpuEngineUnavailableException">libunicorn is not installed.</exception>
+    public static UcEngine Open(int mode)
+    {
+        UcNative.EnsureResolver();
+        IntPtr raw;
+        int err;
+        try
+        {
+            err = UcNative.uc_open(UcConst.ArchX86, mode, &raw);
+        }
+        catch (DllNotFoundException ex)
+        {
+            throw new CpuEngineUnavailableException(
+                $"The CPU engine library (Unicorn 2, libunicorn.so.2) was not found. Install it with 'apt-get install {UcNative.DebianPackage}' "
+                + "(Debian/Ubuntu) or put unicorn.dll next to the program (Windows).", ex);
+        }
+
+        Check(err, "uc_open");
+        var engine = new UcEngine { Mode = mode };
+        engine.SetHandle(raw);
+        return engine;
+    }
+
+    /// <summary>The library version as (major, minor).</summary>
+    public static (uint Major, uint Minor) Version()
+    {
+        UcNative.EnsureResolver();
+        uint major, minor;
+        _ = UcNative.uc_version(&major, &minor);
+        return (major, minor);
+    }
+
+    /// <summary>Throws a <see cref="UnicornException"/> carrying uc_strerror's text unless <paramref name="err"/> is UC_ERR_OK.</summary>
+    public static void Check(int err, string operation)
+    {
+        if (err != UcConst.ErrOk)
+        {
+            ThrowError(err, operation);
+        }
+    }
+
+    /// <summary>uc_strerror's text for an error code.</summary>
+    public static string ErrorText(int err) => Marshal.PtrToStringUTF8(UcNative.uc_strerror(err)) ?? "unknown error";
+
+    private static void ThrowError(int err, string operation) => throw new UnicornException(operation, err, ErrorText(err));
+
+    public ulong ReadRegister(int id)
+    {
+        ulong value = 0;
+        Check(UcNative.uc_reg_read(handle, id, &value), "uc_reg_read");
+        return value;
+    }
+
+    public void WriteRegister(int id, ulong value) => Check(UcNative.uc_reg_write(handle, id, &value), "uc_reg_write");
+
+    public void MapPointer(ulong address, ulong size, uint perms, void* memory) =>
+        Check(UcNative.uc_mem_map_ptr(handle, address, (nuint)size, perms, memory), "uc_mem_map_ptr");
+
+    public nuint AddHook(int type, void* callback, void* userData, ulong begin = 1, ulong end = 0)
+    {
+        nuint hook;
+        Check(UcNative.uc_hook_add(handle, &hook, type, callback, userData, begin, end), "uc_hook_add");
+        return hook;
+    }
+
+    public nuint AddInstructionHook(int instruction, void* callback, void* userData)
+    {
+        nuint hook;
+        Check(UcNative.uc_hook_add_insn(handle, &hook, UcConst.HookInsn, callback, userData, 1, 0, instruction), "uc_hook_add");
+        return hook;
+    }
+
+    public void DeleteHook(nuint hook) => Check(UcNative.uc_hook_del(handle, hook), "uc_hook_del");
+
+    public void FlushTranslationCache() => Check(UcNative.uc_ctl(handle, UcConst.CtlTbFlush), "uc_ctl(TB_FLUSH)");
+
+    /// <summary>Runs until HLT, a stop request or an error; returns the raw uc_err (errors end the run and are reported by the caller).</summary>
+    public int Start(ulong begin) => UcNative.uc_emu_start(handle, begin, ulong.MaxValue, 0, 0);
+
+    public void Stop() => Check(UcNative.uc_emu_stop(handle), "uc_emu_stop");
+
+    protected override bool ReleaseHandle() => UcNative.uc_close(handle) == UcConst.ErrOk;
+}

@@ -1,0 +1,111 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
+
+/// <summary>
+/// The thin P/Invoke layer over Unicorn 2 (libunicorn.so.2 on Linux, unicorn.dll on Windows). Every function returns
+/// the raw uc_err; <see cref="UcEngine"/> checks them. Signatures are blittable so calls from hooks cost no marshalling.
+/// </summary>
+internal static unsafe partial class UcNative
+{
+    /// <summary>The logical library name; resolved per OS by <see cref="Resolve"/>.</summary>
+    public const string Library = "unicorn";
+
+    /// <summary>An environment variable naming the library file to load instead (a custom Unicorn build).</summary>
+    public const string LibraryOverrideVariable = "HYPERDBG_UNICORN_LIBRARY";
+
+    /// <summary>The Debian package that provides the library.</summary>
+    public const string DebianPackage = "libunicorn2";
+
+    static UcNative()
+    {
+        NativeLibrary.SetDllImportResolver(typeof(UcNative).Assembly, Resolve);
+    }
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != Library)
+        {
+            return IntPtr.Zero;
+        }
+
+        string? overridden = Environment.GetEnvironmentVariable(LibraryOverrideVariable);
+        string[] candidates = !string.IsNullOrEmpty(overridden) ? [overridden] : OperatingSystem.IsWindows()
+            ? ["unicorn.dll"]
+            : OperatingSystem.IsMacOS() ? ["libunicorn.2.dylib", "libunicorn.dylib"] : ["libunicorn.so.2", "libunicorn.so"];
+        foreach (string candidate in candidates)
+        {
+            if (NativeLibrary.TryLoad(candidate, assembly, searchPath, out IntPtr handle))
+            {
+                return handle;
+            }
+        }
+
+        if (!string.IsNullOrEmpty(overridden))
+        {
+            throw new DllNotFoundException($"{LibraryOverrideVariable}={overridden} cannot be loaded.");
+        }
+
+        return IntPtr.Zero;
+    }
+
+    /// <summary>Forces the static constructor (and so the resolver) to run before the first call.</summary>
+    public static void EnsureResolver()
+    {
+    }
+
+    [LibraryImport(Library)]
+    public static partial uint uc_version(uint* major, uint* minor);
+
+    [LibraryImport(Library)]
+    public static partial int uc_open(int arch, int mode, IntPtr* uc);
+
+    [LibraryImport(Library)]
+    public static partial int uc_close(IntPtr uc);
+
+    [LibraryImport(Library)]
+    public static partial IntPtr uc_strerror(int code);
+
+    [LibraryImport(Library)]
+    public static partial int uc_reg_read(IntPtr uc, int regid, void* value);
+
+    [LibraryImport(Library)]
+    public static partial int uc_reg_write(IntPtr uc, int regid, void* value);
+
+    [LibraryImport(Library)]
+    public static partial int uc_mem_map_ptr(IntPtr uc, ulong address, nuint size, uint perms, void* ptr);
+
+    [LibraryImport(Library)]
+    public static partial int uc_mem_read(IntPtr uc, ulong address, void* bytes, nuint size);
+
+    [LibraryImport(Library)]
+    public static partial int uc_mem_write(IntPtr uc, ulong address, void* bytes, nuint size);
+
+    [LibraryImport(Library)]
+    public static partial int uc_emu_start(IntPtr uc, ulong begin, ulong until, ulong timeout, nuint count);
+
+    [LibraryImport(Library)]
+    public static partial int uc_emu_stop(IntPtr uc);
+
+    /// <summary>
+    /// uc_hook_add is variadic; on x86-64 System V and Windows x64 the variadic tail is passed exactly like prototyped
+    /// arguments, so a fixed prototype is correct (see the notes on the binding). This form passes no extra argument.
+    /// </summary>
+    [LibraryImport(Library, EntryPoint = "uc_hook_add")]
+    public static partial int uc_hook_add(IntPtr uc, nuint* hh, int type, void* callback, void* userData, ulong begin, ulong end);
+
+    /// <summary>uc_hook_add for UC_HOOK_INSN: the instruction id is the variadic argument.</summary>
+    [LibraryImport(Library, EntryPoint = "uc_hook_add")]
+    public static partial int uc_hook_add_insn(IntPtr uc, nuint* hh, int type, void* callback, void* userData, ulong begin, ulong end, int instruction);
+
+    [LibraryImport(Library)]
+    public static partial int uc_hook_del(IntPtr uc, nuint hh);
+
+    /// <summary>uc_ctl without arguments (e.g. UC_CTL_TB_FLUSH).</summary>
+    [LibraryImport(Library, EntryPoint = "uc_ctl")]
+    public static partial int uc_ctl(IntPtr uc, int control);
+}

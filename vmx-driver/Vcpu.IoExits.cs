@@ -1,0 +1,206 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver.Internal.Execution;
+
+namespace HyperDbgRemote.VmxDriver;
+
+/// <content>
+/// The I/O-exit path (SDM Vol. 3C: conditional VM exits for I/O instructions). Order: pre stage (may change registers
+/// and memory, may skip), emulation against the device bus with the registers the pre stage left, post stage, then RIP
+/// advances past the instruction (the engine continues after it). REP INS/OUTS exit once per iteration.
+/// </content>
+public sealed unsafe partial class Vcpu
+{
+    private const int MaxBlockBytes = 64 * 1024;
+
+    private void ExitOut(ushort port, int size, uint value, uint index)
+    {
+        IoExit exit = BeginExit(port, size, isIn: false, index);
+        exit.Value = exit.Qualification.IsString ? value : (uint)ReadRegister(GuestRegister.Rax) & SizeMask(size);
+        Dispatch(exit);
+        if (!exit.SkipInstruction)
+        {
+            // The pre stage may have changed AL/AX/EAX or the element at DS:[RSI]: emulate with what it left.
+            uint v = exit.Qualification.IsString ? ReadStringElement(exit, value) : (uint)ReadRegister(GuestRegister.Rax) & SizeMask(size);
+            exit.Value = v;
+            _vm.Ports.Write(port, size, v);
+        }
+
+        if (exit.PostStageRequested)
+        {
+            exit.Stage = ExitStage.Post;
+            Dispatch(exit);
+        }
+    }
+
+    private uint ExitIn(ushort port, int size, uint index)
+    {
+        IoExit exit = BeginExit(port, size, isIn: true, index);
+        Dispatch(exit);
+        bool isString = exit.Qualification.IsString;
+        uint mask = SizeMask(size);
+        uint value;
+        if (exit.SkipInstruction)
+        {
+            // Short-circuit: the destination keeps what the pre stage left there (the engine writes it back unchanged).
+            value = isString ? ReadStringElement(exit, 0) : (uint)ReadRegister(GuestRegister.Rax) & mask;
+        }
+        else
+        {
+            value = _vm.Ports.Read(port, size) & mask;
+        }
+
+        exit.Value = value;
+        if (exit.PostStageRequested)
+        {
+            StoreInResult(exit, value);
+            exit.Stage = ExitStage.Post;
+            Dispatch(exit);
+            value = isString ? ReadStringElement(exit, value) : (uint)ReadRegister(GuestRegister.Rax) & mask;
+        }
+
+        return value;
+    }
+
+    private void Dispatch(IoExit exit)
+    {
+        IVmExitHandler? handler = _vm.ExitHandler;
+        if (handler is not null)
+        {
+            handler.OnIoExit(exit);
+        }
+    }
+
+    private IoExit BeginExit(ushort port, int size, bool isIn, uint index)
+    {
+        Interlocked.Increment(ref _exitCount);
+        _vm.CountExit(port);
+        IoSite site = ResolveSite(isIn, size, index);
+        IoExit exit = _exit;
+        exit.Stage = ExitStage.Pre;
+        exit.SkipInstruction = false;
+        exit.PostStageRequested = false;
+        exit.Value = 0;
+        exit.Qualification = IoExitQualification.Create(size, isIn, site.IsString, site.IsRep, site.IsImmediate, port);
+        exit.InstructionLength = site.Bytes.Length;
+        exit.InstructionBytes = site.Bytes;
+        exit.CodeBitness = site.Bitness;
+        exit.Rip = site.Linear - SegmentBase(GuestRegister.Cs);
+        if (site.IsString)
+        {
+            ulong index64 = ReadRegister(isIn ? GuestRegister.Rdi : GuestRegister.Rsi) & AddressMask(site.AddressSize);
+            GuestRegister segment = isIn ? GuestRegister.Es : SegmentRegister(site.Segment);
+            exit.GuestLinearAddress = SegmentBase(segment) + index64;
+            uint addressSizeCode = site.AddressSize switch { 16 => 0u, 32 => 1u, _ => 2u };
+            exit.InstructionInformation = (addressSizeCode << 7) | ((uint)site.Segment << 15);
+        }
+        else
+        {
+            exit.GuestLinearAddress = 0;
+            exit.InstructionInformation = 0;
+        }
+
+        return exit;
+    }
+
+    /// <summary>
+    /// Finds the I/O instruction being executed: the <paramref name="index"/>-th I/O instruction of the current
+    /// translation block, whose start and size the native block thunk recorded.
+    /// </summary>
+    private IoSite ResolveSite(bool isIn, int size, uint index)
+    {
+        ulong start = _slot->BlockStart;
+        uint length = Math.Min(_slot->BlockSize, MaxBlockBytes);
+        if (_sites.TryGetValue(start, out IoSite[]? sites) && Matches(sites, index, isIn, size) && StillThere(sites[index]))
+        {
+            return sites[index];
+        }
+
+        byte[] code = new byte[Math.Max(length, 16u)];
+        int read = ReadVirtual(start, code);
+        sites = IoSiteDecoder.DecodeBlock(code.AsSpan(0, read).ToArray(), start, CodeBitness());
+        _sites[start] = sites;
+        if (Matches(sites, index, isIn, size))
+        {
+            return sites[index];
+        }
+
+        // The block did not match (self-modifying code or an engine block boundary we did not predict): take the
+        // first I/O instruction of the right kind at or after the index.
+        for (int i = (int)Math.Min(index, (uint)sites.Length); i < sites.Length; i++)
+        {
+            if (sites[i].IsIn == isIn && sites[i].Size == size)
+            {
+                return sites[i];
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"core {Index}: cannot locate the {(isIn ? "IN" : "OUT")} instruction #{index} of size {size} in the block at 0x{start:X} ({length} bytes).");
+    }
+
+    private static bool Matches(IoSite[] sites, uint index, bool isIn, int size) =>
+        index < sites.Length && sites[index].IsIn == isIn && sites[index].Size == size;
+
+    private bool StillThere(IoSite site)
+    {
+        Span<byte> now = stackalloc byte[16];
+        int n = ReadVirtual(site.Linear, now[..site.Bytes.Length]);
+        return n == site.Bytes.Length && now[..n].SequenceEqual(site.Bytes);
+    }
+
+    private uint ReadStringElement(IoExit exit, uint fallback)
+    {
+        Span<byte> buf = stackalloc byte[4];
+        buf.Clear();
+        int size = exit.Qualification.Size;
+        ulong linear = CurrentStringAddress(exit);
+        return ReadVirtual(linear, buf[..size]) == size ? BitConverter.ToUInt32(buf) : fallback;
+    }
+
+    private ulong CurrentStringAddress(IoExit exit)
+    {
+        int addressSize = (int)((exit.InstructionInformation >> 7) & 7) switch { 0 => 16, 1 => 32, _ => 64 };
+        bool isIn = exit.Qualification.IsIn;
+        ulong index = ReadRegister(isIn ? GuestRegister.Rdi : GuestRegister.Rsi) & AddressMask(addressSize);
+        GuestRegister segment = isIn ? GuestRegister.Es : SegmentRegister((int)((exit.InstructionInformation >> 15) & 7));
+        return SegmentBase(segment) + index;
+    }
+
+    private void StoreInResult(IoExit exit, uint value)
+    {
+        int size = exit.Qualification.Size;
+        if (exit.Qualification.IsString)
+        {
+            Span<byte> buf = stackalloc byte[4];
+            BitConverter.TryWriteBytes(buf, value);
+            WriteVirtual(CurrentStringAddress(exit), buf[..size]);
+            return;
+        }
+
+        // SDM: IN AL/AX merges into RAX; a 32-bit IN zero-extends into RAX.
+        ulong rax = ReadRegister(GuestRegister.Rax);
+        rax = size switch
+        {
+            1 => (rax & ~0xFFUL) | value,
+            2 => (rax & ~0xFFFFUL) | value,
+            _ => value,
+        };
+        WriteRegister(GuestRegister.Rax, rax);
+    }
+
+    private static uint SizeMask(int size) => size switch { 1 => 0xFFu, 2 => 0xFFFFu, _ => 0xFFFF_FFFFu };
+
+    private static ulong AddressMask(int addressSize) => addressSize switch { 16 => 0xFFFF, 32 => 0xFFFF_FFFF, _ => ulong.MaxValue };
+
+    private static GuestRegister SegmentRegister(int vmxSegment) => vmxSegment switch
+    {
+        0 => GuestRegister.Es,
+        1 => GuestRegister.Cs,
+        2 => GuestRegister.Ss,
+        4 => GuestRegister.Fs,
+        5 => GuestRegister.Gs,
+        _ => GuestRegister.Ds,
+    };
+}

@@ -1,0 +1,315 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver;
+
+/// <content>Halting, pausing, resuming and stopping; the baton between cores.</content>
+public sealed partial class VirtualMachine
+{
+    /// <summary>
+    /// Halts the whole VM from an exit handler, on the exiting core's thread: raises <see cref="Halted"/> and blocks
+    /// until <see cref="Resume"/> or <see cref="Stop"/>. No core executes a guest instruction meanwhile.
+    /// </summary>
+    public void Halt(Vcpu core, HaltReason reason, IoExit? exit = null, object? tag = null)
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        VmHaltInfo info = new(core, reason, exit, tag);
+        lock (_gate)
+        {
+            if (_stopRequested)
+            {
+                return;
+            }
+
+            _halted = true;
+            _haltInfo = info;
+            _pauseRequested = false;
+            Monitor.PulseAll(_gate);
+        }
+
+        Halted?.Invoke(this, info);
+        lock (_gate)
+        {
+            while (_halted && !_stopRequested)
+            {
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Breaks in: asks the running core to halt the VM at its next instruction boundary and waits until it has.
+    /// Returns true once halted (at once if it already was), false on timeout or when the run has ended.
+    /// </summary>
+    public bool Pause(TimeSpan timeout)
+    {
+        lock (_gate)
+        {
+            if (_stopRequested || !_started)
+            {
+                return false;
+            }
+
+            if (!_halted)
+            {
+                _pauseRequested = true;
+                foreach (Vcpu core in _cores)
+                {
+                    core.RaiseAttention();
+                }
+
+                if (_cores.TrueForAll(c => c.State != CoreState.Running))
+                {
+                    // Every core sits in HLT: nothing executes, so the VM is halted now.
+                    _halted = true;
+                    _pauseRequested = false;
+                    _haltInfo = new VmHaltInfo(_cores[0], HaltReason.BreakIn, null, null);
+                }
+            }
+
+            DateTime deadline = DateTime.UtcNow + timeout;
+            while (!_halted && !_stopRequested)
+            {
+                TimeSpan left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left))
+                {
+                    break;
+                }
+            }
+
+            return _halted;
+        }
+    }
+
+    /// <summary>Resumes a halted VM: every core continues exactly where it stopped. False when it was not halted.</summary>
+    public bool Resume()
+    {
+        lock (_gate)
+        {
+            if (!_halted)
+            {
+                return false;
+            }
+
+            _halted = false;
+            _haltInfo = null;
+            Monitor.PulseAll(_gate);
+            return true;
+        }
+    }
+
+    /// <summary>Ends the run (cores stop at their next block boundary) and waits for every core to finish.</summary>
+    public void Stop()
+    {
+        RequestStop(new VmStopInfo(VmStopReason.Requested));
+        foreach (Vcpu core in _cores)
+        {
+            core.Join();
+        }
+    }
+
+    /// <summary>Asks the run to end (from any thread, including a device on a core's thread) without waiting.</summary>
+    public void RequestStop(VmStopInfo info)
+    {
+        lock (_gate)
+        {
+            _pendingStop ??= info;
+            if (_stopRequested)
+            {
+                return;
+            }
+
+            _stopRequested = true;
+            _halted = false;
+            Monitor.PulseAll(_gate);
+        }
+
+        foreach (Vcpu core in _cores)
+        {
+            core.RaiseAttention();
+        }
+
+        if (!_started)
+        {
+            FinishStop();
+        }
+    }
+
+    /// <summary>Called on a core's thread at a block boundary when its slot asks for attention or its slice ended.</summary>
+    internal void OnBlockBoundary(Vcpu core)
+    {
+        if (_stopRequested)
+        {
+            core.StopEngine();
+            return;
+        }
+
+        bool pause;
+        lock (_gate)
+        {
+            pause = _pauseRequested && !_halted;
+        }
+
+        if (pause)
+        {
+            Halt(core, HaltReason.BreakIn);
+        }
+
+        if (_cores.Count > 1)
+        {
+            YieldBaton(core);
+        }
+
+        lock (_gate)
+        {
+            if (_stopRequested)
+            {
+                core.StopEngine();
+            }
+            else if (!_pauseRequested)
+            {
+                core.ClearAttention();
+            }
+        }
+    }
+
+    internal bool AcquireBaton(Vcpu core)
+    {
+        lock (_gate)
+        {
+            while (!_stopRequested)
+            {
+                if (!_halted && (_batonOwner == -1 || _batonOwner == core.Index))
+                {
+                    _batonOwner = core.Index;
+                    return true;
+                }
+
+                Monitor.Wait(_gate);
+            }
+
+            return false;
+        }
+    }
+
+    private void YieldBaton(Vcpu core)
+    {
+        lock (_gate)
+        {
+            int next = NextRunnable(core.Index);
+            if (next < 0)
+            {
+                return;
+            }
+
+            _batonOwner = next;
+            Monitor.PulseAll(_gate);
+            while (!_stopRequested && (_batonOwner != core.Index || _halted))
+            {
+                if (_batonOwner == -1 && !_halted)
+                {
+                    _batonOwner = core.Index;
+                    break;
+                }
+
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
+    private int NextRunnable(int current)
+    {
+        for (int i = 1; i < _cores.Count; i++)
+        {
+            int candidate = (current + i) % _cores.Count;
+            if (_cores[candidate].State == CoreState.Running)
+            {
+                return candidate;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>A core executed HLT: it gives up the baton and waits for a wake-up (none yet) or the end of the run.</summary>
+    internal bool IdleUntilWoken(Vcpu core)
+    {
+        lock (_gate)
+        {
+            core.State = CoreState.Idle;
+            if (_batonOwner == core.Index)
+            {
+                int next = NextRunnable(core.Index);
+                _batonOwner = next;
+            }
+
+            Monitor.PulseAll(_gate);
+            if (_cores.TrueForAll(c => c.State is CoreState.Idle or CoreState.Stopped))
+            {
+                _pendingStop ??= new VmStopInfo(VmStopReason.AllCoresHalted);
+                _stopRequested = true;
+                Monitor.PulseAll(_gate);
+            }
+
+            while (!_stopRequested && core.State == CoreState.Idle)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            return !_stopRequested;
+        }
+    }
+
+    internal void CoreExited(Vcpu core, string? fault)
+    {
+        bool all;
+        lock (_gate)
+        {
+            if (fault is not null)
+            {
+                _pendingStop = new VmStopInfo(VmStopReason.Fault, null, fault);
+                _stopRequested = true;
+            }
+
+            if (_batonOwner == core.Index)
+            {
+                _batonOwner = -1;
+            }
+
+            _exitedCores++;
+            all = _exitedCores == _cores.Count;
+            Monitor.PulseAll(_gate);
+        }
+
+        if (fault is not null)
+        {
+            foreach (Vcpu c in _cores)
+            {
+                c.RaiseAttention();
+            }
+        }
+
+        if (all)
+        {
+            FinishStop();
+        }
+    }
+
+    private void FinishStop()
+    {
+        lock (_gate)
+        {
+            if (_stoppedEvent.IsSet)
+            {
+                return;
+            }
+
+            _stopInfo = _pendingStop ?? new VmStopInfo(VmStopReason.Requested);
+            _halted = false;
+            _haltInfo = null;
+            _stoppedEvent.Set();
+        }
+
+        Stopped?.Invoke(this, _stopInfo);
+    }
+}

@@ -1,0 +1,196 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver.Devices;
+
+namespace HyperDbgRemote.VmxDriver;
+
+/// <summary>
+/// A virtual machine on the CPU engine: guest RAM, N cores, the device bus and the VMX I/O-exit model.
+/// </summary>
+/// <remarks>
+/// The engine's LOCK-prefixed instructions are not atomic across engine instances, so cores never execute at the same
+/// time: one baton passes between the core threads at translation-block boundaries (every 20,000 blocks). A guest that
+/// synchronises with LOCK/XCHG is therefore correct. Halting and pausing happen inside hooks, so every core stops at
+/// an instruction boundary and resumes exactly there.
+/// </remarks>
+public sealed partial class VirtualMachine : IDisposable
+{
+    /// <summary>Blocks a core runs before it offers the baton to another core.</summary>
+    public const int MultiCoreQuantumBlocks = 20_000;
+
+    private readonly object _gate = new();
+    private readonly List<Vcpu> _cores = [];
+    private readonly long[] _exitsPerPort = new long[0x10000];
+    private readonly ManualResetEventSlim _stoppedEvent = new(false);
+    private int _batonOwner = -1;
+    private bool _halted;
+    private VmHaltInfo? _haltInfo;
+    private bool _pauseRequested;
+    private volatile bool _stopRequested;
+    private int _exitedCores;
+    private VmStopInfo? _stopInfo;
+    private VmStopInfo? _pendingStop;
+    private bool _started;
+    private bool _disposed;
+
+    /// <summary>Creates the VM's memory and device bus; cores come from <see cref="AddCores"/>.</summary>
+    public VirtualMachine(VmConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        configuration.Validate();
+        Configuration = configuration;
+        Memory = new GuestMemory(configuration.MemoryBytes);
+    }
+
+    /// <summary>The VM's shape.</summary>
+    public VmConfiguration Configuration { get; }
+
+    /// <summary>Guest-physical memory.</summary>
+    public GuestMemory Memory { get; }
+
+    /// <summary>The device bus.</summary>
+    public IoPortDispatcher Ports { get; } = new();
+
+    /// <summary>The cores, bootstrap processor first.</summary>
+    public IReadOnlyList<Vcpu> Cores => _cores;
+
+    /// <summary>Receives I/O exits. Set before <see cref="Start"/> or while halted.</summary>
+    public IVmExitHandler? ExitHandler { get; set; }
+
+    /// <summary>Who is running on a core (pid, tid, process name).</summary>
+    public IGuestOsProfile OsProfile { get; set; } = new DefaultGuestOsProfile();
+
+    /// <summary>True while halted: no core executes a guest instruction until <see cref="Resume"/>.</summary>
+    public bool IsHalted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _halted;
+            }
+        }
+    }
+
+    /// <summary>The current halt, or null while running.</summary>
+    public VmHaltInfo? CurrentHalt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _haltInfo;
+            }
+        }
+    }
+
+    /// <summary>True once the run has ended.</summary>
+    public bool HasStopped => _stoppedEvent.IsSet;
+
+    /// <summary>How the run ended, or null while it goes on.</summary>
+    public VmStopInfo? StopInfo => _stoppedEvent.IsSet ? _stopInfo : null;
+
+    /// <summary>Raised on the halting core's thread when the VM halts; the VM stays halted until <see cref="Resume"/>.</summary>
+    public event EventHandler<VmHaltInfo>? Halted;
+
+    /// <summary>Raised once when the run ends.</summary>
+    public event EventHandler<VmStopInfo>? Stopped;
+
+    internal bool StopRequested => _stopRequested;
+
+    internal int QuantumBlocks => _cores.Count > 1 ? MultiCoreQuantumBlocks : int.MaxValue;
+
+    /// <summary>Creates one core per start description (the bootstrap processor first).</summary>
+    public void AddCores(IReadOnlyList<CoreStart> starts)
+    {
+        ArgumentNullException.ThrowIfNull(starts);
+        if (_started || _cores.Count != 0)
+        {
+            throw new InvalidOperationException("Cores are added once, before the VM starts.");
+        }
+
+        if (starts.Count != Configuration.Cores)
+        {
+            throw new ArgumentException($"The guest describes {starts.Count} core(s) but the VM has {Configuration.Cores}.", nameof(starts));
+        }
+
+        for (int i = 0; i < starts.Count; i++)
+        {
+            _cores.Add(new Vcpu(this, i, starts[i]));
+        }
+    }
+
+    /// <summary>Starts every core.</summary>
+    public void Start()
+    {
+        if (_started)
+        {
+            throw new InvalidOperationException("The VM was already started.");
+        }
+
+        if (_cores.Count == 0)
+        {
+            throw new InvalidOperationException("The VM has no cores: load a guest first.");
+        }
+
+        _started = true;
+        foreach (Vcpu core in _cores)
+        {
+            core.Prepare();
+        }
+
+        foreach (Vcpu core in _cores)
+        {
+            core.StartThread();
+        }
+    }
+
+    /// <summary>I/O exits taken so far, per port (only ports with at least one exit).</summary>
+    public IReadOnlyDictionary<ushort, long> ExitCountsByPort()
+    {
+        var result = new SortedDictionary<ushort, long>();
+        for (int p = 0; p < _exitsPerPort.Length; p++)
+        {
+            long n = Interlocked.Read(ref _exitsPerPort[p]);
+            if (n != 0)
+            {
+                result[(ushort)p] = n;
+            }
+        }
+
+        return result;
+    }
+
+    internal void CountExit(ushort port) => Interlocked.Increment(ref _exitsPerPort[port]);
+
+    /// <summary>Waits until the run ends; returns how, or null on timeout.</summary>
+    public VmStopInfo? WaitForStop(TimeSpan timeout) => _stoppedEvent.Wait(timeout) ? _stopInfo : null;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_started)
+        {
+            Stop();
+            foreach (Vcpu core in _cores)
+            {
+                core.Join();
+            }
+        }
+
+        foreach (Vcpu core in _cores)
+        {
+            core.Dispose();
+        }
+
+        Memory.Dispose();
+        _stoppedEvent.Dispose();
+    }
+}

@@ -1,0 +1,15 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver;
+
+/// <summary>
+/// Receives VM exits. Called on the exiting core's own thread while that core is stopped at the exiting instruction;
+/// the handler may read and write any register and guest memory, halt the VM (<see cref="VirtualMachine.Halt"/>) and,
+/// in the pre stage, skip the instruction. Handlers must not throw: an exception stops the VM with a fault report.
+/// </summary>
+public interface IVmExitHandler
+{
+    /// <summary>An I/O-instruction exit (reason 30), in the pre stage and, if requested, again in the post stage.</summary>
+    void OnIoExit(IoExit ioExit);
+}
