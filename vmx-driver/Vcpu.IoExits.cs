@@ -17,12 +17,26 @@ public sealed unsafe partial class Vcpu
     private void ExitOut(ushort port, int size, uint value, uint index)
     {
         IoExit exit = BeginExit(port, size, isIn: false, index);
-        exit.Value = exit.Qualification.IsString ? value : (uint)ReadRegister(GuestRegister.Rax) & SizeMask(size);
+        exit.Value = value;
+        _registersWritten = false;
+        long memoryWrites = _vm.Memory.WriteCount;
         Dispatch(exit);
         if (!exit.SkipInstruction)
         {
-            // The pre stage may have changed AL/AX/EAX or the element at DS:[RSI]: emulate with what it left.
-            uint v = exit.Qualification.IsString ? ReadStringElement(exit, value) : (uint)ReadRegister(GuestRegister.Rax) & SizeMask(size);
+            // The pre stage may have changed AL/AX/EAX, RSI or the element at DS:[RSI]: emulate with what it left.
+            uint v = value;
+            if (exit.Qualification.IsString)
+            {
+                if (_registersWritten || _vm.Memory.WriteCount != memoryWrites)
+                {
+                    v = ReadStringElement(exit, value);
+                }
+            }
+            else if (_registersWritten)
+            {
+                v = (uint)ReadRegister(GuestRegister.Rax) & SizeMask(size);
+            }
+
             exit.Value = v;
             _vm.Ports.Write(port, size, v);
         }
@@ -74,7 +88,7 @@ public sealed unsafe partial class Vcpu
 
     private IoExit BeginExit(ushort port, int size, bool isIn, uint index)
     {
-        Interlocked.Increment(ref _exitCount);
+        _exitCount++;
         _vm.CountExit(port);
         IoSite site = ResolveSite(isIn, size, index);
         IoExit exit = _exit;
@@ -120,6 +134,11 @@ public sealed unsafe partial class Vcpu
         byte[] code = new byte[Math.Max(length, 16u)];
         int read = ReadVirtual(start, code);
         sites = IoSiteDecoder.DecodeBlock(code.AsSpan(0, read).ToArray(), start, CodeBitness());
+        foreach (IoSite site in sites)
+        {
+            site.Physical = TryTranslate(site.Linear, out ulong pa) ? pa : ulong.MaxValue;
+        }
+
         _sites[start] = sites;
         if (Matches(sites, index, isIn, size))
         {
@@ -143,11 +162,14 @@ public sealed unsafe partial class Vcpu
     private static bool Matches(IoSite[] sites, uint index, bool isIn, int size) =>
         index < sites.Length && sites[index].IsIn == isIn && sites[index].Size == size;
 
+    /// <summary>
+    /// Cheap validation of a cached site: its bytes are still at the physical address they were decoded from (no
+    /// register reads, no page walk). Code rewritten in place fails this and is decoded again.
+    /// </summary>
     private bool StillThere(IoSite site)
     {
-        Span<byte> now = stackalloc byte[16];
-        int n = ReadVirtual(site.Linear, now[..site.Bytes.Length]);
-        return n == site.Bytes.Length && now[..n].SequenceEqual(site.Bytes);
+        byte* p = _vm.Memory.Pointer(site.Physical, (ulong)site.Bytes.Length);
+        return p is not null && new ReadOnlySpan<byte>(p, site.Bytes.Length).SequenceEqual(site.Bytes);
     }
 
     private uint ReadStringElement(IoExit exit, uint fallback)

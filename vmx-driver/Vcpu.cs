@@ -1,8 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using HyperDbgRemote.VmxDriver.Internal.Execution;
 using System.Runtime.InteropServices;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
 using HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
 namespace HyperDbgRemote.VmxDriver;
@@ -53,7 +53,7 @@ public sealed unsafe partial class Vcpu : IDisposable
     public ulong BlocksExecuted => Volatile.Read(ref _slot->Blocks);
 
     /// <summary>I/O exits taken by this core.</summary>
-    public long ExitCount => Interlocked.Read(ref _exitCount);
+    public long ExitCount => Volatile.Read(ref _exitCount);
 
     private long _exitCount;
 
@@ -94,7 +94,11 @@ public sealed unsafe partial class Vcpu : IDisposable
         }
 
         _engine.WriteRegister(id, value);
+        _registersWritten = true;
     }
+
+    /// <summary>Set by every register write; the exit path re-reads the registers it emulates with only when set.</summary>
+    private bool _registersWritten;
 
     /// <summary>The code size of the current instruction: 16, 32 or 64.</summary>
     public int CodeBitness()

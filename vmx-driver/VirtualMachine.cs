@@ -10,14 +10,14 @@ namespace HyperDbgRemote.VmxDriver;
 /// </summary>
 /// <remarks>
 /// The engine's LOCK-prefixed instructions are not atomic across engine instances, so cores never execute at the same
-/// time: one baton passes between the core threads at translation-block boundaries (every 20,000 blocks). A guest that
+/// time: one baton passes between the core threads at translation-block boundaries (every 250,000 blocks). A guest that
 /// synchronises with LOCK/XCHG is therefore correct. Halting and pausing happen inside hooks, so every core stops at
 /// an instruction boundary and resumes exactly there.
 /// </remarks>
 public sealed partial class VirtualMachine : IDisposable
 {
     /// <summary>Blocks a core runs before it offers the baton to another core.</summary>
-    public const int MultiCoreQuantumBlocks = 20_000;
+    public const int MultiCoreQuantumBlocks = 250_000;
 
     private readonly object _gate = new();
     private readonly List<Vcpu> _cores = [];
@@ -152,7 +152,7 @@ public sealed partial class VirtualMachine : IDisposable
         var result = new SortedDictionary<ushort, long>();
         for (int p = 0; p < _exitsPerPort.Length; p++)
         {
-            long n = Interlocked.Read(ref _exitsPerPort[p]);
+            long n = Volatile.Read(ref _exitsPerPort[p]);
             if (n != 0)
             {
                 result[(ushort)p] = n;
@@ -162,7 +162,8 @@ public sealed partial class VirtualMachine : IDisposable
         return result;
     }
 
-    internal void CountExit(ushort port) => Interlocked.Increment(ref _exitsPerPort[port]);
+    /// <remarks>Only the core holding the run baton counts, so plain increments suffice.</remarks>
+    internal void CountExit(ushort port) => _exitsPerPort[port]++;
 
     /// <summary>Waits until the run ends; returns how, or null on timeout.</summary>
     public VmStopInfo? WaitForStop(TimeSpan timeout) => _stoppedEvent.Wait(timeout) ? _stopInfo : null;

@@ -57,9 +57,15 @@ public sealed class IoPortDispatcher
     }
 
     /// <summary>Reads <paramref name="size"/> (1, 2 or 4) bytes.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public uint Read(ushort port, int size)
     {
         IIoPortHandler? h = _handlers[port];
+        if (h is not null && size == 1)
+        {
+            return h.ReadByte(port);
+        }
+
         if (h is not null && Owns(h, port, size))
         {
             return size switch
@@ -80,9 +86,16 @@ public sealed class IoPortDispatcher
     }
 
     /// <summary>Writes <paramref name="size"/> (1, 2 or 4) bytes.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Write(ushort port, int size, uint value)
     {
         IIoPortHandler? h = _handlers[port];
+        if (h is not null && size == 1)
+        {
+            h.WriteByte(port, (byte)value);
+            return;
+        }
+
         if (h is not null && Owns(h, port, size))
         {
             switch (size)

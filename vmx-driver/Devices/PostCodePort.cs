@@ -6,14 +6,14 @@ namespace HyperDbgRemote.VmxDriver.Devices;
 /// <summary>The POST diagnostic port (0x80): remembers the last code and counts writes; reads return the last code.</summary>
 public sealed class PostCodePort : IIoPortHandler
 {
-    private int _last;
+    private byte _last;
     private long _writes;
 
     /// <summary>The last code written.</summary>
-    public byte LastCode => (byte)Volatile.Read(ref _last);
+    public byte LastCode => _last;
 
-    /// <summary>Writes so far.</summary>
-    public long Writes => Interlocked.Read(ref _writes);
+    /// <summary>Writes so far (written by the one core that holds the run baton, so a plain counter).</summary>
+    public long Writes => Volatile.Read(ref _writes);
 
     /// <inheritdoc/>
     public byte ReadByte(ushort port) => LastCode;
@@ -21,7 +21,7 @@ public sealed class PostCodePort : IIoPortHandler
     /// <inheritdoc/>
     public void WriteByte(ushort port, byte value)
     {
-        Volatile.Write(ref _last, value);
-        Interlocked.Increment(ref _writes);
+        _last = value;
+        _writes++;
     }
 }

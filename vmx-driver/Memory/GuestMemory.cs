@@ -14,6 +14,10 @@ public sealed unsafe class GuestMemory : IDisposable
 {
     private readonly List<GuestMemoryRegion> _regions = [];
     private bool _disposed;
+    private long _writeCount;
+
+    /// <summary>Writes made through this API so far (not guest stores): lets the exit path skip re-reading memory.</summary>
+    public long WriteCount => Volatile.Read(ref _writeCount);
 
     /// <summary>Allocates zeroed RAM of <paramref name="ramSize"/> bytes (a multiple of 4 KiB).</summary>
     public GuestMemory(ulong ramSize)
@@ -98,6 +102,7 @@ public sealed unsafe class GuestMemory : IDisposable
     /// <remarks>Writes to read-only regions (ROM) are refused like holes.</remarks>
     public int Write(ulong address, ReadOnlySpan<byte> source)
     {
+        _writeCount++;
         int done = 0;
         while (done < source.Length)
         {

@@ -51,11 +51,18 @@ public sealed class VmcsIoControls
     /// with bitmaps, when the bit of any byte of the access is set or the access wraps past 0xFFFF; without bitmaps,
     /// exactly when unconditional I/O exiting is on.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool ShouldExit(ushort port, int size)
     {
         if (!UseIoBitmaps)
         {
             return UnconditionalIoExiting;
+        }
+
+        byte[] bitmaps = _bitmaps;
+        if (size == 1)
+        {
+            return (bitmaps[port >> 3] & (1 << (port & 7))) != 0;
         }
 
         int last = port + size - 1;
@@ -64,7 +71,6 @@ public sealed class VmcsIoControls
             return true;
         }
 
-        byte[] bitmaps = _bitmaps;
         for (int p = port; p <= last; p++)
         {
             if ((bitmaps[p >> 3] & (1 << (p & 7))) != 0)

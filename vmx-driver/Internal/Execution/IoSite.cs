@@ -27,4 +27,7 @@ internal sealed class IoSite
     public required int Segment { get; init; }
 
     public required int Bitness { get; init; }
+
+    /// <summary>Guest-physical address of the instruction when it was decoded (for cheap revalidation).</summary>
+    public ulong Physical { get; set; }
 }

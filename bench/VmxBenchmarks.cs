@@ -1,0 +1,217 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices;
+using HyperDbgRemote.VmxDriver.Guests;
+using HyperDbgRemote.VmxDriver.Internal.Unicorn;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperDbgRemote.Bench;
+
+/// <summary>The VMX-layer benchmarks (issue: the VMX driver): raw engine versus our layer, side by side in one run.</summary>
+internal static unsafe class VmxBenchmarks
+{
+    private const ulong Origin = 0x10000;
+    private const long OutIterations = 20_000_000;
+    private const long AluIterations = 200_000_000;
+    private const int AluInstructionsPerIteration = 3;
+    private const string SeaBios = "/usr/share/seabios/bios.bin";
+
+    public static IEnumerable<(string Name, Func<double> Run)> All()
+    {
+        yield return ("engine.raw_out_hook_per_s", () => Measure.Median(RawOutHook));
+        yield return ("engine.raw_guest_mips", () => Measure.Median(RawAlu));
+        yield return ("vmx.out_unhooked_per_s", () => Measure.Median(() => VmOut(trap: false)));
+        yield return ("vmx.out_exit_noop_per_s", () => Measure.Median(() => VmOut(trap: true)));
+        yield return ("vmx.guest_mips", () => Measure.Median(() => VmAlu(cores: 1)));
+        yield return ("vmx.guest_mips_2cores", () => Measure.Median(() => VmAlu(cores: 2)));
+        if (File.Exists(SeaBios))
+        {
+            yield return ("vmx.seabios_to_banner_ms", () => Measure.Median(SeaBiosToBanner));
+        }
+
+        yield return ("vmx.rss_mb", RssOfChild);
+    }
+
+    public static void AddRatios(SortedDictionary<string, double> m)
+    {
+        void Ratio(string name, string a, string b)
+        {
+            if (m.TryGetValue(a, out double x) && m.TryGetValue(b, out double y) && y > 0)
+            {
+                m[name] = Math.Round(x / y, 3);
+            }
+        }
+
+        Ratio("vmx.out_unhooked_vs_raw", "vmx.out_unhooked_per_s", "engine.raw_out_hook_per_s");
+        Ratio("vmx.out_exit_noop_vs_raw", "vmx.out_exit_noop_per_s", "engine.raw_out_hook_per_s");
+        Ratio("vmx.guest_mips_vs_raw", "vmx.guest_mips", "engine.raw_guest_mips");
+    }
+
+    private static byte[] Assemble(Action<Assembler> body)
+    {
+        var a = new Assembler(64);
+        body(a);
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), Origin);
+        return stream.ToArray();
+    }
+
+    private static byte[] OutLoop() => Assemble(a =>
+    {
+        Label loop = a.CreateLabel();
+        a.mov(rcx, OutIterations);
+        a.Label(ref loop);
+        a.@out(0x80, al);
+        a.dec(rcx);
+        a.jnz(loop);
+        a.hlt();
+    });
+
+    private static byte[] AluLoop() => Assemble(a =>
+    {
+        Label loop = a.CreateLabel();
+        a.mov(rcx, AluIterations);
+        a.mov(ebx, 3);
+        a.Label(ref loop);
+        a.add(rax, rbx);
+        a.dec(rcx);
+        a.jnz(loop);
+        a.hlt();
+    });
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void NoOpOut(IntPtr uc, uint port, int size, uint value, IntPtr user)
+    {
+    }
+
+    private static double RawEngine(byte[] code, bool outHook, double work)
+    {
+        using UcEngine engine = UcEngine.Open(UcConst.Mode64);
+        const ulong size = 2 * 1024 * 1024;
+        void* memory = NativeMemory.AlignedAlloc((nuint)size, 4096);
+        try
+        {
+            new Span<byte>(memory, (int)size).Clear();
+            code.CopyTo(new Span<byte>((byte*)memory + Origin, code.Length));
+            engine.MapPointer(0, size, UcConst.ProtAll, memory);
+            if (outHook)
+            {
+                engine.AddInstructionHook(UcConst.InsOut, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, uint, IntPtr, void>)&NoOpOut, null);
+            }
+
+            double seconds = Measure.Seconds(() => UcEngine.Check(engine.Start(Origin), "uc_emu_start"));
+            return work / seconds;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(memory);
+        }
+    }
+
+    private static double RawOutHook() => RawEngine(OutLoop(), outHook: true, OutIterations);
+
+    private static double RawAlu() => RawEngine(AluLoop(), outHook: false, AluIterations * AluInstructionsPerIteration) / 1e6;
+
+    private sealed class NoOpHandler : IVmExitHandler
+    {
+        public void OnIoExit(IoExit ioExit)
+        {
+            ioExit.PostStageRequested = true;
+        }
+    }
+
+    private static double RunVm(byte[] code, int cores, Action<VirtualMachine>? setup)
+    {
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = 16 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(new Flat64Guest(code, Origin, "bench").Load(vm));
+        setup?.Invoke(vm);
+        return Measure.Seconds(() =>
+        {
+            vm.Start();
+            VmStopInfo? info = vm.WaitForStop(TimeSpan.FromMinutes(2));
+            if (info?.Reason != VmStopReason.AllCoresHalted)
+            {
+                throw new InvalidOperationException($"benchmark guest ended with {info?.Reason}: {info?.Report}");
+            }
+        });
+    }
+
+    private static double VmOut(bool trap) => OutIterations / RunVm(OutLoop(), 1, vm =>
+    {
+        if (trap)
+        {
+            vm.ExitHandler = new NoOpHandler();
+            vm.Cores[0].Controls.SetPort(0x80, true);
+        }
+    });
+
+    private static double VmAlu(int cores) =>
+        (double)AluIterations * AluInstructionsPerIteration * cores / RunVm(AluLoop(), cores, null) / 1e6;
+
+    private static double SeaBiosToBanner()
+    {
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 128 * 1024 * 1024 });
+        StandardDevices devices = StandardDevices.Attach(vm);
+        vm.AddCores(BiosGuest.FromFile(SeaBios).Load(vm));
+        long start = Stopwatch.GetTimestamp();
+        vm.Start();
+        while (!devices.DebugConsole.Output.Text().Contains("SeaBIOS (version", StringComparison.Ordinal))
+        {
+            if (Stopwatch.GetElapsedTime(start) > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException("SeaBIOS printed no banner in 30 s");
+            }
+
+            Thread.SpinWait(100);
+        }
+
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        vm.Stop();
+        return ms;
+    }
+
+    /// <summary>In a child process: a VM with 2 cores and 64 MiB running the spin of an ALU loop for a second.</summary>
+    public static double RssProbe()
+    {
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(new Flat64Guest(AluLoop(), Origin, "bench").Load(vm));
+        vm.Start();
+        Thread.Sleep(1000);
+        double rss = ReadRssMb();
+        vm.Stop();
+        return rss;
+    }
+
+    private static double ReadRssMb()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static double RssOfChild()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true };
+        psi.ArgumentList.Add(typeof(VmxBenchmarks).Assembly.Location);
+        psi.ArgumentList.Add("--rss-probe");
+        using Process p = Process.Start(psi)!;
+        string text = p.StandardOutput.ReadToEnd().Trim();
+        p.WaitForExit();
+        return double.Parse(text, CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,57 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperDbgRemote.VmxDriver.Tests;
+
+public sealed class SiteCacheTests
+{
+    [Test]
+    public void Exit_CodeRewrittenInPlace_ReportsTheNewInstruction()
+    {
+        // Arrange: a loop whose I/O instruction is rewritten from "out 0x80, al" (E6 80) to "out dx, al; nop" (EE 90)
+        // by the guest itself after the first pass.
+        var handler = new RecordingExitHandler();
+        const ulong site = TestVm.LoadAddress + 14;
+        using TestVm t = TestVm.Create64(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(dx, 0x80);
+            a.mov(ecx, 2);
+            a.mov(ebx, 0x90EE);
+            a.Label(ref loop);
+            a.@out(0x80, al);
+            a.mov(__word_ptr[site], bx);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+        });
+        t.Vm.ExitHandler = handler;
+        t.Core0.Controls.SetPort(0x80, true);
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(handler.Exits.Select(e => e.Text), Is.EqualTo(new[] { "out 80h,al", "out dx,al" }));
+        Assert.That(handler.Exits.Select(e => e.Qualification.IsImmediate), Is.EqualTo(new[] { true, false }));
+        Assert.That(handler.Exits.Select(e => e.Rip), Is.All.EqualTo(site));
+    }
+
+    [Test]
+    public void Run_UnmappedGuestPhysicalMemory_StopsWithReportNamingAddress()
+    {
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.mov(rax, __qword_ptr[0x3000_0000]);
+            a.hlt();
+        });
+
+        t.Vm.Start();
+        VmStopInfo? info = t.Vm.WaitForStop(TimeSpan.FromSeconds(10));
+
+        Assert.That(info?.Reason, Is.EqualTo(VmStopReason.Fault));
+        Assert.That(info!.Report, Does.Contain("core 0").And.Contain("0x30000000").And.Contain("read"));
+    }
+}
