@@ -57,4 +57,28 @@ public sealed class SeaBiosTests
             from = at + 1;
         }
     }
+
+    [Test]
+    public void Boot_DebianSeaBios_ReachesBootAttemptsAndHalts()
+    {
+        // Arrange
+        if (!File.Exists(BiosPath))
+        {
+            Assert.Ignore($"skipped: {BiosPath} not found (apt-get install seabios)");
+        }
+
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 128 * 1024 * 1024 });
+        StandardDevices devices = StandardDevices.Attach(vm);
+        vm.AddCores(BiosGuest.FromFile(BiosPath).Load(vm));
+
+        // Act: SeaBIOS tries floppy and hard disk, finds nothing and waits in HLT for a timer interrupt.
+        vm.Start();
+        VmStopInfo? info = vm.WaitForStop(TimeSpan.FromSeconds(60));
+        string log = devices.DebugConsole.Output.Text();
+
+        // Assert
+        Assert.That(info?.Reason, Is.EqualTo(VmStopReason.AllCoresHalted), info?.Report);
+        Assert.That(log, Does.Contain("=== PCI bus & bridge init ===").And.Contain("Booting from Floppy...").And.Contain("Booting from Hard Disk...").And.Contain("No bootable device."));
+        Assert.That(vm.Cores[0].InterruptsDelivered, Is.GreaterThan(0), "INT 10h/13h/19h went through the IVT");
+    }
 }

@@ -17,6 +17,8 @@ public sealed class BiosGuest : IGuestLoader
     public const int MaximumSize = 16 * 1024 * 1024;
 
     private const ulong FourGiB = 0x1_0000_0000;
+    private const ulong LocalApicBase = 0xFEE0_0000;
+    private const ulong IoApicBase = 0xFEC0_0000;
     private const ulong ShadowBase = 0xE0000;
     private const int ShadowSize = 128 * 1024;
     private const ushort ResetSegment = 0xF000;
@@ -64,6 +66,11 @@ public sealed class BiosGuest : IGuestLoader
         }
 
         vm.Memory.AddRegion(FourGiB - (ulong)_image.Length, (ulong)_image.Length, writable: false, "bios");
+
+        // The local APIC and I/O APIC register pages are plain memory here (no interrupt controller is modelled):
+        // firmware probing them reads zeros instead of faulting.
+        vm.Memory.AddRegion(LocalApicBase, GuestMemory.PageSize, writable: true, "lapic");
+        vm.Memory.AddRegion(IoApicBase, GuestMemory.PageSize, writable: true, "ioapic");
         vm.Memory.Load(FourGiB - (ulong)_image.Length, _image);
         int shadow = Math.Min(ShadowSize, _image.Length);
         vm.Memory.Load(0x10_0000 - (ulong)shadow, _image.AsSpan(_image.Length - shadow));
