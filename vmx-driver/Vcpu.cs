@@ -190,7 +190,7 @@ public sealed unsafe partial class Vcpu : IDisposable
             }
 
             int chunk = (int)Math.Min((ulong)(source.Length - done), GuestMemory.PageSize - (a & (GuestMemory.PageSize - 1)));
-            int n = _vm.Memory.Write(pa, source.Slice(done, chunk));
+            int n = _vm.WritePhysical(pa, source.Slice(done, chunk));
             done += n;
             if (n < chunk)
             {
@@ -200,6 +200,21 @@ public sealed unsafe partial class Vcpu : IDisposable
 
         return done;
     }
+
+    /// <summary>Writes guest-physical memory through this core's engine (invalidating its translated code there).</summary>
+    internal void WriteThroughEngine(ulong physical, ReadOnlySpan<byte> bytes)
+    {
+        _engine.WriteMemory(physical, bytes);
+        ulong first = physical & ~(GuestMemory.PageSize - 1);
+        ulong end = (physical + (ulong)bytes.Length + GuestMemory.PageSize - 1) & ~(GuestMemory.PageSize - 1);
+        _engine.RemoveTranslations(first, end);
+    }
+
+    /// <summary>True on a core's own thread (exit handlers, devices).</summary>
+    [ThreadStatic]
+    private static bool t_onCoreThread;
+
+    internal static bool OnCoreThread => t_onCoreThread;
 
     private bool TryReadDescriptor(ushort selector, out ulong descriptor)
     {

@@ -163,6 +163,31 @@ public sealed partial class VirtualMachine : IDisposable
     }
 
     /// <remarks>Only the core holding the run baton counts, so plain increments suffice.</remarks>
+    /// <summary>
+    /// Writes guest-physical memory for a debugger or an exit handler: the bytes land in RAM and every core drops code
+    /// it translated from them, so patched code runs as patched. Call it while the VM is halted, before it starts, or
+    /// from an exit handler. Returns the bytes written (stops at unmapped or read-only memory).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The VM is running and the caller is not one of its cores.</exception>
+    public int WritePhysical(ulong address, ReadOnlySpan<byte> bytes)
+    {
+        if (_started && !HasStopped && !Vcpu.OnCoreThread && !IsHalted)
+        {
+            throw new InvalidOperationException("Guest memory can be written while the VM is halted (or from an exit handler), not while it runs.");
+        }
+
+        int n = Memory.Write(address, bytes);
+        if (n > 0 && _started)
+        {
+            foreach (Vcpu core in _cores)
+            {
+                core.WriteThroughEngine(address, bytes[..n]);
+            }
+        }
+
+        return n;
+    }
+
     internal void CountExit(ushort port) => _exitsPerPort[port]++;
 
     /// <summary>Waits until the run ends; returns how, or null on timeout.</summary>

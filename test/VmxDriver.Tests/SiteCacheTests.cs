@@ -54,4 +54,44 @@ public sealed class SiteCacheTests
         Assert.That(info?.Reason, Is.EqualTo(VmStopReason.Fault));
         Assert.That(info!.Report, Does.Contain("core 0").And.Contain("0x30000000").And.Contain("read"));
     }
+
+    [Test]
+    public void WritePhysical_CodePatchedWhileHalted_RunsAsPatched()
+    {
+        // Arrange: a loop printing the immediate of "mov al, imm8" to 0xE9; halt on the first trapped OUT to 0x80.
+        const ulong immediate = TestVm.LoadAddress + 6; // mov ecx,3 (5 bytes), then B0 imm8
+        using TestVm t = TestVm.Create64(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 4);
+            a.Label(ref loop);
+            a.mov(al, (byte)'A');
+            a.@out(0xE9, al);
+            a.@out(0x80, al);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+        });
+        int exits = 0;
+        t.Vm.ExitHandler = new RecordingExitHandler(e =>
+        {
+            // Halt on the second pass, when the loop's block has been translated and run once already.
+            if (++exits == 2)
+            {
+                t.Vm.Halt(e.Core, HaltReason.Event, e);
+            }
+        });
+        t.Vm.Halted += (_, _) => Task.Run(() =>
+        {
+            t.Vm.WritePhysical(immediate, "B"u8);
+            t.Vm.Resume();
+        });
+        t.Core0.Controls.SetPort(0x80, true);
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("AABB"));
+    }
 }

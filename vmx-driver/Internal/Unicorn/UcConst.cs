@@ -35,4 +35,7 @@ internal static class UcConst
 
     /// <summary>UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0).</summary>
     public const int CtlTbFlush = 0x4000000A;
+
+    /// <summary>UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop translated blocks in [begin, end).</summary>
+    public const int CtlTbRemoveCache = 0x48000009;
 }

@@ -93,7 +93,23 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
         return hook;
     }
 
+    /// <summary>
+    /// Writes guest-physical memory through the engine, which also invalidates translated code for those pages (a
+    /// write through a host pointer would leave stale translations).
+    /// </summary>
+    public void WriteMemory(ulong address, ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* p = bytes)
+        {
+            Check(UcNative.uc_mem_write(handle, address, p, (nuint)bytes.Length), "uc_mem_write");
+        }
+    }
+
     public void DeleteHook(nuint hook) => Check(UcNative.uc_hook_del(handle, hook), "uc_hook_del");
+
+    /// <summary>Drops translated code in [begin, end). Only outside uc_emu_start.</summary>
+    public void RemoveTranslations(ulong begin, ulong end) =>
+        Check(UcNative.uc_ctl_u64_u64(handle, UcConst.CtlTbRemoveCache, begin, end), "uc_ctl(TB_REMOVE_CACHE)");
 
     public void FlushTranslationCache() => Check(UcNative.uc_ctl(handle, UcConst.CtlTbFlush), "uc_ctl(TB_FLUSH)");
 

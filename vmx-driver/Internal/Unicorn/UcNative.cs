@@ -108,4 +108,8 @@ internal static unsafe partial class UcNative
     /// <summary>uc_ctl without arguments (e.g. UC_CTL_TB_FLUSH).</summary>
     [LibraryImport(Library, EntryPoint = "uc_ctl")]
     public static partial int uc_ctl(IntPtr uc, int control);
+
+    /// <summary>uc_ctl with two 64-bit arguments (e.g. UC_CTL_TB_REMOVE_CACHE begin, end).</summary>
+    [LibraryImport(Library, EntryPoint = "uc_ctl")]
+    public static partial int uc_ctl_u64_u64(IntPtr uc, int control, ulong a, ulong b);
 }
