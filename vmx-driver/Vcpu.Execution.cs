@@ -88,7 +88,7 @@ public sealed unsafe partial class Vcpu
 
     private void ThreadMain()
     {
-        t_onCoreThread = true;
+        s_onCoreThread = true;
         ulong begin = StartAddress();
         if (!_vm.AcquireBaton(this))
         {

@@ -212,9 +212,9 @@ public sealed unsafe partial class Vcpu : IDisposable
 
     /// <summary>True on a core's own thread (exit handlers, devices).</summary>
     [ThreadStatic]
-    private static bool t_onCoreThread;
+    private static bool s_onCoreThread;
 
-    internal static bool OnCoreThread => t_onCoreThread;
+    internal static bool OnCoreThread => s_onCoreThread;
 
     private bool TryReadDescriptor(ushort selector, out ulong descriptor)
     {
