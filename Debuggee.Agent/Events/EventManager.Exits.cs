@@ -1,0 +1,198 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Sandbox;
+
+namespace HyperDbgRemote.Agent.Events;
+
+/// <content>The exit handler: matching and actions.</content>
+internal sealed partial class EventManager
+{
+    /// <summary>The event that halted the VM, while it is halted by an event.</summary>
+    public RegisteredEvent? HaltingEvent { get; private set; }
+
+    /// <inheritdoc/>
+    public void OnIoExit(IoExit ioExit)
+    {
+        RegisteredEvent[] events = Volatile.Read(ref _events);
+        IoEventDirection direction = ioExit.Qualification.IsIn ? IoEventDirection.In : IoEventDirection.Out;
+        bool pre = ioExit.Stage == ExitStage.Pre;
+        bool skip = false;
+        bool needPost = false;
+        RegisteredEvent? breaking = null;
+        GuestProcess? process = null;
+        foreach (RegisteredEvent e in events)
+        {
+            if (!Matches(e, direction, ioExit, ref process))
+            {
+                continue;
+            }
+
+            IoEventStage stage = e.Spec.Stage;
+            if (pre)
+            {
+                needPost |= stage != IoEventStage.Pre;
+                if (stage == IoEventStage.Post)
+                {
+                    continue;
+                }
+            }
+            else if (stage == IoEventStage.Pre)
+            {
+                continue;
+            }
+
+            var invocation = new EventInvocation { Event = e, Exit = ioExit, Manager = this, ShortCircuit = e.Spec.ShortCircuit };
+            if (!RunActions(e, invocation))
+            {
+                continue;
+            }
+
+            if (pre)
+            {
+                skip |= invocation.ShortCircuit;
+            }
+            else if (invocation.ShortCircuit && !e.Spec.ShortCircuit)
+            {
+                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect in the post stage (the instruction already ran).");
+            }
+
+            if (breaking is null && (e.Spec.Breaks || invocation.PauseRequested))
+            {
+                breaking = e;
+            }
+        }
+
+        if (pre)
+        {
+            ioExit.SkipInstruction = skip;
+            ioExit.PostStageRequested = needPost;
+        }
+
+        if (breaking is not null)
+        {
+            HaltingEvent = breaking;
+            try
+            {
+                _vm.Halt(ioExit.Core, HaltReason.Event, ioExit, breaking.Id);
+            }
+            finally
+            {
+                HaltingEvent = null;
+            }
+        }
+    }
+
+    private bool Matches(RegisteredEvent e, IoEventDirection direction, IoExit ioExit, ref GuestProcess? process)
+    {
+        IoEventSpec s = e.Spec;
+        if (!e.Enabled || s.Direction != direction || (s.Core is int core && core != ioExit.Core.Index))
+        {
+            return false;
+        }
+
+        if (s.Port is ushort port)
+        {
+            // Any byte of the access: [port, port + size), wrapping at 0xFFFF as the hardware does.
+            int offset = (port - ioExit.Port) & 0xFFFF;
+            if (offset >= ioExit.Qualification.Size)
+            {
+                return false;
+            }
+        }
+
+        if (s.ProcessId is uint pid)
+        {
+            process ??= _vm.OsProfile.Current(ioExit.Core);
+            if (process.Value.ProcessId != pid)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Runs the condition and, when it holds, the script, the custom code and the break (spec 3.1 order).</summary>
+    /// <returns>False when the condition did not hold (the event did not trigger).</returns>
+    private bool RunActions(RegisteredEvent e, EventInvocation invocation)
+    {
+        IoEventSpec s = e.Spec;
+        if (s.Condition is byte[] condition)
+        {
+            Span<ulong> regs = stackalloc ulong[CodeSandbox.GuestRegsCount];
+            ReadGuestRegs(invocation.Exit.Core, regs);
+            SandboxResult r;
+            lock (_sandbox)
+            {
+                r = _sandbox.Value.RunCondition(condition, regs, invocation.Context);
+            }
+
+            WriteGuestRegs(invocation.Exit.Core, regs);
+            if (!r.Completed)
+            {
+                Interlocked.Increment(ref e.Failures);
+                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: condition failed: {r.Error}; the event did not trigger.");
+                return false;
+            }
+
+            if (r.Rax == 0)
+            {
+                return false;
+            }
+        }
+
+        Interlocked.Increment(ref e.Triggers);
+        if (s.Script is IEventScript script && script.Run(invocation) is string error)
+        {
+            Interlocked.Increment(ref e.Failures);
+            _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: script error: {error}");
+        }
+
+        if (s.Code is byte[] code)
+        {
+            Span<ulong> regs = stackalloc ulong[CodeSandbox.GuestRegsCount];
+            ReadGuestRegs(invocation.Exit.Core, regs);
+            SandboxResult r;
+            lock (_sandbox)
+            {
+                r = _sandbox.Value.RunCode(code, regs, e.Buffer, invocation.Context);
+            }
+
+            WriteGuestRegs(invocation.Exit.Core, regs);
+            if (!r.Completed)
+            {
+                Interlocked.Increment(ref e.Failures);
+                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: custom code failed: {r.Error}");
+            }
+        }
+
+        return true;
+    }
+
+    private static void ReadGuestRegs(Vcpu core, Span<ulong> regs)
+    {
+        int count = core.Is64Bit ? CodeSandbox.GuestRegsCount : 8;
+        for (int i = 0; i < count; i++)
+        {
+            regs[i] = core.ReadRegister((GuestRegister)i);
+        }
+    }
+
+    private static void WriteGuestRegs(Vcpu core, ReadOnlySpan<ulong> regs)
+    {
+        int count = core.Is64Bit ? CodeSandbox.GuestRegsCount : 8;
+        for (int i = 0; i < count; i++)
+        {
+            ulong value = core.Is64Bit ? regs[i] : regs[i] & uint.MaxValue;
+            if (core.ReadRegister((GuestRegister)i) != value)
+            {
+                core.WriteRegister((GuestRegister)i, value);
+            }
+        }
+    }
+
+    /// <summary>Text a script printed for an event (printf/print).</summary>
+    public void ScriptOutput(RegisteredEvent source, string text) => _output.ScriptOutput(source, text);
+}

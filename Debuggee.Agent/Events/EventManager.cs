@@ -1,0 +1,187 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Sandbox;
+
+namespace HyperDbgRemote.Agent.Events;
+
+/// <summary>
+/// The agent's <c>!ioout</c>/<c>!ioin</c> events: registration (validated again: never trust the host), enable,
+/// disable, clear, the I/O bitmaps of every core, and the VM-exit handler that matches events and runs their actions.
+/// </summary>
+/// <remarks>
+/// Behaviour follows HyperDbg (spec sections 2–4) with the fixes of its section 9:
+/// <list type="bullet">
+/// <item>ids start at 0 and only successful registrations consume one;</item>
+/// <item>bitmaps are recomputed from the enabled IN and OUT events together on every change (a disabled event costs
+/// nothing; clearing the last <c>!ioin</c> keeps the <c>!ioout</c> ports);</item>
+/// <item>a multi-byte access matches an event when any of its bytes is the watched port;</item>
+/// <item>events run oldest first; a <c>pre</c> event never runs in the post pass;</item>
+/// <item>the instruction is skipped when any matching event's short-circuit decision (its <c>sc</c> setting, changed
+/// by <c>event_sc</c>) is on.</item>
+/// </list>
+/// The event list is copy-on-write: exits read a snapshot, the host thread swaps it.
+/// </remarks>
+internal sealed partial class EventManager : IVmExitHandler, IDisposable
+{
+    /// <summary>Most events the agent holds at once.</summary>
+    public const int MaxEvents = 1024;
+
+    /// <summary>Largest <c>buffer N</c>.</summary>
+    public const int MaxBufferSize = CodeSandbox.MaxBufferSize;
+
+    /// <summary>Most output sources one event forwards to (HyperDbg's limit).</summary>
+    public const int MaxOutputsPerEvent = 5;
+
+    private readonly object _gate = new();
+    private readonly VirtualMachine _vm;
+    private readonly IEventOutput _output;
+    private readonly Lazy<CodeSandbox> _sandbox = new(() => new CodeSandbox());
+    private RegisteredEvent[] _events = [];
+    private int _nextId;
+
+    public EventManager(VirtualMachine vm, IEventOutput output)
+    {
+        _vm = vm;
+        _output = output;
+    }
+
+    /// <summary>The events, oldest first.</summary>
+    public IReadOnlyList<RegisteredEvent> Events => Volatile.Read(ref _events);
+
+    /// <summary>Registers an event and applies it to the bitmaps at once.</summary>
+    /// <exception cref="EventManagerException">The request is invalid; nothing changed and no id was consumed.</exception>
+    public RegisteredEvent Register(IoEventSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        Validate(spec);
+        lock (_gate)
+        {
+            if (_events.Length >= MaxEvents)
+            {
+                throw new EventManagerException($"too many events: the agent holds at most {MaxEvents}; clear some with 'events c'.");
+            }
+
+            var registered = new RegisteredEvent(_nextId++, spec);
+            Volatile.Write(ref _events, [.. _events, registered]);
+            ApplyBitmaps();
+            return registered;
+        }
+    }
+
+    private void Validate(IoEventSpec spec)
+    {
+        if (spec.Core is int core && (core < 0 || core >= _vm.Cores.Count))
+        {
+            throw new EventManagerException($"core {core:x} does not exist: the guest has {_vm.Cores.Count} core(s) (0 to {_vm.Cores.Count - 1:x}).");
+        }
+
+        if (spec.BufferSize < 0 || spec.BufferSize > MaxBufferSize)
+        {
+            throw new EventManagerException($"buffer {spec.BufferSize:x} is too large: at most {MaxBufferSize:x} bytes.");
+        }
+
+        if (spec.ShortCircuit && spec.Stage != IoEventStage.Pre)
+        {
+            throw new EventManagerException($"sc on cannot be used with stage {spec.Stage.ToString().ToLowerInvariant()}: the instruction has already run in the post stage.");
+        }
+
+        if (spec.Outputs.Count > MaxOutputsPerEvent)
+        {
+            throw new EventManagerException($"output lists {spec.Outputs.Count} sources: at most {MaxOutputsPerEvent}.");
+        }
+
+        if (!spec.Immediate && spec.Outputs.Count > 0)
+        {
+            throw new EventManagerException("imm no cannot be used with output: forwarded messages must be sent one by one.");
+        }
+
+        if (spec.Condition is { Length: 0 or > CodeSandbox.MaxCodeSize } || spec.Code is { Length: 0 or > CodeSandbox.MaxCodeSize })
+        {
+            throw new EventManagerException($"condition and code must be 1 to {CodeSandbox.MaxCodeSize} bytes.");
+        }
+    }
+
+    /// <summary>Enables or disables an event (or all when <paramref name="id"/> is null).</summary>
+    /// <exception cref="EventManagerException">Unknown id, or no events for "all".</exception>
+    public void SetEnabled(int? id, bool enabled)
+    {
+        lock (_gate)
+        {
+            foreach (RegisteredEvent e in Select(id))
+            {
+                e.Enabled = enabled;
+            }
+
+            ApplyBitmaps();
+        }
+    }
+
+    /// <summary>Clears an event (or all): it is gone, its ports stop trapping unless another event watches them.</summary>
+    public void Clear(int? id)
+    {
+        lock (_gate)
+        {
+            RegisteredEvent[] remove = [.. Select(id)];
+            Volatile.Write(ref _events, [.. _events.Where(e => !remove.Contains(e))]);
+            ApplyBitmaps();
+        }
+    }
+
+    private RegisteredEvent[] Select(int? id)
+    {
+        if (id is null)
+        {
+            if (_events.Length == 0)
+            {
+                throw new EventManagerException("there is no event.");
+            }
+
+            return _events;
+        }
+
+        RegisteredEvent? e = Array.Find(_events, x => x.Id == id);
+        return e is null ? throw new EventManagerException($"event {id:x} does not exist (see 'events').") : [e];
+    }
+
+    /// <summary>Finds an event by id.</summary>
+    public RegisteredEvent? Find(int id) => Array.Find(Volatile.Read(ref _events), x => x.Id == id);
+
+    /// <summary>Recomputes every core's I/O bitmaps from the enabled events of both directions.</summary>
+    private void ApplyBitmaps()
+    {
+        foreach (Vcpu core in _vm.Cores)
+        {
+            var wanted = new VmcsIoControls();
+            foreach (RegisteredEvent e in _events)
+            {
+                if (!e.Enabled || (e.Spec.Core is int c && c != core.Index))
+                {
+                    continue;
+                }
+
+                if (e.Spec.Port is ushort port)
+                {
+                    wanted.SetPort(port, true);
+                }
+                else
+                {
+                    wanted.SetAll(true);
+                }
+            }
+
+            wanted.BitmapA.CopyTo(core.Controls.BitmapA);
+            wanted.BitmapB.CopyTo(core.Controls.BitmapB);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_sandbox.IsValueCreated)
+        {
+            _sandbox.Value.Dispose();
+        }
+    }
+}

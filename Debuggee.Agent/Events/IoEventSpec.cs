@@ -1,0 +1,58 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.Agent.Events;
+
+/// <summary>Which instructions an event traps.</summary>
+internal enum IoEventDirection
+{
+    /// <summary>IN, INS (<c>!ioin</c>).</summary>
+    In,
+
+    /// <summary>OUT, OUTS (<c>!ioout</c>).</summary>
+    Out,
+}
+
+/// <summary>When an event runs relative to the emulation of the instruction.</summary>
+internal enum IoEventStage
+{
+    Pre,
+    Post,
+    All,
+}
+
+/// <summary>
+/// A validated request to register an <c>!ioout</c>/<c>!ioin</c> event (what the host sends, after the agent has
+/// checked it again). Null filters mean "all".
+/// </summary>
+internal sealed record IoEventSpec
+{
+    public required IoEventDirection Direction { get; init; }
+
+    public ushort? Port { get; init; }
+
+    public uint? ProcessId { get; init; }
+
+    public int? Core { get; init; }
+
+    public bool Immediate { get; init; } = true;
+
+    public bool ShortCircuit { get; init; }
+
+    public IoEventStage Stage { get; init; } = IoEventStage.Pre;
+
+    public int BufferSize { get; init; }
+
+    public IEventScript? Script { get; init; }
+
+    public byte[]? Condition { get; init; }
+
+    public byte[]? Code { get; init; }
+
+    public IReadOnlyList<string> Outputs { get; init; } = [];
+
+    public string CommandText { get; init; } = string.Empty;
+
+    /// <summary>True when the event breaks (no script and no code): HyperDbg's rule (spec 3.1).</summary>
+    public bool Breaks => Script is null && Code is null;
+}

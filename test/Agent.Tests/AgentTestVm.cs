@@ -1,0 +1,68 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices;
+using HyperDbgRemote.VmxDriver.Guests;
+using Iced.Intel;
+
+namespace HyperDbgRemote.Agent.Tests;
+
+/// <summary>A VM with a 64-bit guest program and an event manager as its exit handler.</summary>
+internal sealed class AgentTestVm : IDisposable
+{
+    public const ulong LoadAddress = 0x10000;
+    public const ulong DataAddress = 0x20000;
+
+    public AgentTestVm(Action<Assembler> program, int cores = 1)
+    {
+        var a = new Assembler(64);
+        program(a);
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), LoadAddress);
+        Vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = 16 * 1024 * 1024 });
+        Devices = StandardDevices.Attach(Vm);
+        Vm.AddCores(new Flat64Guest(stream.ToArray(), LoadAddress, "test").Load(Vm));
+        Events = new EventManager(Vm, Output);
+        Vm.ExitHandler = Events;
+    }
+
+    public VirtualMachine Vm { get; }
+
+    public StandardDevices Devices { get; }
+
+    public RecordingOutput Output { get; } = new();
+
+    public EventManager Events { get; }
+
+    public VmStopInfo Run()
+    {
+        Vm.Start();
+        VmStopInfo info = Vm.WaitForStop(TimeSpan.FromSeconds(20)) ?? throw new AssertionException("the guest did not stop");
+        Assert.That(info.Reason, Is.Not.EqualTo(VmStopReason.Fault), info.Report);
+        return info;
+    }
+
+    public void Dispose()
+    {
+        Vm.Dispose();
+        Events.Dispose();
+    }
+}
+
+internal sealed class RecordingOutput : IEventOutput
+{
+    public List<(int Event, string Text)> Messages { get; } = [];
+
+    public List<(EventLogLevel Level, string Text)> Logs { get; } = [];
+
+    public void ScriptOutput(RegisteredEvent source, string text) => Messages.Add((source.Id, text));
+
+    public void Log(EventLogLevel level, string text) => Logs.Add((level, text));
+}
+
+internal sealed class FakeScript(Func<EventInvocation, string?> body) : IEventScript
+{
+    public string? Run(EventInvocation invocation) => body(invocation);
+}
