@@ -1,0 +1,168 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Text;
+using HyperDbgRemote.Agent.Events;
+
+namespace HyperDbgRemote.Agent.Messaging;
+
+/// <summary>
+/// The agent's outgoing messages. <c>imm yes</c> output becomes one message each; <c>imm no</c> output is appended to
+/// a batch that is flushed when it would exceed <see cref="BatchBytes"/>, on a timer (at most
+/// <see cref="FlushInterval"/> old), on a break and on disconnect. Messages wait in a bounded queue while no host is
+/// connected or the host is slow; what does not fit is counted and reported (<see cref="DroppedMessages"/>) — never
+/// lost silently. Thread-safe: cores produce, the host connection consumes.
+/// </summary>
+internal sealed class MessageQueue : IDisposable
+{
+    /// <summary>Most messages waiting for a host.</summary>
+    public const int DefaultCapacity = 100_000;
+
+    /// <summary>Most text in one batch (it must fit a frame of the link).</summary>
+    public const int DefaultBatchBytes = 60 * 1024;
+
+    /// <summary>How old a batch may get before it is sent.</summary>
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly object _gate = new();
+    private readonly Queue<AgentMessage> _queue = new();
+    private readonly int _capacity;
+    private readonly List<string> _batch = [];
+    private readonly ITimer _timer;
+    private readonly SemaphoreSlim _available = new(0);
+    private int _batchBytes;
+    private long _dropped;
+    private long _droppedTotal;
+
+    public MessageQueue(TimeProvider? time = null, int capacity = DefaultCapacity, int batchBytes = DefaultBatchBytes)
+    {
+        _capacity = capacity;
+        BatchBytes = batchBytes;
+        _timer = (time ?? TimeProvider.System).CreateTimer(_ => FlushBatch(), null, FlushInterval, FlushInterval);
+    }
+
+    /// <summary>Most text in one batch.</summary>
+    public int BatchBytes { get; }
+
+    /// <summary>Messages dropped since the queue was created.</summary>
+    public long DroppedTotal => Interlocked.Read(ref _droppedTotal);
+
+    /// <summary>Messages waiting.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Queues the output of an <c>imm yes</c> event.</summary>
+    public void Immediate(int eventId, string text) => Enqueue(new ImmediateScriptOutput(eventId, text));
+
+    /// <summary>Appends the output of an <c>imm no</c> event to the batch.</summary>
+    public void Batched(string text)
+    {
+        lock (_gate)
+        {
+            int bytes = Encoding.UTF8.GetByteCount(text);
+            if (_batchBytes + bytes > BatchBytes && _batch.Count > 0)
+            {
+                FlushBatchLocked();
+            }
+
+            _batch.Add(text);
+            _batchBytes += bytes;
+        }
+    }
+
+    /// <summary>Queues a report.</summary>
+    public void Log(EventLogLevel level, string text) => Enqueue(new LogMessage(level, text));
+
+    /// <summary>Sends the batch now (breaks, disconnects, the timer).</summary>
+    public void FlushBatch()
+    {
+        lock (_gate)
+        {
+            FlushBatchLocked();
+        }
+    }
+
+    private void FlushBatchLocked()
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+
+        EnqueueLocked(new BatchedScriptOutput([.. _batch]));
+        _batch.Clear();
+        _batchBytes = 0;
+    }
+
+    private void Enqueue(AgentMessage message)
+    {
+        lock (_gate)
+        {
+            EnqueueLocked(message);
+        }
+    }
+
+    private void EnqueueLocked(AgentMessage message)
+    {
+        if (_queue.Count >= _capacity)
+        {
+            _dropped++;
+            _droppedTotal++;
+            return;
+        }
+
+        _queue.Enqueue(message);
+        _available.Release();
+    }
+
+    /// <summary>Takes the next message, or null when none is waiting. A dropped-messages notice comes first after drops.</summary>
+    public AgentMessage? TryTake()
+    {
+        lock (_gate)
+        {
+            if (_dropped > 0)
+            {
+                long n = _dropped;
+                _dropped = 0;
+                return new DroppedMessages(n);
+            }
+
+            if (_queue.Count == 0)
+            {
+                return null;
+            }
+
+            _available.Wait(0);
+            return _queue.Dequeue();
+        }
+    }
+
+    /// <summary>Waits for the next message.</summary>
+    public async Task<AgentMessage> TakeAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (TryTake() is AgentMessage m)
+            {
+                return m;
+            }
+
+            await _available.WaitAsync(FlushInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _available.Dispose();
+    }
+}
