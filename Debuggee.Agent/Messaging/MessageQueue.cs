@@ -102,7 +102,8 @@ internal sealed class MessageQueue : IDisposable
         _batchBytes = 0;
     }
 
-    private void Enqueue(AgentMessage message)
+    /// <summary>Queues any message (halts, state changes).</summary>
+    public void Enqueue(AgentMessage message)
     {
         lock (_gate)
         {

@@ -1,0 +1,21 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.Agent.Messaging;
+
+/// <summary>The guest halted: every core stopped. Sent after pending batched output.</summary>
+/// <param name="Core">The core that halted the VM.</param>
+/// <param name="Reason">"break-in" or "event".</param>
+/// <param name="EventId">The event that broke, if any.</param>
+/// <param name="Stage">"pre" or "post" for events.</param>
+/// <param name="Port">The port of the exiting instruction, for events.</param>
+/// <param name="Rip">RIP of the current instruction.</param>
+/// <param name="InstructionBytes">Its bytes.</param>
+/// <param name="Disassembly">Its Intel-syntax text.</param>
+internal sealed record HaltedMessage(int Core, string Reason, int? EventId, string? Stage, int? Port, ulong Rip, byte[] InstructionBytes, string Disassembly) : AgentMessage;
+
+/// <summary>The guest runs again (after continue).</summary>
+internal sealed record RunningMessage : AgentMessage;
+
+/// <summary>The guest's run ended.</summary>
+internal sealed record StoppedMessage(string Reason, int? ExitStatus, string? Report) : AgentMessage;

@@ -1,0 +1,215 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Messaging;
+using HyperDbgRemote.Agent.Outputs;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices;
+using HyperDbgRemote.VmxDriver.Guests;
+using Iced.Intel;
+
+namespace HyperDbgRemote.Agent.Session;
+
+/// <summary>
+/// The debuggee side of a debugging session: the VM with its devices, the events, the outputs and the outgoing
+/// messages. Transports (serial, pipe, TCP, gRPC) translate requests into these calls and messages back.
+/// </summary>
+internal sealed partial class DebuggeeSession : IDisposable
+{
+    private readonly IGuestLoader _guest;
+
+    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, AgentLimits? limits = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(guest);
+        _guest = guest;
+        Limits = limits ?? new AgentLimits();
+        Vm = new VirtualMachine(configuration);
+        Devices = StandardDevices.Attach(Vm, time);
+        Vm.AddCores(guest.Load(Vm));
+        Messages = new MessageQueue(time);
+        Outputs = new OutputManager();
+        Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs));
+        Vm.ExitHandler = Events;
+        Vm.Halted += OnHalted;
+        Vm.Stopped += (_, info) => OnStopped(info);
+    }
+
+    public VirtualMachine Vm { get; }
+
+    public StandardDevices Devices { get; }
+
+    public EventManager Events { get; }
+
+    public OutputManager Outputs { get; }
+
+    public MessageQueue Messages { get; }
+
+    public AgentLimits Limits { get; }
+
+    /// <summary>The guest's description.</summary>
+    public string GuestDescription => _guest.Description;
+
+    /// <summary>Starts the guest.</summary>
+    public void Start() => Vm.Start();
+
+    private void OnHalted(object? sender, VmHaltInfo halt)
+    {
+        Messages.FlushBatch();
+        Messages.Enqueue(DescribeHalt(halt));
+    }
+
+    private void OnStopped(VmStopInfo info)
+    {
+        Messages.FlushBatch();
+        Messages.Enqueue(new StoppedMessage(info.Reason.ToString(), info.ExitStatus, info.Report));
+    }
+
+    /// <summary>The halt as a message: core, reason, event, stage, port and the current instruction disassembled.</summary>
+    public static HaltedMessage DescribeHalt(VmHaltInfo halt)
+    {
+        ArgumentNullException.ThrowIfNull(halt);
+        Vcpu core = halt.Core;
+        if (halt.Exit is IoExit exit)
+        {
+            return new HaltedMessage(core.Index, "event", halt.Tag as int?, exit.Stage == ExitStage.Pre ? "pre" : "post", exit.Port, exit.Rip, exit.InstructionBytes.ToArray(), exit.Disassemble());
+        }
+
+        ulong rip = core.ReadRegister(GuestRegister.Rip);
+        byte[] bytes = new byte[16];
+        int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);
+        string text = n == 0 ? "??" : Disassemble(core, core.LinearInstructionPointer(), bytes.AsSpan(0, n), 1)[0].Text;
+        return new HaltedMessage(core.Index, "break-in", null, null, null, rip, bytes[..n], text);
+    }
+
+    /// <summary>Continues a halted guest.</summary>
+    /// <exception cref="SessionException">It is not halted.</exception>
+    public void Continue()
+    {
+        if (!Vm.Resume())
+        {
+            throw new SessionException("the debuggee is not halted.");
+        }
+
+        Messages.Enqueue(new RunningMessage());
+    }
+
+    /// <summary>Breaks in: halts every core. Returns false when it did not halt in time.</summary>
+    public bool Pause(TimeSpan timeout) => Vm.Pause(timeout);
+
+    /// <summary>The core numbered <paramref name="core"/>.</summary>
+    public Vcpu Core(int core) =>
+        core >= 0 && core < Vm.Cores.Count ? Vm.Cores[core] : throw new SessionException($"core {core:x} does not exist (the guest has {Vm.Cores.Count}).");
+
+    private void RequireHalted(string what)
+    {
+        if (!Vm.IsHalted)
+        {
+            throw new SessionException($"{what} needs a halted debuggee: pause it first.");
+        }
+    }
+
+    /// <summary>Reads every general register of a core (halted only).</summary>
+    public IReadOnlyDictionary<GuestRegister, ulong> ReadRegisters(int core)
+    {
+        RequireHalted("reading registers");
+        Vcpu c = Core(core);
+        var result = new Dictionary<GuestRegister, ulong>();
+        foreach (GuestRegister r in Enum.GetValues<GuestRegister>())
+        {
+            result[r] = c.ReadRegister(r);
+        }
+
+        return result;
+    }
+
+    /// <summary>Writes one register of a core (halted only).</summary>
+    public void WriteRegister(int core, GuestRegister register, ulong value)
+    {
+        RequireHalted("writing registers");
+        try
+        {
+            Core(core).WriteRegister(register, value);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new SessionException(ex.Message, ex);
+        }
+    }
+
+    /// <summary>Reads guest memory (virtual through <paramref name="core"/>'s paging, or physical).</summary>
+    public byte[] ReadMemory(ulong address, int length, bool physical, int core = 0)
+    {
+        CheckLength(length);
+        byte[] buffer = new byte[length];
+        int n = physical ? Vm.Memory.Read(address, buffer) : Core(core).ReadVirtual(address, buffer);
+        return n == length ? buffer : buffer[..n];
+    }
+
+    /// <summary>Writes guest memory (halted only); returns the bytes written.</summary>
+    public int WriteMemory(ulong address, ReadOnlySpan<byte> bytes, bool physical, int core = 0)
+    {
+        RequireHalted("writing memory");
+        CheckLength(bytes.Length);
+        if (physical)
+        {
+            return Vm.WritePhysical(address, bytes);
+        }
+
+        return Core(core).WriteVirtual(address, bytes);
+    }
+
+    private void CheckLength(int length)
+    {
+        if (length < 0 || length > Limits.MaxMemoryBytes)
+        {
+            throw new SessionException($"length {length:x} is too large: at most {Limits.MaxMemoryBytes:x} bytes per request.");
+        }
+    }
+
+    /// <summary>Disassembles <paramref name="count"/> instructions at a virtual address in the core's current mode.</summary>
+    public IReadOnlyList<(ulong Address, byte[] Bytes, string Text)> Disassemble(int core, ulong address, int count)
+    {
+        if (count < 1 || count > Limits.MaxDisassemblyInstructions)
+        {
+            throw new SessionException($"count {count:x} is out of range: 1 to {Limits.MaxDisassemblyInstructions:x} instructions.");
+        }
+
+        Vcpu c = Core(core);
+        byte[] code = new byte[count * 15];
+        int n = c.ReadVirtual(address, code);
+        return Disassemble(c, address, code.AsSpan(0, n), count);
+    }
+
+    private static List<(ulong Address, byte[] Bytes, string Text)> Disassemble(Vcpu core, ulong address, ReadOnlySpan<byte> code, int count)
+    {
+        var result = new List<(ulong, byte[], string)>();
+        byte[] bytes = code.ToArray();
+        var decoder = Decoder.Create(core.CodeBitness(), new ByteArrayCodeReader(bytes), address);
+        var formatter = new IntelFormatter();
+        var output = new StringOutput();
+        while (result.Count < count && decoder.IP < address + (ulong)bytes.Length)
+        {
+            decoder.Decode(out Instruction instr);
+            if (instr.IsInvalid && decoder.LastError == DecoderError.NoMoreBytes)
+            {
+                break;
+            }
+
+            formatter.Format(instr, output);
+            int offset = (int)(instr.IP - address);
+            result.Add((instr.IP, bytes.AsSpan(offset, instr.Length).ToArray(), output.ToStringAndReset()));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Vm.Dispose();
+        Events.Dispose();
+        Outputs.Dispose();
+        Messages.Dispose();
+    }
+}

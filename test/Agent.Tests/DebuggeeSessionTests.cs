@@ -1,0 +1,86 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Messaging;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperDbgRemote.Agent.Tests;
+
+public sealed class DebuggeeSessionTests
+{
+    private static DebuggeeSession Create()
+    {
+        var a = new Assembler(64);
+        Label loop = a.CreateLabel();
+        a.Label(ref loop);
+        a.mov(al, (byte)'Z');
+        a.@out(0x80, al);
+        a.inc(rbx);
+        a.jmp(loop);
+        using var s = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(s), 0x10000);
+        return new DebuggeeSession(new Flat64Guest(s.ToArray(), 0x10000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+    }
+
+    private static async Task<T> Next<T>(DebuggeeSession session)
+        where T : AgentMessage
+    {
+        while (true)
+        {
+            AgentMessage m = await session.Messages.TakeAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            if (m is T t)
+            {
+                return t;
+            }
+        }
+    }
+
+    [Test]
+    public async Task BreakEvent_HaltedMessageNamesEventStagePortAndInstruction()
+    {
+        using DebuggeeSession session = Create();
+        RegisteredEvent e = session.Events.Register(new IoEventSpec { Direction = IoEventDirection.Out, Port = 0x80 });
+        session.Start();
+
+        HaltedMessage halted = await Next<HaltedMessage>(session);
+
+        Assert.That(halted, Is.EqualTo(halted with { Core = 0, Reason = "event", EventId = e.Id, Stage = "pre", Port = 0x80, Rip = 0x10002, Disassembly = "out 80h,al" }));
+        Assert.That(session.ReadRegisters(0)[GuestRegister.Rax] & 0xFF, Is.EqualTo((ulong)'Z'));
+        session.WriteRegister(0, GuestRegister.Rax, 0x42);
+        session.Events.Clear(e.Id);
+        session.Continue();
+        Assert.That(await Next<RunningMessage>(session), Is.Not.Null);
+        Thread.Sleep(20);
+        Assert.That(session.Devices.PostCode.LastCode, Is.EqualTo((byte)'Z'), "the loop runs on");
+    }
+
+    [Test]
+    public async Task Pause_BreakInMessageAndStateRules()
+    {
+        using DebuggeeSession session = Create();
+        Assert.That(() => session.Continue(), Throws.TypeOf<SessionException>().With.Message.Contains("not halted"));
+        session.Start();
+        Assert.That(() => session.ReadRegisters(0), Throws.TypeOf<SessionException>().With.Message.Contains("halted"));
+        Assert.That(session.Pause(TimeSpan.FromSeconds(5)), Is.True);
+        HaltedMessage halted = await Next<HaltedMessage>(session);
+        Assert.That(halted.Reason, Is.EqualTo("break-in"));
+        Assert.That(halted.Disassembly, Is.Not.Empty);
+        Assert.That(() => session.Core(3), Throws.TypeOf<SessionException>().With.Message.Contains("core 3"));
+    }
+
+    [Test]
+    public void Limits_MemoryAndDisassembly_Refused()
+    {
+        using DebuggeeSession session = Create();
+        Assert.That(() => session.ReadMemory(0, session.Limits.MaxMemoryBytes + 1, physical: true), Throws.TypeOf<SessionException>().With.Message.Contains("too large"));
+        Assert.That(() => session.Disassemble(0, 0x10000, session.Limits.MaxDisassemblyInstructions + 1), Throws.TypeOf<SessionException>().With.Message.Contains("out of range"));
+        Assert.That(session.Disassemble(0, 0x10000, 2).Select(i => i.Text), Is.EqualTo(new[] { "mov al,5Ah", "out 80h,al" }));
+        Assert.That(session.ReadMemory(0x10000, 2, physical: true), Is.EqualTo(new byte[] { 0xB0, 0x5A }));
+        Assert.That(session.ReadMemory(0x3FFF_FFFF, 4, physical: true), Is.Empty, "unmapped memory is a short read, not an error");
+    }
+}
