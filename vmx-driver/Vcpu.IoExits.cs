@@ -14,6 +14,10 @@ public sealed unsafe partial class Vcpu
 {
     private const int MaxBlockBytes = 64 * 1024;
 
+    /// <summary>The block of the last exit: loops exit from the same block again and again.</summary>
+    private ulong _lastBlockStart = ulong.MaxValue;
+    private IoSite[]? _lastSites;
+
     private void ExitOut(ushort port, int size, uint value, uint index)
     {
         IoExit exit = BeginExit(port, size, isIn: false, index);
@@ -126,8 +130,16 @@ public sealed unsafe partial class Vcpu
     {
         ulong start = _slot->BlockStart;
         uint length = Math.Min(_slot->BlockSize, MaxBlockBytes);
-        if (_sites.TryGetValue(start, out IoSite[]? sites) && Matches(sites, index, isIn, size) && StillThere(sites[index]))
+        IoSite[]? sites = _lastSites;
+        if (start == _lastBlockStart && sites is not null && Matches(sites, index, isIn, size) && StillThere(sites[index]))
         {
+            return sites[index];
+        }
+
+        if (_sites.TryGetValue(start, out sites) && Matches(sites, index, isIn, size) && StillThere(sites[index]))
+        {
+            _lastBlockStart = start;
+            _lastSites = sites;
             return sites[index];
         }
 
@@ -140,6 +152,8 @@ public sealed unsafe partial class Vcpu
         }
 
         _sites[start] = sites;
+        _lastBlockStart = start;
+        _lastSites = sites;
         if (Matches(sites, index, isIn, size))
         {
             return sites[index];
