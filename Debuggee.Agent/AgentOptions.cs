@@ -12,7 +12,12 @@ internal sealed class AgentOptions
 {
     public const string Usage =
         """
-        usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
+        usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] --listen URI [--listen URI ...]
+                              [--token T] [--tls-cert PEM --tls-key PEM] [--log-file PATH] [--log-json]
+               hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
+          --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
+                            one JSON line {"ready":...} when listening
+          --token T         bearer token hosts must present (or HYPERDBG_TOKEN); required beyond loopback, with TLS
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex)
           --cores N         virtual CPUs (default 1; the demo uses 2)
           --memory MIB      guest RAM in MiB (default 64)
@@ -32,6 +37,20 @@ internal sealed class AgentOptions
     public bool TrapAll { get; private set; }
 
     public List<ushort> TrapPorts { get; } = [];
+
+    public List<string> Listen { get; } = [];
+
+    public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
+
+    public string? TlsCertificate { get; private set; }
+
+    public string? TlsKey { get; private set; }
+
+    public string? LogFile { get; private set; }
+
+    public bool LogJson { get; private set; }
+
+    public string? ScriptFile { get; private set; }
 
     public static bool TryParse(string[] args, out AgentOptions options, out string? error)
     {
@@ -108,6 +127,34 @@ internal sealed class AgentOptions
                         options.TrapPorts.Add(port);
                     }
 
+                    break;
+                case "--listen":
+                    string? uri = Next();
+                    if (uri is null)
+                    {
+                        error = "--listen needs an address: " + Wire.ListenUri.Syntax;
+                        return false;
+                    }
+
+                    options.Listen.Add(uri);
+                    break;
+                case "--token":
+                    options.Token = Next();
+                    break;
+                case "--tls-cert":
+                    options.TlsCertificate = Next();
+                    break;
+                case "--tls-key":
+                    options.TlsKey = Next();
+                    break;
+                case "--log-file":
+                    options.LogFile = Next();
+                    break;
+                case "--log-json":
+                    options.LogJson = true;
+                    break;
+                case "--script":
+                    options.ScriptFile = Next();
                     break;
                 case "-h" or "--help":
                     error = string.Empty;

@@ -4,6 +4,8 @@
 using HyperDbgRemote.Agent;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
+using Serilog;
+using Serilog.Formatting.Compact;
 
 if (!AgentOptions.TryParse(args, out AgentOptions options, out string? error))
 {
@@ -16,11 +18,42 @@ if (!AgentOptions.TryParse(args, out AgentOptions options, out string? error))
     return string.IsNullOrEmpty(error) ? 0 : 2;
 }
 
+LoggerConfiguration logging = new LoggerConfiguration().MinimumLevel.Information();
+logging = options.LogJson ? logging.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose) : logging.WriteTo.Console(standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose);
+if (options.LogFile is not null)
+{
+    logging = options.LogJson ? logging.WriteTo.File(new CompactJsonFormatter(), options.LogFile) : logging.WriteTo.File(options.LogFile);
+}
+
+Log.Logger = logging.CreateLogger();
 try
 {
-    return GuestRun.Run(options, Console.Out);
+    if (options.Listen.Count == 0)
+    {
+        return GuestRun.Run(options, Console.Out);
+    }
+
+    // Not disposed: ProcessExit may fire after Main returns.
+    var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+    return await AgentServer.RunAsync(options, stop.Token);
 }
 catch (GuestImageException ex)
+{
+    Console.Error.WriteLine($"hyperdbg-agent: {ex.Message}");
+    return 2;
+}
+catch (FormatException ex)
+{
+    Console.Error.WriteLine($"hyperdbg-agent: {ex.Message}");
+    return 2;
+}
+catch (InvalidOperationException ex)
 {
     Console.Error.WriteLine($"hyperdbg-agent: {ex.Message}");
     return 2;
@@ -29,4 +62,8 @@ catch (CpuEngineUnavailableException ex)
 {
     Console.Error.WriteLine($"hyperdbg-agent: {ex.Message}");
     return 3;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
 }

@@ -20,6 +20,30 @@ public sealed unsafe partial class Vcpu
 
     private void ExitOut(ushort port, int size, uint value, uint index)
     {
+        try
+        {
+            ExitOutCore(port, size, value, index);
+        }
+        finally
+        {
+            _exitRip = null;
+        }
+    }
+
+    private uint ExitIn(ushort port, int size, uint index)
+    {
+        try
+        {
+            return ExitInCore(port, size, index);
+        }
+        finally
+        {
+            _exitRip = null;
+        }
+    }
+
+    private void ExitOutCore(ushort port, int size, uint value, uint index)
+    {
         IoExit exit = BeginExit(port, size, isIn: false, index);
         exit.Value = value;
         _registersWritten = false;
@@ -52,7 +76,7 @@ public sealed unsafe partial class Vcpu
         }
     }
 
-    private uint ExitIn(ushort port, int size, uint index)
+    private uint ExitInCore(ushort port, int size, uint index)
     {
         IoExit exit = BeginExit(port, size, isIn: true, index);
         Dispatch(exit);
@@ -105,6 +129,7 @@ public sealed unsafe partial class Vcpu
         exit.InstructionBytes = site.Bytes;
         exit.CodeBitness = site.Bitness;
         exit.Rip = site.Linear - SegmentBase(GuestRegister.Cs);
+        _exitRip = exit.Rip;
         if (site.IsString)
         {
             ulong index64 = ReadRegister(isIn ? GuestRegister.Rdi : GuestRegister.Rsi) & AddressMask(site.AddressSize);

@@ -68,9 +68,19 @@ public sealed unsafe partial class Vcpu : IDisposable
             return ReadMsr(MsrEfer);
         }
 
+        if (register == GuestRegister.Rip && _exitRip is ulong rip)
+        {
+            // Inside an I/O exit the engine's RIP is stale (the start of the translation block); the exit knows the
+            // exact one.
+            return rip;
+        }
+
         int id = UcId(register);
         return id < 0 ? 0 : _engine.ReadRegister(id);
     }
+
+    /// <summary>RIP of the I/O instruction while its exit is being handled.</summary>
+    private ulong? _exitRip;
 
     /// <summary>Writes a register.</summary>
     /// <exception cref="InvalidOperationException">The register does not exist in the current engine mode.</exception>

@@ -88,7 +88,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         if (!Vm.Resume())
         {
-            throw new SessionException("the debuggee is not halted.");
+            throw new SessionException("the debuggee is not halted.", Protocol.Messages.Status.NotHalted);
         }
 
         Messages.Enqueue(new RunningMessage());
@@ -105,7 +105,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         if (!Vm.IsHalted)
         {
-            throw new SessionException($"{what} needs a halted debuggee: pause it first.");
+            throw new SessionException($"{what} needs a halted debuggee: pause it first.", Protocol.Messages.Status.NotHalted);
         }
     }
 
@@ -163,7 +163,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         if (length < 0 || length > Limits.MaxMemoryBytes)
         {
-            throw new SessionException($"length {length:x} is too large: at most {Limits.MaxMemoryBytes:x} bytes per request.");
+            throw new SessionException($"length {length:x} is too large: at most {Limits.MaxMemoryBytes:x} bytes per request.", Protocol.Messages.Status.LimitExceeded);
         }
     }
 

@@ -19,4 +19,13 @@ internal sealed class SessionException : Exception
         : base(message, innerException)
     {
     }
+
+    public SessionException(string message, Protocol.Messages.Status status)
+        : base(message)
+    {
+        Status = status;
+    }
+
+    /// <summary>The wire status of this refusal.</summary>
+    public Protocol.Messages.Status Status { get; } = Protocol.Messages.Status.InvalidArgument;
 }

@@ -196,4 +196,25 @@ public sealed class VirtualMachineTests
         Assert.That(t.Core0.ExitCount, Is.EqualTo(10 + 10));
         _ = ripAtHalt;
     }
+
+    [Test]
+    public void ReadRegister_RipInsideExit_IsTheIoInstruction()
+    {
+        var rips = new List<(ulong Read, ulong Exit)>();
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.nop();
+            a.nop();
+            a.@out(0x80, al);
+            a.nop();
+            a.@out(0x80, al);
+            a.hlt();
+        });
+        t.Vm.ExitHandler = new RecordingExitHandler(e => rips.Add((e.Core.ReadRegister(GuestRegister.Rip), e.Rip)));
+        t.Core0.Controls.SetPort(0x80, true);
+
+        t.Run();
+
+        Assert.That(rips, Is.EqualTo(new[] { (TestVm.LoadAddress + 2, TestVm.LoadAddress + 2), (TestVm.LoadAddress + 5, TestVm.LoadAddress + 5) }));
+    }
 }

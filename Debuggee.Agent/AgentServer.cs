@@ -1,0 +1,56 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Text.Json;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+using Serilog;
+
+namespace HyperDbgRemote.Agent;
+
+/// <summary>The agent serving debuggers: starts the guest and its listeners, prints the ready line, runs until stopped.</summary>
+internal static class AgentServer
+{
+    public static async Task<int> RunAsync(AgentOptions options, CancellationToken stop)
+    {
+        List<ListenUri> uris = [.. options.Listen.Select(ListenUri.Parse)];
+        IGuestLoader loader = GuestSpec.Parse(options.Guest);
+        int cores = options.Cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
+        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 });
+        var dispatcher = new RequestDispatcher(session, scripts: null);
+        await using var hub = new NotificationHub(session);
+        var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);
+        List<ListenUri> grpc = [.. uris.Where(u => u.Scheme is "grpc" or "grpc+unix")];
+        List<ListenUri> unsupported = [.. uris.Where(u => u.Scheme is not ("grpc" or "grpc+unix"))];
+        if (unsupported.Count > 0)
+        {
+            throw new InvalidOperationException($"listening on {string.Join(", ", unsupported.Select(u => u.Text))} is not available in this build: use grpc://127.0.0.1:PORT or grpc+unix:/abs/path.sock.");
+        }
+
+        await using GrpcEndpoint? endpoint = grpc.Count == 0 ? null : await GrpcEndpoint.StartAsync(grpc, dispatcher, hub, security).ConfigureAwait(false);
+        session.Start();
+        Log.Information("guest {Guest} started with {Cores} core(s)", session.GuestDescription, cores);
+        Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, endpoint?.Addresses ?? [], session.GuestDescription, Environment.ProcessId), s_json));
+        Console.Out.Flush();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        Log.Information("agent stopping");
+        return 0;
+    }
+
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private sealed record ReadyLine(bool Ready, IReadOnlyList<string> Listen, string Guest, int Pid);
+}

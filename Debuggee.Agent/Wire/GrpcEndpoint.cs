@@ -1,0 +1,110 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using HyperDbgRemote.Agent.Session;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace HyperDbgRemote.Agent.Wire;
+
+/// <summary>Hosts the gRPC service on Kestrel (HTTP/2 only: an HTTP/1.1+2 endpoint without TLS refuses gRPC calls).</summary>
+internal sealed class GrpcEndpoint : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GrpcEndpoint(WebApplication app, IReadOnlyList<string> addresses)
+    {
+        _app = app;
+        Addresses = addresses;
+    }
+
+    /// <summary>The bound addresses (with the actual ports when 0 was asked for).</summary>
+    public IReadOnlyList<string> Addresses { get; }
+
+    /// <summary>Starts listening on every URI. Non-loopback addresses need TLS and a token.</summary>
+    /// <exception cref="InvalidOperationException">A non-loopback address without TLS and token.</exception>
+    public static async Task<GrpcEndpoint> StartAsync(IReadOnlyList<ListenUri> uris, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security)
+    {
+        foreach (ListenUri uri in uris)
+        {
+            if (!uri.IsLocal && (security.Token is null || security.CertificatePath is null || security.KeyPath is null))
+            {
+                throw new InvalidOperationException(
+                    $"refusing to listen on {uri.Text}: beyond loopback the agent requires TLS (--tls-cert, --tls-key) and a token (--token or HYPERDBG_TOKEN).");
+            }
+        }
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(dispatcher);
+        builder.Services.AddSingleton(hub);
+        builder.Services.AddSingleton(security);
+        builder.Services.AddSingleton<TokenInterceptor>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<TokenInterceptor>();
+            o.MaxReceiveMessageSize = ProtocolLimitsBytes;
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks();
+        X509Certificate2? certificate = security.CertificatePath is null ? null : X509Certificate2.CreateFromPemFile(security.CertificatePath, security.KeyPath);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            foreach (ListenUri uri in uris)
+            {
+                void Configure(ListenOptions o)
+                {
+                    o.Protocols = HttpProtocols.Http2;
+                    if (!uri.IsLocal && certificate is not null)
+                    {
+                        o.UseHttps(certificate);
+                    }
+                }
+
+                if (uri.Scheme == "grpc+unix")
+                {
+                    if (File.Exists(uri.Path))
+                    {
+                        File.Delete(uri.Path); // Kestrel does not remove a stale socket file.
+                    }
+
+                    k.ListenUnixSocket(uri.Path, Configure);
+                }
+                else if (uri.Host == "localhost")
+                {
+                    k.Listen(IPAddress.Loopback, uri.Port, Configure);
+                }
+                else
+                {
+                    k.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, Configure);
+                }
+            }
+        });
+        WebApplication app = builder.Build();
+        app.MapGrpcService<DebuggeeGrpcService>();
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+        await app.StartAsync().ConfigureAwait(false);
+        var addresses = new List<string>();
+        IServerAddressesFeature? feature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
+        foreach (string a in feature?.Addresses ?? [])
+        {
+            addresses.Add(a.Replace("http://unix:", "grpc+unix:", StringComparison.Ordinal).Replace("https://", "grpcs://", StringComparison.Ordinal).Replace("http://", "grpc://", StringComparison.Ordinal));
+        }
+
+        return new GrpcEndpoint(app, addresses);
+    }
+
+    /// <summary>Largest gRPC message accepted from a host.</summary>
+    public const int ProtocolLimitsBytes = 4 * 1024 * 1024;
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

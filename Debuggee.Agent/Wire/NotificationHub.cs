@@ -1,0 +1,126 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Threading.Channels;
+using HyperDbgRemote.Agent.Messaging;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Protocol.Messages;
+
+namespace HyperDbgRemote.Agent.Wire;
+
+/// <summary>
+/// Delivers the agent's messages to every connected host. While no host is connected, messages wait in the session's
+/// bounded queue (and what overflows there is counted). Each host has a bounded channel of its own; a host too slow to
+/// keep up loses messages, which are counted and announced to it.
+/// </summary>
+internal sealed class NotificationHub : IAsyncDisposable
+{
+    /// <summary>Messages a subscriber may lag behind.</summary>
+    public const int SubscriberCapacity = 65_536;
+
+    private readonly DebuggeeSession _session;
+    private readonly object _gate = new();
+    private readonly List<Subscriber> _subscribers = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _hasSubscribers = new(0);
+    private readonly Task _pump;
+
+    public NotificationHub(DebuggeeSession session)
+    {
+        _session = session;
+        _pump = Task.Run(PumpAsync);
+    }
+
+    internal sealed class Subscriber
+    {
+        public Channel<Notification> Channel { get; } = System.Threading.Channels.Channel.CreateBounded<Notification>(new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
+
+        public long Dropped;
+    }
+
+    /// <summary>Subscribes; dispose the returned handle to unsubscribe.</summary>
+    public (ChannelReader<Notification> Reader, IDisposable Handle) Subscribe()
+    {
+        var s = new Subscriber();
+        lock (_gate)
+        {
+            _subscribers.Add(s);
+            if (_subscribers.Count == 1)
+            {
+                _hasSubscribers.Release();
+            }
+        }
+
+        return (s.Channel.Reader, new Unsubscriber(this, s));
+    }
+
+    private sealed class Unsubscriber(NotificationHub hub, Subscriber subscriber) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (hub._gate)
+            {
+                hub._subscribers.Remove(subscriber);
+                subscriber.Channel.Writer.TryComplete();
+                if (hub._subscribers.Count == 0)
+                {
+                    // The host went away: pending batched output is flushed into the queue and waits there.
+                    hub._session.Messages.FlushBatch();
+                }
+            }
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        CancellationToken token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                bool any;
+                lock (_gate)
+                {
+                    any = _subscribers.Count > 0;
+                }
+
+                if (!any)
+                {
+                    await _hasSubscribers.WaitAsync(token).ConfigureAwait(false);
+                    continue;
+                }
+
+                AgentMessage message = await _session.Messages.TakeAsync(token).ConfigureAwait(false);
+                Notification n = Notifications.From(message, _session);
+                lock (_gate)
+                {
+                    foreach (Subscriber s in _subscribers)
+                    {
+                        long dropped = Interlocked.Read(ref s.Dropped);
+                        if (dropped > 0 && s.Channel.Writer.TryWrite(new Notification { Dropped = new DroppedMessagesNotification { Count = (ulong)dropped, Total = (ulong)dropped } }))
+                        {
+                            Interlocked.Exchange(ref s.Dropped, 0);
+                        }
+
+                        if (!s.Channel.Writer.TryWrite(n))
+                        {
+                            Interlocked.Increment(ref s.Dropped);
+                        }
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _pump.ConfigureAwait(false);
+        _stop.Dispose();
+        _hasSubscribers.Dispose();
+    }
+}

@@ -1,0 +1,290 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using Google.Protobuf;
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Outputs;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.VmxDriver;
+using LogLevel = HyperDbgRemote.Protocol.Messages.LogLevel;
+
+namespace HyperDbgRemote.Agent.Wire;
+
+/// <summary>
+/// Answers the host's requests (<see cref="HostToAgent"/>) on a <see cref="DebuggeeSession"/>: the same code behind
+/// gRPC and the framed link. Every request is validated again here (the host is not trusted); a refusal is a status
+/// with a message naming the problem, and changes nothing.
+/// </summary>
+internal sealed partial class RequestDispatcher
+{
+    private readonly DebuggeeSession _session;
+    private readonly IScriptCompiler? _scripts;
+
+    public RequestDispatcher(DebuggeeSession session, IScriptCompiler? scripts)
+    {
+        _session = session;
+        _scripts = scripts;
+    }
+
+    /// <summary>The agent's name in the handshake.</summary>
+    public const string AgentName = "hyperdbg-agent 1.0";
+
+    /// <summary>Handles one request.</summary>
+    public AgentToHost Handle(HostToAgent request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var reply = new AgentToHost { RequestId = request.RequestId };
+        try
+        {
+            Dispatch(request, reply);
+        }
+        catch (SessionException ex)
+        {
+            SetError(request, reply, ex.Status, ex.Message);
+        }
+        catch (EventManagerException ex)
+        {
+            SetError(request, reply, ex.Message.Contains("too many", StringComparison.Ordinal) ? Status.LimitExceeded : Status.InvalidArgument, ex.Message);
+        }
+        catch (OutputException ex)
+        {
+            SetError(request, reply, Status.InvalidArgument, ex.Message);
+        }
+        catch (ScriptException ex)
+        {
+            SetError(request, reply, Status.InvalidArgument, ex.Message);
+        }
+
+        return reply;
+    }
+
+    private void Dispatch(HostToAgent request, AgentToHost reply)
+    {
+        switch (request.BodyCase)
+        {
+            case HostToAgent.BodyOneofCase.Handshake:
+                reply.Handshake = Handshake(request.Handshake);
+                break;
+            case HostToAgent.BodyOneofCase.RegisterEvent:
+                reply.RegisterEvent = RegisterEvent(request.RegisterEvent.Event ?? throw new SessionException("the request carries no event."));
+                break;
+            case HostToAgent.BodyOneofCase.ModifyEvent:
+                reply.ModifyEvent = ModifyEvent(request.ModifyEvent);
+                break;
+            case HostToAgent.BodyOneofCase.ListEvents:
+                reply.ListEvents = ListEvents();
+                break;
+            case HostToAgent.BodyOneofCase.Output:
+                reply.Output = Output(request.Output);
+                break;
+            case HostToAgent.BodyOneofCase.Continue:
+                reply.Continue = Continue(request.Continue);
+                break;
+            case HostToAgent.BodyOneofCase.Pause:
+                reply.Pause = Pause(request.Pause);
+                break;
+            case HostToAgent.BodyOneofCase.ReadRegisters:
+                reply.ReadRegisters = new ReadRegistersResponse { Status = Status.Ok, Registers = Registers((int)request.ReadRegisters.Core) };
+                break;
+            case HostToAgent.BodyOneofCase.WriteRegister:
+                reply.WriteRegister = WriteRegister(request.WriteRegister);
+                break;
+            case HostToAgent.BodyOneofCase.ReadMemory:
+                reply.ReadMemory = ReadMemory(request.ReadMemory);
+                break;
+            case HostToAgent.BodyOneofCase.WriteMemory:
+                reply.WriteMemory = WriteMemory(request.WriteMemory);
+                break;
+            case HostToAgent.BodyOneofCase.Disassemble:
+                reply.Disassemble = Disassemble(request.Disassemble);
+                break;
+            case HostToAgent.BodyOneofCase.EvaluateScript:
+                reply.EvaluateScript = Evaluate(request.EvaluateScript);
+                break;
+            case HostToAgent.BodyOneofCase.Status:
+                reply.Status = StatusOf();
+                break;
+            default:
+                throw new SessionException($"request {request.RequestId} has no body the agent knows ({request.BodyCase}).", Status.Unsupported);
+        }
+    }
+
+    private HandshakeResponse Handshake(HandshakeRequest request)
+    {
+        var response = new HandshakeResponse
+        {
+            ProtocolVersion = ProtocolVersion.Current,
+            AgentName = AgentName,
+            Guest = Guest(),
+            Halted = _session.Vm.IsHalted,
+        };
+        response.Capabilities.Add(["events", "outputs", "scripts", "registers", "memory", "disassembly"]);
+        if (request.ProtocolVersion != ProtocolVersion.Current)
+        {
+            response.Status = Status.IncompatibleVersion;
+            response.Message = $"protocol version {request.ProtocolVersion} is not supported: this agent speaks version {ProtocolVersion.Current}.";
+            return response;
+        }
+
+        if (_session.Vm.CurrentHalt is VmHaltInfo halt)
+        {
+            response.CurrentHalt = Notifications.Halted(DebuggeeSession.DescribeHalt(halt), _session);
+        }
+
+        response.Status = Status.Ok;
+        return response;
+    }
+
+    private GuestDescription Guest() => new()
+    {
+        Kind = _session.GuestDescription.Split(' ')[0],
+        Description = _session.GuestDescription,
+        Cores = (uint)_session.Vm.Cores.Count,
+        MemoryBytes = _session.Vm.Memory.RamSize,
+    };
+
+    private RegisterSet Registers(int core)
+    {
+        IReadOnlyDictionary<GuestRegister, ulong> all = _session.ReadRegisters(core);
+        var set = new RegisterSet();
+        foreach ((GuestRegister r, ulong v) in all)
+        {
+            set.Values[r == GuestRegister.FsBase ? "fs_base" : r == GuestRegister.GsBase ? "gs_base" : r.ToString().ToLowerInvariant()] = v;
+        }
+
+        return set;
+    }
+
+    private WriteRegisterResponse WriteRegister(WriteRegisterRequest request)
+    {
+        if (!_session.Vm.IsHalted)
+        {
+            throw new SessionException("writing registers needs a halted debuggee: pause it first.", Status.NotHalted);
+        }
+
+        RegisterNames.Write(_session.Core((int)request.Core), request.Name, request.Value);
+        return new WriteRegisterResponse { Status = Status.Ok };
+    }
+
+    private ReadMemoryResponse ReadMemory(ReadMemoryRequest request)
+    {
+        byte[] data = _session.ReadMemory(request.Address, checked((int)Math.Min(request.Length, int.MaxValue)), request.Physical, (int)request.Core);
+        var response = new ReadMemoryResponse { Status = Status.Ok, Data = ByteString.CopyFrom(data) };
+        if (data.Length < request.Length)
+        {
+            response.Message = $"only {data.Length:x} of {request.Length:x} bytes are readable at {request.Address:x}.";
+        }
+
+        return response;
+    }
+
+    private WriteMemoryResponse WriteMemory(WriteMemoryRequest request)
+    {
+        int n = _session.WriteMemory(request.Address, request.Data.Span, request.Physical, (int)request.Core);
+        return new WriteMemoryResponse
+        {
+            Status = Status.Ok,
+            Written = (uint)n,
+            Message = n < request.Data.Length ? $"only {n:x} of {request.Data.Length:x} bytes are writable at {request.Address:x}." : string.Empty,
+        };
+    }
+
+    private DisassembleResponse Disassemble(DisassembleRequest request)
+    {
+        var response = new DisassembleResponse { Status = Status.Ok };
+        foreach ((ulong address, byte[] bytes, string text) in _session.Disassemble((int)request.Core, request.Address, (int)Math.Min(request.Count, int.MaxValue)))
+        {
+            response.Instructions.Add(new Instruction { Address = address, Bytes = ByteString.CopyFrom(bytes), Text = text });
+        }
+
+        return response;
+    }
+
+    private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request)
+    {
+        if (request.Script.Length > _session.Limits.MaxScriptBytes)
+        {
+            throw new SessionException($"the script is {request.Script.Length} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
+        }
+
+        if (_scripts is null)
+        {
+            throw new SessionException("this agent has no script engine.", Status.Unsupported);
+        }
+
+        VmHaltInfo halt = _session.Vm.CurrentHalt ?? throw new SessionException("scripts run on a halted debuggee: pause it first.", Status.NotHalted);
+        var context = new HaltContext(halt.Exit?.Port ?? 0, halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
+        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context);
+        return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
+    }
+
+    private StatusResponse StatusOf()
+    {
+        var response = new StatusResponse
+        {
+            Status = Status.Ok,
+            Guest = Guest(),
+            Halted = _session.Vm.IsHalted,
+            Stopped = _session.Vm.HasStopped,
+            StopReason = _session.Vm.StopInfo?.Reason.ToString() ?? string.Empty,
+            DroppedMessages = (ulong)_session.Messages.DroppedTotal,
+        };
+        foreach ((ushort port, long count) in _session.Vm.ExitCountsByPort())
+        {
+            response.Exits.Add(new PortExitCount { Port = port, Count = (ulong)count });
+        }
+
+        return response;
+    }
+
+    private static void SetError(HostToAgent request, AgentToHost reply, Status status, string message)
+    {
+        switch (request.BodyCase)
+        {
+            case HostToAgent.BodyOneofCase.Handshake:
+                reply.Handshake = new HandshakeResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.RegisterEvent:
+                reply.RegisterEvent = new RegisterEventResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.ModifyEvent:
+                reply.ModifyEvent = new ModifyEventResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.ListEvents:
+                reply.ListEvents = new ListEventsResponse { Status = status };
+                break;
+            case HostToAgent.BodyOneofCase.Output:
+                reply.Output = new OutputResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.Continue:
+                reply.Continue = new ContinueResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.Pause:
+                reply.Pause = new PauseResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.ReadRegisters:
+                reply.ReadRegisters = new ReadRegistersResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.WriteRegister:
+                reply.WriteRegister = new WriteRegisterResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.ReadMemory:
+                reply.ReadMemory = new ReadMemoryResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.WriteMemory:
+                reply.WriteMemory = new WriteMemoryResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.Disassemble:
+                reply.Disassemble = new DisassembleResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.EvaluateScript:
+                reply.EvaluateScript = new EvaluateScriptResponse { Status = status, Message = message };
+                break;
+            default:
+                reply.Notification = new Notification { Log = new LogNotification { Level = LogLevel.Error, Text = message } };
+                break;
+        }
+    }
+}
