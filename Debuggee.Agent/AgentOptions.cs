@@ -17,6 +17,7 @@ internal sealed class AgentOptions
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
                             one JSON line {"ready":...} when listening
+          --resume-after S  a guest halted with no debugger connected resumes after S seconds (default: stays halted)
           --token T         bearer token hosts must present (or HYPERDBG_TOKEN); required beyond loopback, with TLS
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex)
           --cores N         virtual CPUs (default 1; the demo uses 2)
@@ -51,6 +52,8 @@ internal sealed class AgentOptions
     public bool LogJson { get; private set; }
 
     public string? ScriptFile { get; private set; }
+
+    public TimeSpan? ResumeAfter { get; private set; }
 
     public static bool TryParse(string[] args, out AgentOptions options, out string? error)
     {
@@ -152,6 +155,15 @@ internal sealed class AgentOptions
                     break;
                 case "--log-json":
                     options.LogJson = true;
+                    break;
+                case "--resume-after":
+                    if (!double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double resume) || resume <= 0 || resume > 86400)
+                    {
+                        error = "--resume-after takes a number of seconds from 0 to 86400";
+                        return false;
+                    }
+
+                    options.ResumeAfter = TimeSpan.FromSeconds(resume);
                     break;
                 case "--script":
                     options.ScriptFile = Next();

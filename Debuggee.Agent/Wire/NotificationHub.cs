@@ -25,10 +25,62 @@ internal sealed class NotificationHub : IAsyncDisposable
     private readonly SemaphoreSlim _hasSubscribers = new(0);
     private readonly Task _pump;
 
-    public NotificationHub(DebuggeeSession session)
+    public NotificationHub(DebuggeeSession session, TimeSpan? resumeAfter = null, TimeProvider? time = null)
     {
         _session = session;
+        _resumeAfter = resumeAfter;
+        _time = time ?? TimeProvider.System;
+        _session.Vm.Halted += (_, _) => ArmResumeTimer();
         _pump = Task.Run(PumpAsync);
+    }
+
+    private readonly TimeSpan? _resumeAfter;
+    private readonly TimeProvider _time;
+    private ITimer? _resumeTimer;
+
+    /// <summary>Hosts connected now.</summary>
+    public int SubscriberCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscribers.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// With no host connected and the guest halted, resumes it after the user's timeout (--resume-after); without one
+    /// it stays halted until a host connects and continues.
+    /// </summary>
+    private void ArmResumeTimer()
+    {
+        lock (_gate)
+        {
+            _resumeTimer?.Dispose();
+            _resumeTimer = null;
+            if (_resumeAfter is not TimeSpan after || _subscribers.Count > 0 || !_session.Vm.IsHalted)
+            {
+                return;
+            }
+
+            _resumeTimer = _time.CreateTimer(_ => ResumeIfAbandoned(), null, after, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void ResumeIfAbandoned()
+    {
+        lock (_gate)
+        {
+            if (_subscribers.Count > 0 || !_session.Vm.IsHalted)
+            {
+                return;
+            }
+        }
+
+        _session.Messages.Log(Events.EventLogLevel.Warning, $"no debugger for {_resumeAfter!.Value.TotalSeconds:0.#} s while halted: the guest resumes (--resume-after).");
+        _session.Continue();
     }
 
     internal sealed class Subscriber
@@ -45,6 +97,8 @@ internal sealed class NotificationHub : IAsyncDisposable
         lock (_gate)
         {
             _subscribers.Add(s);
+            _resumeTimer?.Dispose();
+            _resumeTimer = null;
             if (_subscribers.Count == 1)
             {
                 _hasSubscribers.Release();
@@ -67,6 +121,11 @@ internal sealed class NotificationHub : IAsyncDisposable
                     // The host went away: pending batched output is flushed into the queue and waits there.
                     hub._session.Messages.FlushBatch();
                 }
+            }
+
+            if (hub.SubscriberCount == 0)
+            {
+                hub.ArmResumeTimer();
             }
         }
     }
@@ -118,6 +177,7 @@ internal sealed class NotificationHub : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        _resumeTimer?.Dispose();
         await _stop.CancelAsync().ConfigureAwait(false);
         await _pump.ConfigureAwait(false);
         _stop.Dispose();

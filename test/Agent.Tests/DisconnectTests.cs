@@ -1,0 +1,78 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperDbgRemote.Agent.Tests;
+
+public sealed class DisconnectTests
+{
+    private static DebuggeeSession Create()
+    {
+        var a = new Assembler(64);
+        Label loop = a.CreateLabel();
+        a.Label(ref loop);
+        a.@out(0x80, al);
+        a.jmp(loop);
+        using var s = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(s), 0x10000);
+        return new DebuggeeSession(new Flat64Guest(s.ToArray(), 0x10000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(condition(), Is.True);
+    }
+
+    [Test]
+    public async Task HostGone_HaltedGuestStaysHalted_ReconnectingHostSeesTheHalt()
+    {
+        // Arrange
+        using DebuggeeSession session = Create();
+        await using var hub = new NotificationHub(session);
+        var dispatcher = new RequestDispatcher(session, null);
+        (_, IDisposable first) = hub.Subscribe();
+        session.Events.Register(new IoEventSpec { Direction = IoEventDirection.Out, Port = 0x80 });
+        session.Start();
+        await WaitFor(() => session.Vm.IsHalted);
+
+        // Act: the host disappears.
+        first.Dispose();
+        await Task.Delay(300);
+        bool stillHalted = session.Vm.IsHalted;
+        HandshakeResponse again = dispatcher.Handle(new HostToAgent { Handshake = new HandshakeRequest { ProtocolVersion = 1 } }).Handshake;
+
+        // Assert
+        Assert.That(stillHalted, Is.True);
+        Assert.That((again.Halted, again.CurrentHalt.Port, again.CurrentHalt.Disassembly), Is.EqualTo((true, 0x80u, "out 80h,al")));
+        Assert.That(dispatcher.Handle(new HostToAgent { Continue = new ContinueRequest() }).Continue.Status, Is.EqualTo(Status.Ok));
+    }
+
+    [Test]
+    public async Task HostGone_ResumeAfterTimeout_GuestRunsAgain()
+    {
+        using DebuggeeSession session = Create();
+        await using var hub = new NotificationHub(session, resumeAfter: TimeSpan.FromMilliseconds(100));
+        session.Events.Register(new IoEventSpec { Direction = IoEventDirection.Out, Port = 0x80, Core = 0 });
+        session.Start();
+        await WaitFor(() => session.Vm.IsHalted);
+        session.Events.Clear(null);
+
+        await WaitFor(() => !session.Vm.IsHalted);
+        long writes = session.Devices.PostCode.Writes;
+        await Task.Delay(20);
+        Assert.That(session.Devices.PostCode.Writes, Is.GreaterThan(writes), "the guest runs");
+    }
+}
