@@ -86,12 +86,14 @@ internal sealed partial class DebuggeeSession : IDisposable
     /// <exception cref="SessionException">It is not halted.</exception>
     public void Continue()
     {
-        if (!Vm.Resume())
+        if (!Vm.IsHalted)
         {
             throw new SessionException("the debuggee is not halted.", Protocol.Messages.Status.NotHalted);
         }
 
+        // "Running" goes out before the guest runs, so a break that follows at once is reported after it.
         Messages.Enqueue(new RunningMessage());
+        Vm.Resume();
     }
 
     /// <summary>Breaks in: halts every core. Returns false when it did not halt in time.</summary>

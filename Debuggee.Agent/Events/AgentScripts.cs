@@ -1,0 +1,17 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Session;
+
+namespace HyperDbgRemote.Agent.Events;
+
+/// <summary>Chooses the script compiler the agent uses.</summary>
+internal static class AgentScripts
+{
+    /// <summary>The script engine for a session, or null when this build has none (scripts are then refused with a clear status).</summary>
+    public static IScriptCompiler? Create(DebuggeeSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return null;
+    }
+}

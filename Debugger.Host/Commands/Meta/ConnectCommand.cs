@@ -1,0 +1,37 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Host.Parsing;
+using HyperDbgRemote.Protocol;
+
+namespace HyperDbgRemote.Host.Commands.Meta;
+
+/// <summary><c>.connect URI</c>: connect to an agent's gRPC service.</summary>
+internal sealed class ConnectCommand : IDebuggerCommand
+{
+    public IReadOnlyList<string> Names => [".connect"];
+
+    public string Description => "connect to an agent (gRPC)";
+
+    public IReadOnlyList<string> Syntax => [".connect grpc://HOST:PORT|grpcs://HOST:PORT|grpc+unix:/abs/path.sock [token]"];
+
+    public IReadOnlyList<string> Examples => [".connect grpc://127.0.0.1:50051", ".connect grpc+unix:/tmp/agent.sock"];
+
+    public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
+    {
+        if (arguments.Count is 0 or > 2)
+        {
+            throw new CommandException($"incorrect use of '.connect'.\nsyntax: {Syntax[0]}");
+        }
+
+        string? token = arguments.Count == 2 ? arguments[1].Value : Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
+        try
+        {
+            await context.Session.AttachAsync(await GrpcDebuggeeConnection.ConnectAsync(arguments[0].Value, token).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        catch (ConnectionException ex)
+        {
+            throw new CommandException(ex.Message, ex);
+        }
+    }
+}

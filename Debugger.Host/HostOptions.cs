@@ -1,0 +1,135 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Globalization;
+
+namespace HyperDbgRemote.Host;
+
+/// <summary>The debugger's command line.</summary>
+internal sealed class HostOptions
+{
+    public const string Usage =
+        """
+        usage: hyperdbg [--local --guest SPEC [--cores N] [--memory MIB] | --connect URI [--token T]]
+                        [-c COMMAND]... [--script FILE [ARGS...]] [--json] [--wait SECONDS]
+          --local           run an agent inside the debugger (the default, with --guest demo)
+          --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR
+          --connect URI     grpc://127.0.0.1:PORT | grpc+unix:/abs/path.sock
+          -c COMMAND        run a command (repeatable, in order), then exit
+          --script FILE     run a file of commands ( = FILE, ... = ARGS), then exit
+          --json            one JSON object per command result and per notification
+          --wait SECONDS    how long a scripted command waits for the debuggee to halt (default 10)
+        exit status: 0 when every command succeeded, 1 at the first failing command, 2 for bad arguments.
+        """;
+
+    public bool Local { get; private set; }
+
+    public string Guest { get; private set; } = "demo";
+
+    public int? Cores { get; private set; }
+
+    public int MemoryMiB { get; private set; } = 64;
+
+    public string? Connect { get; private set; }
+
+    public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
+
+    public List<string> Commands { get; } = [];
+
+    public string? Script { get; private set; }
+
+    public List<string> ScriptArgs { get; } = [];
+
+    public bool Json { get; private set; }
+
+    public double WaitSeconds { get; private set; } = 10;
+
+    public bool NonInteractive => Commands.Count > 0 || Script is not null;
+
+    public static bool TryParse(string[] args, out HostOptions options, out string? error)
+    {
+        options = new HostOptions();
+        error = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string? Next() => i + 1 < args.Length ? args[++i] : null;
+            switch (args[i])
+            {
+                case "--local":
+                    options.Local = true;
+                    break;
+                case "--guest":
+                    options.Guest = Next() ?? string.Empty;
+                    options.Local = true;
+                    break;
+                case "--cores":
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int cores))
+                    {
+                        error = "--cores takes a number";
+                        return false;
+                    }
+
+                    options.Cores = cores;
+                    break;
+                case "--memory":
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib))
+                    {
+                        error = "--memory takes a size in MiB";
+                        return false;
+                    }
+
+                    options.MemoryMiB = mib;
+                    break;
+                case "--connect":
+                    options.Connect = Next();
+                    break;
+                case "--token":
+                    options.Token = Next();
+                    break;
+                case "-c":
+                    string? command = Next();
+                    if (command is null)
+                    {
+                        error = "-c needs a command";
+                        return false;
+                    }
+
+                    options.Commands.Add(command);
+                    break;
+                case "--script":
+                    options.Script = Next();
+                    while (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) && args[i + 1] != "-c")
+                    {
+                        options.ScriptArgs.Add(args[++i]);
+                    }
+
+                    break;
+                case "--json":
+                    options.Json = true;
+                    break;
+                case "--wait":
+                    if (!double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double wait) || wait <= 0)
+                    {
+                        error = "--wait takes a number of seconds";
+                        return false;
+                    }
+
+                    options.WaitSeconds = wait;
+                    break;
+                case "-h" or "--help":
+                    error = string.Empty;
+                    return false;
+                default:
+                    error = $"unknown argument '{args[i]}'";
+                    return false;
+            }
+        }
+
+        if (options.Connect is null && !options.Local)
+        {
+            options.Local = true;
+        }
+
+        return true;
+    }
+}

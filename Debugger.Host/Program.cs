@@ -1,0 +1,110 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Host;
+using HyperDbgRemote.Host.Console;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+
+if (!HostOptions.TryParse(args, out HostOptions options, out string? error))
+{
+    if (!string.IsNullOrEmpty(error))
+    {
+        Console.Error.WriteLine($"hyperdbg: {error}");
+    }
+
+    Console.Error.WriteLine(HostOptions.Usage);
+    return string.IsNullOrEmpty(error) ? 0 : 2;
+}
+
+var output = new HostOutput(Console.Out, Console.Error, options.Json);
+await using var session = new DebugSession(output) { HaltWait = TimeSpan.FromSeconds(options.WaitSeconds) };
+var runner = new CommandRunner(session, output, interactive: !options.NonInteractive);
+try
+{
+    if (options.Connect is not null)
+    {
+        await session.AttachAsync(await GrpcDebuggeeConnection.ConnectAsync(options.Connect, options.Token));
+    }
+    else if (options.Local)
+    {
+        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB));
+    }
+}
+catch (Exception ex) when (ex is GuestImageException or ConnectionException or CpuEngineUnavailableException or ArgumentException)
+{
+    Console.Error.WriteLine($"hyperdbg: {ex.Message}");
+    return ex is CpuEngineUnavailableException ? 3 : 2;
+}
+
+if (options.NonInteractive)
+{
+    foreach (string command in options.Commands)
+    {
+        if (!options.Json)
+        {
+            output.Line(session.Prompt + command);
+        }
+
+        if (!await runner.RunAsync(command))
+        {
+            return 1;
+        }
+    }
+
+    if (options.Script is string script)
+    {
+        string line = ".script \"" + script + "\"" + string.Concat(options.ScriptArgs.Select(a => " \"" + a + "\""));
+        if (!await runner.RunAsync(line))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+// Interactive: the prompt shows when not connected or halted; while the guest runs, Ctrl+C breaks in.
+var editor = new LineEditor();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    if (session.Connection is not null && session.Halt is null)
+    {
+        _ = runner.RunAsync("pause");
+    }
+};
+while (true)
+{
+    if (session.Connection is not null && session.Halt is null && !session.GuestStopped)
+    {
+        try
+        {
+            await session.WaitForHaltAsync(Timeout.InfiniteTimeSpan);
+        }
+        catch (HyperDbgRemote.Host.Parsing.CommandException)
+        {
+        }
+    }
+
+    string? line = editor.ReadLine(session.Prompt);
+    while (line is not null && HyperDbgRemote.Host.Parsing.Tokenizer.IsIncomplete(line))
+    {
+        string? more = editor.ReadLine("> ");
+        if (more is null)
+        {
+            break;
+        }
+
+        line += "\n" + more;
+    }
+
+    if (line is null || line.Trim() is "q" or "exit" or "quit")
+    {
+        return 0;
+    }
+
+    editor.Remember(line);
+    await runner.RunAsync(line);
+}
