@@ -23,58 +23,84 @@ internal static class Tokenizer
         int i = 0;
         void Flush()
         {
-            if (current.Length > 0)
+            // Only spaces and tabs separate words; a word keeps inner newlines but not leading or trailing ones.
+            string word = current.ToString().Trim('\n', '\r');
+            if (word.Length > 0)
             {
-                list.Add(new Token(current.ToString(), false, false));
-                current.Clear();
+                list.Add(new Token(word, false, false));
             }
+
+            current.Clear();
         }
 
         while (i < text.Length)
         {
             char c = text[i];
-            if (char.IsWhiteSpace(c))
+            if (c is ' ' or '\t')
             {
                 Flush();
                 i++;
             }
             else if (c == '/' && i + 1 < text.Length && text[i + 1] == '/')
             {
+                // A line comment ends at a newline, or at a written "\n" as HyperDbg's parser does.
                 Flush();
-                while (i < text.Length && text[i] != '\n')
+                while (i < text.Length && text[i] != '\n' && !(text[i] == '\\' && i + 1 < text.Length && text[i + 1] == 'n'))
                 {
                     i++;
+                }
+
+                if (i < text.Length && text[i] == '\\')
+                {
+                    i += 2;
                 }
             }
             else if (c == '/' && i + 1 < text.Length && text[i + 1] == '*')
             {
-                Flush();
+                // A block comment inside a word does not split it (HyperDbg: "a/*x*/b" is "ab").
                 int end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
                 i = end < 0 ? text.Length : end + 2;
             }
             else if (c == '{')
             {
                 Flush();
-                int start = i;
                 int depth = 0;
+                bool quoted = false;
                 var body = new StringBuilder();
                 for (; i < text.Length; i++)
                 {
                     char b = text[i];
-                    if (b == '\\' && i + 1 < text.Length && text[i + 1] is '{' or '}')
+                    if (b == '\\' && i + 1 < text.Length)
                     {
-                        body.Append(text[++i]);
-                        continue;
+                        // In a string, and before a quote, the backslash stays; before a brace it escapes it.
+                        char next = text[i + 1];
+                        if (quoted || next == '"')
+                        {
+                            body.Append(b).Append(next);
+                            i++;
+                            continue;
+                        }
+
+                        if (next is '{' or '}')
+                        {
+                            body.Append(next);
+                            i++;
+                            continue;
+                        }
                     }
 
-                    if (b == '{')
+                    if (b == '"')
+                    {
+                        quoted = !quoted;
+                    }
+                    else if (!quoted && b == '{')
                     {
                         if (depth++ == 0)
                         {
                             continue;
                         }
                     }
-                    else if (b == '}' && --depth == 0)
+                    else if (!quoted && b == '}' && --depth == 0)
                     {
                         break;
                     }
@@ -82,19 +108,9 @@ internal static class Tokenizer
                     body.Append(b);
                 }
 
-                if (depth != 0)
-                {
-                    error = $"the brace at column {start + 1} is not closed.";
-                    return false;
-                }
-
-                tokens.Add(new Token(body.ToString(), true, false));
+                // HyperDbg takes an unclosed block to the end of the input.
+                list.Add(new Token(body.ToString(), true, false));
                 i++;
-            }
-            else if (c == '}')
-            {
-                error = $"the brace at column {i + 1} closes nothing.";
-                return false;
             }
             else if (c == '"')
             {
@@ -111,14 +127,15 @@ internal static class Tokenizer
                     body.Append(text[i++]);
                 }
 
-                if (i >= text.Length)
-                {
-                    error = $"the quote at column {start + 1} is not closed.";
-                    return false;
-                }
-
-                tokens.Add(new Token(body.ToString(), false, true));
+                // HyperDbg takes an unclosed string to the end of the input.
+                _ = start;
+                list.Add(new Token(body.ToString(), false, true));
                 i++;
+            }
+            else if (c == '\\' && i + 1 < text.Length && text[i + 1] is '{' or '}')
+            {
+                current.Append(text[i + 1]);
+                i += 2;
             }
             else
             {
