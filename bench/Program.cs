@@ -10,6 +10,12 @@ string prefix = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Or
 int outIndex = Array.IndexOf(args, "--out");
 string output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(BenchPaths.Root(), "bench", "results", "latest.json");
 
+if (args.Contains("--agent-rss-probe"))
+{
+    Console.WriteLine(EndToEndBenchmarks.RssProbe().ToString(CultureInfo.InvariantCulture));
+    return 0;
+}
+
 if (args.Contains("--rss-probe"))
 {
     Console.WriteLine(VmxBenchmarks.RssProbe().ToString(CultureInfo.InvariantCulture));
@@ -17,7 +23,7 @@ if (args.Contains("--rss-probe"))
 }
 
 var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal);
-foreach ((string name, Func<double> run) in VmxBenchmarks.All())
+foreach ((string name, Func<double> run) in VmxBenchmarks.All().Concat(EndToEndBenchmarks.All()))
 {
     if (!name.StartsWith(prefix, StringComparison.Ordinal))
     {

@@ -1,0 +1,104 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Diagnostics;
+using System.Globalization;
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+
+namespace HyperDbgRemote.Bench;
+
+/// <summary>The debugger end to end: break round trips over the transports, agent memory.</summary>
+internal static class EndToEndBenchmarks
+{
+    private const int Breaks = 300;
+
+    /// <summary>mov al, 5ah; out 80h, al; jmp back.</summary>
+    private static readonly byte[] s_loop = [0xB0, 0x5A, 0xE6, 0x80, 0xEB, 0xFA];
+
+    public static IEnumerable<(string Name, Func<double> Run)> All()
+    {
+        yield return ("break.roundtrip_us.grpc", () => Measure.Median(() => RoundTrip(unix: false), 3));
+        yield return ("break.roundtrip_us.grpc_unix", () => Measure.Median(() => RoundTrip(unix: true), 3));
+        yield return ("agent.rss_mb", RssOfChild);
+    }
+
+    private static double RoundTrip(bool unix) => RoundTripAsync(unix).GetAwaiter().GetResult();
+
+    private static async Task<double> RoundTripAsync(bool unix)
+    {
+        using var session = new DebuggeeSession(new Flat64Guest(s_loop, 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        await using var hub = new NotificationHub(session);
+        string socket = Path.Combine(Path.GetTempPath(), $"hdr-bench-{Environment.ProcessId}.sock");
+        ListenUri uri = ListenUri.Parse(unix ? "grpc+unix:" + socket : "grpc://127.0.0.1:0");
+        await using GrpcEndpoint endpoint = await GrpcEndpoint.StartAsync([uri], new RequestDispatcher(session, null), hub, new AgentSecurity(null, null, null));
+        session.Start();
+        await using GrpcDebuggeeConnection c = await GrpcDebuggeeConnection.ConnectAsync(endpoint.Addresses[0]);
+        using var cts = new CancellationTokenSource();
+        await using IAsyncEnumerator<Notification> notes = c.NotificationsAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        await c.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = new EventRegistration { Direction = IoDirection.Out, Port = 0x80, Immediate = true } } });
+        await NextHalt(notes);
+        var continueRequest = new HostToAgent { Continue = new ContinueRequest() };
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < Breaks; i++)
+        {
+            await c.SendAsync(continueRequest);
+            await NextHalt(notes);
+        }
+
+        double us = Stopwatch.GetElapsedTime(start).TotalMicroseconds / Breaks;
+        await cts.CancelAsync();
+        return us;
+    }
+
+    private static async Task NextHalt(IAsyncEnumerator<Notification> notes)
+    {
+        while (await notes.MoveNextAsync())
+        {
+            if (notes.Current.BodyCase == Notification.BodyOneofCase.Halted)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException("the notification stream ended");
+    }
+
+    /// <summary>In a child process: an agent session with 100 events registered, its guest running.</summary>
+    public static double RssProbe()
+    {
+        using var session = new DebuggeeSession(new Flat64Guest(s_loop, 0x100000), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        for (int i = 0; i < 100; i++)
+        {
+            session.Events.Register(new IoEventSpec { Direction = IoEventDirection.In, Port = (ushort)(0x1000 + i), Code = [0xC3], BufferSize = 256 });
+        }
+
+        session.Start();
+        Thread.Sleep(1000);
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static double RssOfChild()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true };
+        psi.ArgumentList.Add(typeof(EndToEndBenchmarks).Assembly.Location);
+        psi.ArgumentList.Add("--agent-rss-probe");
+        using Process p = Process.Start(psi)!;
+        string text = p.StandardOutput.ReadToEnd().Trim();
+        p.WaitForExit();
+        return double.Parse(text, CultureInfo.InvariantCulture);
+    }
+}
