@@ -13,7 +13,7 @@ internal static class GuestRun
     public static int Run(AgentOptions options, TextWriter output)
     {
         IGuestLoader loader = GuestSpec.Parse(options.Guest);
-        int cores = options.Cores ?? 1; // PENDING-DEMO
+        int cores = options.Cores ?? (loader is DemoGuest ? 2 : 1);
         using var vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 });
         StandardDevices devices = StandardDevices.Attach(vm);
         vm.AddCores(loader.Load(vm));
@@ -33,8 +33,9 @@ internal static class GuestRun
         output.WriteLine($"guest: {loader.Description}, {cores} core(s), {options.MemoryMiB} MiB");
         vm.Start();
         VmStopInfo? stop = vm.WaitForStop(options.RunSeconds is double s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan);
-        if (stop is null && loader is null) // PENDING-DEMO
+        if (stop is null && loader is DemoGuest demo)
         {
+            demo.RequestStop(vm);
             stop = vm.WaitForStop(TimeSpan.FromSeconds(5));
         }
 

@@ -4,9 +4,9 @@
 # Core 0 (bootstrap processor):
 #   - prints a banner to COM1 twice: once byte by byte with OUT, once with REP OUTSB,
 #   - writes POST codes to port 0x80, programs the PIT (0x43/0x40), reads the RAM size from CMOS (0x70/0x71),
-#   - builds two address spaces (own CR3 each) that map the same virtual address 0x40000000 to different pages,
-#   - then runs two processes, "shell" (pid 1) and "logger" (pid 2), in turns: each prints a line to COM1 from its own
-#     data at 0x40000000 and writes its POST code to 0x80.
+#   - builds two address spaces (own CR3 each),
+#   - then runs two processes, "shell" (pid 1) and "logger" (pid 2), in turns: each switches to its CR3, prints a line
+#     to COM1 and writes its POST code to 0x80.
 # Core 1 (application processor) runs "worker" (pid 3): an IN/OUT loop on CMOS and port 0x80.
 # Both cores increment `shared_counter` under a spinlock (lock cmpxchg).
 # The guest runs until `stop_request` becomes non-zero (a debugger writes it), then writes the debug-exit port 0x501.
@@ -84,13 +84,6 @@ banner_done:
     mov r8, USER_B_PA
     call build_space
 
-    # --- each process's private data at USER_VA
-    lea rsi, [name_shell]
-    mov rdi, USER_A_PA
-    call copy_string
-    lea rsi, [name_logger]
-    mov rdi, USER_B_PA
-    call copy_string
     mov al, 0x13
     out POST, al
 
@@ -100,10 +93,12 @@ scheduler:
     mov rax, TABLES_A
     mov rbx, 1
     mov r12, 0xA1
+    lea r13, [name_shell]
     call run_process
     mov rax, TABLES_B
     mov rbx, 2
     mov r12, 0xB2
+    lea r13, [name_logger]
     call run_process
     call bump_counter
     jmp scheduler
@@ -118,14 +113,14 @@ shutdown:
     hlt
     jmp shutdown
 
-# run_process: rax = CR3, rbx = pid, r12 = POST code. Prints "<name> tick <n>\r\n" from the process's own page.
+# run_process: rax = CR3, rbx = pid, r12 = POST code, r13 = name. Prints "<name> tick <n>\r\n".
 run_process:
     mov cr3, rax
     mov [current_pid], rbx
     mov rax, r12
     out POST, al
     mov dx, COM1
-    mov rsi, USER_VA
+    mov rsi, r13
 print_name:
     mov al, [rsi]
     test al, al
