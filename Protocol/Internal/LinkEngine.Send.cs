@@ -1,0 +1,183 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Net.Sockets;
+
+namespace HyperDbgRemote.Protocol.Internal;
+
+/// <summary>Sending side: the write queue, resends, keep-alives, dead-peer detection and shutdown.</summary>
+internal sealed partial class LinkEngine
+{
+    private void EnqueueSequenced(FrameType type, byte[] payload)
+    {
+        byte sequence = _nextSequence++;
+        long now = _clock.GetTimestamp();
+        if (_options.RequireAcknowledgements)
+        {
+            _slots[sequence] = new SendSlot(type, payload, now, ++_sendCounter);
+            _sendNumbers[sequence] = _sendCounter;
+            _inFlight++;
+            _bytesInFlight += FrameCodec.EncodedLength(payload.Length);
+        }
+
+        Write(FrameCodec.Encode(type, _flags, sequence, _expected, payload), now);
+    }
+
+    private void WriteControl(FrameType type, byte[] payload, long now)
+    {
+        if (type is FrameType.Ack or FrameType.Nak)
+        {
+            _reportPending = false;
+        }
+
+        Write(FrameCodec.Encode(type, _flags, 0, _expected, payload), now);
+    }
+
+    private void Write(byte[] frame, long now)
+    {
+        // Every frame carries the cumulative acknowledgement, so a pending ACK is satisfied by any frame.
+        _lastSend = now;
+        _outgoing.Writer.TryWrite(frame);
+    }
+
+    private void ResendIfDue(byte sequence, long now, TimeSpan minimumAge)
+    {
+        int offset = (sequence - _sendBase) & (ProtocolConstants.SequenceModulus - 1);
+        if (offset >= _inFlight || _slots[sequence] is not SendSlot slot || _clock.GetElapsedTime(slot.SentAt, now) < minimumAge)
+        {
+            return;
+        }
+
+        if (slot.Held)
+        {
+            return;
+        }
+
+        slot.SentAt = now;
+        slot.SendNumber = ++_sendCounter;
+        _sendNumbers[sequence] = _sendCounter;
+        _retransmissions++;
+        Write(FrameCodec.Encode(slot.Type, _flags, sequence, _expected, slot.Payload), now);
+    }
+
+    /// <summary>
+    /// ACK payload: <c>[last]</c>, the sequence number of the latest sequenced frame the peer received (even a duplicate).
+    /// NAK payload: <c>[last, highest held, missing...]</c>. Frames between the cumulative acknowledgement and the highest
+    /// held that are not listed missing are held by the peer and never resent. Every other frame in flight whose latest
+    /// transmission preceded that of <c>last</c> was provably lost (the line keeps order) and is resent at once, so
+    /// repeated reports never cause duplicate resends and losses are repaired without waiting for the timeout.
+    /// </summary>
+    private void OnReport(byte[] payload, bool isNak, long now)
+    {
+        if (payload.Length == 0)
+        {
+            return;
+        }
+
+        long lastNumber = _sendNumbers[payload[0]];
+        if (isNak && payload.Length >= 2)
+        {
+            int highestOffset = (payload[1] - _sendBase) & (ProtocolConstants.SequenceModulus - 1);
+            ReadOnlySpan<byte> missing = payload.AsSpan(2);
+            for (int k = 0; k <= highestOffset && k < _inFlight; k++)
+            {
+                byte seq = unchecked((byte)(_sendBase + k));
+                if (_slots[seq] is SendSlot held && !missing.Contains(seq))
+                {
+                    held.Held = true;
+                }
+            }
+        }
+
+        int count = _inFlight;
+        byte first = _sendBase;
+        for (int k = 0; k < count; k++)
+        {
+            byte seq = unchecked((byte)(first + k));
+            if (_slots[seq] is SendSlot slot && slot.SendNumber < lastNumber)
+            {
+                ResendIfDue(seq, now, TimeSpan.Zero);
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new byte[WriteBatchBytes];
+        try
+        {
+            while (await _outgoing.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            {
+                int length = 0;
+                int frames = 0;
+                while (_outgoing.Reader.TryRead(out byte[]? item))
+                {
+                    if (length + item.Length > batch.Length)
+                    {
+                        await FlushAsync(batch, length, frames).ConfigureAwait(false);
+                        length = frames = 0;
+                    }
+
+                    if (item.Length > batch.Length)
+                    {
+                        await FlushAsync(item, item.Length, 1).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    item.CopyTo(batch, length);
+                    length += item.Length;
+                    frames += item.Length > 1 ? 1 : 0;
+                }
+
+                await FlushAsync(batch, length, frames).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Closing.
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or InvalidOperationException or UnauthorizedAccessException or TimeoutException)
+        {
+            Shutdown(new LinkClosedException($"{_transport.Description}: write failed: {ex.Message}", ex), graceful: false);
+        }
+    }
+
+    private async ValueTask FlushAsync(byte[] data, int length, int frames)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        await _transport.WriteAsync(data.AsMemory(0, length), _stop.Token).ConfigureAwait(false);
+        Interlocked.Add(ref _bytesSent, length);
+        Interlocked.Add(ref _framesSent, frames);
+    }
+
+    private void Shutdown(LinkClosedException reason, bool graceful)
+    {
+        lock (_gate)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _fault ??= reason;
+        }
+
+        _stop.Cancel();
+        _timer.Dispose();
+        _outgoing.Writer.TryComplete();
+        _incoming.Writer.TryComplete(_fault);
+        if (graceful)
+        {
+            _completion.TrySetResult();
+        }
+        else
+        {
+            _completion.TrySetException(_fault);
+            _ = _transport.CloseAsync().AsTask();
+        }
+    }
+}

@@ -1,0 +1,306 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Protocol.Internal;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Protocol.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HyperDbgRemote.Protocol.Tests;
+
+public sealed class ReliableLinkTests
+{
+    [Test]
+    public async Task Exchange_CleanStreamWithAcks_DeliversEverythingOnceInOrder()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        await using var pair = new LinkPair(a, b, LinkPair.FastOptions(), LinkPair.FastOptions());
+
+        await pair.ExchangeAsync(10_000);
+
+        LinkStatistics stats = pair.Host.GetStatistics();
+        Assert.That(stats.MessagesSent, Is.EqualTo(10_000));
+        Assert.That(stats.MessagesDelivered, Is.EqualTo(10_000));
+        Assert.That(stats.CorruptFrames + stats.HeaderErrors + stats.GarbageBytes, Is.Zero);
+    }
+
+    [Test]
+    public async Task Exchange_AcknowledgementFreeMode_DeliversEverythingWithoutAckFrames()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: true);
+        await using var pair = new LinkPair(a, b, LinkPair.FastOptions(requireAcks: false), LinkPair.FastOptions(requireAcks: false));
+
+        await pair.ExchangeAsync(10_000);
+
+        LinkStatistics stats = pair.Host.GetStatistics();
+        Assert.That(stats.Retransmissions, Is.Zero);
+        Assert.That(stats.FramesSent, Is.LessThan(10_000 + 100), "no acknowledgement per frame");
+        Assert.That(stats.LostFrames, Is.Zero);
+    }
+
+    [Test]
+    public async Task Exchange_AcknowledgementFreeModeOnLossyLine_CountsLossesAndKeepsOrder()
+    {
+        // Arrange: ACK-free senders on a line that corrupts bits (a misconfiguration the statistics must reveal)
+        var faults = new FaultInjector(3) { BitErrorRate = 1e-4 };
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: true, faults);
+        await using var pair = new LinkPair(a, b, LinkPair.FastOptions(requireAcks: false), LinkPair.FastOptions(requireAcks: false));
+
+        // Act
+        var received = new List<ulong>();
+        for (int i = 0; i < 2000; i++)
+        {
+            await pair.Host.SendAsync(new HostToAgent { RequestId = (ulong)i, ReadMemory = new ReadMemoryRequest { Length = 64 } });
+        }
+
+        // Several end markers: one of them may be corrupted too.
+        for (int i = 0; i < 5; i++)
+        {
+            await pair.Host.SendAsync(new HostToAgent { RequestId = ulong.MaxValue });
+        }
+
+        while (true)
+        {
+            ulong id = (await pair.Agent.ReceiveAsync().DefaultTimeout()).RequestId;
+            if (id == ulong.MaxValue)
+            {
+                break;
+            }
+
+            received.Add(id);
+        }
+
+        // Assert
+        LinkStatistics stats = pair.Agent.GetStatistics();
+        Assert.That(received, Is.Ordered.And.Unique);
+        Assert.That(stats.CorruptFrames + stats.HeaderErrors, Is.GreaterThan(0));
+        Assert.That(received.Count + stats.LostFrames, Is.InRange(2000, 2004), "every frame is either delivered or counted lost");
+    }
+
+    [Test]
+    public void Constructor_DefaultOptions_FollowTransportReliability()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: true);
+        Assert.That(a.IsReliable, Is.True);
+        _ = b;
+    }
+
+    [Test]
+    public async Task SendAsync_MessageBeyondFramePayloadLimit_Throws()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        LinkOptions options = LinkPair.FastOptions();
+        options = new LinkOptions { Limits = new ProtocolLimits { MaxFramePayload = 256 }, RetransmitTimeout = options.RetransmitTimeout };
+        await using var pair = new LinkPair(a, b, options, LinkPair.FastOptions());
+
+        var big = new HostToAgent { WriteMemory = new WriteMemoryRequest { Data = Google.Protobuf.ByteString.CopyFrom(new byte[300]) } };
+
+        Assert.That(async () => await pair.Host.SendAsync(big), Throws.ArgumentException.With.Message.Contains("256"));
+    }
+
+    [Test]
+    public async Task KeepAlive_PeerGoesSilent_DetectedWithinTwoSeconds()
+    {
+        // Arrange: a peer that sends its RESET and then nothing, on a fake clock with the default timeouts
+        var clock = new FakeTimeProvider();
+        var (a, b) = MemoryDuplex.CreatePair();
+        var link = new ReliableLink<HostToAgent, AgentToHost>(new StreamTransport(a, "memory", false), new LinkOptions { TimeProvider = clock });
+        await b.WriteAsync(FrameCodec.Encode(FrameType.Reset, 0, 0, 0, [1, 2, 3, 4]));
+        await WaitUntilAsync(() => link.GetStatistics().FramesReceived == 1);
+
+        // Act: advance in 50 ms steps until the link gives up
+        TimeSpan elapsed = await AdvanceUntilCompletedAsync(clock, link.Completion, TimeSpan.FromSeconds(5));
+
+        // Assert
+        Assert.That(link.Completion.IsFaulted, Is.True);
+        Assert.That(elapsed, Is.LessThanOrEqualTo(TimeSpan.FromSeconds(2)));
+        Assert.That(link.Completion.Exception!.InnerException, Is.InstanceOf<LinkClosedException>().With.Message.Contains("considered dead"));
+        Assert.That(async () => await link.ReceiveAsync(), Throws.InstanceOf<LinkClosedException>());
+        await link.DisposeAsync();
+    }
+
+    [Test]
+    public async Task ConnectTimeout_NoPeerEver_ClosesAfterTheTimeout()
+    {
+        var clock = new FakeTimeProvider();
+        var (a, _) = MemoryDuplex.CreateTransports(reliable: false);
+        var link = new ReliableLink<HostToAgent, AgentToHost>(a, new LinkOptions { TimeProvider = clock, ConnectTimeout = TimeSpan.FromSeconds(3) });
+
+        TimeSpan elapsed = await AdvanceUntilCompletedAsync(clock, link.Completion, TimeSpan.FromSeconds(10));
+
+        Assert.That(elapsed, Is.EqualTo(TimeSpan.FromSeconds(3)).Within(TimeSpan.FromMilliseconds(150)));
+        Assert.That(link.Completion.Exception!.InnerException, Is.InstanceOf<LinkClosedException>().With.Message.Contains("no peer answered"));
+        Assert.That(link.GetStatistics().Retransmissions, Is.GreaterThan(5), "the RESET is resent while waiting");
+        await link.DisposeAsync();
+    }
+
+    [Test]
+    public async Task ConnectTimeout_Default_WaitsForThePeerForever()
+    {
+        var clock = new FakeTimeProvider();
+        var (a, _) = MemoryDuplex.CreateTransports(reliable: false);
+        await using var link = new ReliableLink<HostToAgent, AgentToHost>(a, new LinkOptions { TimeProvider = clock });
+
+        TimeSpan elapsed = await AdvanceUntilCompletedAsync(clock, link.Completion, TimeSpan.FromSeconds(30));
+
+        Assert.That(elapsed, Is.EqualTo(TimeSpan.FromSeconds(30)));
+        Assert.That(link.Completion.IsCompleted, Is.False);
+    }
+
+    [Test]
+    public async Task KeepAlive_IdleButLivePeers_StayConnected()
+    {
+        // Arrange: two idle links on real time with short keep-alives
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        var options = new LinkOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(50), DeadPeerTimeout = TimeSpan.FromMilliseconds(400) };
+        await using var pair = new LinkPair(a, b, options, options);
+
+        // Act
+        await Task.Delay(1200);
+
+        // Assert
+        Assert.That(pair.Host.Completion.IsCompleted, Is.False);
+        Assert.That(pair.Agent.Completion.IsCompleted, Is.False);
+        Assert.That(pair.Host.GetStatistics().KeepAlivesSent, Is.GreaterThan(5));
+    }
+
+    [Test]
+    public async Task CloseAsync_Graceful_PeerCompletesAndReceiveThrows()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        var pair = new LinkPair(a, b, LinkPair.FastOptions(), LinkPair.FastOptions());
+        await pair.Host.SendAsync(new HostToAgent { RequestId = 5 });
+        Assert.That((await pair.Agent.ReceiveAsync().DefaultTimeout()).RequestId, Is.EqualTo(5));
+
+        await pair.Host.CloseAsync().DefaultTimeout();
+
+        await pair.Agent.Completion.DefaultTimeout();
+        Assert.That(async () => await pair.Agent.ReceiveAsync(), Throws.InstanceOf<LinkClosedException>());
+        Assert.That(async () => await pair.Host.SendAsync(new HostToAgent()), Throws.InstanceOf<LinkClosedException>());
+        await pair.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Completion_TransportEnds_FaultsWithLinkClosed()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        var link = new ReliableLink<HostToAgent, AgentToHost>(a, LinkPair.FastOptions());
+
+        await b.CloseAsync();
+
+        Assert.That(async () => await link.Completion.DefaultTimeout(), Throws.InstanceOf<LinkClosedException>().With.Message.Contains("closed the connection"));
+        await link.DisposeAsync();
+    }
+
+    [Test]
+    public async Task SendBreakIn_BetweenFrames_PeerRaisesEvent()
+    {
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        await using var pair = new LinkPair(a, b, LinkPair.FastOptions(), LinkPair.FastOptions());
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pair.Agent.BreakInReceived += (_, _) => seen.TrySetResult();
+        await pair.Host.SendAsync(new HostToAgent { RequestId = 1 });
+        await pair.Agent.ReceiveAsync().DefaultTimeout();
+
+        pair.Host.SendBreakIn();
+        await pair.Host.SendAsync(new HostToAgent { RequestId = 2, Pause = new PauseRequest() });
+
+        await seen.Task.DefaultTimeout();
+        Assert.That((await pair.Agent.ReceiveAsync().DefaultTimeout()).Pause, Is.Not.Null);
+        Assert.That(pair.Agent.GetStatistics().BreakInsReceived, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Reset_PeerRestartsWithNewSession_LinkClosesAskingToReconnect()
+    {
+        // Arrange: an agent link that has seen one host session
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        var agent = new ReliableLink<AgentToHost, HostToAgent>(b, LinkPair.FastOptions());
+        var host1 = new ReliableLink<HostToAgent, AgentToHost>(a, LinkPair.FastOptions());
+        await host1.SendAsync(new HostToAgent { RequestId = 1 });
+        await agent.ReceiveAsync().DefaultTimeout();
+
+        // Act: a second host link (new nonce) on the same byte stream
+        var host2 = new ReliableLink<HostToAgent, AgentToHost>(a, LinkPair.FastOptions());
+
+        // Assert
+        Assert.That(async () => await agent.Completion.DefaultTimeout(), Throws.InstanceOf<LinkClosedException>().With.Message.Contains("restarted"));
+        await host2.DisposeAsync();
+        await host1.DisposeAsync();
+        await agent.DisposeAsync();
+    }
+
+    [Test]
+    public async Task SendAsync_Paced115200Line_KeepsTheLineAtLeastNinetyPercentBusy()
+    {
+        // Arrange: both directions paced at 11,520 B/s (115200 8N1), default window and timeouts
+        const int BytesPerSecond = 11_520;
+        const int Count = 160;
+        var (rawA, rawB) = MemoryDuplex.CreatePair();
+        var pacedA = new PacedStream(rawA, BytesPerSecond);
+        var pacedB = new PacedStream(rawB, BytesPerSecond);
+        var options = new LinkOptions { BytesPerSecond = BytesPerSecond };
+        await using var host = new ReliableLink<HostToAgent, AgentToHost>(new StreamTransport(pacedA, "paced A", false), options);
+        await using var agent = new ReliableLink<AgentToHost, HostToAgent>(new StreamTransport(pacedB, "paced B", false), options);
+        var payload = Google.Protobuf.ByteString.CopyFrom(new byte[48]);
+        await host.SendAsync(new HostToAgent { RequestId = 0 });
+        await agent.ReceiveAsync().DefaultTimeout();
+        long startBytes = pacedA.BytesWritten;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        // Act
+        Task sending = Task.Run(async () =>
+        {
+            for (int i = 1; i <= Count; i++)
+            {
+                await host.SendAsync(new HostToAgent { RequestId = (ulong)i, WriteMemory = new WriteMemoryRequest { Data = payload } });
+            }
+        });
+        for (int i = 1; i <= Count; i++)
+        {
+            Assert.That((await agent.ReceiveAsync().DefaultTimeout()).RequestId, Is.EqualTo((ulong)i));
+        }
+
+        watch.Stop();
+        await sending.DefaultTimeout();
+
+        // Assert
+        double busy = (pacedA.BytesWritten - startBytes) / (double)BytesPerSecond / watch.Elapsed.TotalSeconds;
+        await TestContext.Out.WriteLineAsync($"115200 line: {pacedA.BytesWritten - startBytes} bytes in {watch.Elapsed.TotalMilliseconds:F0} ms, busy {busy:P1}");
+        Assert.That(busy, Is.GreaterThanOrEqualTo(0.9));
+    }
+
+    private static async Task<TimeSpan> AdvanceUntilCompletedAsync(FakeTimeProvider clock, Task completion, TimeSpan limit)
+    {
+        TimeSpan step = TimeSpan.FromMilliseconds(50);
+        TimeSpan elapsed = TimeSpan.Zero;
+        while (!completion.IsCompleted && elapsed < limit)
+        {
+            clock.Advance(step);
+            elapsed += step;
+
+            // Let the shutdown triggered by the timer run.
+            await Task.Yield();
+        }
+
+        return elapsed;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(condition(), Is.True);
+    }
+
+    [Test]
+    public void Constructor_InvalidWindow_Throws()
+    {
+        var (a, _) = MemoryDuplex.CreateTransports(reliable: false);
+        Assert.That(() => new ReliableLink<HostToAgent, AgentToHost>(a, new LinkOptions { WindowSize = ProtocolConstants.MaxWindowSize + 1 }), Throws.ArgumentException.With.Message.Contains("WindowSize"));
+        Assert.That(() => new ReliableLink<HostToAgent, AgentToHost>(a, new LinkOptions { DeadPeerTimeout = TimeSpan.FromMilliseconds(100) }), Throws.ArgumentException.With.Message.Contains("DeadPeerTimeout"));
+    }
+}
