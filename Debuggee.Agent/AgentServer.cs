@@ -13,6 +13,9 @@ namespace HyperDbgRemote.Agent;
 /// <summary>The agent serving debuggers: starts the guest and its listeners, prints the ready line, runs until stopped.</summary>
 internal static class AgentServer
 {
+    /// <summary>How long the agent may take to shut down after SIGTERM/SIGINT before it exits anyway.</summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
     public static async Task<int> RunAsync(AgentOptions options, CancellationToken stop)
     {
         List<ListenUri> uris = [.. options.Listen.Select(ListenUri.Parse)];
@@ -23,16 +26,15 @@ internal static class AgentServer
         await using var hub = new NotificationHub(session, options.ResumeAfter);
         var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);
         List<ListenUri> grpc = [.. uris.Where(u => u.Scheme is "grpc" or "grpc+unix")];
-        List<ListenUri> unsupported = [.. uris.Where(u => u.Scheme is not ("grpc" or "grpc+unix"))];
-        if (unsupported.Count > 0)
-        {
-            throw new InvalidOperationException($"listening on {string.Join(", ", unsupported.Select(u => u.Text))} is not available in this build: use grpc://127.0.0.1:PORT or grpc+unix:/abs/path.sock.");
-        }
-
         await using GrpcEndpoint? endpoint = grpc.Count == 0 ? null : await GrpcEndpoint.StartAsync(grpc, dispatcher, hub, security).ConfigureAwait(false);
+        await using var links = new LinkServer(session, dispatcher, hub, security);
+        foreach (ListenUri uri in uris.Where(u => u.Scheme is not ("grpc" or "grpc+unix")))
+        {
+            links.Listen(uri);
+        }
         session.Start();
         Log.Information("guest {Guest} started with {Cores} core(s)", session.GuestDescription, cores);
-        Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, endpoint?.Addresses ?? [], session.GuestDescription, Environment.ProcessId), s_json));
+        Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, [.. endpoint?.Addresses ?? [], .. links.Addresses], session.GuestDescription, Environment.ProcessId), s_json));
         Console.Out.Flush();
         try
         {

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Runtime.InteropServices;
 using HyperDbgRemote.Agent;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
@@ -33,14 +34,22 @@ try
         return GuestRun.Run(options, Console.Out);
     }
 
-    // Not disposed: ProcessExit may fire after Main returns.
-    var stop = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) =>
+    // SIGTERM and SIGINT end the agent cleanly; if cleanup takes longer than ShutdownGrace, the process exits anyway.
+    using var stop = new CancellationTokenSource();
+    void Shutdown(PosixSignalContext context)
     {
-        e.Cancel = true;
+        context.Cancel = true;
         stop.Cancel();
-    };
-    AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+        new Thread(() =>
+        {
+            Thread.Sleep(AgentServer.ShutdownGrace);
+            Environment.Exit(0);
+        })
+        { IsBackground = true }.Start();
+    }
+
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Shutdown);
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Shutdown);
     return await AgentServer.RunAsync(options, stop.Token);
 }
 catch (GuestImageException ex)

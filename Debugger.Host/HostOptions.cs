@@ -125,7 +125,7 @@ internal sealed class HostOptions
             }
         }
 
-        if (options.Connect is null && !options.Local)
+        if (options.Connect is null && !options.Local && !options.NonInteractive)
         {
             options.Local = true;
         }

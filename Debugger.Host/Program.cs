@@ -25,7 +25,7 @@ try
 {
     if (options.Connect is not null)
     {
-        await session.AttachAsync(await GrpcDebuggeeConnection.ConnectAsync(options.Connect, options.Token));
+        await session.AttachAsync(await HyperDbgRemote.Host.Commands.Meta.ConnectCommand.Open(options.Connect, options.Token));
     }
     else if (options.Local)
     {

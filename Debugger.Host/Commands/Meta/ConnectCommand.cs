@@ -11,9 +11,9 @@ internal sealed class ConnectCommand : IDebuggerCommand
 {
     public IReadOnlyList<string> Names => [".connect"];
 
-    public string Description => "connect to an agent (gRPC)";
+    public string Description => "connect to an agent (gRPC, or the framed link on TCP, a pipe or a serial line)";
 
-    public IReadOnlyList<string> Syntax => [".connect grpc://HOST:PORT|grpcs://HOST:PORT|grpc+unix:/abs/path.sock [token]"];
+    public IReadOnlyList<string> Syntax => [".connect grpc://HOST:PORT|grpcs://HOST:PORT|grpc+unix:/abs/path.sock|tcp://HOST:PORT|pipe:NAME|serial:PATH?baud=N [token]"];
 
     public IReadOnlyList<string> Examples => [".connect grpc://127.0.0.1:50051", ".connect grpc+unix:/tmp/agent.sock"];
 
@@ -25,13 +25,25 @@ internal sealed class ConnectCommand : IDebuggerCommand
         }
 
         string? token = arguments.Count == 2 ? arguments[1].Value : Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
+        await ConnectAsync(context, arguments[0].Value, token).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects to <paramref name="uri"/>: gRPC, or the framed link (serial:, pipe:, tcp://).</summary>
+    public static async Task ConnectAsync(CommandContext context, string uri, string? token)
+    {
         try
         {
-            await context.Session.AttachAsync(await GrpcDebuggeeConnection.ConnectAsync(arguments[0].Value, token).ConfigureAwait(false)).ConfigureAwait(false);
+            await context.Session.AttachAsync(await Open(uri, token).ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (ConnectionException ex)
         {
             throw new CommandException(ex.Message, ex);
         }
     }
+
+    /// <summary>Opens a connection of the kind the URI names.</summary>
+    public static async Task<IDebuggeeConnection> Open(string uri, string? token) =>
+        uri.StartsWith("grpc", StringComparison.OrdinalIgnoreCase)
+            ? await GrpcDebuggeeConnection.ConnectAsync(uri, token).ConfigureAwait(false)
+            : await LinkDebuggeeConnection.ConnectAsync(uri, token).ConfigureAwait(false);
 }

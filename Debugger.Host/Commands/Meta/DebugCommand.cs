@@ -36,6 +36,7 @@ internal sealed class DebugCommand : IDebuggerCommand
             throw Usage();
         }
 
+        string uri;
         if (rest[1].Is("serial"))
         {
             if (rest.Count != 4 || !int.TryParse(rest[2].Value, out int baud) || !BaudRates.Contains(baud))
@@ -48,13 +49,23 @@ internal sealed class DebugCommand : IDebuggerCommand
             {
                 throw new CommandException($"the port '{port}' is not com1 to com4 or a device path.");
             }
+
+            uri = $"serial:{port}?baud={baud}";
         }
-        else if (!rest[1].Is("namedpipe") || rest.Count != 3)
+        else if (rest[1].Is("namedpipe") && rest.Count == 3)
+        {
+            uri = "pipe:" + rest[2].Value;
+        }
+        else
         {
             throw Usage();
         }
 
-        throw new CommandException("serial and named-pipe links are not available in this build: connect with '.connect grpc://127.0.0.1:PORT' or start with --local.");
+        await ConnectCommand.ConnectAsync(context, uri, Environment.GetEnvironmentVariable("HYPERDBG_TOKEN")).ConfigureAwait(false);
+        if (arguments.Any(a => a.Is("pause")) && context.Session.Halt is null)
+        {
+            await context.RunLineAsync("pause").ConfigureAwait(false);
+        }
     }
 
     private CommandException Usage() => new($"incorrect use of '.debug'.\nsyntax: {string.Join("\n        ", Syntax)}");

@@ -1,0 +1,171 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace HyperDbgRemote.Host.Tests;
+
+/// <summary>The ways people use the debugger, with real processes: serial over a socat pty pair, a named pipe
+/// (Unix socket) and loopback TCP, each running the same session against the demo guest.</summary>
+[Category("EndToEnd")]
+public sealed partial class RemoteSessionTests
+{
+    private static string Root() => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+
+    private static string Configuration() => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+
+    private static string Dll(string project, string assembly) => Path.Combine(Root(), project, "bin", Configuration(), "net10.0", assembly);
+
+    private static Process Start(string file, IEnumerable<string> args, bool redirectOut = true, bool drainErrors = true)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = redirectOut, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        Process p = Process.Start(psi)!;
+        if (drainErrors)
+        {
+            p.ErrorDataReceived += (_, _) => { };
+            p.BeginErrorReadLine();
+        }
+
+        return p;
+    }
+
+    private static void Kill(Process p)
+    {
+        if (!p.HasExited)
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(5000);
+        }
+
+        p.Dispose();
+    }
+
+    private static Process StartAgent(string listen)
+    {
+        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--listen", listen]);
+        Task<string?> line = agent.StandardOutput.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is null || !line.Result.Contains("\"ready\":true", StringComparison.Ordinal))
+        {
+            Kill(agent);
+            throw new AssertionException("the agent did not get ready");
+        }
+
+        return agent;
+    }
+
+    private static (int Exit, string Output) RunHost(params string[] commands)
+    {
+        var args = new List<string> { Dll("Debugger.Host", "HyperDbgRemote.Host.dll") };
+        foreach (string c in commands)
+        {
+            args.Add("-c");
+            args.Add(c);
+        }
+
+        using Process host = Start("dotnet", args);
+        string output = host.StandardOutput.ReadToEnd();
+        Assert.That(host.WaitForExit(60_000), Is.True, "the debugger finished");
+        return (host.ExitCode, output);
+    }
+
+    private static void AssertSession(string connect)
+    {
+        (int exit, string output) = RunHost(connect, "!ioout 80", "r", "r al = 42", "r al", "u l 2", "events", "events d 0", "events c all", "g", ".status");
+        Assert.That(exit, Is.Zero, output);
+        Assert.That(output, Does.Contain("event 0x0 triggered (pre)"));
+        Assert.That(output, Does.Contain("out 80h,al"));
+        Assert.That(output, Does.Contain("al=0000000000000042"));
+        Assert.That(output, Does.Contain("(enabled)\t    !ioout 80"));
+        Assert.That(output, Does.Contain("debuggee: running"));
+    }
+
+    [Test]
+    public void Serial_SocatPtyPair_BreakChangeContinue()
+    {
+        using Process socat = Start("socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], redirectOut: false, drainErrors: false);
+        string[] ptys = ReadPtys(socat);
+        using Process agent = StartAgent($"serial:{ptys[0]}?baud=115200");
+        try
+        {
+            AssertSession($".debug remote serial 115200 {ptys[1]}");
+        }
+        finally
+        {
+            Kill(agent);
+            Kill(socat);
+        }
+    }
+
+    [Test]
+    public void NamedPipe_UnixSocket_BreakChangeContinue()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-pipe-{Guid.NewGuid():N}.sock");
+        using Process agent = StartAgent("pipe:" + path);
+        try
+        {
+            AssertSession(".debug remote namedpipe " + path);
+        }
+        finally
+        {
+            Kill(agent);
+        }
+    }
+
+    [Test]
+    public void Tcp_Loopback_BreakChangeContinue()
+    {
+        int port = FreePort();
+        using Process agent = StartAgent($"tcp://127.0.0.1:{port}");
+        try
+        {
+            AssertSession($".connect tcp://127.0.0.1:{port}");
+        }
+        finally
+        {
+            Kill(agent);
+        }
+    }
+
+    private static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static string[] ReadPtys(Process socat)
+    {
+        // socat -d -d prints "N PTY is /dev/pts/X" for each end on stderr.
+        var found = new List<string>();
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (found.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            string? line = socat.StandardError.ReadLine();
+            if (line is null)
+            {
+                break;
+            }
+
+            Match m = PtyPattern().Match(line);
+            if (m.Success)
+            {
+                found.Add(m.Value);
+            }
+        }
+
+        Assert.That(found, Has.Count.EqualTo(2), "socat made a pty pair");
+        return [.. found];
+    }
+
+    [GeneratedRegex("/dev/pts/[0-9]+")]
+    private static partial Regex PtyPattern();
+}
