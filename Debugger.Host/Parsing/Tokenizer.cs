@@ -41,9 +41,9 @@ internal static class Tokenizer
                 Flush();
                 i++;
             }
-            else if (c == '/' && i + 1 < text.Length && text[i + 1] == '/' && current.Length == 0)
+            else if (c == '/' && i + 1 < text.Length && text[i + 1] == '/' && !(current.Length > 0 && current[^1] == ':'))
             {
-                // Only at the start of a word: "grpc://host" is an address, not a comment.
+                // "scheme://" inside a word is an address (grpc://host, tcp://host), not a comment.
                 // A line comment ends at a newline, or at a written "\n" as HyperDbg's parser does.
                 Flush();
                 while (i < text.Length && text[i] != '\n' && !(text[i] == '\\' && i + 1 < text.Length && text[i + 1] == 'n'))

@@ -28,6 +28,13 @@ public sealed class TokenizerTests
     public void Tokenize_Unbalanced_RestOfInputAsHyperDbgDoes(string text, string[] expected) =>
         Assert.That(Values(text), Is.EqualTo(expected));
 
+    [Test]
+    public void Tokenize_UriIsNotAComment_ButMidWordCommentIs()
+    {
+        Assert.That(Values(".connect grpc://127.0.0.1:50051"), Is.EqualTo(new[] { ".connect", "grpc://127.0.0.1:50051" }));
+        Assert.That(Values("final// gone"), Is.EqualTo(new[] { "final" }));
+    }
+
     [TestCase("10", 0x10UL)]
     [TestCase("0n10", 10UL)]
     [TestCase("0x10", 0x10UL)]
