@@ -49,7 +49,11 @@ switch ($Verb) {
     "deps" { Invoke-Deps }
     "build" { Invoke-Build }
     "test" { Invoke-Build; Invoke-Tests }
-    "demo" { Invoke-Build; & "$PSScriptRoot\bin\hyperdbg-agent.cmd" --guest demo --run-seconds 3 --trap 3f8,80,70,71,40,43 @Rest }
+    "demo" {
+        Invoke-Build
+        & "$PSScriptRoot\bin\hyperdbg-agent.cmd" --guest demo --run-seconds 2 --trap 3f8,80,70,71,40,43
+        & "$PSScriptRoot\bin\hyperdbg.cmd" --guest demo --script "$PSScriptRoot\examples\demo\session.ds" @Rest
+    }
     "bench" { Invoke-Build; dotnet run --project bench/HyperDbgRemote.Bench.csproj -c $Config --no-build -- @Rest }
     "format" { Invoke-Deps; dotnet format HyperDbgRemote.sln --verify-no-changes --no-restore }
     default { Write-Error "usage: .\build.ps1 deps|build|test|demo|bench [prefix]|format"; exit 2 }

@@ -110,7 +110,10 @@ case "${1:-build}" in
     demo)
         shift
         build
-        "$ROOT/bin/hyperdbg-agent" --guest demo --run-seconds 3 --trap 3f8,80,70,71,40,43 "$@"
+        log "the demo guest runs for 2 seconds with ports 3f8, 80, 70, 71, 40, 43 trapped"
+        "$ROOT/bin/hyperdbg-agent" --guest demo --run-seconds 2 --trap 3f8,80,70,71,40,43
+        log "a scripted debugging session (examples/demo/session.ds) against the embedded demo guest"
+        "$ROOT/bin/hyperdbg" --guest demo --script "$ROOT/examples/demo/session.ds" "$@"
         ;;
     bench)
         shift
