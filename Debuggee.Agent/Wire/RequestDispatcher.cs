@@ -120,7 +120,12 @@ internal sealed partial class RequestDispatcher
             Guest = Guest(),
             Halted = _session.Vm.IsHalted,
         };
-        response.Capabilities.Add(["events", "outputs", "scripts", "registers", "memory", "disassembly"]);
+        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly"]);
+        if (_scripts is not null)
+        {
+            response.Capabilities.Add("scripts");
+        }
+
         if (request.ProtocolVersion != ProtocolVersion.Current)
         {
             response.Status = Status.IncompatibleVersion;
