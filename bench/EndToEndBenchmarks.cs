@@ -25,7 +25,7 @@ internal static class EndToEndBenchmarks
     {
         yield return ("break.roundtrip_us.grpc", () => Measure.Median(() => RoundTrip(unix: false), 3));
         yield return ("break.roundtrip_us.grpc_unix", () => Measure.Median(() => RoundTrip(unix: true), 3));
-        yield return ("agent.rss_mb", RssOfChild);
+        yield return ("agent.rss_mb", () => ChildProbe.Run("--agent-rss-probe"));
     }
 
     private static double RoundTrip(bool unix) => RoundTripAsync(unix).GetAwaiter().GetResult();
@@ -80,25 +80,6 @@ internal static class EndToEndBenchmarks
 
         session.Start();
         Thread.Sleep(1000);
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-            }
-        }
-
-        return double.NaN;
-    }
-
-    private static double RssOfChild()
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true };
-        psi.ArgumentList.Add(typeof(EndToEndBenchmarks).Assembly.Location);
-        psi.ArgumentList.Add("--agent-rss-probe");
-        using Process p = Process.Start(psi)!;
-        string text = p.StandardOutput.ReadToEnd().Trim();
-        p.WaitForExit();
-        return double.Parse(text, CultureInfo.InvariantCulture);
+        return ChildProbe.ResidentMiB();
     }
 }

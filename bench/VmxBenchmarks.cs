@@ -36,7 +36,7 @@ internal static unsafe class VmxBenchmarks
             yield return ("vmx.seabios_to_banner_ms", () => Measure.Median(SeaBiosToBanner));
         }
 
-        yield return ("vmx.rss_mb", RssOfChild);
+        yield return ("vmx.rss_mb", () => ChildProbe.Run("--rss-probe"));
     }
 
     public static void AddRatios(SortedDictionary<string, double> m)
@@ -186,32 +186,8 @@ internal static unsafe class VmxBenchmarks
         vm.AddCores(new Flat64Guest(AluLoop(), Origin, "bench").Load(vm));
         vm.Start();
         Thread.Sleep(1000);
-        double rss = ReadRssMb();
+        double rss = ChildProbe.ResidentMiB();
         vm.Stop();
         return rss;
-    }
-
-    private static double ReadRssMb()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-            }
-        }
-
-        return double.NaN;
-    }
-
-    private static double RssOfChild()
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true };
-        psi.ArgumentList.Add(typeof(VmxBenchmarks).Assembly.Location);
-        psi.ArgumentList.Add("--rss-probe");
-        using Process p = Process.Start(psi)!;
-        string text = p.StandardOutput.ReadToEnd().Trim();
-        p.WaitForExit();
-        return double.Parse(text, CultureInfo.InvariantCulture);
     }
 }
