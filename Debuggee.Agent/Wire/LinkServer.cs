@@ -62,6 +62,7 @@ internal sealed class LinkServer : IAsyncDisposable
             case "pipe":
                 Addresses.Add("pipe:" + uri.Path);
                 _loops.Add(Task.Run(() => AcceptLoopAsync(async () => await NamedPipeTransport.AcceptAsync(uri.Path, stop).ConfigureAwait(false), stop)));
+                WaitForSocket(uri.Path);
                 break;
             case "serial":
                 if (!SerialTransport.IsSupportedBaudRate(uri.Baud))
@@ -79,6 +80,20 @@ internal sealed class LinkServer : IAsyncDisposable
                 break;
             default:
                 throw new InvalidOperationException($"{uri.Text} is not a byte-stream address.");
+        }
+    }
+
+    /// <summary>An absolute socket path exists once the listener is bound: the agent is ready only then.</summary>
+    private static void WaitForSocket(string path)
+    {
+        if (!Path.IsPathRooted(path) || OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        for (int i = 0; i < 200 && !File.Exists(path); i++)
+        {
+            Thread.Sleep(10);
         }
     }
 

@@ -1,0 +1,144 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Diagnostics;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.Protocol.Internal;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+
+namespace HyperDbgRemote.Bench;
+
+/// <summary>The wire: framing overhead, request round trips per transport, notification throughput over gRPC.</summary>
+internal static class WireBenchmarks
+{
+    private const int RoundTrips = 2000;
+    private const int StreamedEvents = 200_000;
+    private const int MessageQueueHeadroom = 10_000;
+
+    public static IEnumerable<(string Name, Func<double> Run)> All()
+    {
+        yield return ("link.overhead_bytes_per_msg", Overhead);
+        yield return ("rtt_us.grpc", () => Measure.Median(() => RoundTrip("grpc://127.0.0.1:0"), 3));
+        yield return ("rtt_us.tcp", () => Measure.Median(() => RoundTrip("tcp://127.0.0.1:0"), 3));
+        yield return ("rtt_us.pipe", () => Measure.Median(() => RoundTrip("pipe:" + Path.Combine(Path.GetTempPath(), $"hdr-rtt-{Guid.NewGuid():N}.sock")), 3));
+        yield return ("grpc.events_per_s", () => Measure.Median(() => Stream("grpc://127.0.0.1:0"), 3));
+        yield return ("grpc.events_per_s.unix", () => Measure.Median(() => Stream("grpc+unix:" + Path.Combine(Path.GetTempPath(), $"hdr-ev-{Guid.NewGuid():N}.sock")), 3));
+    }
+
+    /// <summary>Bytes on the wire beyond the protobuf payload for a typical script-output message.</summary>
+    private static double Overhead()
+    {
+        var message = new AgentToHost { Notification = new Notification { ScriptOutput = new ScriptOutputNotification { EventId = 0, Texts = { "shell tick 0001\r\n" } } } };
+        return FrameCodec.Overhead(message.CalculateSize());
+    }
+
+    private static DebuggeeSession Session() =>
+        new(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+
+    private static async Task<(IAsyncDisposable Server, string Address)> Serve(DebuggeeSession session, NotificationHub hub, string listen)
+    {
+        var dispatcher = new RequestDispatcher(session, null);
+        var security = new AgentSecurity(null, null, null);
+        ListenUri uri = ListenUri.Parse(listen);
+        if (uri.Scheme.StartsWith("grpc", StringComparison.Ordinal))
+        {
+            GrpcEndpoint e = await GrpcEndpoint.StartAsync([uri], dispatcher, hub, security);
+            return (e, e.Addresses[0]);
+        }
+
+        var links = new LinkServer(session, dispatcher, hub, security);
+        links.Listen(uri);
+        return (links, links.Addresses[0]);
+    }
+
+    private static async Task<IDebuggeeConnection> Connect(string address) =>
+        address.StartsWith("grpc", StringComparison.Ordinal) ? await GrpcDebuggeeConnection.ConnectAsync(address) : await LinkDebuggeeConnection.ConnectAsync(address);
+
+    /// <summary>Median round trip of a status request, in microseconds.</summary>
+    private static double RoundTrip(string listen) => RoundTripAsync(listen).GetAwaiter().GetResult();
+
+    private static async Task<double> RoundTripAsync(string listen)
+    {
+        using DebuggeeSession session = Session();
+        await using var hub = new NotificationHub(session);
+        (IAsyncDisposable server, string address) = await Serve(session, hub, listen);
+        await using (server)
+        {
+            await using IDebuggeeConnection c = await Connect(address);
+            var request = new HostToAgent { Status = new StatusRequest() };
+            for (int i = 0; i < 200; i++)
+            {
+                await c.SendAsync(request);
+            }
+
+            double[] times = new double[RoundTrips];
+            for (int i = 0; i < RoundTrips; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                await c.SendAsync(request);
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+
+            Array.Sort(times);
+            return times[RoundTrips / 2];
+        }
+    }
+
+    /// <summary>Notifications per second delivered to a connected host over gRPC (messages produced as fast as possible).</summary>
+    private static double Stream(string listen) => StreamAsync(listen).GetAwaiter().GetResult();
+
+    private static async Task<double> StreamAsync(string listen)
+    {
+        using DebuggeeSession session = Session();
+        await using var hub = new NotificationHub(session);
+        (IAsyncDisposable server, string address) = await Serve(session, hub, listen);
+        await using (server)
+        {
+            await using IDebuggeeConnection c = await Connect(address);
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await using IAsyncEnumerator<Notification> notes = c.NotificationsAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+            await Task.Delay(100);
+            long start = Stopwatch.GetTimestamp();
+            var producer = Task.Run(() =>
+            {
+                for (int i = 0; i < StreamedEvents; i++)
+                {
+                    // A guest cannot outrun a bounded queue forever; keep below its capacity so nothing is dropped.
+                    while (session.Messages.Count > MessageQueueHeadroom)
+                    {
+                        Thread.Yield();
+                    }
+
+                    session.Messages.Immediate(0, "5a 0 1\n");
+                }
+            });
+            long received = 0;
+            long dropped = 0;
+            while (received + dropped < StreamedEvents && await notes.MoveNextAsync())
+            {
+                if (notes.Current.BodyCase == Notification.BodyOneofCase.ScriptOutput)
+                {
+                    received++;
+                }
+                else if (notes.Current.BodyCase == Notification.BodyOneofCase.Dropped)
+                {
+                    dropped += (long)notes.Current.Dropped.Count;
+                }
+            }
+
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            await producer;
+            await cts.CancelAsync();
+            if (dropped > 0)
+            {
+                throw new InvalidOperationException($"{dropped} of {StreamedEvents} events were dropped (counted and reported): the figure would not be delivered events.");
+            }
+
+            return received / seconds;
+        }
+    }
+}
