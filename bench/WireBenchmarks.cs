@@ -26,6 +26,7 @@ internal static class WireBenchmarks
         yield return ("rtt_us.tcp", () => Measure.Median(() => RoundTrip("tcp://127.0.0.1:0"), 3));
         yield return ("rtt_us.pipe", () => Measure.Median(() => RoundTrip("pipe:" + Path.Combine(Path.GetTempPath(), $"hdr-rtt-{Guid.NewGuid():N}.sock")), 3));
         yield return ("grpc.events_per_s", () => Measure.Median(() => Stream("grpc://127.0.0.1:0"), 3));
+        yield return ("grpc.drain_per_s", () => Measure.Median(() => Drain("grpc://127.0.0.1:0"), 3));
         yield return ("grpc.events_per_s.unix", () => Measure.Median(() => Stream("grpc+unix:" + Path.Combine(Path.GetTempPath(), $"hdr-ev-{Guid.NewGuid():N}.sock")), 3));
     }
 
@@ -85,6 +86,41 @@ internal static class WireBenchmarks
 
             Array.Sort(times);
             return times[RoundTrips / 2];
+        }
+    }
+
+    /// <summary>Notifications per second when 90,000 are already queued before the host connects (no producer).</summary>
+    private static double Drain(string listen) => DrainAsync(listen).GetAwaiter().GetResult();
+
+    private static async Task<double> DrainAsync(string listen)
+    {
+        const int queued = 90_000;
+        using DebuggeeSession session = Session();
+        for (int i = 0; i < queued; i++)
+        {
+            session.Messages.Immediate(0, "5a 0 1\n");
+        }
+
+        await using var hub = new NotificationHub(session);
+        (IAsyncDisposable server, string address) = await Serve(session, hub, listen);
+        await using (server)
+        {
+            await using IDebuggeeConnection c = await Connect(address);
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await using IAsyncEnumerator<Notification> notes = c.NotificationsAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+            long start = Stopwatch.GetTimestamp();
+            int received = 0;
+            while (received < queued && await notes.MoveNextAsync())
+            {
+                if (notes.Current.BodyCase == Notification.BodyOneofCase.ScriptOutput)
+                {
+                    received++;
+                }
+            }
+
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            await cts.CancelAsync();
+            return received / seconds;
         }
     }
 

@@ -9,6 +9,9 @@ namespace HyperDbgRemote.Agent.Wire;
 /// <summary>The agent's gRPC service: the same requests as the framed link, plus notification streams.</summary>
 internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
 {
+    /// <summary>Most notifications written between two flushes of a stream.</summary>
+    private const int FlushEvery = 64;
+
     private readonly RequestDispatcher _dispatcher;
     private readonly NotificationHub _hub;
 
@@ -98,13 +101,22 @@ internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
     private static async Task WriteAllAsync(System.Threading.Channels.ChannelReader<Notification> reader, Func<Notification, Task> write, Action<WriteOptions?> setOptions, CancellationToken token)
     {
         var buffered = new WriteOptions(WriteFlags.BufferHint);
+        int sinceFlush = 0;
         try
         {
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 while (reader.TryRead(out Notification? n))
                 {
-                    setOptions(reader.Count > 0 ? buffered : null);
+                    // Buffer while more are waiting, but flush at least every FlushEvery messages: a backlog that never
+                    // flushes stalls the stream.
+                    bool flush = reader.Count == 0 || ++sinceFlush >= FlushEvery;
+                    if (flush)
+                    {
+                        sinceFlush = 0;
+                    }
+
+                    setOptions(flush ? null : buffered);
                     await write(n).ConfigureAwait(false);
                 }
             }
