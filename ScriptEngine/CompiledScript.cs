@@ -1,0 +1,88 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Script.Internal;
+
+namespace HyperDbgRemote.Script;
+
+/// <summary>
+/// A checked, compiled script. Immutable and thread-safe: one instance may run on several threads at once; each run
+/// has its own locals (zeroed per run, spec 3.5) while <see cref="ScriptGlobals"/> are shared. A run does not
+/// allocate on the common path (no errors, no disassembly).
+/// </summary>
+public sealed class CompiledScript
+{
+    private readonly ScriptProgramImage _image;
+    private volatile GlobalBinding? _binding;
+
+    internal CompiledScript(string source, ScriptProgramImage image)
+    {
+        Source = source;
+        _image = image;
+    }
+
+    /// <summary>The source the script was compiled from.</summary>
+    public string Source { get; }
+
+    /// <summary>Names of the globals (<c>.name</c>, without the dot) the script uses.</summary>
+    public IReadOnlyList<string> GlobalNames => _image.GlobalNames;
+
+    /// <summary>Number of interpreter instructions (a size measure for tests and limits).</summary>
+    public int InstructionCount => _image.Code.Length;
+
+    internal ScriptProgramImage Image => _image;
+
+    /// <summary>
+    /// Runs the script once against <paramref name="target"/>. A runtime error (bad memory access, division by zero,
+    /// stack overflow, more than <see cref="ScriptLimits.MaxOperations"/> operations, a full global table) ends this
+    /// run only and comes back in <see cref="ScriptRunResult.Error"/>. Exceptions thrown by the target propagate.
+    /// </summary>
+    public ScriptRunResult Run(IScriptTarget target, ScriptGlobals globals, in ScriptRunContext context)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(globals);
+        GlobalBinding? binding = _binding;
+        if (binding is null || !ReferenceEquals(binding.Globals, globals) || binding.Version != globals.Version)
+        {
+            binding = Bind(globals, out string? error);
+            if (binding is null)
+            {
+                return ScriptRunResult.Failed(error!, 0);
+            }
+
+            _binding = binding;
+        }
+
+        RunState state = RunState.Rent();
+        try
+        {
+            return state.Interpreter.Run(_image, target, globals.Values, binding.Slots, context);
+        }
+        finally
+        {
+            RunState.Return(state);
+        }
+    }
+
+    /// <summary>Runs with an empty event context (what <c>?</c> and <c>print</c> see).</summary>
+    public ScriptRunResult Run(IScriptTarget target, ScriptGlobals globals) => Run(target, globals, default);
+
+    private GlobalBinding? Bind(ScriptGlobals globals, out string? error)
+    {
+        int version = globals.Version;
+        int[] slots = new int[_image.GlobalNames.Length];
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (!globals.TryGetOrAddSlot(_image.GlobalNames[i], out slots[i], out error))
+            {
+                return null;
+            }
+        }
+
+        error = null;
+        return new GlobalBinding(globals, version, slots);
+    }
+
+    /// <summary>Which global slot each of the script's global names uses in one <see cref="ScriptGlobals"/>.</summary>
+    private sealed record GlobalBinding(ScriptGlobals Globals, int Version, int[] Slots);
+}

@@ -1,0 +1,173 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.Script.Internal;
+
+internal sealed partial class CodeGenerator
+{
+    /// <summary>An expression whose value is used (assignment, argument, return): a condition becomes 1 or 0.</summary>
+    private ExprType EmitValue(Expr expression, string what)
+    {
+        ExprType type = EmitExpr(expression);
+        if (type == ExprType.Void)
+        {
+            throw Error(expression.Offset, $"{what} comes from a function that returns nothing");
+        }
+
+        return type == ExprType.Bool ? ExprType.Num : type;
+    }
+
+    /// <summary>A value that must be an integer (addresses, sizes, ids).</summary>
+    private void EmitInteger(Expr expression, string what)
+    {
+        ExprType type = EmitValue(expression, what);
+        if (type == ExprType.Float)
+        {
+            throw Error(expression.Offset, $"type error: {what} must be an integer, not a float");
+        }
+    }
+
+    /// <summary>The condition of if/elsif/while/for: any number (non-zero = true) or condition.</summary>
+    private void EmitCondition(Expr expression)
+    {
+        ExprType type = EmitExpr(expression);
+        switch (type)
+        {
+            case ExprType.Void:
+                throw Error(expression.Offset, "a condition cannot come from a function that returns nothing");
+            case ExprType.Float:
+                Emit(OpCode.FloatToBool, 0, 0, 0);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private ExprType EmitExpr(Expr expression)
+    {
+        switch (expression)
+        {
+            case NumberExpr number:
+                Emit(OpCode.PushConst, 0, number.Value, 1);
+                return number.IsFloat ? ExprType.Float : ExprType.Num;
+            case StringExpr literal:
+                Emit(OpCode.PushConst, 0, ConstantAddress(literal), 1);
+                return ExprType.Num;
+            case RegisterExpr register:
+                Emit(OpCode.LoadReg, (int)register.Register, 0, 1);
+                return ExprType.Num;
+            case PseudoExpr pseudo:
+                Emit(OpCode.LoadPseudo, (int)pseudo.Pseudo, 0, 1);
+                return ExprType.Num;
+            case GlobalExpr global:
+                Emit(OpCode.LoadGlobal, GlobalIndex(global.Name), 0, 1);
+                return ExprType.Num;
+            case LocalExpr local:
+                LocalVariable variable = Local(local.Name);
+                variable.Fixed = true;
+                Emit(OpCode.LoadLocal, variable.Slot, 0, 1);
+                return variable.IsFloat ? ExprType.Float : ExprType.Num;
+            case UnaryExpr unary:
+                return EmitUnary(unary);
+            case BinaryExpr binary:
+                return EmitBinary(binary);
+            case CastExpr cast:
+                return EmitCast(cast);
+            case CallExpr call:
+                return EmitCall(call);
+            default:
+                throw Error(expression.Offset, "unhandled expression");
+        }
+    }
+
+    private ExprType EmitCast(CastExpr cast)
+    {
+        if (cast.Type == ScalarType.Void)
+        {
+            throw Error(cast.Offset, "type error: cannot cast to void");
+        }
+
+        ConvertTop(EmitValue(cast.Operand, "the cast operand"), cast.Type);
+        return cast.Type.IsFloating() ? ExprType.Float : ExprType.Num;
+    }
+
+    private ExprType EmitUnary(UnaryExpr unary)
+    {
+        switch (unary.Op)
+        {
+            case "&":
+                return EmitAddressOf(unary.Operand, unary.Offset, "&");
+            case "!":
+                EmitCondition(unary.Operand);
+                Emit(OpCode.LogicalNot, 0, 0, 0);
+                return ExprType.Bool;
+            default:
+                break;
+        }
+
+        ExprType type = EmitExpr(unary.Operand);
+        RequireArithmetic(type, unary.Op, unary.Offset, "its operand");
+        switch (unary.Op)
+        {
+            case "+":
+                return type;
+            case "-":
+                Emit(type == ExprType.Float ? OpCode.FNeg : OpCode.Neg, 0, 0, 0);
+                return type;
+            case "~":
+                RequireInteger(type, "~", unary.Offset);
+                Emit(OpCode.Not, 0, 0, 0);
+                return ExprType.Num;
+            default:
+                // '*' dereference: an 8-byte read like poi (spec 6.5).
+                RequireInteger(type, "*", unary.Offset);
+                Emit(OpCode.Builtin, (int)BuiltinId.Poi, 1, 0);
+                return ExprType.Num;
+        }
+    }
+
+    private ExprType EmitAddressOf(Expr operand, int offset, string what)
+    {
+        switch (operand)
+        {
+            case LocalExpr local:
+                LocalVariable variable = Local(local.Name);
+                variable.Fixed = true;
+                Emit(OpCode.AddrLocal, variable.Slot, 0, 1);
+                return ExprType.Num;
+            case GlobalExpr global:
+                Emit(OpCode.AddrGlobal, GlobalIndex(global.Name), 0, 1);
+                return ExprType.Num;
+            default:
+                throw Error(offset, $"type error: '{what}' needs a variable or a global (registers and values have no address)");
+        }
+    }
+
+    private ExprType EmitBinary(BinaryExpr binary)
+    {
+        if (binary.Op is "&&" or "||")
+        {
+            // Short-circuit (spec 6.5): the result is 1 or 0.
+            bool and = binary.Op == "&&";
+            EmitCondition(binary.Left);
+            int shortcut = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
+            EmitCondition(binary.Right);
+            int other = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
+            Emit(OpCode.PushConst, 0, and ? 1UL : 0UL, 1);
+            int end = Emit(OpCode.Jump, 0, 0, 0);
+            Patch(shortcut, _code.Count);
+            Patch(other, _code.Count);
+            Emit(OpCode.PushConst, 0, and ? 0UL : 1UL, 0);
+            Patch(end, _code.Count);
+            return ExprType.Bool;
+        }
+
+        ExprType left = EmitExpr(binary.Left);
+        if (left == ExprType.Void)
+        {
+            throw Error(binary.Left.Offset, $"the left side of '{binary.Op}' comes from a function that returns nothing");
+        }
+
+        return EmitBinaryOperands(binary.Op, left, binary.Left, binary.Right, binary.Offset);
+    }
+}

@@ -1,0 +1,232 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Text;
+
+namespace HyperDbgRemote.Script.Internal;
+
+/// <summary>The static type of an expression. <see cref="Bool"/> is the result of a comparison or a logical operator
+/// (docs/script-language.md "Types"): it may drive a condition, be stored (as 1/0) or be combined with another condition by
+/// <c>&amp; | ^ == !=</c>, but it never mixes with numbers in arithmetic, shifts or bitwise operators.</summary>
+internal enum ExprType
+{
+    Num,
+    Bool,
+    Float,
+    Void,
+}
+
+/// <summary>Turns a checked syntax tree into instructions for <see cref="Interpreter"/>; also the type checker.</summary>
+internal sealed partial class CodeGenerator
+{
+    private const string MainName = "main";
+
+    private readonly string _source;
+    private readonly List<Instruction> _code = [];
+    private readonly Dictionary<string, int> _globals = new(StringComparer.Ordinal);
+    private readonly List<byte> _constants = [];
+    private readonly Dictionary<string, ulong> _constantAddresses = new(StringComparer.Ordinal);
+    private readonly List<PrintfFormat> _formats = [];
+    private readonly Dictionary<string, (int Index, FunctionDef Definition)> _functions = new(StringComparer.Ordinal);
+    private FunctionState _fn = null!;
+
+    private CodeGenerator(string source)
+    {
+        _source = source;
+    }
+
+    public static ScriptProgramImage Generate(string source, ScriptProgram program)
+    {
+        var generator = new CodeGenerator(source);
+        return generator.Run(program);
+    }
+
+    private ScriptProgramImage Run(ScriptProgram program)
+    {
+        for (int i = 0; i < program.Functions.Count; i++)
+        {
+            FunctionDef definition = program.Functions[i];
+            if (!_functions.TryAdd(definition.Name, (i + 1, definition)))
+            {
+                throw Error(definition.Offset, $"function '{definition.Name}' is defined twice");
+            }
+        }
+
+        var images = new FunctionImage[program.Functions.Count + 1];
+        _fn = new FunctionState(MainName, ScalarType.Void, isMain: true);
+        int entry = _code.Count;
+        EmitBlock(program.Body);
+        Emit(OpCode.End, 0, 0, 0);
+        images[0] = Finish(MainName, entry, 0);
+
+        for (int i = 0; i < program.Functions.Count; i++)
+        {
+            images[i + 1] = EmitFunction(program.Functions[i]);
+        }
+
+        return new ScriptProgramImage
+        {
+            Code = [.. _code],
+            Functions = images,
+            GlobalNames = [.. _globals.OrderBy(static g => g.Value).Select(static g => g.Key)],
+            Constants = [.. _constants],
+            Formats = [.. _formats],
+            FunctionNames = [.. images.Select(static f => f.Name)],
+        };
+    }
+
+    private FunctionImage EmitFunction(FunctionDef definition)
+    {
+        _fn = new FunctionState(definition.Name, definition.ReturnType, isMain: false);
+        foreach ((ScalarType type, string name, int offset) in definition.Parameters)
+        {
+            if (_fn.Locals.ContainsKey(name))
+            {
+                throw Error(offset, $"parameter '{name}' of '{definition.Name}' is declared twice");
+            }
+
+            _fn.Declare(name, type);
+        }
+
+        int entry = _code.Count;
+        EmitBlock(definition.Body);
+        if (definition.ReturnType != ScalarType.Void && !_fn.ReturnsValue)
+        {
+            throw Error(definition.Offset, $"function '{definition.Name}' must return a value (it is not void)");
+        }
+
+        // Falling off the end returns 0 (void functions always do).
+        Emit(OpCode.PushConst, 0, 0, 1);
+        Emit(OpCode.Return, 0, 0, -1);
+        return Finish(definition.Name, entry, definition.Parameters.Count);
+    }
+
+    private FunctionImage Finish(string name, int entry, int parameterCount)
+    {
+        int frameSize = _fn.Locals.Count + _fn.MaxDepth;
+        if (frameSize > ScriptLimits.StackSlots)
+        {
+            throw new ScriptCompileException(
+                $"'{name}' needs {frameSize} stack slots for its variables and temporaries; the limit is {ScriptLimits.StackSlots}");
+        }
+
+        return new FunctionImage(name, entry, parameterCount, _fn.Locals.Count, frameSize);
+    }
+
+    private ScriptCompileException Error(int offset, string cause) => CompileError.At(_source, offset, cause);
+
+    private int Emit(OpCode op, int a, ulong b, int stackDelta)
+    {
+        _code.Add(new Instruction(op, a, b));
+        _fn.Depth += stackDelta;
+        _fn.MaxDepth = Math.Max(_fn.MaxDepth, _fn.Depth);
+        return _code.Count - 1;
+    }
+
+    private void Patch(int at, int target)
+    {
+        Instruction instruction = _code[at];
+        instruction.A = target;
+        _code[at] = instruction;
+    }
+
+    private int GlobalIndex(string name)
+    {
+        if (!_globals.TryGetValue(name, out int index))
+        {
+            if (_globals.Count >= ScriptLimits.GlobalSlots)
+            {
+                throw new ScriptCompileException($"more than {ScriptLimits.GlobalSlots} global variables (at '.{name}')");
+            }
+
+            index = _globals.Count;
+            _globals.Add(name, index);
+        }
+
+        return index;
+    }
+
+    private ulong ConstantAddress(StringExpr literal)
+    {
+        string key = (literal.Wide ? "W" : "N") + Convert.ToBase64String(literal.Bytes);
+        if (!_constantAddresses.TryGetValue(key, out ulong address))
+        {
+            address = SyntheticMemory.ConstantsBase + (ulong)_constants.Count;
+            _constants.AddRange(literal.Bytes);
+            _constants.Add(0);
+            if (literal.Wide)
+            {
+                _constants.Add(0);
+            }
+
+            _constantAddresses.Add(key, address);
+        }
+
+        return address;
+    }
+
+    /// <summary>Per-function compilation state: locals (parameters first), operand depth, open loops.</summary>
+    private sealed class FunctionState
+    {
+        private int _temporaries;
+
+        public FunctionState(string name, ScalarType returnType, bool isMain)
+        {
+            Name = name;
+            ReturnType = returnType;
+            IsMain = isMain;
+        }
+
+        public string Name { get; }
+
+        public ScalarType ReturnType { get; }
+
+        public bool IsMain { get; }
+
+        public bool ReturnsValue { get; set; }
+
+        public Dictionary<string, LocalVariable> Locals { get; } = new(StringComparer.Ordinal);
+
+        public List<LoopLabels> Loops { get; } = [];
+
+        public int Depth { get; set; }
+
+        public int MaxDepth { get; set; }
+
+        public LocalVariable Declare(string name, ScalarType type)
+        {
+            var local = new LocalVariable(Locals.Count, type) { Fixed = type != ScalarType.Untyped };
+            Locals.Add(name, local);
+            return local;
+        }
+
+        /// <summary>A hidden slot for chained or memory assignments (names cannot clash with script names).</summary>
+        public LocalVariable Temporary() => Declare(new StringBuilder("\0tmp").Append(_temporaries++).ToString(), ScalarType.Untyped);
+    }
+
+    private sealed class LocalVariable
+    {
+        public LocalVariable(int slot, ScalarType type)
+        {
+            Slot = slot;
+            Type = type;
+        }
+
+        public int Slot { get; }
+
+        /// <summary>Declared type; an untyped local becomes <see cref="ScalarType.Double"/> when its first use stores a float.</summary>
+        public ScalarType Type { get; set; }
+
+        /// <summary>True once the type can no longer change (declared, read, or first stored).</summary>
+        public bool Fixed { get; set; }
+
+        public bool IsFloat => Type.IsFloating();
+    }
+
+    private sealed class LoopLabels
+    {
+        public List<int> Breaks { get; } = [];
+
+        public List<int> Continues { get; } = [];
+    }
+}

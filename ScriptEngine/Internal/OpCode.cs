@@ -1,0 +1,84 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Runtime.InteropServices;
+
+namespace HyperDbgRemote.Script.Internal;
+
+/// <summary>Operations of the stack machine (operands on a stack of 64-bit cells). A = small operand, B = constant.</summary>
+internal enum OpCode : byte
+{
+    End,
+    PushConst,
+    Pop,
+    Dup,
+    LoadLocal,
+    StoreLocal,
+    LoadGlobal,
+    StoreGlobal,
+    LoadReg,
+    StoreReg,
+    LoadPseudo,
+    AddrLocal,
+    AddrGlobal,
+    Add,
+    Sub,
+    Mul,
+    DivU,
+    ModU,
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+    Neg,
+    Not,
+    LogicalNot,
+    CmpEq,
+    CmpNe,
+    CmpLt,
+    CmpGt,
+    CmpLe,
+    CmpGe,
+    FAdd,
+    FSub,
+    FMul,
+    FDiv,
+    FNeg,
+    FCmpEq,
+    FCmpNe,
+    FCmpLt,
+    FCmpGt,
+    FCmpLe,
+    FCmpGe,
+    IntToFloat,
+    FloatToInt,
+    FloatToBool,
+    Convert,
+    StoreMem,
+    Jump,
+    JumpIfZero,
+    JumpIfNotZero,
+    Call,
+    Return,
+    Builtin,
+    Printf,
+}
+
+/// <summary>One instruction: 16 bytes, laid out for a tight dispatch loop.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct Instruction
+{
+    public OpCode Op;
+    public int A;
+    public ulong B;
+
+    public Instruction(OpCode op, int a, ulong b)
+    {
+        Op = op;
+        A = a;
+        B = b;
+    }
+
+    public override readonly string ToString() => $"{Op} {A} 0x{B:x}";
+}

@@ -1,0 +1,62 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.Script.Internal;
+
+// The syntax tree the parser builds and the code generator walks. Every node keeps the source offset of the
+// token that starts it, for error messages.
+
+internal abstract record Expr(int Offset);
+
+internal sealed record NumberExpr(int Offset, ulong Value, bool IsFloat) : Expr(Offset);
+
+/// <summary>A string literal; <paramref name="Bytes"/> are already encoded (UTF-16LE when wide).</summary>
+internal sealed record StringExpr(int Offset, string Text, byte[] Bytes, bool Wide) : Expr(Offset);
+
+internal sealed record RegisterExpr(int Offset, ScriptRegister Register) : Expr(Offset);
+
+internal sealed record PseudoExpr(int Offset, PseudoRegister Pseudo) : Expr(Offset);
+
+/// <summary>A local variable or function parameter (implicitly declared on first use, spec 6.2).</summary>
+internal sealed record LocalExpr(int Offset, string Name) : Expr(Offset);
+
+internal sealed record GlobalExpr(int Offset, string Name) : Expr(Offset);
+
+internal sealed record UnaryExpr(int Offset, string Op, Expr Operand) : Expr(Offset);
+
+internal sealed record BinaryExpr(int Offset, string Op, Expr Left, Expr Right) : Expr(Offset);
+
+internal sealed record CallExpr(int Offset, string Name, IReadOnlyList<Expr> Args) : Expr(Offset);
+
+/// <summary>A C-style cast <c>(type)expr</c>.</summary>
+internal sealed record CastExpr(int Offset, ScalarType Type, Expr Operand) : Expr(Offset);
+
+internal abstract record Stmt(int Offset);
+
+/// <summary><c>a = b = value;</c> (chained) or <c>a op= value;</c> (compound, one target).</summary>
+internal sealed record AssignStmt(int Offset, IReadOnlyList<Expr> Targets, string Op, Expr Value) : Stmt(Offset);
+
+internal sealed record IncDecStmt(int Offset, Expr Target, bool Increment) : Stmt(Offset);
+
+internal sealed record DeclStmt(int Offset, ScalarType Type, string Name, Expr? Init) : Stmt(Offset);
+
+internal sealed record ExprStmt(int Offset, Expr Expr) : Stmt(Offset);
+
+internal sealed record IfStmt(int Offset, IReadOnlyList<(Expr Condition, IReadOnlyList<Stmt> Body)> Branches, IReadOnlyList<Stmt>? Else) : Stmt(Offset);
+
+internal sealed record WhileStmt(int Offset, Expr Condition, IReadOnlyList<Stmt> Body) : Stmt(Offset);
+
+internal sealed record DoWhileStmt(int Offset, IReadOnlyList<Stmt> Body, Expr Condition) : Stmt(Offset);
+
+internal sealed record ForStmt(int Offset, Stmt? Init, Expr? Condition, Stmt? Step, IReadOnlyList<Stmt> Body) : Stmt(Offset);
+
+internal sealed record BreakStmt(int Offset) : Stmt(Offset);
+
+internal sealed record ContinueStmt(int Offset) : Stmt(Offset);
+
+internal sealed record ReturnStmt(int Offset, Expr? Value) : Stmt(Offset);
+
+internal sealed record FunctionDef(int Offset, ScalarType ReturnType, string Name, IReadOnlyList<(ScalarType Type, string Name, int Offset)> Parameters, IReadOnlyList<Stmt> Body) : Stmt(Offset);
+
+/// <summary>A whole script: top-level statements plus the user-defined functions.</summary>
+internal sealed record ScriptProgram(IReadOnlyList<Stmt> Body, IReadOnlyList<FunctionDef> Functions);
