@@ -66,7 +66,7 @@ LAUNCHER
     chmod +x "$ROOT/bin/$name"
 }
 
-# Runs every test assembly and prints one closing line "N passed, N failed, N skipped".
+# Runs every test assembly and prints one closing line "N passed, N failed" (skipped tests on the line before).
 run_tests() {
     local log_file status
     log_file="$(mktemp)"
@@ -95,8 +95,28 @@ run_tests() {
         echo "build.sh: no test ran (a filter that matches no test is a failure)" >&2
         failed=1
     fi
-    echo "$passed passed, $failed failed, $skipped skipped"
+    echo "($skipped skipped)"
+    echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
+}
+
+# Runs HyperDbg's conformance suites found under $1 (the Conformance test category, pointed at that folder) and
+# prints one line per suite: "SUITE: N passed, N failed".
+run_conformance() {
+    local dir results status
+    dir="$(cd "$1" && pwd)"
+    results="$(mktemp -d)"
+    set +e
+    HYPERDBG_CONFORMANCE_DIR="$dir" dotnet test HyperDbgRemote.sln -c "$CONFIG" --no-build --verbosity quiet -nologo \
+        --filter "TestCategory=Conformance" --logger "trx" --results-directory "$results" >"$results/log.txt" 2>&1
+    status=$?
+    set -e
+    python3 "$ROOT/.ci/conformance_summary.py" "$results"
+    local summary=$?
+    rm -rf "$results"
+    if [ "$summary" -ne 0 ] || [ "$status" -ne 0 ]; then
+        return 1
+    fi
 }
 
 case "${1:-build}" in
@@ -113,7 +133,17 @@ case "${1:-build}" in
         log "the demo guest runs for 2 seconds with ports 3f8, 80, 70, 71, 40, 43 trapped"
         "$ROOT/bin/hyperdbg-agent" --guest demo --run-seconds 2 --trap 3f8,80,70,71,40,43
         log "a scripted debugging session (examples/demo/session.ds) against the embedded demo guest"
-        "$ROOT/bin/hyperdbg" --guest demo --script "$ROOT/examples/demo/session.ds" "$@"
+        "$ROOT/bin/hyperdbg" --guest demo --initial-break --script "$ROOT/examples/demo/session.ds" "$@"
+        ;;
+    conformance)
+        shift
+        build
+        folder="${1:-$ROOT/../shared/conformance}"
+        if [ ! -d "$folder" ]; then
+            echo "build.sh: conformance folder '$folder' does not exist" >&2
+            exit 2
+        fi
+        run_conformance "$folder"
         ;;
     bench)
         shift
@@ -125,7 +155,7 @@ case "${1:-build}" in
         dotnet format HyperDbgRemote.sln --verify-no-changes --no-restore
         ;;
     *)
-        echo "usage: ./build.sh deps|build|test [dotnet test args]|demo|bench [prefix]|format" >&2
+        echo "usage: ./build.sh deps|build|test [dotnet test args]|demo|bench [prefix]|conformance [DIR]|format" >&2
         exit 2
         ;;
 esac

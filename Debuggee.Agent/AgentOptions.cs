@@ -17,6 +17,7 @@ internal sealed class AgentOptions
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
                             one JSON line {"ready":...} when listening
+          --initial-break   halt every core before the guest's first instruction until a debugger continues (g)
           --resume-after S  a guest halted with no debugger connected resumes after S seconds (default: stays halted)
           --token T         bearer token hosts must present (or HYPERDBG_TOKEN); required beyond loopback, with TLS
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex)
@@ -54,6 +55,8 @@ internal sealed class AgentOptions
     public string? ScriptFile { get; private set; }
 
     public TimeSpan? ResumeAfter { get; private set; }
+
+    public bool InitialBreak { get; private set; }
 
     public static bool TryParse(string[] args, out AgentOptions options, out string? error)
     {
@@ -164,6 +167,9 @@ internal sealed class AgentOptions
                     }
 
                     options.ResumeAfter = TimeSpan.FromSeconds(resume);
+                    break;
+                case "--initial-break":
+                    options.InitialBreak = true;
                     break;
                 case "--script":
                     options.ScriptFile = Next();

@@ -32,7 +32,7 @@ internal static class AgentServer
         {
             links.Listen(uri);
         }
-        session.Start();
+        session.Start(options.InitialBreak);
         Log.Information("guest {Guest} started with {Cores} core(s)", session.GuestDescription, cores);
         Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, [.. endpoint?.Addresses ?? [], .. links.Addresses], session.GuestDescription, Environment.ProcessId), s_json));
         Console.Out.Flush();

@@ -161,9 +161,12 @@ internal sealed class DebugSession : IAsyncDisposable
     public static string DescribeHalt(HaltedNotification h)
     {
         var sb = new StringBuilder();
-        sb.Append(h.Reason == HaltReason.Event
-            ? $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")})\n"
-            : $"break-in: all cores halted (core {h.Core:x})\n");
+        sb.Append(h.Reason switch
+        {
+            HaltReason.Event => $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")})\n",
+            HaltReason.InitialBreak => $"initial break: all cores halted before the first instruction (core {h.Core:x})\n",
+            _ => $"break-in: all cores halted (core {h.Core:x})\n",
+        });
         string bytes = string.Join(' ', h.InstructionBytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
         sb.Append($"{h.Rip >> 32:x8}`{h.Rip & 0xFFFFFFFF:x8} {bytes,-24} {h.Disassembly}\n");
         return sb.ToString();

@@ -14,6 +14,7 @@ internal sealed class HostOptions
                         [-c COMMAND]... [--script FILE [ARGS...]] [--json] [--wait SECONDS]
           --local           run an agent inside the debugger (the default, with --guest demo)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR
+          --initial-break   with --local: the guest halts before its first instruction (g starts it)
           --connect URI     grpc://127.0.0.1:PORT | grpc+unix:/abs/path.sock
           -c COMMAND        run a command (repeatable, in order), then exit
           --script FILE     run a file of commands ( = FILE, ... = ARGS), then exit
@@ -31,6 +32,8 @@ internal sealed class HostOptions
     public int MemoryMiB { get; private set; } = 64;
 
     public string? Connect { get; private set; }
+
+    public bool InitialBreak { get; private set; }
 
     public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
 
@@ -79,6 +82,9 @@ internal sealed class HostOptions
                     }
 
                     options.MemoryMiB = mib;
+                    break;
+                case "--initial-break":
+                    options.InitialBreak = true;
                     break;
                 case "--connect":
                     options.Connect = Next();

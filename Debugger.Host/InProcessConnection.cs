@@ -34,14 +34,14 @@ internal sealed class InProcessConnection : IDebuggeeConnection
     public HandshakeResponse Handshake { get; }
 
     /// <summary>Starts a guest in this process.</summary>
-    public static InProcessConnection Start(string guestSpec, int? cores, int memoryMiB)
+    public static InProcessConnection Start(string guestSpec, int? cores, int memoryMiB, bool initialBreak = false)
     {
         IGuestLoader loader = GuestSpec.Parse(guestSpec);
         int n = cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
         var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = (ulong)memoryMiB * 1024 * 1024 });
         var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));
-        session.Start();
+        session.Start(initialBreak);
         HandshakeResponse handshake = dispatcher.Handle(new HostToAgent { Handshake = new HandshakeRequest { ProtocolVersion = ProtocolVersion.Current } }).Handshake;
         return new InProcessConnection(session, hub, dispatcher, handshake);
     }

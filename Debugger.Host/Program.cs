@@ -29,7 +29,7 @@ try
     }
     else if (options.Local)
     {
-        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB));
+        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak));
     }
 }
 catch (Exception ex) when (ex is GuestImageException or ConnectionException or CpuEngineUnavailableException or ArgumentException)

@@ -11,4 +11,7 @@ public enum HaltReason
 
     /// <summary>An exit handler halted the VM (a break event, a script's pause()).</summary>
     Event,
+
+    /// <summary>The VM was started with an initial break: every core halted before its first instruction.</summary>
+    InitialBreak,
 }

@@ -97,6 +97,12 @@ public sealed unsafe partial class Vcpu
             return;
         }
 
+        if (_vm.TakeInitialBreak())
+        {
+            _vm.Halt(this, HaltReason.InitialBreak);
+            begin = LinearInstructionPointer();
+        }
+
         string? fault = null;
         while (true)
         {

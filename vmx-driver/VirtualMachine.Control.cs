@@ -81,6 +81,9 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>True once, for the first core to run, when the VM was started with an initial break.</summary>
+    internal bool TakeInitialBreak() => Interlocked.Exchange(ref _initialBreak, 0) != 0;
+
     /// <summary>Resumes a halted VM: every core continues exactly where it stopped. False when it was not halted.</summary>
     public bool Resume()
     {

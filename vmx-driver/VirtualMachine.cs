@@ -32,6 +32,7 @@ public sealed partial class VirtualMachine : IDisposable
     private VmStopInfo? _stopInfo;
     private VmStopInfo? _pendingStop;
     private bool _started;
+    private int _initialBreak;
     private bool _disposed;
 
     /// <summary>Creates the VM's memory and device bus; cores come from <see cref="AddCores"/>.</summary>
@@ -55,7 +56,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>The cores, bootstrap processor first.</summary>
     public IReadOnlyList<Vcpu> Cores => _cores;
 
-    /// <summary>Receives I/O exits. Set before <see cref="Start"/> or while halted.</summary>
+    /// <summary>Receives I/O exits. Set before <see cref="Start(bool)"/> or while halted.</summary>
     public IVmExitHandler? ExitHandler { get; set; }
 
     /// <summary>Who is running on a core (pid, tid, process name).</summary>
@@ -122,8 +123,13 @@ public sealed partial class VirtualMachine : IDisposable
     }
 
     /// <summary>Starts every core.</summary>
-    public void Start()
+    public void Start() => Start(initialBreak: false);
+
+    /// <summary>Starts every core; with <paramref name="initialBreak"/> the VM halts (<see cref="HaltReason.InitialBreak"/>)
+    /// before the first guest instruction, as a kernel debugger's initial breakpoint does, until <see cref="Resume"/>.</summary>
+    public void Start(bool initialBreak)
     {
+        _initialBreak = initialBreak ? 1 : 0;
         if (_started)
         {
             throw new InvalidOperationException("The VM was already started.");

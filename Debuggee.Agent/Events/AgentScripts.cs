@@ -8,10 +8,10 @@ namespace HyperDbgRemote.Agent.Events;
 /// <summary>Chooses the script compiler the agent uses.</summary>
 internal static class AgentScripts
 {
-    /// <summary>The script engine for a session, or null when this build has none (scripts are then refused with a clear status).</summary>
-    public static IScriptCompiler? Create(DebuggeeSession session)
+    /// <summary>The script engine for a session (HyperDbgRemote.Script), with the guest's symbols.</summary>
+    public static IScriptCompiler Create(DebuggeeSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return null;
+        return new EngineScriptCompiler(session.Vm, session.Events, session.Symbols);
     }
 }

@@ -195,4 +195,15 @@ internal sealed partial class EventManager
 
     /// <summary>Text a script printed for an event (printf/print).</summary>
     public void ScriptOutput(RegisteredEvent source, string text) => _output.ScriptOutput(source, text);
+
+    /// <summary>A script's <c>flush()</c>: the batched messages not yet sent are discarded, and the host is told how
+    /// many (nothing disappears without a word).</summary>
+    public void DiscardPendingOutput()
+    {
+        int n = _output.DiscardPending();
+        if (n > 0)
+        {
+            _output.Log(EventLogLevel.Information, $"flush(): {n} batched message(s) discarded.");
+        }
+    }
 }

@@ -11,6 +11,9 @@ internal interface IEventOutput
 
     /// <summary>A report about the agent's own work (a failed condition, a runtime error), at a level.</summary>
     void Log(EventLogLevel level, string text);
+
+    /// <summary>A script's <c>flush()</c>: discards the batched messages not yet sent; returns how many.</summary>
+    int DiscardPending();
 }
 
 /// <summary>Levels of agent reports.</summary>

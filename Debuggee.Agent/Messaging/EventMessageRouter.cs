@@ -48,4 +48,7 @@ internal sealed class EventMessageRouter : IEventOutput
 
     /// <inheritdoc/>
     public void Log(EventLogLevel level, string text) => _queue.Log(level, text);
+
+    /// <inheritdoc/>
+    public int DiscardPending() => _queue.DiscardBatch();
 }

@@ -90,6 +90,18 @@ internal sealed class MessageQueue : IDisposable
         }
     }
 
+    /// <summary>Discards the batch not yet queued (a script's <c>flush()</c>); returns how many messages it held.</summary>
+    public int DiscardBatch()
+    {
+        lock (_gate)
+        {
+            int n = _batch.Count;
+            _batch.Clear();
+            _batchBytes = 0;
+            return n;
+        }
+    }
+
     private void FlushBatchLocked()
     {
         if (_batch.Count == 0)

@@ -50,8 +50,11 @@ internal sealed partial class DebuggeeSession : IDisposable
     /// <summary>The guest's description.</summary>
     public string GuestDescription => _guest.Description;
 
-    /// <summary>Starts the guest.</summary>
-    public void Start() => Vm.Start();
+    /// <summary>The guest's symbols (<c>module!name</c>) for scripts.</summary>
+    public IReadOnlyDictionary<string, ulong> Symbols => _guest.Symbols;
+
+    /// <summary>Starts the guest, halted before its first instruction when <paramref name="initialBreak"/> is set.</summary>
+    public void Start(bool initialBreak = false) => Vm.Start(initialBreak);
 
     private void OnHalted(object? sender, VmHaltInfo halt)
     {
@@ -79,7 +82,7 @@ internal sealed partial class DebuggeeSession : IDisposable
         byte[] bytes = new byte[16];
         int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);
         string text = n == 0 ? "??" : Disassemble(core, core.LinearInstructionPointer(), bytes.AsSpan(0, n), 1)[0].Text;
-        return new HaltedMessage(core.Index, "break-in", null, null, null, rip, bytes[..n], text);
+        return new HaltedMessage(core.Index, halt.Reason == VmxDriver.HaltReason.InitialBreak ? "initial-break" : "break-in", null, null, null, rip, bytes[..n], text);
     }
 
     /// <summary>Continues a halted guest.</summary>

@@ -42,7 +42,7 @@ internal static class Notifications
     {
         var n = new HaltedNotification
         {
-            Reason = m.Reason == "event" ? HaltReason.Event : HaltReason.BreakIn,
+            Reason = m.Reason switch { "event" => HaltReason.Event, "initial-break" => HaltReason.InitialBreak, _ => HaltReason.BreakIn },
             Core = (uint)m.Core,
             Stage = m.Stage switch { "pre" => EventStage.Pre, "post" => EventStage.Post, _ => EventStage.Unspecified },
             Rip = m.Rip,

@@ -19,7 +19,7 @@ internal sealed class CommandRegistry
             new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new EventsCommand(), new OutputCommand(),
             new GoCommand(), new PauseCommand(), new RegistersCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
             new UnassembleCommand(), new EvaluateCommand(), new PrintCommand(),
-            new ConnectCommand(), new DebugCommand(), new ScriptFileCommand(), new StatusCommand(), new HelpCommand(),
+            new ConnectCommand(), new DebugCommand(), new ScriptFileCommand(), new SleepCommand(), new StatusCommand(), new HelpCommand(),
         ];
         All = all;
         foreach (IDebuggerCommand c in all)

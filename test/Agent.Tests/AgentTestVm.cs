@@ -60,6 +60,14 @@ internal sealed class RecordingOutput : IEventOutput
     public void ScriptOutput(RegisteredEvent source, string text) => Messages.Add((source.Id, text));
 
     public void Log(EventLogLevel level, string text) => Logs.Add((level, text));
+
+    public int Discarded { get; private set; }
+
+    public int DiscardPending()
+    {
+        Discarded++;
+        return 0;
+    }
 }
 
 internal sealed class FakeScript(Func<EventInvocation, string?> body) : IEventScript

@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.Host.Parsing;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Host.Tests;
 
@@ -13,24 +14,16 @@ public sealed class CommandParserConformanceTests
     private const string TokenSeparator = "----------------------------------";
     private const string FileName = "command-parser-testcases.txt";
 
-    public static string? DataFile()
-    {
-        DirectoryInfo? dir = new(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "HyperDbgRemote.sln")))
-        {
-            dir = dir.Parent;
-        }
+    private const string Suite = "command-parser";
 
-        string? path = dir is null ? null : Path.Combine(dir.FullName, "..", "shared", "conformance", "command-parser", FileName);
-        return path is not null && File.Exists(path) ? path : null;
-    }
+    public static string? DataFile() => ConformanceRoot.Find(Path.Combine(Suite, FileName));
 
     public static IEnumerable<TestCaseData> Cases()
     {
         string? path = DataFile();
         if (path is null)
         {
-            yield return new TestCaseData(string.Empty, Array.Empty<string>()).SetName("command-parser: skipped: conformance data not found");
+            yield return new TestCaseData(string.Empty, Array.Empty<string>()).SetName($"{Suite}: {ConformanceRoot.NotFound}");
             yield break;
         }
 
@@ -66,7 +59,7 @@ public sealed class CommandParserConformanceTests
 
             if (command.Count > 0 || tokens.Count > 0)
             {
-                yield return new TestCaseData(string.Join("\n", command), tokens.ToArray()).SetName($"{FileName}:{start + 1}");
+                yield return new TestCaseData(string.Join("\n", command), tokens.ToArray()).SetName($"{Suite}: {FileName}:{start + 1}");
             }
         }
     }
@@ -78,7 +71,7 @@ public sealed class CommandParserConformanceTests
     /// </summary>
     private static readonly Dictionary<string, string[]> s_differences = new()
     {
-        [$"{FileName}:1637"] = ["cmd32", "param"],
+        [$"{Suite}: {FileName}:1637"] = ["cmd32", "param"],
     };
 
     [TestCaseSource(nameof(Cases))]
@@ -86,7 +79,7 @@ public sealed class CommandParserConformanceTests
     {
         if (DataFile() is null)
         {
-            Assert.Ignore("skipped: conformance data not found");
+            Assert.Ignore(ConformanceRoot.NotFound);
         }
 
         if (s_differences.TryGetValue(TestContext.CurrentContext.Test.Name, out string[]? ours))

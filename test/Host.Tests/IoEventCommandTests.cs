@@ -42,6 +42,19 @@ public sealed class IoEventCommandTests
     }
 
     [Test]
+    public void Parse_ScriptThatDoesNotCompile_RefusedWithLineColumnAndCaret()
+    {
+        CommandException ex = Assert.Throws<CommandException>(() => Parse("!ioout 80 script { x = 1;\n y = (2; }"))!;
+        Assert.That(ex.Message, Does.StartWith("!ioout: the script does not compile: line 2, column").And.Contain("^"));
+    }
+
+    [Test]
+    public void Parse_ScriptWithSymbol_AcceptedForTheAgentToResolve()
+    {
+        Assert.That(Parse("!ioout 80 script { x = nt!ExAllocatePoolWithTag; }").Script, Does.Contain("nt!ExAllocatePoolWithTag"));
+    }
+
+    [Test]
     public void Parse_OutputNames_TrimmedAndLimited()
     {
         Assert.That(Parse("!ioout output {a, b ,c}").Outputs, Is.EqualTo(new[] { "a", "b", "c" }));

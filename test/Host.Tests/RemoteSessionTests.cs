@@ -49,7 +49,7 @@ public sealed partial class RemoteSessionTests
 
     private static Process StartAgent(string listen)
     {
-        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--listen", listen]);
+        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--initial-break", "--listen", listen]);
         Task<string?> line = agent.StandardOutput.ReadLineAsync();
         if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is null || !line.Result.Contains("\"ready\":true", StringComparison.Ordinal))
         {
@@ -77,10 +77,27 @@ public sealed partial class RemoteSessionTests
 
     private static void AssertSession(string connect)
     {
-        (int exit, string output) = RunHost(connect, "!ioout 80", "r", "r al = 42", "r al", "u l 2", "events", "events d 0", "events c all", "g", ".status");
+        // The agent holds the guest at its initial break, so the banner is still to come when the events are set.
+        (int exit, string output) = RunHost(
+            connect,
+            "!ioout 3f8 script { printf(\"%c\", @al); }",
+            "!ioout 80",
+            "g",
+            "r",
+            "r al = 42",
+            "r al",
+            "u l 2",
+            "events",
+            "events d 1",
+            "events c all",
+            "g",
+            ".status");
         Assert.That(exit, Is.Zero, output);
-        Assert.That(output, Does.Contain("event 0x0 triggered (pre)"));
+        Assert.That(output, Does.Contain("initial break: all cores halted before the first instruction"));
+        Assert.That(output, Does.Contain("HyperDbgRemote demo guest 1.0"), "the script event printed the COM1 banner");
+        Assert.That(output, Does.Contain("event 0x1 triggered (pre)"));
         Assert.That(output, Does.Contain("out 80h,al"));
+        Assert.That(output, Does.Contain("RIP=0000000000100033"));
         Assert.That(output, Does.Contain("al=0000000000000042"));
         Assert.That(output, Does.Contain("(enabled)\t    !ioout 80"));
         Assert.That(output, Does.Contain("debuggee: running"));

@@ -19,6 +19,7 @@ public sealed class CompiledScriptConformanceTests
     private const int Int32HexDigits = 8;
     private const string LoopSuffix = " test_statement(tmp_counter);";
     private const string Accepted = "accepted";
+    private const string ExpressionSuite = "script-engine/expressions";
 
     /// <summary>
     /// Cases where we deliberately differ from the corpus (docs/differences.md, "Script engine"): the corpus was
@@ -42,12 +43,12 @@ public sealed class CompiledScriptConformanceTests
         foreach (ExpressionCase c in ConformanceData.ExpressionCases())
         {
             any = true;
-            yield return new TestCaseData(c.File, c.Line, c.Script, c.Expected).SetName($"{c.File}:{c.Line}");
+            yield return new TestCaseData(c.File, c.Line, c.Script, c.Expected).SetName($"{ExpressionSuite}: {c.File}:{c.Line}");
         }
 
         if (!any)
         {
-            yield return new TestCaseData(string.Empty, 0, string.Empty, null).SetName("expressions (no data)");
+            yield return new TestCaseData(string.Empty, 0, string.Empty, null).SetName($"{ExpressionSuite}: {ConformanceData.NotFound}");
         }
     }
 
@@ -57,16 +58,17 @@ public sealed class CompiledScriptConformanceTests
         foreach (string path in ConformanceData.SemanticFiles())
         {
             any = true;
-            yield return new TestCaseData(path).SetName($"semantic/{Path.GetFileName(path)}");
+            yield return new TestCaseData(path).SetName($"script-engine/semantic (in-memory target): {Path.GetFileName(path)}");
         }
 
         if (!any)
         {
-            yield return new TestCaseData(string.Empty).SetName("semantic (no data)");
+            yield return new TestCaseData(string.Empty).SetName($"script-engine/semantic (in-memory target): {ConformanceData.NotFound}");
         }
     }
 
     [TestCaseSource(nameof(ExpressionCases))]
+    [Category("Conformance")]
     public void Run_ExpressionCase_MatchesExpected(string file, int line, string script, string? expected)
     {
         if (file.Length == 0)

@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.Tests.Shared;
+
 namespace HyperDbgRemote.Script.Tests;
 
 /// <summary>One case of script-engine/expressions/*.txt: the 1-based line of its number, the script and the expected
@@ -10,27 +12,11 @@ internal sealed record ExpressionCase(string File, int Line, string Script, stri
 /// <summary>Finds ../shared/conformance/ next to the folder holding HyperDbgRemote.sln and reads the script cases.</summary>
 internal static class ConformanceData
 {
-    public const string NotFound = "skipped: conformance data not found";
-    private const string SolutionFile = "HyperDbgRemote.sln";
+    public const string NotFound = ConformanceRoot.NotFound;
     private const string ErrorMarker = "$error$";
     private const string EndMarker = "$end$";
 
-    public static string? ScriptEngineDirectory
-    {
-        get
-        {
-            for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, SolutionFile)))
-                {
-                    string path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "conformance", "script-engine"));
-                    return Directory.Exists(path) ? path : null;
-                }
-            }
-
-            return null;
-        }
-    }
+    public static string? ScriptEngineDirectory => ConformanceRoot.Find("script-engine");
 
     public static IEnumerable<ExpressionCase> ExpressionCases()
     {
@@ -40,7 +26,13 @@ internal static class ConformanceData
             yield break;
         }
 
-        foreach (string path in Directory.GetFiles(Path.Combine(root, "expressions"), "*.txt").Order(StringComparer.Ordinal))
+        string folder = Path.Combine(root, "expressions");
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+
+        foreach (string path in Directory.GetFiles(folder, "*.txt").Order(StringComparer.Ordinal))
         {
             string[] lines = File.ReadAllLines(path);
             string file = Path.GetFileName(path);
@@ -68,7 +60,8 @@ internal static class ConformanceData
     public static IEnumerable<string> SemanticFiles()
     {
         string? root = ScriptEngineDirectory;
-        return root is null ? [] : Directory.GetFiles(Path.Combine(root, "semantic"), "*.ds").Order(StringComparer.Ordinal);
+        string? folder = root is null ? null : Path.Combine(root, "semantic");
+        return folder is null || !Directory.Exists(folder) ? [] : Directory.GetFiles(folder, "*.ds").Order(StringComparer.Ordinal);
     }
 
     /// <summary>The script inside the outer braces of a <c>? { ... }</c> debugger command (simple brace matching that

@@ -20,6 +20,7 @@ public sealed class DemoGuest : IGuestLoader
     public const ulong MinimumMemory = 16 * 1024 * 1024;
 
     private const string SourceName = "demo.asm";
+    private const string KernelExportPrefix = "nt_";
 
     /// <summary>The assembly source of the demo guest.</summary>
     public static string Source()
@@ -32,6 +33,28 @@ public sealed class DemoGuest : IGuestLoader
 
     /// <summary>Label addresses of the assembled demo (e.g. "stop_request", "shared_counter", "current_pid").</summary>
     public IReadOnlyDictionary<string, ulong> Labels { get; private set; } = new Dictionary<string, ulong>();
+
+    /// <summary>
+    /// Every label as <c>demo!label</c>, and the demo kernel's exports (labels <c>nt_Name</c>) as <c>nt!Name</c>, so
+    /// scripts written for Windows targets (<c>nt!ExAllocatePoolWithTag</c>) resolve on the demo guest.
+    /// </summary>
+    public IReadOnlyDictionary<string, ulong> Symbols
+    {
+        get
+        {
+            var symbols = new Dictionary<string, ulong>(StringComparer.Ordinal);
+            foreach ((string label, ulong address) in Labels)
+            {
+                symbols["demo!" + label] = address;
+                if (label.StartsWith(KernelExportPrefix, StringComparison.Ordinal))
+                {
+                    symbols["nt!" + label[KernelExportPrefix.Length..]] = address;
+                }
+            }
+
+            return symbols;
+        }
+    }
 
     /// <inheritdoc/>
     public string Description => "demo guest (built-in, demo.asm)";

@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.Host.Parsing;
+using HyperDbgRemote.Host.Scripting;
 using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Host.Commands.Debugging;
@@ -34,6 +35,11 @@ internal sealed class EvaluateCommand : IDebuggerCommand
         if (script.Length == 0)
         {
             throw new CommandException("there is no script to run.");
+        }
+
+        if (HostScriptCheck.Check(script) is string error)
+        {
+            throw new CommandException($"the script does not compile: {error}");
         }
 
         HaltedNotification halt = await context.RequireHaltAsync().ConfigureAwait(false);

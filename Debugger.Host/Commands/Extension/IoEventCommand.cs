@@ -3,6 +3,7 @@
 
 using Google.Protobuf;
 using HyperDbgRemote.Host.Parsing;
+using HyperDbgRemote.Host.Scripting;
 using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Host.Commands.Extension;
@@ -196,6 +197,11 @@ internal sealed class IoEventCommand : IDebuggerCommand
             }
 
             r.Script = text;
+        }
+
+        if (r.Script.Length > 0 && HostScriptCheck.Check(r.Script) is string scriptError)
+        {
+            throw new CommandException($"{Name}: the script does not compile: {scriptError}");
         }
 
         return r;

@@ -228,6 +228,11 @@ ap_stop:
     hlt
     jmp ap_stop
 
+# --- kernel exports (a debugger resolves nt_NAME as nt!NAME); the demo's allocator has nothing to give
+nt_ExAllocatePoolWithTag:
+    xor eax, eax
+    ret
+
 # --- data
 banner:
     db "HyperDbgRemote demo guest 1.0", 13, 10, 0

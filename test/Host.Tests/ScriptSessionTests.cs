@@ -1,0 +1,116 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using HyperDbgRemote.Tests.Shared;
+
+namespace HyperDbgRemote.Host.Tests;
+
+/// <summary>
+/// Scripts through the real debugger process (bin/hyperdbg, an embedded agent): HyperDbg's semantic conformance
+/// scripts on a halted demo guest, and SeaBIOS's boot log printed by an <c>!ioout 402</c> script.
+/// </summary>
+[Category("EndToEnd")]
+public sealed partial class ScriptSessionTests
+{
+    private const string SemanticSuite = "script-engine/semantic";
+    private const string SeaBios = "/usr/share/seabios/bios.bin";
+
+    public static IEnumerable<TestCaseData> SemanticFiles()
+    {
+        string? folder = ConformanceRoot.Find(SemanticSuite);
+        string[] files = folder is null ? [] : [.. Directory.GetFiles(folder, "*.ds").Order(StringComparer.Ordinal)];
+        if (files.Length == 0)
+        {
+            yield return new TestCaseData(string.Empty).SetName($"{SemanticSuite}: {ConformanceRoot.NotFound}");
+            yield break;
+        }
+
+        foreach (string file in files)
+        {
+            yield return new TestCaseData(file).SetName($"{SemanticSuite}: {Path.GetFileName(file)}");
+        }
+    }
+
+    /// <summary>Runs <c>bin/hyperdbg ARGS</c> (the launcher ./build.sh writes; the host assembly when it is absent).</summary>
+    private static (int Exit, string Output) RunHyperDbg(params string[] args)
+    {
+        string root = ConformanceRoot.SolutionDirectory() ?? throw new AssertionException("HyperDbgRemote.sln not found");
+        string launcher = Path.Combine(root, "bin", "hyperdbg");
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        ProcessStartInfo psi = File.Exists(launcher)
+            ? new ProcessStartInfo(launcher)
+            : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(root, "Debugger.Host", "bin", configuration, "net10.0", "HyperDbgRemote.Host.dll") } };
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(psi)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail("the debugger did not finish");
+        }
+
+        return (p.ExitCode, output + err.Result);
+    }
+
+    [GeneratedRegex(@"^test case (\d+) was (successful|failed)$", RegexOptions.Multiline)]
+    private static partial Regex CaseResult();
+
+    [TestCaseSource(nameof(SemanticFiles))]
+    [Category("Conformance")]
+    public void Semantic_ThroughTheDebugger_EveryCaseSuccessful(string path)
+    {
+        if (path.Length == 0)
+        {
+            Assert.Ignore(ConformanceRoot.NotFound);
+        }
+
+        (int exit, string output) = RunHyperDbg("--local", "--guest", "demo", "-c", "pause", "-c", $".script {path}");
+
+        Assert.That(exit, Is.Zero, output);
+        Match range = Regex.Match(Path.GetFileName(path), @"_(\d+)-(\d+)\.ds$");
+        Assert.That(range.Success, Is.True, "the file name gives the case range");
+        int first = int.Parse(range.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int last = int.Parse(range.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        List<(int Case, string Result)> results = [.. CaseResult().Matches(output).Select(m => (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), m.Groups[2].Value))];
+        Assert.That(results.Where(r => r.Result == "failed"), Is.Empty, output);
+        Assert.That(results.Select(r => r.Case), Is.EquivalentTo(Enumerable.Range(first, last - first + 1)), output);
+    }
+
+    [Test]
+    public void SeaBios_Port402Script_PrintsTheBootLog()
+    {
+        if (!File.Exists(SeaBios))
+        {
+            Assert.Ignore($"{SeaBios} is missing: ./build.sh deps installs Debian's seabios");
+        }
+
+        (int exit, string output) = RunHyperDbg(
+            "--guest", $"bios:{SeaBios}", "--initial-break",
+            "-c", "!ioout 402 script { printf(\"%c\", @al); }",
+            "-c", "g",
+            "-c", "sleep 0n3000");
+
+        Assert.That(exit, Is.Zero, output);
+        Assert.That(output, Does.Contain("SeaBIOS (version"));
+        Assert.That(output, Does.Contain("Found QEMU fw_cfg"));
+        Assert.That(output, Does.Contain("No bootable device"), "the whole log, up to the end of the boot attempt");
+    }
+
+    [Test]
+    public void Evaluate_CompileError_ShownWithCaret_NothingSent()
+    {
+        (int exit, string output) = RunHyperDbg("--local", "--guest", "demo", "-c", "pause", "-c", "? x = (1;");
+
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(output, Does.Contain("the script does not compile: line 1, column").And.Contain("^"));
+    }
+}
