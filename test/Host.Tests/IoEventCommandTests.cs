@@ -42,6 +42,49 @@ public sealed class IoEventCommandTests
     }
 
     [Test]
+    public void Parse_AsmCode_AssembledWithOneRet()
+    {
+        // Act
+        EventRegistration r = Parse("!ioout 80 asm code { mov al, 0x42; ret }");
+
+        // Assert
+        Assert.That(r.Code.MachineCode.ToByteArray(), Is.EqualTo(new byte[] { 0xB0, 0x42, 0xC3 }));
+        Assert.That(r.Code.IsAsm, Is.True);
+    }
+
+    [Test]
+    public void Parse_AsmCondition_RetAppended()
+    {
+        EventRegistration r = Parse("!ioout 80 asm condition { xor eax, eax; inc eax }");
+        Assert.That(r.Condition.MachineCode.ToByteArray(), Is.EqualTo(new byte[] { 0x31, 0xC0, 0xFF, 0xC0, 0xC3 }));
+    }
+
+    [Test]
+    public void Parse_AsmAppliesOnlyToTheBlockItPrecedes()
+    {
+        // Act: the condition is asm, the code that follows is hex.
+        EventRegistration r = Parse("!ioout 80 asm condition { xor eax, eax; l1: inc eax; cmp eax, 5; jne l1 } code { 90 }");
+
+        // Assert
+        Assert.That(r.Condition.MachineCode.ToByteArray(), Is.EqualTo(new byte[] { 0x31, 0xC0, 0xFF, 0xC0, 0x83, 0xF8, 0x05, 0x75, 0xF9, 0xC3 }));
+        Assert.That(r.Code.MachineCode.ToByteArray(), Is.EqualTo(new byte[] { 0x90, 0xC3 }));
+        Assert.That(r.Code.IsAsm, Is.False);
+    }
+
+    [Test]
+    public void Parse_AsmJumpToTheEnd_KeepsItsRetBeforeTheAppendedOne()
+    {
+        EventRegistration r = Parse("!ioout 80 asm code { test al, al; jz done; ret; done: }");
+        Assert.That(r.Code.MachineCode.ToByteArray(), Is.EqualTo(new byte[] { 0x84, 0xC0, 0x74, 0x01, 0xC3, 0xC3 }));
+    }
+
+    [TestCase("!ioout 80 asm code { mov al, 1; mov rax, rbx, rcx; ret }", "asm code: line 1, statement 2 'mov rax, rbx, rcx'")]
+    [TestCase("!ioout 80 asm condition { movx al, 1 }", "asm condition: line 1, statement 1 'movx al, 1': unknown mnemonic 'movx'")]
+    [TestCase("!ioout 80 asm code { jmp nowhere }", "undefined label 'nowhere'")]
+    public void Parse_BadAsm_CommandExceptionNamingTheStatement(string line, string message) =>
+        Assert.That(() => Parse(line), Throws.TypeOf<CommandException>().With.Message.Contains(message).And.Message.Contains("syntax: !ioout [Port]"));
+
+    [Test]
     public void Parse_ScriptThatDoesNotCompile_RefusedWithLineColumnAndCaret()
     {
         CommandException ex = Assert.Throws<CommandException>(() => Parse("!ioout 80 script { x = 1;\n y = (2; }"))!;

@@ -1,7 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using HyperDbgRemote.VmxDriver.Internal.Asm;
+using HyperDbgRemote.Asm;
 
 namespace HyperDbgRemote.VmxDriver.Guests;
 
@@ -68,24 +68,24 @@ public sealed class DemoGuest : IGuestLoader
             throw new GuestImageException($"The demo guest needs at least {MinimumMemory / (1024 * 1024)} MiB of RAM.");
         }
 
-        (byte[] bytes, IReadOnlyDictionary<string, ulong> labels) assembled;
+        AssemblyResult assembled;
         try
         {
-            assembled = IcedTextAssembler.Assemble(Source(), LoadAddress, 64);
+            assembled = TextAssembler.Assemble(Source(), LoadAddress, 64);
         }
         catch (AssemblyException ex)
         {
             throw new GuestImageException($"demo.asm does not assemble: {ex.Message}", ex);
         }
 
-        Labels = assembled.labels;
+        Labels = assembled.Labels;
         var entries = new List<ulong> { Labels["start"] };
         for (int i = 1; i < vm.Configuration.Cores; i++)
         {
             entries.Add(Labels["ap_start"]);
         }
 
-        IReadOnlyList<CoreStart> starts = new Flat64Guest(assembled.bytes, LoadAddress, "demo.asm", entries).Load(vm);
+        IReadOnlyList<CoreStart> starts = new Flat64Guest(assembled.Bytes, LoadAddress, "demo.asm", entries).Load(vm);
         vm.OsProfile = new DemoGuestOsProfile(Labels["current_pid"]);
         return starts;
     }

@@ -1,13 +1,11 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using HyperDbgRemote.VmxDriver.Internal.Asm;
+namespace HyperDbgRemote.Asm.Tests;
 
-namespace HyperDbgRemote.VmxDriver.Tests;
-
-public sealed class IcedTextAssemblerTests
+public sealed class TextAssemblerEncodingTests
 {
-    private static byte[] Bytes(string source, ulong origin = 0x1000) => IcedTextAssembler.Assemble(source, origin).Bytes;
+    private static byte[] Bytes(string source, ulong origin = 0x1000) => TextAssembler.Assemble(source, origin).Bytes;
 
     [TestCase("out 0x80, al", new byte[] { 0xE6, 0x80 })]
     [TestCase("mov dx, 0x3f8", new byte[] { 0x66, 0xBA, 0xF8, 0x03 })]
@@ -23,7 +21,7 @@ public sealed class IcedTextAssemblerTests
     [Test]
     public void Assemble_LabelsForwardBackwardDataAndEqu()
     {
-        (byte[] bytes, IReadOnlyDictionary<string, ulong> labels) = IcedTextAssembler.Assemble(
+        (byte[] bytes, IReadOnlyDictionary<string, ulong> labels) = TextAssembler.Assemble(
             """
             N equ 3
             start:
@@ -45,14 +43,14 @@ public sealed class IcedTextAssemblerTests
     public void Assemble_NamesAreCaseSensitive()
     {
         // "delay" the label and "DELAY" the constant are different names.
-        (byte[] bytes, IReadOnlyDictionary<string, ulong> labels) = IcedTextAssembler.Assemble("DELAY equ 0x100\ndelay: dec rcx\n jnz delay", 0x1000);
+        (byte[] bytes, IReadOnlyDictionary<string, ulong> labels) = TextAssembler.Assemble("DELAY equ 0x100\ndelay: dec rcx\n jnz delay", 0x1000);
         Assert.That(labels["delay"], Is.EqualTo(0x1000));
         Assert.That(bytes[^2..], Is.EqualTo(new byte[] { 0x75, 0xFB }), "jnz back to the label, not to 0x100");
     }
 
     [TestCase("movx rax, rbx", "unknown mnemonic 'movx'")]
-    [TestCase("mov al, ebx", "no encoding")]
-    [TestCase("jmp nowhere", "undefined name 'nowhere'")]
+    [TestCase("mov al, ebx", "operand combination")]
+    [TestCase("jmp nowhere", "undefined label 'nowhere'")]
     [TestCase("a:\na: nop", "defined twice")]
     [TestCase("mov rax, (1", "missing ')'")]
     public void Assemble_Errors_NameLineStatementAndProblem(string source, string message) =>

@@ -1,10 +1,13 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-namespace HyperDbgRemote.VmxDriver.Internal.Asm;
+namespace HyperDbgRemote.Asm;
 
-/// <summary>A statement that cannot be assembled; the message names the line, the statement and the problem.</summary>
-internal sealed class AssemblyException : Exception
+/// <summary>
+/// A statement that cannot be assembled. The message names the statement (its line, its number in the source and its
+/// text) and the problem, e.g. <c>line 1, statement 3 'mov rax, rbx, rcx': 'mov' does not take 3 operand(s)</c>.
+/// </summary>
+public sealed class AssemblyException : Exception
 {
     public AssemblyException()
     {
