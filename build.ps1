@@ -1,4 +1,4 @@
-# HyperDbgRemote build script (Windows). Verbs: deps, build, test, demo, bench [prefix], format — as build.sh.
+# HyperDbgRemote build script (Windows). Verbs: deps, build, test, demo, bench [prefix], conformance [DIR], format — as build.sh.
 # Unicorn 2 on Windows: put unicorn.dll (x64) next to the built programs or on PATH.
 param(
     [Parameter(Position = 0)][string]$Verb = "build",
@@ -41,8 +41,23 @@ function Invoke-Tests {
     }
     if ($status -ne 0 -and $f -eq 0) { $f = 1 }
     if ($p -eq 0 -and $f -eq 0) { Write-Error "no test ran"; $f = 1 }
-    Write-Output "$p passed, $f failed, $s skipped"
+    Write-Output "($s skipped)"
+    Write-Output "$p passed, $f failed"
     if ($f -ne 0) { exit 1 }
+}
+
+function Invoke-Conformance {
+    $dir = if ($Rest.Count -gt 0) { $Rest[0] } else { Join-Path $PSScriptRoot "..\shared\conformance" }
+    if (-not (Test-Path $dir -PathType Container)) { Write-Error "conformance folder '$dir' does not exist"; exit 2 }
+    $results = Join-Path ([System.IO.Path]::GetTempPath()) ("hdr-conformance-" + [guid]::NewGuid().ToString("N"))
+    $env:HYPERDBG_CONFORMANCE_DIR = (Resolve-Path $dir).Path
+    dotnet test HyperDbgRemote.sln -c $Config --no-build --verbosity quiet -nologo --filter "TestCategory=Conformance" --logger trx --results-directory $results | Out-Null
+    $status = $LASTEXITCODE
+    Remove-Item Env:HYPERDBG_CONFORMANCE_DIR
+    python "$PSScriptRoot\.ci\conformance_summary.py" $results
+    $summary = $LASTEXITCODE
+    Remove-Item -Recurse -Force $results
+    if ($status -ne 0 -or $summary -ne 0) { exit 1 }
 }
 
 switch ($Verb) {
@@ -52,9 +67,10 @@ switch ($Verb) {
     "demo" {
         Invoke-Build
         & "$PSScriptRoot\bin\hyperdbg-agent.cmd" --guest demo --run-seconds 2 --trap 3f8,80,70,71,40,43
-        & "$PSScriptRoot\bin\hyperdbg.cmd" --guest demo --script "$PSScriptRoot\examples\demo\session.ds" @Rest
+        & "$PSScriptRoot\bin\hyperdbg.cmd" --guest demo --initial-break --script "$PSScriptRoot\examples\demo\session.ds" @Rest
     }
+    "conformance" { Invoke-Build; Invoke-Conformance }
     "bench" { Invoke-Build; dotnet run --project bench/HyperDbgRemote.Bench.csproj -c $Config --no-build -- @Rest }
     "format" { Invoke-Deps; dotnet format HyperDbgRemote.sln --verify-no-changes --no-restore }
-    default { Write-Error "usage: .\build.ps1 deps|build|test|demo|bench [prefix]|format"; exit 2 }
+    default { Write-Error "usage: .\build.ps1 deps|build|test|demo|bench [prefix]|conformance [DIR]|format"; exit 2 }
 }

@@ -38,6 +38,9 @@ public sealed class ReliableLink<TSend, TReceive> : IAsyncDisposable
     /// <summary>Raised (on the read loop; keep handlers short) when the peer sends the out-of-band break-in byte.</summary>
     public event EventHandler? BreakInReceived;
 
+    /// <summary>The largest serialized message one frame carries; <see cref="SendAsync"/> refuses bigger ones.</summary>
+    public int MaxMessageBytes => _engine.MaxPayload;
+
     /// <summary>The transport underneath.</summary>
     public ITransport Transport { get; }
 

@@ -23,22 +23,53 @@ internal static class EndToEndBenchmarks
 
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
-        yield return ("break.roundtrip_us.grpc", () => Measure.Median(() => RoundTrip(unix: false), 3));
-        yield return ("break.roundtrip_us.grpc_unix", () => Measure.Median(() => RoundTrip(unix: true), 3));
+        yield return ("break.roundtrip_us.grpc", () => Measure.Median(() => RoundTrip("grpc://127.0.0.1:0"), 3));
+        yield return ("break.roundtrip_us.grpc_unix", () => Measure.Median(() => RoundTrip("grpc+unix:" + TempSocket()), 3));
+        yield return ("break.roundtrip_us.pipe", () => Measure.Median(() => RoundTrip("pipe:" + TempSocket()), 3));
+        yield return ("break.roundtrip_us.pty", () => Measure.Median(PtyRoundTrip, 3));
         yield return ("agent.rss_mb", () => ChildProbe.Run("--agent-rss-probe"));
     }
 
-    private static double RoundTrip(bool unix) => RoundTripAsync(unix).GetAwaiter().GetResult();
+    private static string TempSocket() => Path.Combine(Path.GetTempPath(), $"hdr-bench-{Guid.NewGuid():N}.sock");
 
-    private static async Task<double> RoundTripAsync(bool unix)
+    private static double RoundTrip(string listen) => RoundTripAsync(listen, null).GetAwaiter().GetResult();
+
+    /// <summary>The agent on one end of a socat pty pair at 115200 baud, the host on the other (serial line settings
+    /// on a pty do not pace the bytes: this measures the serial transport and the link, not a real UART).</summary>
+    private static double PtyRoundTrip()
+    {
+        using Process socat = Process.Start(new ProcessStartInfo("socat", "-d -d pty,raw,echo=0 pty,raw,echo=0") { RedirectStandardError = true })!;
+        try
+        {
+            var ptys = new List<string>();
+            while (ptys.Count < 2 && socat.StandardError.ReadLine() is string line)
+            {
+                int at = line.IndexOf("/dev/pts/", StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    ptys.Add(line[at..].Trim());
+                }
+            }
+
+            return ptys.Count < 2
+                ? throw new InvalidOperationException("socat did not report two ptys")
+                : RoundTripAsync($"serial:{ptys[0]}?baud=115200", $"serial:{ptys[1]}?baud=115200").GetAwaiter().GetResult();
+        }
+        finally
+        {
+            socat.Kill();
+            socat.WaitForExit(5000);
+        }
+    }
+
+    private static async Task<double> RoundTripAsync(string listen, string? connect)
     {
         using var session = new DebuggeeSession(new Flat64Guest(s_loop, 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
         await using var hub = new NotificationHub(session);
-        string socket = Path.Combine(Path.GetTempPath(), $"hdr-bench-{Environment.ProcessId}.sock");
-        ListenUri uri = ListenUri.Parse(unix ? "grpc+unix:" + socket : "grpc://127.0.0.1:0");
-        await using GrpcEndpoint endpoint = await GrpcEndpoint.StartAsync([uri], new RequestDispatcher(session, null), hub, new AgentSecurity(null, null, null));
+        (IAsyncDisposable server, string address) = await WireBenchmarks.Serve(session, hub, new RequestDispatcher(session, null), listen);
+        await using var serverLifetime = server;
         session.Start();
-        await using GrpcDebuggeeConnection c = await GrpcDebuggeeConnection.ConnectAsync(endpoint.Addresses[0]);
+        await using IDebuggeeConnection c = await WireBenchmarks.Connect(connect ?? address);
         using var cts = new CancellationTokenSource();
         await using IAsyncEnumerator<Notification> notes = c.NotificationsAsync(cts.Token).GetAsyncEnumerator(cts.Token);
         await c.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = new EventRegistration { Direction = IoDirection.Out, Port = 0x80, Immediate = true } } });

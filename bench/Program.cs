@@ -23,7 +23,7 @@ if (args.Contains("--rss-probe"))
 }
 
 var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal);
-foreach ((string name, Func<double> run) in VmxBenchmarks.All().Concat(EndToEndBenchmarks.All()).Concat(WireBenchmarks.All()))
+foreach ((string name, Func<double> run) in VmxBenchmarks.All().Concat(EndToEndBenchmarks.All()).Concat(WireBenchmarks.All()).Concat(ScriptBenchmarks.All()))
 {
     if (!name.StartsWith(prefix, StringComparison.Ordinal))
     {

@@ -16,7 +16,8 @@ namespace HyperDbgRemote.Bench;
 internal static class WireBenchmarks
 {
     private const int RoundTrips = 2000;
-    private const int StreamedEvents = 200_000;
+    private const int StreamedEvents = 2_000_000;
+    private const int ImmediateEvents = 20_000;
     private const int MessageQueueHeadroom = 10_000;
 
     public static IEnumerable<(string Name, Func<double> Run)> All()
@@ -25,9 +26,10 @@ internal static class WireBenchmarks
         yield return ("rtt_us.grpc", () => Measure.Median(() => RoundTrip("grpc://127.0.0.1:0"), 3));
         yield return ("rtt_us.tcp", () => Measure.Median(() => RoundTrip("tcp://127.0.0.1:0"), 3));
         yield return ("rtt_us.pipe", () => Measure.Median(() => RoundTrip("pipe:" + Path.Combine(Path.GetTempPath(), $"hdr-rtt-{Guid.NewGuid():N}.sock")), 3));
-        yield return ("grpc.events_per_s", () => Measure.Median(() => Stream("grpc://127.0.0.1:0"), 3));
+        yield return ("grpc.events_per_s", () => Measure.Median(() => Stream("grpc://127.0.0.1:0", batched: true), 3));
+        yield return ("grpc.events_per_s.immediate", () => Measure.Median(() => Stream("grpc://127.0.0.1:0", batched: false), 3));
         yield return ("grpc.drain_per_s", () => Measure.Median(() => Drain("grpc://127.0.0.1:0"), 3));
-        yield return ("grpc.events_per_s.unix", () => Measure.Median(() => Stream("grpc+unix:" + Path.Combine(Path.GetTempPath(), $"hdr-ev-{Guid.NewGuid():N}.sock")), 3));
+        yield return ("grpc.events_per_s.unix", () => Measure.Median(() => Stream("grpc+unix:" + Path.Combine(Path.GetTempPath(), $"hdr-ev-{Guid.NewGuid():N}.sock"), batched: true), 3));
     }
 
     /// <summary>Bytes on the wire beyond the protobuf payload for a typical script-output message.</summary>
@@ -40,9 +42,12 @@ internal static class WireBenchmarks
     private static DebuggeeSession Session() =>
         new(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
 
-    private static async Task<(IAsyncDisposable Server, string Address)> Serve(DebuggeeSession session, NotificationHub hub, string listen)
+    private static Task<(IAsyncDisposable Server, string Address)> Serve(DebuggeeSession session, NotificationHub hub, string listen) =>
+        Serve(session, hub, new RequestDispatcher(session, null), listen);
+
+    /// <summary>Serves <paramref name="session"/> on <paramref name="listen"/> (gRPC or the framed link).</summary>
+    internal static async Task<(IAsyncDisposable Server, string Address)> Serve(DebuggeeSession session, NotificationHub hub, RequestDispatcher dispatcher, string listen)
     {
-        var dispatcher = new RequestDispatcher(session, null);
         var security = new AgentSecurity(null, null, null);
         ListenUri uri = ListenUri.Parse(listen);
         if (uri.Scheme.StartsWith("grpc", StringComparison.Ordinal))
@@ -56,7 +61,8 @@ internal static class WireBenchmarks
         return (links, links.Addresses[0]);
     }
 
-    private static async Task<IDebuggeeConnection> Connect(string address) =>
+    /// <summary>Connects a host to <paramref name="address"/> (gRPC or the framed link).</summary>
+    internal static async Task<IDebuggeeConnection> Connect(string address) =>
         address.StartsWith("grpc", StringComparison.Ordinal) ? await GrpcDebuggeeConnection.ConnectAsync(address) : await LinkDebuggeeConnection.ConnectAsync(address);
 
     /// <summary>Median round trip of a status request, in microseconds.</summary>
@@ -125,10 +131,13 @@ internal static class WireBenchmarks
     }
 
     /// <summary>Notifications per second delivered to a connected host over gRPC (messages produced as fast as possible).</summary>
-    private static double Stream(string listen) => StreamAsync(listen).GetAwaiter().GetResult();
+    private static double Stream(string listen, bool batched) => StreamAsync(listen, batched).GetAwaiter().GetResult();
 
-    private static async Task<double> StreamAsync(string listen)
+    /// <summary>Script-output messages per second a connected host receives: <c>imm no</c> (batched) or <c>imm yes</c>
+    /// (one notification each). Fails if any was dropped.</summary>
+    private static async Task<double> StreamAsync(string listen, bool batched)
     {
+        int events = batched ? StreamedEvents : ImmediateEvents;
         using DebuggeeSession session = Session();
         await using var hub = new NotificationHub(session);
         (IAsyncDisposable server, string address) = await Serve(session, hub, listen);
@@ -141,7 +150,7 @@ internal static class WireBenchmarks
             long start = Stopwatch.GetTimestamp();
             var producer = Task.Run(() =>
             {
-                for (int i = 0; i < StreamedEvents; i++)
+                for (int i = 0; i < events; i++)
                 {
                     // A guest cannot outrun a bounded queue forever; keep below its capacity so nothing is dropped.
                     while (session.Messages.Count > MessageQueueHeadroom)
@@ -149,16 +158,23 @@ internal static class WireBenchmarks
                         Thread.Yield();
                     }
 
-                    session.Messages.Immediate(0, "5a 0 1\n");
+                    if (batched)
+                    {
+                        session.Messages.Batched("5a 0 1\n");
+                    }
+                    else
+                    {
+                        session.Messages.Immediate(0, "5a 0 1\n");
+                    }
                 }
             });
             long received = 0;
             long dropped = 0;
-            while (received + dropped < StreamedEvents && await notes.MoveNextAsync())
+            while (received + dropped < events && await notes.MoveNextAsync())
             {
                 if (notes.Current.BodyCase == Notification.BodyOneofCase.ScriptOutput)
                 {
-                    received++;
+                    received += notes.Current.ScriptOutput.Texts.Count;
                 }
                 else if (notes.Current.BodyCase == Notification.BodyOneofCase.Dropped)
                 {
@@ -171,7 +187,7 @@ internal static class WireBenchmarks
             await cts.CancelAsync();
             if (dropped > 0)
             {
-                throw new InvalidOperationException($"{dropped} of {StreamedEvents} events were dropped (counted and reported): the figure would not be delivered events.");
+                throw new InvalidOperationException($"{dropped} of {events} events were dropped (counted and reported): the figure would not be delivered events.");
             }
 
             return received / seconds;

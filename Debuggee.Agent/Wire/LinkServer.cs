@@ -198,7 +198,10 @@ internal sealed class LinkServer : IAsyncDisposable
                     {
                         await foreach (Notification n in reader.ReadAllAsync(done.Token).ConfigureAwait(false))
                         {
-                            await Send(new AgentToHost { Notification = n }, done.Token).ConfigureAwait(false);
+                            foreach (AgentToHost piece in Notifications.SplitToFit(n, link.MaxMessageBytes))
+                            {
+                                await Send(piece, done.Token).ConfigureAwait(false);
+                            }
                         }
                     }, CancellationToken.None);
                     continue;

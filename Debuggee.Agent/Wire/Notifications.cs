@@ -27,6 +27,74 @@ internal static class Notifications
         _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name, "unknown agent message"),
     };
 
+    /// <summary>
+    /// The notification as messages of at most <paramref name="maxBytes"/> serialized bytes each: a batch of script
+    /// output is split between texts (and a text longer than a frame into pieces); any other notification is one
+    /// message (they are far below any frame limit).
+    /// </summary>
+    public static IEnumerable<AgentToHost> SplitToFit(Notification notification, int maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var whole = new AgentToHost { Notification = notification };
+        if (whole.CalculateSize() <= maxBytes || notification.BodyCase != Notification.BodyOneofCase.ScriptOutput)
+        {
+            yield return whole;
+            yield break;
+        }
+
+        // Room for the texts: the envelope of an empty batch, plus a margin for the length prefixes of the nested messages.
+        ScriptOutputNotification source = notification.ScriptOutput;
+        const int NestingMargin = 16;
+        int envelope = new AgentToHost { Notification = new Notification { ScriptOutput = new ScriptOutputNotification { EventId = source.EventId } } }.CalculateSize() + NestingMargin;
+        int room = Math.Max(maxBytes - envelope, 64);
+        var current = new ScriptOutputNotification { EventId = source.EventId };
+        int used = 0;
+        foreach (string text in source.Texts)
+        {
+            foreach (string part in Pieces(text, room))
+            {
+                int cost = CodedOutputStream.ComputeStringSize(part) + 1;
+                if (used + cost > room && current.Texts.Count > 0)
+                {
+                    yield return new AgentToHost { Notification = new Notification { ScriptOutput = current } };
+                    current = new ScriptOutputNotification { EventId = source.EventId };
+                    used = 0;
+                }
+
+                current.Texts.Add(part);
+                used += cost;
+            }
+        }
+
+        if (current.Texts.Count > 0)
+        {
+            yield return new AgentToHost { Notification = new Notification { ScriptOutput = current } };
+        }
+    }
+
+    /// <summary>A text cut into pieces of at most <paramref name="room"/> UTF-8 bytes (a quarter in characters: the worst case).</summary>
+    private static IEnumerable<string> Pieces(string text, int room)
+    {
+        if (CodedOutputStream.ComputeStringSize(text) + 1 <= room)
+        {
+            yield return text;
+            yield break;
+        }
+
+        int chars = Math.Max((room - 8) / 4, 1);
+        for (int i = 0; i < text.Length;)
+        {
+            int n = Math.Min(chars, text.Length - i);
+            if (n > 1 && i + n < text.Length && char.IsHighSurrogate(text[i + n - 1]))
+            {
+                n--; // never split a surrogate pair
+            }
+
+            yield return text.Substring(i, n);
+            i += n;
+        }
+    }
+
     private static StoppedNotification Stopped(StoppedMessage m)
     {
         var n = new StoppedNotification { Reason = m.Reason, Report = m.Report ?? string.Empty };
