@@ -14,9 +14,12 @@ internal sealed class AgentOptions
         """
         usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] --listen URI [--listen URI ...]
                               [--token T] [--tls-cert PEM --tls-key PEM] [--log-file PATH] [--log-json]
+                              [--script FILE] [--initial-break] [--resume-after S]
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
                             one JSON line {"ready":...} when listening
+          --script FILE     run debugger commands before the guest starts (events, outputs), with no debugger
+                            attached; their output goes to standard error; a failing command stops the agent
           --initial-break   halt every core before the guest's first instruction until a debugger continues (g)
           --resume-after S  a guest halted with no debugger connected resumes after S seconds (default: stays halted)
           --token T         bearer token hosts must present (or HYPERDBG_TOKEN); required beyond loopback, with TLS
@@ -181,6 +184,12 @@ internal sealed class AgentOptions
                     error = $"unknown argument '{arg}'";
                     return false;
             }
+        }
+
+        if (options.ScriptFile is not null && options.Listen.Count == 0)
+        {
+            error = "--script needs --listen: the agent keeps running the guest for a debugger to attach";
+            return false;
         }
 
         return true;

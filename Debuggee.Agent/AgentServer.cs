@@ -32,6 +32,12 @@ internal static class AgentServer
         {
             links.Listen(uri);
         }
+        if (options.ScriptFile is string script && !await HeadlessScript.RunAsync(script, session, hub, dispatcher, Console.Error).ConfigureAwait(false))
+        {
+            Log.Error("the start-up script {Script} failed: the guest was not started", script);
+            return 2;
+        }
+
         session.Start(options.InitialBreak);
         Log.Information("guest {Guest} started with {Cores} core(s)", session.GuestDescription, cores);
         Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, [.. endpoint?.Addresses ?? [], .. links.Addresses], session.GuestDescription, Environment.ProcessId), s_json));

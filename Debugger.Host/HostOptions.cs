@@ -15,7 +15,7 @@ internal sealed class HostOptions
           --local           run an agent inside the debugger (the default, with --guest demo)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR
           --initial-break   with --local: the guest halts before its first instruction (g starts it)
-          --connect URI     grpc://127.0.0.1:PORT | grpc+unix:/abs/path.sock
+          --connect URI     grpc://127.0.0.1:PORT | grpc+unix:/abs/path.sock | tcp://127.0.0.1:PORT | pipe:NAME | serial:PATH?baud=N
           -c COMMAND        run a command (repeatable, in order), then exit
           --script FILE     run a file of commands ( = FILE, ... = ARGS), then exit
           --json            one JSON object per command result and per notification

@@ -1,6 +1,9 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.Commands;
+using HyperDbgRemote.Commands.Meta;
 using HyperDbgRemote.Host;
 using HyperDbgRemote.Host.Console;
 using HyperDbgRemote.Protocol;
@@ -25,7 +28,7 @@ try
 {
     if (options.Connect is not null)
     {
-        await session.AttachAsync(await HyperDbgRemote.Host.Commands.Meta.ConnectCommand.Open(options.Connect, options.Token));
+        await session.AttachAsync(await ConnectCommand.Open(options.Connect, options.Token));
     }
     else if (options.Local)
     {
@@ -83,13 +86,13 @@ while (true)
         {
             await session.WaitForHaltAsync(Timeout.InfiniteTimeSpan);
         }
-        catch (HyperDbgRemote.Host.Parsing.CommandException)
+        catch (HyperDbgRemote.Commands.Parsing.CommandException)
         {
         }
     }
 
     string? line = editor.ReadLine(session.Prompt);
-    while (line is not null && HyperDbgRemote.Host.Parsing.Tokenizer.IsIncomplete(line))
+    while (line is not null && HyperDbgRemote.Commands.Parsing.Tokenizer.IsIncomplete(line))
     {
         string? more = editor.ReadLine("> ");
         if (more is null)

@@ -47,9 +47,9 @@ public sealed partial class RemoteSessionTests
         p.Dispose();
     }
 
-    private static Process StartAgent(string listen)
+    private static Process StartAgent(string listen, params string[] more)
     {
-        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--initial-break", "--listen", listen]);
+        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--listen", listen, .. (more.Length > 0 ? more : ["--initial-break"])]);
         Task<string?> line = agent.StandardOutput.ReadLineAsync();
         if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is null || !line.Result.Contains("\"ready\":true", StringComparison.Ordinal))
         {

@@ -1,0 +1,39 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Commands.Debugging;
+using HyperDbgRemote.Commands.Extension;
+using HyperDbgRemote.Commands.Meta;
+
+namespace HyperDbgRemote.Commands;
+
+/// <summary>Every command the debugger offers, by name.</summary>
+internal sealed class CommandRegistry
+{
+    private readonly Dictionary<string, IDebuggerCommand> _byName = new(StringComparer.OrdinalIgnoreCase);
+
+    public CommandRegistry()
+    {
+        IDebuggerCommand[] all =
+        [
+            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new EventsCommand(), new OutputCommand(),
+            new GoCommand(), new PauseCommand(), new RegistersCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
+            new UnassembleCommand(), new EvaluateCommand(), new PrintCommand(),
+            new ConnectCommand(), new DebugCommand(), new ScriptFileCommand(), new SleepCommand(), new StatusCommand(), new HelpCommand(),
+        ];
+        All = all;
+        foreach (IDebuggerCommand c in all)
+        {
+            foreach (string n in c.Names)
+            {
+                _byName[n] = c;
+            }
+        }
+    }
+
+    /// <summary>Every command, in help order.</summary>
+    public IReadOnlyList<IDebuggerCommand> All { get; }
+
+    /// <summary>The command named <paramref name="name"/>, or null.</summary>
+    public IDebuggerCommand? Find(string name) => _byName.GetValueOrDefault(name);
+}

@@ -1,0 +1,248 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Text;
+using HyperDbgRemote.Commands.Parsing;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.Protocol.Messages;
+
+namespace HyperDbgRemote.Commands;
+
+/// <summary>
+/// The debugger's side of a session: the connection to an agent (remote, or embedded with <c>--local</c>), the
+/// debuggee's state as the notifications tell it (halted on which core, running, stopped), and request sending.
+/// </summary>
+internal sealed class DebugSession : IAsyncDisposable
+{
+    private readonly object _gate = new();
+    private readonly HostOutput _output;
+    private IDebuggeeConnection? _connection;
+    private CancellationTokenSource? _notificationsStop;
+    private Task? _notifications;
+    private TaskCompletionSource<HaltedNotification> _nextHalt = NewHaltSource();
+    private ulong _nextRequestId = 1;
+
+    public DebugSession(HostOutput output)
+    {
+        _output = output;
+    }
+
+    /// <summary>The connection, or null when not connected.</summary>
+    public IDebuggeeConnection? Connection => _connection;
+
+    /// <summary>The current halt, or null while running (or not connected).</summary>
+    public HaltedNotification? Halt { get; private set; }
+
+    /// <summary>True once the guest's run has ended.</summary>
+    public bool GuestStopped { get; private set; }
+
+    /// <summary>The prompt: <c>HyperDbg&gt; </c> when not connected, <c>0: kHyperDbg&gt; </c> when halted on core 0, none while running.</summary>
+    public string Prompt => _connection is null ? "HyperDbg> " : Halt is HaltedNotification h ? $"{h.Core:x}: kHyperDbg> " : string.Empty;
+
+    /// <summary>Set by <c>events sc on|off</c>: sent with the next continue, for the halting instruction only.</summary>
+    public bool? PendingShortCircuit { get; set; }
+
+    /// <summary>How long a command that needs a halted debuggee waits for the next halt in a script.</summary>
+    public TimeSpan HaltWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Attaches a connection and starts following its notifications.</summary>
+    public async Task AttachAsync(IDebuggeeConnection connection)
+    {
+        await DetachAsync().ConfigureAwait(false);
+        _connection = connection;
+        GuestStopped = false;
+        Halt = connection.Handshake.Halted ? connection.Handshake.CurrentHalt : null;
+        _notificationsStop = new CancellationTokenSource();
+        CancellationToken token = _notificationsStop.Token;
+        _notifications = Task.Run(() => FollowAsync(connection, token));
+        HandshakeResponse h = connection.Handshake;
+        _output.Line($"connected to {h.AgentName}: {h.Guest.Description}, {h.Guest.Cores} core(s), {h.Guest.MemoryBytes / (1024 * 1024)} MiB; the debuggee is {(h.Halted ? "halted" : "running (pause or Ctrl+C to break in)")}");
+    }
+
+    /// <summary>Closes the connection (<c>.debug close</c>).</summary>
+    public async Task DetachAsync()
+    {
+        if (_connection is null)
+        {
+            return;
+        }
+
+        if (_notificationsStop is not null)
+        {
+            await _notificationsStop.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (_notifications is not null)
+        {
+            try
+            {
+                await _notifications.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _connection = null;
+        Halt = null;
+        _notificationsStop?.Dispose();
+        _notificationsStop = null;
+    }
+
+    private async Task FollowAsync(IDebuggeeConnection connection, CancellationToken token)
+    {
+        try
+        {
+            await foreach (Notification n in connection.NotificationsAsync(token).ConfigureAwait(false))
+            {
+                OnNotification(n);
+            }
+        }
+        catch (ConnectionException ex)
+        {
+            _output.Error($"connection lost: {ex.Message}");
+        }
+        catch (Grpc.Core.RpcException ex) when (!token.IsCancellationRequested)
+        {
+            _output.Error($"connection lost: {ex.Status.Detail}");
+        }
+    }
+
+    private void OnNotification(Notification n)
+    {
+        string text = string.Empty;
+        switch (n.BodyCase)
+        {
+            case Notification.BodyOneofCase.Halted:
+                lock (_gate)
+                {
+                    Halt = n.Halted;
+                }
+
+                text = DescribeHalt(n.Halted);
+                break;
+            case Notification.BodyOneofCase.Running:
+                Halt = null;
+                break;
+            case Notification.BodyOneofCase.Stopped:
+                GuestStopped = true;
+                Halt = null;
+                text = $"the guest stopped: {n.Stopped.Reason}{(n.Stopped.HasExitStatus ? $" (exit status {n.Stopped.ExitStatus})" : string.Empty)}{(n.Stopped.Report.Length > 0 ? ": " + n.Stopped.Report : string.Empty)}\n";
+                break;
+            case Notification.BodyOneofCase.ScriptOutput:
+                text = string.Concat(n.ScriptOutput.Texts);
+                break;
+            case Notification.BodyOneofCase.Log:
+                text = $"[agent {n.Log.Level.ToString().ToLowerInvariant()}] {n.Log.Text}\n";
+                break;
+            case Notification.BodyOneofCase.Dropped:
+                text = $"[agent] {n.Dropped.Count} message(s) were dropped (the queue was full); {n.Dropped.Total} in all\n";
+                break;
+            default:
+                break;
+        }
+
+        _output.Notification(n, text);
+        if (n.BodyCase == Notification.BodyOneofCase.Halted)
+        {
+            TaskCompletionSource<HaltedNotification> source;
+            lock (_gate)
+            {
+                source = _nextHalt;
+                _nextHalt = NewHaltSource();
+            }
+
+            source.TrySetResult(n.Halted);
+        }
+    }
+
+    /// <summary>HyperDbg's break message (spec 4.3, 7.4) and the instruction.</summary>
+    public static string DescribeHalt(HaltedNotification h)
+    {
+        var sb = new StringBuilder();
+        sb.Append(h.Reason switch
+        {
+            HaltReason.Event => $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")})\n",
+            HaltReason.InitialBreak => $"initial break: all cores halted before the first instruction (core {h.Core:x})\n",
+            _ => $"break-in: all cores halted (core {h.Core:x})\n",
+        });
+        string bytes = string.Join(' ', h.InstructionBytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        sb.Append($"{h.Rip >> 32:x8}`{h.Rip & 0xFFFFFFFF:x8} {bytes,-24} {h.Disassembly}\n");
+        return sb.ToString();
+    }
+
+    private static TaskCompletionSource<HaltedNotification> NewHaltSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>After a continue: the debuggee runs, unless a newer halt has arrived meanwhile.</summary>
+    public void MarkRunning(HaltedNotification? continued)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(Halt, continued))
+            {
+                Halt = null;
+            }
+        }
+    }
+
+    /// <summary>The connection, or an error telling how to connect.</summary>
+    public IDebuggeeConnection RequireConnection() =>
+        _connection ?? throw new CommandException("not connected to a debuggee: use '.connect grpc://127.0.0.1:PORT', '.debug remote ...' or start with --local.");
+
+    /// <summary>Waits for the debuggee to halt (a script's commands that need a halted debuggee wait for the next break).</summary>
+    public async Task<HaltedNotification> WaitForHaltAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Task<HaltedNotification> next;
+        lock (_gate)
+        {
+            if (Halt is HaltedNotification h)
+            {
+                return h;
+            }
+
+            next = _nextHalt.Task;
+        }
+
+        if (GuestStopped)
+        {
+            throw new CommandException("the guest has stopped.");
+        }
+
+        try
+        {
+            return await next.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new CommandException($"the debuggee did not halt within {timeout.TotalSeconds:0.#} s (use 'pause' to break in).");
+        }
+    }
+
+    /// <summary>Sends a request; returns the answer (errors in the answer are the caller's to check).</summary>
+    public async Task<AgentToHost> SendAsync(HostToAgent request, CancellationToken cancellationToken = default)
+    {
+        IDebuggeeConnection c = RequireConnection();
+        request.RequestId = Interlocked.Increment(ref _nextRequestId);
+        try
+        {
+            return await c.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConnectionException ex)
+        {
+            throw new CommandException(ex.Message, ex);
+        }
+    }
+
+    /// <summary>Throws a <see cref="CommandException"/> with the agent's message unless <paramref name="status"/> is OK.</summary>
+    public static void Check(Status status, string message)
+    {
+        if (status != Status.Ok)
+        {
+            throw new CommandException(message.Length > 0 ? message : $"the agent refused ({status}).");
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync() => await DetachAsync().ConfigureAwait(false);
+}
