@@ -16,7 +16,7 @@ internal sealed class EvaluateCommand : IDebuggerCommand
 
     public IReadOnlyList<string> Syntax => ["? Script", "? { Script }", "eval Script"];
 
-    public IReadOnlyList<string> Examples => ["? printf(\"%llx\n\", @rax);", "? { .count = .count + 1; print(.count); }"];
+    public IReadOnlyList<string> Examples => ["? printf(\"%llx\\n\", @rax);", "? { .count = .count + 1; print(.count); }"];
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {

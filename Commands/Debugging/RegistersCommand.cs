@@ -3,6 +3,7 @@
 
 using HyperDbgRemote.Commands.Formatting;
 using HyperDbgRemote.Commands.Parsing;
+using HyperDbgRemote.Commands.Scripting;
 using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Commands.Debugging;
@@ -15,9 +16,9 @@ internal sealed class RegistersCommand : IDebuggerCommand
 
     public string Description => "read or modify registers of the halted core";
 
-    public IReadOnlyList<string> Syntax => ["r", "r Register", "r Register = Value"];
+    public IReadOnlyList<string> Syntax => ["r", "r Register", "r Register = Value", "r Register = Expression"];
 
-    public IReadOnlyList<string> Examples => ["r", "r rax", "r @al = 42", "r rip=100010"];
+    public IReadOnlyList<string> Examples => ["r", "r rax", "r @al = 42", "r rip=100010", "r rax = @rbx + dq(@rsp) * 2"];
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
@@ -25,16 +26,30 @@ internal sealed class RegistersCommand : IDebuggerCommand
         string text = string.Concat(arguments.Select(a => a.Value + " ")).Trim();
         if (text.Contains('=', StringComparison.Ordinal))
         {
-            string[] parts = text.Split('=');
-            if (parts.Length != 2 || parts[0].Trim().Length == 0)
+            int equals = text.IndexOf('=', StringComparison.Ordinal);
+            string name = text[..equals].Trim().TrimStart('@').ToLowerInvariant();
+            string expression = text[(equals + 1)..].Trim();
+            if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal) || expression.Length == 0)
             {
-                throw new CommandException($"'r {text}' is not 'r Register = Value'.");
+                throw new CommandException($"'r {text}' is not 'r Register = Value' or 'r Register = Expression'.");
             }
 
-            string name = parts[0].Trim().TrimStart('@').ToLowerInvariant();
-            ulong value = Numbers.Parse(parts[1].Trim(), "value");
-            AgentToHost w = await context.Session.SendAsync(new HostToAgent { WriteRegister = new WriteRegisterRequest { Core = halt.Core, Name = name, Value = value } }).ConfigureAwait(false);
-            DebugSession.Check(w.WriteRegister.Status, w.WriteRegister.Message);
+            if (Numbers.TryParse(expression, out ulong value))
+            {
+                AgentToHost w = await context.Session.SendAsync(new HostToAgent { WriteRegister = new WriteRegisterRequest { Core = halt.Core, Name = name, Value = value } }).ConfigureAwait(false);
+                DebugSession.Check(w.WriteRegister.Status, w.WriteRegister.Message);
+                return;
+            }
+
+            // An expression is evaluated by the script engine on the halted core (HyperDbg: r rax = @rbx + 10).
+            string script = $"@{name} = {expression};";
+            if (HostScriptCheck.Check(script) is string error)
+            {
+                throw new CommandException($"'r {text}': {error}");
+            }
+
+            AgentToHost e = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core } }).ConfigureAwait(false);
+            DebugSession.Check(e.EvaluateScript.Status, e.EvaluateScript.Message);
             return;
         }
 

@@ -12,7 +12,9 @@ namespace HyperDbgRemote.Commands.Parsing;
 /// </summary>
 internal static class Tokenizer
 {
-    /// <summary>Splits a command; fails with the position of an unbalanced brace or quote.</summary>
+    /// <summary>Splits a command. Like HyperDbg's parser it accepts every input: an unclosed block or string runs to the
+    /// end of the input (the prompt first asks for more lines while a brace is open, see <see cref="IsIncomplete"/>);
+    /// the commands then check their tokens. The result is false only for a future stricter rule.</summary>
     public static bool TryTokenize(string text, out List<Token> tokens, out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);

@@ -39,12 +39,13 @@ public sealed class HostProcessTests
     public void Commands_BreakReadChangeContinue_Succeed()
     {
         string image = Image();
-        (int exit, string output, string error) = Run("--guest", $"flat64:{image}@100000", "-c", "!ioout 80", "-c", "r", "-c", "r al = 42", "-c", "r al", "-c", "u l 2", "-c", "events c all", "-c", "g");
+        (int exit, string output, string error) = Run("--guest", $"flat64:{image}@100000", "-c", "!ioout 80", "-c", "r", "-c", "r al = 42", "-c", "r al", "-c", "r rbx = @rax * 2 + dq(0x100000) - dq(0x100000)", "-c", "r rbx", "-c", "u l 2", "-c", "events c all", "-c", "g");
         File.Delete(image);
 
         Assert.That(exit, Is.Zero, output + error);
         Assert.That(output, Does.Contain("event 0x0 triggered (pre)").And.Contain("00000000`00100002 e6 80").And.Contain("RIP=0000000000100002"));
         Assert.That(output, Does.Contain("al=0000000000000042"));
+        Assert.That(output, Does.Contain("rbx=0000000000000084"), "r REG = EXPRESSION is evaluated by the script engine");
         Assert.That(output, Does.Contain("0: kHyperDbg> u l 2"));
     }
 
