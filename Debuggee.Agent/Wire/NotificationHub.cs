@@ -85,9 +85,7 @@ internal sealed class NotificationHub : IAsyncDisposable
 
     internal sealed class Subscriber
     {
-        public Channel<Notification> Channel { get; } = System.Threading.Channels.Channel.CreateBounded<Notification>(new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
-
-        public long Dropped;
+        public Channel<Notification> Channel { get; } = System.Threading.Channels.Channel.CreateBounded<Notification>(new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
     }
 
     /// <summary>Subscribes; dispose the returned handle to unsubscribe.</summary>
@@ -151,19 +149,25 @@ internal sealed class NotificationHub : IAsyncDisposable
 
                 AgentMessage message = await _session.Messages.TakeAsync(token).ConfigureAwait(false);
                 Notification n = Notifications.From(message, _session);
+                Subscriber[] subscribers;
                 lock (_gate)
                 {
-                    foreach (Subscriber s in _subscribers)
-                    {
-                        long dropped = Interlocked.Read(ref s.Dropped);
-                        if (dropped > 0 && s.Channel.Writer.TryWrite(new Notification { Dropped = new DroppedMessagesNotification { Count = (ulong)dropped, Total = (ulong)dropped } }))
-                        {
-                            Interlocked.Exchange(ref s.Dropped, 0);
-                        }
+                    subscribers = [.. _subscribers];
+                }
 
-                        if (!s.Channel.Writer.TryWrite(n))
+                // Backpressure, not loss: a host that lags by a full channel makes the pump wait, so messages stay in
+                // the session's bounded queue, the one place where an overflow is counted and announced.
+                foreach (Subscriber s in subscribers)
+                {
+                    if (!s.Channel.Writer.TryWrite(n))
+                    {
+                        try
                         {
-                            Interlocked.Increment(ref s.Dropped);
+                            await s.Channel.Writer.WriteAsync(n, token).ConfigureAwait(false);
+                        }
+                        catch (ChannelClosedException)
+                        {
+                            // That host went away meanwhile.
                         }
                     }
                 }
