@@ -38,28 +38,8 @@ internal static class EndToEndBenchmarks
     /// on a pty do not pace the bytes: this measures the serial transport and the link, not a real UART).</summary>
     private static double PtyRoundTrip()
     {
-        using Process socat = Process.Start(new ProcessStartInfo("socat", "-d -d pty,raw,echo=0 pty,raw,echo=0") { RedirectStandardError = true })!;
-        try
-        {
-            var ptys = new List<string>();
-            while (ptys.Count < 2 && socat.StandardError.ReadLine() is string line)
-            {
-                int at = line.IndexOf("/dev/pts/", StringComparison.Ordinal);
-                if (at >= 0)
-                {
-                    ptys.Add(line[at..].Trim());
-                }
-            }
-
-            return ptys.Count < 2
-                ? throw new InvalidOperationException("socat did not report two ptys")
-                : RoundTripAsync($"serial:{ptys[0]}?baud=115200", $"serial:{ptys[1]}?baud=115200").GetAwaiter().GetResult();
-        }
-        finally
-        {
-            socat.Kill();
-            socat.WaitForExit(5000);
-        }
+        using var pair = new SocatPtyPair();
+        return RoundTripAsync($"serial:{pair.First}?baud=115200", $"serial:{pair.Second}?baud=115200").GetAwaiter().GetResult();
     }
 
     private static async Task<double> RoundTripAsync(string listen, string? connect)

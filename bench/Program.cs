@@ -5,7 +5,9 @@ using System.Globalization;
 using System.Text.Json;
 using HyperDbgRemote.Bench;
 
-// usage: HyperDbgRemote.Bench [prefix] [--out FILE]   (prints one flat JSON object: metric -> number)
+// usage: HyperDbgRemote.Bench [group|prefix] [--out FILE]   (prints one flat JSON object: metric -> number)
+// Groups: vmx (the VMX driver and the bare engine it is compared with), wire (transports and the link),
+// script (the script engine), e2e (the debugger end to end); anything else selects the metrics starting with it.
 string prefix = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? string.Empty;
 int outIndex = Array.IndexOf(args, "--out");
 string output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(BenchPaths.Root(), "bench", "results", "latest.json");
@@ -16,20 +18,33 @@ if (args.Contains("--agent-rss-probe"))
     return 0;
 }
 
+if (args.Contains("--relay-probe"))
+{
+    // The paced line alone, with plain FileStreams at both ends: what the serial benchmarks' wire can carry.
+    Console.WriteLine($"relay: {PacedSerialLine.Probe(11_520, 40 * 1024):F0} B/s");
+    return 0;
+}
+
 if (args.Contains("--rss-probe"))
 {
     Console.WriteLine(VmxBenchmarks.RssProbe().ToString(CultureInfo.InvariantCulture));
     return 0;
 }
 
-var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal);
-foreach ((string name, Func<double> run) in VmxBenchmarks.All().Concat(EndToEndBenchmarks.All()).Concat(WireBenchmarks.All()).Concat(ScriptBenchmarks.All()))
+var groups = new Dictionary<string, IEnumerable<(string Name, Func<double> Run)>>(StringComparer.Ordinal)
 {
-    if (!name.StartsWith(prefix, StringComparison.Ordinal))
-    {
-        continue;
-    }
+    ["vmx"] = VmxBenchmarks.All(),
+    ["wire"] = WireBenchmarks.All(),
+    ["script"] = ScriptBenchmarks.Engine(),
+    ["e2e"] = EndToEndBenchmarks.All().Concat(ScriptBenchmarks.EndToEnd()),
+};
+IEnumerable<(string Name, Func<double> Run)> selected = groups.TryGetValue(prefix, out IEnumerable<(string Name, Func<double> Run)>? group)
+    ? group
+    : groups.Values.SelectMany(g => g).Where(b => b.Name.StartsWith(prefix, StringComparison.Ordinal));
 
+var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal);
+foreach ((string name, Func<double> run) in selected)
+{
     Console.Error.WriteLine($"bench: {name} ...");
     metrics[name] = Math.Round(run(), 3);
     Console.Error.WriteLine($"bench: {name} = {metrics[name].ToString(CultureInfo.InvariantCulture)}");
@@ -37,7 +52,7 @@ foreach ((string name, Func<double> run) in VmxBenchmarks.All().Concat(EndToEndB
 
 if (metrics.Count == 0)
 {
-    Console.Error.WriteLine($"bench: no benchmark starts with '{prefix}'");
+    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e) and no metric starts with it");
     return 2;
 }
 

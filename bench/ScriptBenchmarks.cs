@@ -25,10 +25,16 @@ internal static class ScriptBenchmarks
     /// <summary>mov al, 5ah; out 80h, al; jmp back.</summary>
     private static readonly byte[] s_loop = [0xB0, 0x5A, 0xE6, 0x80, 0xEB, 0xFA];
 
-    public static IEnumerable<(string Name, Func<double> Run)> All()
+    /// <summary>The script engine alone.</summary>
+    public static IEnumerable<(string Name, Func<double> Run)> Engine()
     {
         yield return ("script.eval_per_s", () => Measure.Median(Evaluate));
         yield return ("script.compile_ms", () => Measure.Median(Compile));
+    }
+
+    /// <summary>Script events through the agent to a connected host.</summary>
+    public static IEnumerable<(string Name, Func<double> Run)> EndToEnd()
+    {
         yield return ("event.script_per_s.grpc", () => Measure.Median(() => Events("grpc://127.0.0.1:0"), 3));
         yield return ("event.script_per_s.pipe", () => Measure.Median(() => Events("pipe:" + Path.Combine(Path.GetTempPath(), $"hdr-ev-{Guid.NewGuid():N}.sock")), 3));
     }

@@ -19,12 +19,21 @@ internal static class WireBenchmarks
     private const int StreamedEvents = 2_000_000;
     private const int ImmediateEvents = 20_000;
     private const int MessageQueueHeadroom = 10_000;
+    private const int SerialBytesPerSecond = 11_520; // 115200 baud, 8N1
+    private const string TypicalMessage = "shell tick 0001\r\n";
+    private const string TypicalScript = "printf(\"shell tick 0001\\r\\n\");";
+
+    /// <summary>One paced-serial run serves both of its metrics.</summary>
+    private static readonly Lazy<(double MessagesPerSecond, double WireFraction)> s_serial = new(() => Serial().GetAwaiter().GetResult());
 
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
         yield return ("link.overhead_bytes_per_msg", Overhead);
         yield return ("rtt_us.grpc", () => Measure.Median(() => RoundTrip("grpc://127.0.0.1:0"), 3));
         yield return ("rtt_us.tcp", () => Measure.Median(() => RoundTrip("tcp://127.0.0.1:0"), 3));
+        yield return ("rtt_us.pty", () => Measure.Median(PtyRoundTrip, 3));
+        yield return ("serial115200.msgs_per_s", () => s_serial.Value.MessagesPerSecond);
+        yield return ("serial115200.wire_fraction", () => s_serial.Value.WireFraction);
         yield return ("rtt_us.pipe", () => Measure.Median(() => RoundTrip("pipe:" + Path.Combine(Path.GetTempPath(), $"hdr-rtt-{Guid.NewGuid():N}.sock")), 3));
         yield return ("grpc.events_per_s", () => Measure.Median(() => Stream("grpc://127.0.0.1:0", batched: true), 3));
         yield return ("grpc.events_per_s.immediate", () => Measure.Median(() => Stream("grpc://127.0.0.1:0", batched: false), 3));
@@ -66,16 +75,18 @@ internal static class WireBenchmarks
         address.StartsWith("grpc", StringComparison.Ordinal) ? await GrpcDebuggeeConnection.ConnectAsync(address) : await LinkDebuggeeConnection.ConnectAsync(address);
 
     /// <summary>Median round trip of a status request, in microseconds.</summary>
-    private static double RoundTrip(string listen) => RoundTripAsync(listen).GetAwaiter().GetResult();
+    private static double RoundTrip(string listen) => RoundTripAsync(listen, null).GetAwaiter().GetResult();
 
-    private static async Task<double> RoundTripAsync(string listen)
+    /// <summary>Round trips with the agent on <paramref name="listen"/>; the host connects to the address it reports, or to
+    /// <paramref name="connect"/> (the other end of a serial line).</summary>
+    private static async Task<double> RoundTripAsync(string listen, string? connect)
     {
         using DebuggeeSession session = Session();
         await using var hub = new NotificationHub(session);
         (IAsyncDisposable server, string address) = await Serve(session, hub, listen);
         await using (server)
         {
-            await using IDebuggeeConnection c = await Connect(address);
+            await using IDebuggeeConnection c = await Connect(connect ?? address);
             var request = new HostToAgent { Status = new StatusRequest() };
             for (int i = 0; i < 200; i++)
             {
@@ -191,6 +202,77 @@ internal static class WireBenchmarks
             }
 
             return received / seconds;
+        }
+    }
+
+    private static double PtyRoundTrip()
+    {
+        using var pair = new SocatPtyPair();
+        return RoundTripAsync($"serial:{pair.First}?baud=115200", $"serial:{pair.Second}?baud=115200").GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Typical script-output messages per second (<c>printf("shell tick 0001\r\n")</c>, <c>imm no</c>) that a host
+    /// receives through a line paced at 115200 baud, and the text bytes they carry as a fraction of the line's 11,520
+    /// bytes per second. The guest produces far more than the line carries; the surplus is counted as dropped.
+    /// </summary>
+    private static async Task<(double MessagesPerSecond, double WireFraction)> Serial()
+    {
+        using var line = new PacedSerialLine(SerialBytesPerSecond);
+        using var session = new DebuggeeSession(new Flat64Guest([0xB0, 0x5A, 0xE6, 0x80, 0xEB, 0xFA], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        await using var hub = new NotificationHub(session);
+        var dispatcher = new RequestDispatcher(session, Agent.Events.AgentScripts.Create(session));
+        (IAsyncDisposable server, _) = await Serve(session, hub, dispatcher, $"serial:{line.AgentEnd}?baud=115200");
+        await using (server)
+        {
+            await using IDebuggeeConnection c = await Connect($"serial:{line.HostEnd}?baud=115200");
+            AgentToHost reply = await c.SendAsync(new HostToAgent
+            {
+                RegisterEvent = new RegisterEventRequest
+                {
+                    Event = new EventRegistration { Direction = IoDirection.Out, Port = 0x80, Immediate = false, Script = TypicalScript },
+                },
+            });
+            if (reply.RegisterEvent.Status != Status.Ok)
+            {
+                throw new InvalidOperationException(reply.RegisterEvent.Message);
+            }
+
+            using var cts = new CancellationTokenSource();
+            long received = 0;
+            bool counting = false;
+            Task reader = Task.Run(async () =>
+            {
+                await foreach (Notification n in c.NotificationsAsync(cts.Token))
+                {
+                    if (n.BodyCase == Notification.BodyOneofCase.ScriptOutput && Volatile.Read(ref counting))
+                    {
+                        Interlocked.Add(ref received, n.ScriptOutput.Texts.Count);
+                    }
+                }
+            });
+            session.Start();
+            await Task.Delay(TimeSpan.FromSeconds(2)); // the line fills
+            Volatile.Write(ref counting, true);
+            long lineBytesAtStart = line.BytesToHost;
+            long start = Stopwatch.GetTimestamp();
+            await Task.Delay(TimeSpan.FromSeconds(8));
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            long count = Interlocked.Read(ref received);
+            await cts.CancelAsync();
+            session.Vm.Stop();
+            try
+            {
+                await reader;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            double rate = count / seconds;
+            string stats = c is LinkDebuggeeConnection link ? link.Link.GetStatistics().ToString() : string.Empty;
+            Console.Error.WriteLine($"bench: serial: {count} messages in {seconds:F1} s; the line carried {(line.BytesToHost - lineBytesAtStart) / seconds:F0} B/s to the host; {session.Messages.DroppedTotal} dropped at the agent; host link {stats}");
+            return (rate, rate * TypicalMessage.Length / SerialBytesPerSecond);
         }
     }
 }

@@ -18,6 +18,10 @@ internal sealed class MessageQueue : IDisposable
     /// <summary>Most messages waiting for a host.</summary>
     public const int DefaultCapacity = 100_000;
 
+    /// <summary>Most text waiting for a host, in bytes (a batch holds thousands of messages, so a count alone does not
+    /// bound memory).</summary>
+    public const long DefaultCapacityBytes = 64L * 1024 * 1024;
+
     /// <summary>Most text in one batch (it must fit a frame of the link).</summary>
     public const int DefaultBatchBytes = 60 * 1024;
 
@@ -25,8 +29,10 @@ internal sealed class MessageQueue : IDisposable
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly object _gate = new();
-    private readonly Queue<AgentMessage> _queue = new();
+    private readonly Queue<(AgentMessage Message, long Bytes)> _queue = new();
     private readonly int _capacity;
+    private readonly long _capacityBytes;
+    private long _queuedBytes;
     private readonly List<string> _batch = [];
     private readonly ITimer _timer;
     private readonly SemaphoreSlim _available = new(0);
@@ -34,9 +40,10 @@ internal sealed class MessageQueue : IDisposable
     private long _dropped;
     private long _droppedTotal;
 
-    public MessageQueue(TimeProvider? time = null, int capacity = DefaultCapacity, int batchBytes = DefaultBatchBytes)
+    public MessageQueue(TimeProvider? time = null, int capacity = DefaultCapacity, int batchBytes = DefaultBatchBytes, long capacityBytes = DefaultCapacityBytes)
     {
         _capacity = capacity;
+        _capacityBytes = capacityBytes;
         BatchBytes = batchBytes;
         _timer = (time ?? TimeProvider.System).CreateTimer(_ => FlushBatch(), null, FlushInterval, FlushInterval);
     }
@@ -125,15 +132,33 @@ internal sealed class MessageQueue : IDisposable
 
     private void EnqueueLocked(AgentMessage message)
     {
-        if (_queue.Count >= _capacity)
+        // The debuggee's state changes are never dropped: a host must always learn that the guest halted or ran on.
+        bool state = message is HaltedMessage or RunningMessage or StoppedMessage;
+        long bytes = SizeOf(message);
+        if (!state && (_queue.Count >= _capacity || _queuedBytes + bytes > _capacityBytes))
         {
-            _dropped++;
-            _droppedTotal++;
+            long messages = message is BatchedScriptOutput batch ? batch.Texts.Count : 1;
+            _dropped += messages;
+            _droppedTotal += messages;
             return;
         }
 
-        _queue.Enqueue(message);
+        _queue.Enqueue((message, bytes));
+        _queuedBytes += bytes;
         _available.Release();
+    }
+
+    /// <summary>Approximate memory of a message's text (two bytes a character, plus a fixed cost).</summary>
+    private static long SizeOf(AgentMessage message)
+    {
+        const long Fixed = 64;
+        return Fixed + (2L * message switch
+        {
+            ImmediateScriptOutput m => m.Text.Length,
+            BatchedScriptOutput m => m.Texts.Sum(t => (long)t.Length + 8),
+            LogMessage m => m.Text.Length,
+            _ => 0,
+        });
     }
 
     /// <summary>Takes the next message, or null when none is waiting. A dropped-messages notice comes first after drops.</summary>
@@ -154,7 +179,9 @@ internal sealed class MessageQueue : IDisposable
             }
 
             _available.Wait(0);
-            return _queue.Dequeue();
+            (AgentMessage message, long bytes) = _queue.Dequeue();
+            _queuedBytes -= bytes;
+            return message;
         }
     }
 

@@ -21,6 +21,9 @@ namespace HyperDbgRemote.Agent.Wire;
 /// </summary>
 internal sealed class LinkServer : IAsyncDisposable
 {
+    /// <summary>Smallest notification frame on a paced line.</summary>
+    private const int MinPacedChunk = 1024;
+
     private readonly RequestDispatcher _dispatcher;
     private readonly NotificationHub _hub;
     private readonly DebuggeeSession _session;
@@ -150,6 +153,11 @@ internal sealed class LinkServer : IAsyncDisposable
         await using var link = new ReliableLink<AgentToHost, HostToAgent>(transport);
         link.BreakInReceived += (_, _) => Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
         using var sendLock = new SemaphoreSlim(1, 1);
+
+        // On a paced line (serial) a 64 KiB frame takes seconds: batches go out in frames of about a quarter second.
+        int chunk = transport.BytesPerSecond > 0
+            ? Math.Clamp(transport.BytesPerSecond / 4, MinPacedChunk, link.MaxMessageBytes)
+            : link.MaxMessageBytes;
         async Task Send(AgentToHost m, CancellationToken ct)
         {
             await sendLock.WaitAsync(ct).ConfigureAwait(false);
@@ -198,7 +206,7 @@ internal sealed class LinkServer : IAsyncDisposable
                     {
                         await foreach (Notification n in reader.ReadAllAsync(done.Token).ConfigureAwait(false))
                         {
-                            foreach (AgentToHost piece in Notifications.SplitToFit(n, link.MaxMessageBytes))
+                            foreach (AgentToHost piece in Notifications.SplitToFit(n, chunk))
                             {
                                 await Send(piece, done.Token).ConfigureAwait(false);
                             }

@@ -58,6 +58,41 @@ public sealed class MessageQueueTests
     }
 
     [Test]
+    public void Overflow_ByBytes_ADroppedBatchCountsEveryMessageInIt()
+    {
+        // Room for about one batch of ten 10-character texts.
+        using var q = new MessageQueue(new FakeTimeProvider(), batchBytes: 100, capacityBytes: 600);
+        for (int i = 0; i < 30; i++)
+        {
+            q.Batched("0123456789");
+        }
+
+        q.FlushBatch();
+
+        List<AgentMessage> all = Drain(q);
+        long delivered = all.OfType<BatchedScriptOutput>().Sum(b => b.Texts.Count);
+        Assert.That(delivered, Is.GreaterThan(0));
+        Assert.That(delivered + q.DroppedTotal, Is.EqualTo(30), "every message is delivered or counted");
+        Assert.That(all[0], Is.EqualTo(new DroppedMessages(q.DroppedTotal)));
+    }
+
+    [Test]
+    public void Overflow_StateChangesAreNeverDropped()
+    {
+        using var q = new MessageQueue(new FakeTimeProvider(), capacity: 1);
+        q.Immediate(0, "fills the queue");
+        q.Enqueue(new RunningMessage());
+        q.Enqueue(new StoppedMessage("Requested", null, null));
+        q.Immediate(0, "dropped");
+
+        List<AgentMessage> all = Drain(q);
+
+        Assert.That(q.DroppedTotal, Is.EqualTo(1));
+        Assert.That(all.OfType<RunningMessage>().Count(), Is.EqualTo(1));
+        Assert.That(all.OfType<StoppedMessage>().Count(), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task TakeAsync_WaitsForAMessage()
     {
         using var q = new MessageQueue(new FakeTimeProvider());
