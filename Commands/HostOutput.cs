@@ -8,8 +8,9 @@ using HyperDbgRemote.Protocol.Messages;
 namespace HyperDbgRemote.Commands;
 
 /// <summary>
-/// Where the debugger prints: plain text for people, or (<c>--json</c>) one JSON object per line for scripts — one
-/// per command result and one per notification.
+/// Where the debugger prints: plain text for people (in colour on a terminal: errors red, breaks yellow, the agent's
+/// reports cyan), or (<c>--json</c>) one JSON object per line for scripts — one per command result and one per
+/// notification.
 /// </summary>
 internal sealed class HostOutput
 {
@@ -19,14 +20,33 @@ internal sealed class HostOutput
     private readonly TextWriter _out;
     private readonly TextWriter _error;
 
-    public HostOutput(TextWriter output, TextWriter error, bool json)
+    public HostOutput(TextWriter output, TextWriter error, bool json, bool colour = false)
     {
         _out = output;
         _error = error;
         Json = json;
+        Colour = colour && !json;
     }
 
     public bool Json { get; }
+
+    /// <summary>ANSI colours on (a terminal, no <c>--json</c>, no <c>NO_COLOR</c>).</summary>
+    public bool Colour { get; }
+
+    /// <summary>Whether colour suits this process's console: both streams are terminals, NO_COLOR is unset and TERM
+    /// is not "dumb" (https://no-color.org).</summary>
+    public static bool ConsoleWantsColour() =>
+        !Console.IsOutputRedirected && !Console.IsErrorRedirected
+        && Environment.GetEnvironmentVariable("NO_COLOR") is null
+        && Environment.GetEnvironmentVariable("TERM") is not "dumb";
+
+    private const string Red = "\u001b[31m";
+    private const string Yellow = "\u001b[33m";
+    private const string Cyan = "\u001b[36m";
+    private const string Reset = "\u001b[0m";
+
+    private string Paint(string text, string colour) =>
+        Colour && text.Length > 0 ? colour + text.TrimEnd('\n') + Reset + text[text.TrimEnd('\n').Length..] : text;
 
     /// <summary>Text a command prints (collected into its JSON result in JSON mode).</summary>
     public void Text(string text)
@@ -58,7 +78,7 @@ internal sealed class HostOutput
                 return;
             }
 
-            _error.WriteLine(text);
+            _error.WriteLine(Paint(text, Red));
             _error.Flush();
         }
     }
@@ -106,7 +126,12 @@ internal sealed class HostOutput
 
             if (text.Length > 0)
             {
-                _out.Write(text);
+                _out.Write(n.BodyCase switch
+                {
+                    Protocol.Messages.Notification.BodyOneofCase.Halted or Protocol.Messages.Notification.BodyOneofCase.Stopped => Paint(text, Yellow),
+                    Protocol.Messages.Notification.BodyOneofCase.Log or Protocol.Messages.Notification.BodyOneofCase.Dropped => Paint(text, Cyan),
+                    _ => text,
+                });
                 _out.Flush();
             }
         }

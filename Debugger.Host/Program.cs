@@ -21,7 +21,7 @@ if (!HostOptions.TryParse(args, out HostOptions options, out string? error))
     return string.IsNullOrEmpty(error) ? 0 : 2;
 }
 
-var output = new HostOutput(Console.Out, Console.Error, options.Json);
+var output = new HostOutput(Console.Out, Console.Error, options.Json, colour: HostOutput.ConsoleWantsColour());
 await using var session = new DebugSession(output) { HaltWait = TimeSpan.FromSeconds(options.WaitSeconds) };
 var runner = new CommandRunner(session, output, interactive: !options.NonInteractive);
 try
