@@ -8,4 +8,8 @@ public sealed class ScriptCompileOptions
 {
     /// <summary>Resolves <c>module!symbol</c> tokens; null means every such token is a compile error.</summary>
     public IScriptSymbolResolver? SymbolResolver { get; init; }
+
+    /// <summary>Supplies the files of <c>#include "file"</c>; null means every <c>#include</c> is a compile error
+    /// ("includes are not available here").</summary>
+    public IScriptIncludeResolver? IncludeResolver { get; init; }
 }

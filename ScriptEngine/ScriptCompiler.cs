@@ -9,7 +9,8 @@ namespace HyperDbgRemote.Script;
 /// <summary>
 /// Compiles HyperDbg's script language (spec 6; docs/script-language.md) into a <see cref="CompiledScript"/>. Pure and
 /// thread-safe: it touches no target; <c>module!symbol</c> tokens are resolved through
-/// <see cref="ScriptCompileOptions.SymbolResolver"/>. The host compiles to report errors before anything is sent;
+/// <see cref="ScriptCompileOptions.SymbolResolver"/> and <c>#include</c> files through
+/// <see cref="ScriptCompileOptions.IncludeResolver"/>. The host compiles to report errors before anything is sent;
 /// the agent compiles and runs (STYLE 39).
 /// </summary>
 public static class ScriptCompiler
@@ -26,9 +27,10 @@ public static class ScriptCompiler
                 $"the script is {source.Length:N0} characters long; the limit is {ScriptLimits.MaxSourceLength:N0}");
         }
 
-        List<Token> tokens = Lexer.Tokenize(source, options?.SymbolResolver);
-        ScriptProgram program = Parser.Parse(source, tokens);
-        ScriptProgramImage image = CodeGenerator.Generate(source, program);
+        var text = new SourceText(source);
+        List<Token> tokens = Includes.Expand(Lexer.Tokenize(source, options?.SymbolResolver), text, options);
+        ScriptProgram program = Parser.Parse(text, tokens);
+        ScriptProgramImage image = CodeGenerator.Generate(text, program);
         return new CompiledScript(source, image);
     }
 

@@ -10,6 +10,7 @@ internal enum BuiltinId
 {
     Printf,
     Print,
+    Formats,
     Pause,
     Flush,
     EventEnable,
@@ -61,6 +62,7 @@ internal static class BuiltinTable
         const bool NoValue = false;
         yield return new(BuiltinId.Printf, "printf", -1, NoValue);
         yield return new(BuiltinId.Print, "print", 1, NoValue);
+        yield return new(BuiltinId.Formats, "formats", 1, NoValue);
         yield return new(BuiltinId.Pause, "pause", 0, NoValue);
         yield return new(BuiltinId.Flush, "flush", 0, NoValue);
         yield return new(BuiltinId.EventEnable, "event_enable", 1, NoValue);

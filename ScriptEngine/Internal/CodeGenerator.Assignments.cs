@@ -13,19 +13,18 @@ internal sealed partial class CodeGenerator
             return;
         }
 
-        if (assign.Targets.Count == 1 && assign.Targets[0] is not UnaryExpr)
+        if (assign.Targets.Count == 1 && !IsMemoryTarget(assign.Targets[0]))
         {
             ExprType type = EmitValue(assign.Value, "the assigned value");
             EmitStore(assign.Targets[0], type);
             return;
         }
 
-        if (assign.Targets.Count == 1 && assign.Targets[0] is UnaryExpr single)
+        if (assign.Targets.Count == 1)
         {
-            // *address = value: address first, then the value (StoreMem pops both).
-            EmitInteger(single.Operand, "the address of '*'");
-            ConvertTop(EmitValue(assign.Value, "the assigned value"), ScalarType.Untyped);
-            Emit(OpCode.StoreMem, 0, 0, -2);
+            // *address = value, p[i] = value: address first, then the value (StoreMem pops both).
+            CType pointee = EmitMemoryTargetAddress(assign.Targets[0]);
+            EmitStoreMem(pointee, EmitValue(assign.Value, "the assigned value"), assign.Targets[0].Offset);
             return;
         }
 
@@ -37,12 +36,11 @@ internal sealed partial class CodeGenerator
         for (int i = assign.Targets.Count - 1; i >= 0; i--)
         {
             Expr target = assign.Targets[i];
-            if (target is UnaryExpr memory)
+            if (IsMemoryTarget(target))
             {
-                EmitInteger(memory.Operand, "the address of '*'");
+                CType pointee = EmitMemoryTargetAddress(target);
                 Emit(OpCode.LoadLocal, temp.Slot, 0, 1);
-                ConvertTop(valueType, ScalarType.Untyped);
-                Emit(OpCode.StoreMem, 0, 0, -2);
+                EmitStoreMem(pointee, valueType, target.Offset);
             }
             else
             {
@@ -52,25 +50,34 @@ internal sealed partial class CodeGenerator
         }
     }
 
+    private static bool IsMemoryTarget(Expr target) => target is UnaryExpr { Op: "*" } or IndexExpr or MemberExpr;
+
+    /// <summary>Pushes the address of <c>*p</c> or <c>a[i]</c> and returns the type stored there.</summary>
+    private CType EmitMemoryTargetAddress(Expr target) => target switch
+    {
+        IndexExpr index => EmitElementAddress(index),
+        MemberExpr member => EmitMemberAddress(member),
+        _ => EmitDereferenceAddress((UnaryExpr)target),
+    };
+
     /// <summary><c>target op= value</c>, <c>target++</c> and <c>target--</c>.</summary>
     private void EmitCompound(Expr target, string op, Expr value, int offset)
     {
-        if (target is UnaryExpr memory)
+        if (IsMemoryTarget(target))
         {
             LocalVariable address = _fn.Temporary();
-            EmitInteger(memory.Operand, "the address of '*'");
+            CType pointee = EmitMemoryTargetAddress(target);
             Emit(OpCode.StoreLocal, address.Slot, 0, -1);
             Emit(OpCode.LoadLocal, address.Slot, 0, 1);
             Emit(OpCode.LoadLocal, address.Slot, 0, 1);
-            Emit(OpCode.Builtin, (int)BuiltinId.Poi, 1, 0);
-            ExprType memoryResult = EmitBinaryOperands(op, ExprType.Num, null, value, offset);
-            ConvertTop(memoryResult, ScalarType.Untyped);
-            Emit(OpCode.StoreMem, 0, 0, -2);
+            ExprType loaded = EmitLoadMem(pointee, target.Offset);
+            ExprType memoryResult = EmitBinaryOperands(op, loaded, pointee.Decay(), value, offset);
+            EmitStoreMem(pointee, memoryResult, target.Offset);
             return;
         }
 
         ExprType targetType = EmitExpr(target);
-        ExprType result = EmitBinaryOperands(op, targetType, null, value, offset);
+        ExprType result = EmitBinaryOperands(op, targetType, CTypeOf(target).Decay(), value, offset);
         EmitStore(target, result);
     }
 
@@ -81,6 +88,13 @@ internal sealed partial class CodeGenerator
         {
             case LocalExpr local:
                 LocalVariable variable = Local(local.Name);
+                if (variable.IsAggregate)
+                {
+                    throw Error(target.Offset, variable.IsArray
+                        ? $"type error: cannot assign to array '{local.Name}'; assign its elements ({local.Name}[i] = ...)"
+                        : $"type error: cannot assign to struct '{local.Name}'; assign its members or copy it with memcpy");
+                }
+
                 if (!variable.Fixed)
                 {
                     variable.Type = type == ExprType.Float ? ScalarType.Double : ScalarType.Untyped;

@@ -26,7 +26,7 @@ internal sealed partial class CodeGenerator
 
         for (int i = 0; i < call.Args.Count; i++)
         {
-            ConvertTop(EmitValue(call.Args[i], $"argument {i + 1} of '{call.Name}'"), definition.Parameters[i].Type);
+            ConvertTop(EmitValue(call.Args[i], $"argument {i + 1} of '{call.Name}'"), definition.Parameters[i].Type.Storage);
         }
 
         Emit(OpCode.Call, function.Index, 0, 1 - call.Args.Count);

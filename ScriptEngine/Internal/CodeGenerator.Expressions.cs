@@ -65,8 +65,27 @@ internal sealed partial class CodeGenerator
             case LocalExpr local:
                 LocalVariable variable = Local(local.Name);
                 variable.Fixed = true;
+                if (variable.IsAggregate)
+                {
+                    // An array or struct used as a value is the engine address of its first byte.
+                    Emit(OpCode.AddrLocal, variable.Slot, 0, 1);
+                    return ExprType.Num;
+                }
+
                 Emit(OpCode.LoadLocal, variable.Slot, 0, 1);
+                if (variable.AddressTaken && ScalarTypes.NeedsConversion(variable.Type))
+                {
+                    Emit(OpCode.Convert, (int)variable.Type, 0, 0);
+                }
+
                 return variable.IsFloat ? ExprType.Float : ExprType.Num;
+            case IndexExpr index:
+                return EmitLoadMem(EmitElementAddress(index), index.Offset);
+            case MemberExpr member:
+                return EmitLoadMem(EmitMemberAddress(member), member.Offset);
+            case SizeofExpr size:
+                Emit(OpCode.PushConst, 0, (ulong)SizeOf(size.Operand), 1);
+                return ExprType.Num;
             case UnaryExpr unary:
                 return EmitUnary(unary);
             case BinaryExpr binary:
@@ -82,13 +101,24 @@ internal sealed partial class CodeGenerator
 
     private ExprType EmitCast(CastExpr cast)
     {
-        if (cast.Type == ScalarType.Void)
+        if (cast.Type == CType.Of(ScalarType.Void))
         {
             throw Error(cast.Offset, "type error: cannot cast to void");
         }
 
-        ConvertTop(EmitValue(cast.Operand, "the cast operand"), cast.Type);
-        return cast.Type.IsFloating() ? ExprType.Float : ExprType.Num;
+        ExprType type = EmitValue(cast.Operand, "the cast operand");
+        if (cast.Type.IsAggregate)
+        {
+            throw Error(cast.Offset, $"type error: cannot cast to '{cast.Type}'; cast to a pointer ('{cast.Type} *')");
+        }
+
+        if (cast.Type.IsPointer && type == ExprType.Float)
+        {
+            throw Error(cast.Offset, $"type error: cannot cast a float to the pointer type '{cast.Type}'");
+        }
+
+        ConvertTop(type, cast.Type.Storage);
+        return cast.Type.Storage.IsFloating() ? ExprType.Float : ExprType.Num;
     }
 
     private ExprType EmitUnary(UnaryExpr unary)
@@ -105,6 +135,11 @@ internal sealed partial class CodeGenerator
                 break;
         }
 
+        if (unary.Op == "*")
+        {
+            return EmitLoadMem(EmitDereferenceAddress(unary), unary.Offset);
+        }
+
         ExprType type = EmitExpr(unary.Operand);
         RequireArithmetic(type, unary.Op, unary.Offset, "its operand");
         switch (unary.Op)
@@ -114,14 +149,9 @@ internal sealed partial class CodeGenerator
             case "-":
                 Emit(type == ExprType.Float ? OpCode.FNeg : OpCode.Neg, 0, 0, 0);
                 return type;
-            case "~":
+            default:
                 RequireInteger(type, "~", unary.Offset);
                 Emit(OpCode.Not, 0, 0, 0);
-                return ExprType.Num;
-            default:
-                // '*' dereference: an 8-byte read like poi (spec 6.5).
-                RequireInteger(type, "*", unary.Offset);
-                Emit(OpCode.Builtin, (int)BuiltinId.Poi, 1, 0);
                 return ExprType.Num;
         }
     }
@@ -132,14 +162,29 @@ internal sealed partial class CodeGenerator
         {
             case LocalExpr local:
                 LocalVariable variable = Local(local.Name);
+                if (variable.Type == ScalarType.Float && variable.Shape is null)
+                {
+                    // A float local is held as a double; a 'float *' would read 4 bytes of it.
+                    throw Error(offset, $"type error: '{what}' cannot take the address of float '{local.Name}' (held as a double); declare it double");
+                }
+
                 variable.Fixed = true;
                 Emit(OpCode.AddrLocal, variable.Slot, 0, 1);
                 return ExprType.Num;
             case GlobalExpr global:
                 Emit(OpCode.AddrGlobal, GlobalIndex(global.Name), 0, 1);
                 return ExprType.Num;
+            case IndexExpr index:
+                EmitElementAddress(index);
+                return ExprType.Num;
+            case MemberExpr member:
+                EmitMemberAddress(member);
+                return ExprType.Num;
+            case UnaryExpr { Op: "*" } dereference:
+                EmitDereferenceAddress(dereference);
+                return ExprType.Num;
             default:
-                throw Error(offset, $"type error: '{what}' needs a variable or a global (registers and values have no address)");
+                throw Error(offset, $"type error: '{what}' needs a variable, a global, '*pointer' or 'name[index]' (registers and values have no address)");
         }
     }
 
@@ -168,6 +213,6 @@ internal sealed partial class CodeGenerator
             throw Error(binary.Left.Offset, $"the left side of '{binary.Op}' comes from a function that returns nothing");
         }
 
-        return EmitBinaryOperands(binary.Op, left, binary.Left, binary.Right, binary.Offset);
+        return EmitBinaryOperands(binary.Op, left, CTypeOf(binary.Left).Decay(), binary.Right, binary.Offset);
     }
 }

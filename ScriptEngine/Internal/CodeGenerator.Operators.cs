@@ -7,13 +7,17 @@ internal sealed partial class CodeGenerator
 {
     /// <summary>The left operand (of type <paramref name="left"/>) is on the stack; emits the right one and the operator,
     /// applying the type rules of docs/script-language.md.</summary>
-    private ExprType EmitBinaryOperands(string op, ExprType left, Expr? leftExpr, Expr right, int offset)
+    private ExprType EmitBinaryOperands(string op, ExprType left, CType leftC, Expr right, int offset)
     {
-        _ = leftExpr;
         ExprType rightType = TypeOf(right);
         if (rightType == ExprType.Void)
         {
             throw Error(right.Offset, $"the right side of '{op}' comes from a function that returns nothing");
+        }
+
+        if (op is "+" or "-" && (leftC.IsPointer || CTypeOf(right).Decay().IsPointer))
+        {
+            return EmitPointerArithmetic(op, left, leftC, right, rightType, offset);
         }
 
         switch (op)
@@ -137,6 +141,7 @@ internal sealed partial class CodeGenerator
         LocalExpr local => _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable) && variable.IsFloat ? ExprType.Float : ExprType.Num,
         UnaryExpr { Op: "-" or "+" } unary => TypeOf(unary.Operand),
         UnaryExpr { Op: "!" } => ExprType.Bool,
+        UnaryExpr { Op: "*" } or IndexExpr or MemberExpr => CTypeOf(expression).Storage.IsFloating() ? ExprType.Float : ExprType.Num,
         UnaryExpr => ExprType.Num,
         BinaryExpr { Op: "&&" or "||" or "==" or "!=" or "<" or ">" or "<=" or ">=" } => ExprType.Bool,
         BinaryExpr { Op: "+" or "-" or "*" or "/" } binary =>
@@ -144,7 +149,7 @@ internal sealed partial class CodeGenerator
         BinaryExpr { Op: "&" or "|" or "^" } binary =>
             TypeOf(binary.Left) == ExprType.Bool && TypeOf(binary.Right) == ExprType.Bool ? ExprType.Bool : ExprType.Num,
         BinaryExpr => ExprType.Num,
-        CastExpr cast => cast.Type.IsFloating() ? ExprType.Float : ExprType.Num,
+        CastExpr cast => cast.Type.Storage.IsFloating() ? ExprType.Float : ExprType.Num,
         CallExpr call => TypeOfCall(call),
         _ => ExprType.Num,
     };

@@ -68,19 +68,27 @@ internal sealed partial class CodeGenerator
 
     private void EmitDeclaration(DeclStmt declaration)
     {
+        CType type = declaration.Type;
         if (_fn.Locals.TryGetValue(declaration.Name, out LocalVariable? existing))
         {
-            if (existing.Type != declaration.Type && existing.Fixed)
+            if (existing.CType != type && (existing.Fixed || type.IsAggregate || existing.IsAggregate))
             {
                 throw Error(declaration.Offset, $"variable '{declaration.Name}' was already used as another type");
             }
 
-            existing.Type = declaration.Type;
+            existing.Type = type.Storage;
+            existing.Shape = type.Pointers > 0 ? type : null;
             existing.Fixed = true;
         }
         else
         {
-            existing = _fn.Declare(declaration.Name, declaration.Type);
+            existing = _fn.Declare(declaration.Name, type);
+        }
+
+        if (type.IsAggregate)
+        {
+            EmitAggregateInitialiser(declaration, existing);
+            return;
         }
 
         if (declaration.Init is null)
@@ -89,7 +97,13 @@ internal sealed partial class CodeGenerator
         }
         else
         {
-            ConvertTop(EmitValue(declaration.Init, "the initial value"), existing.Type);
+            ExprType value = EmitValue(declaration.Init, "the initial value");
+            if (type.IsPointer && value == ExprType.Float)
+            {
+                throw Error(declaration.Init.Offset, $"type error: pointer '{declaration.Name}' cannot hold a float");
+            }
+
+            ConvertTop(value, existing.Type);
         }
 
         Emit(OpCode.StoreLocal, existing.Slot, 0, -1);

@@ -21,21 +21,22 @@ internal sealed partial class CodeGenerator
 {
     private const string MainName = "main";
 
-    private readonly string _source;
+    private readonly SourceText _source;
     private readonly List<Instruction> _code = [];
     private readonly Dictionary<string, int> _globals = new(StringComparer.Ordinal);
     private readonly List<byte> _constants = [];
     private readonly Dictionary<string, ulong> _constantAddresses = new(StringComparer.Ordinal);
     private readonly List<PrintfFormat> _formats = [];
+    private readonly List<string> _arrayNames = [];
     private readonly Dictionary<string, (int Index, FunctionDef Definition)> _functions = new(StringComparer.Ordinal);
     private FunctionState _fn = null!;
 
-    private CodeGenerator(string source)
+    private CodeGenerator(SourceText source)
     {
         _source = source;
     }
 
-    public static ScriptProgramImage Generate(string source, ScriptProgram program)
+    public static ScriptProgramImage Generate(SourceText source, ScriptProgram program)
     {
         var generator = new CodeGenerator(source);
         return generator.Run(program);
@@ -54,6 +55,7 @@ internal sealed partial class CodeGenerator
 
         var images = new FunctionImage[program.Functions.Count + 1];
         _fn = new FunctionState(MainName, ScalarType.Void, isMain: true);
+        AddressTakenLocals.Collect(program.Body, _fn.AddressTaken);
         int entry = _code.Count;
         EmitBlock(program.Body);
         Emit(OpCode.End, 0, 0, 0);
@@ -72,13 +74,15 @@ internal sealed partial class CodeGenerator
             Constants = [.. _constants],
             Formats = [.. _formats],
             FunctionNames = [.. images.Select(static f => f.Name)],
+            ArrayNames = [.. _arrayNames],
         };
     }
 
     private FunctionImage EmitFunction(FunctionDef definition)
     {
         _fn = new FunctionState(definition.Name, definition.ReturnType, isMain: false);
-        foreach ((ScalarType type, string name, int offset) in definition.Parameters)
+        AddressTakenLocals.Collect(definition.Body, _fn.AddressTaken);
+        foreach ((CType type, string name, int offset) in definition.Parameters)
         {
             if (_fn.Locals.ContainsKey(name))
             {
@@ -103,17 +107,17 @@ internal sealed partial class CodeGenerator
 
     private FunctionImage Finish(string name, int entry, int parameterCount)
     {
-        int frameSize = _fn.Locals.Count + _fn.MaxDepth;
+        int frameSize = _fn.SlotCount + _fn.MaxDepth;
         if (frameSize > ScriptLimits.StackSlots)
         {
             throw new ScriptCompileException(
                 $"'{name}' needs {frameSize} stack slots for its variables and temporaries; the limit is {ScriptLimits.StackSlots}");
         }
 
-        return new FunctionImage(name, entry, parameterCount, _fn.Locals.Count, frameSize);
+        return new FunctionImage(name, entry, parameterCount, _fn.SlotCount, frameSize);
     }
 
-    private ScriptCompileException Error(int offset, string cause) => CompileError.At(_source, offset, cause);
+    private ScriptCompileException Error(int offset, string cause) => _source.Error(offset, cause);
 
     private int Emit(OpCode op, int a, ulong b, int stackDelta)
     {
@@ -187,16 +191,31 @@ internal sealed partial class CodeGenerator
 
         public Dictionary<string, LocalVariable> Locals { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Names whose address is taken (<c>&amp;x</c>, <c>reference(x)</c>): a narrow typed one is converted
+        /// when read, since a write through a pointer stores only its own bytes.</summary>
+        public HashSet<string> AddressTaken { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Frame slots used by locals (an array takes as many 8-byte slots as its bytes need).</summary>
+        public int SlotCount { get; private set; }
+
         public List<LoopLabels> Loops { get; } = [];
 
         public int Depth { get; set; }
 
         public int MaxDepth { get; set; }
 
-        public LocalVariable Declare(string name, ScalarType type)
+        public LocalVariable Declare(string name, ScalarType type) => Declare(name, CType.Of(type));
+
+        public LocalVariable Declare(string name, CType type)
         {
-            var local = new LocalVariable(Locals.Count, type) { Fixed = type != ScalarType.Untyped };
+            var local = new LocalVariable(SlotCount, type.Storage)
+            {
+                Fixed = type.Scalar != ScalarType.Untyped || type.Pointers > 0 || type.IsArray,
+                Shape = type.Pointers > 0 || type.IsAggregate ? type : null,
+                AddressTaken = AddressTaken.Contains(name),
+            };
             Locals.Add(name, local);
+            SlotCount += type.IsAggregate ? (type.Size + CType.AddressSize - 1) / CType.AddressSize : 1;
             return local;
         }
 
@@ -219,6 +238,18 @@ internal sealed partial class CodeGenerator
 
         /// <summary>True once the type can no longer change (declared, read, or first stored).</summary>
         public bool Fixed { get; set; }
+
+        /// <summary>The pointer or array type, null for scalars (then <see cref="Type"/> says everything).</summary>
+        public CType? Shape { get; set; }
+
+        public bool AddressTaken { get; init; }
+
+        public CType CType => Shape ?? CType.Of(Type);
+
+        public bool IsArray => Shape is { IsArray: true };
+
+        /// <summary>An array or a struct: its slots hold the bytes; used as a value it is their address.</summary>
+        public bool IsAggregate => Shape is { IsAggregate: true };
 
         public bool IsFloat => Type.IsFloating();
     }

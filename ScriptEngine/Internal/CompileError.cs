@@ -6,7 +6,7 @@ namespace HyperDbgRemote.Script.Internal;
 /// <summary>Builds <see cref="ScriptCompileException"/>s with 1-based line and column from a source offset.</summary>
 internal static class CompileError
 {
-    public static ScriptCompileException At(string source, int offset, string cause)
+    public static ScriptCompileException At(string source, int offset, string cause, string? fileName = null)
     {
         offset = Math.Clamp(offset, 0, source.Length);
         int line = 1;
@@ -27,7 +27,7 @@ internal static class CompileError
         }
 
         string text = source[lineStart..lineEnd].TrimEnd('\r');
-        return new ScriptCompileException(cause, line, offset - lineStart + 1, text);
+        return new ScriptCompileException(cause, line, offset - lineStart + 1, text, fileName);
     }
 
     public static ScriptCompileException At(string source, Token token, string cause) => At(source, token.Offset, cause);

@@ -122,6 +122,9 @@ internal sealed partial class Interpreter
                 text[written++] = '\n';
                 _target.Output(text[..written]);
                 return true;
+            case BuiltinId.Formats:
+                _target.Output(FormatValue(args[0]));
+                return true;
             case BuiltinId.Pause:
                 _target.Pause();
                 return true;

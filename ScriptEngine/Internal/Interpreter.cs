@@ -120,7 +120,7 @@ internal sealed partial class Interpreter
                     stack[sp++] = ReadPseudo((PseudoRegister)ins.A);
                     break;
                 case OpCode.AddrLocal:
-                    stack[sp++] = SyntheticMemory.StackBase + ((ulong)(fp + ins.A) * sizeof(ulong));
+                    stack[sp++] = SyntheticMemory.StackBase + ((ulong)(fp + ins.A) * sizeof(ulong)) + ins.B;
                     break;
                 case OpCode.AddrGlobal:
                     stack[sp++] = SyntheticMemory.GlobalsBase + ((ulong)_globalSlots[ins.A] * sizeof(ulong));
@@ -285,17 +285,43 @@ internal sealed partial class Interpreter
                     {
                         sp -= 2;
                         ulong address = stack[sp];
-                        Span<byte> cell = stackalloc byte[sizeof(ulong)];
-                        BitConverter.TryWriteBytes(cell, stack[sp + 1]);
-                        if (!TryWriteVirtual(address, cell))
+                        int size = ins.A == 0 ? sizeof(ulong) : ins.A;
+                        ulong value = ins.B == 0 ? stack[sp + 1] : BitConverter.SingleToUInt32Bits((float)BitConverter.UInt64BitsToDouble(stack[sp + 1]));
+                        if (!TryWriteSized(address, size, value, physical: false))
                         {
-                            Stop(function, operations, $"'*': cannot write 8 bytes at 0x{address:x}");
+                            Stop(function, operations, $"'*': cannot write {size} bytes at 0x{address:x}");
                             return;
                         }
 
                         break;
                     }
 
+                case OpCode.LoadMem:
+                    {
+                        ulong address = stack[sp - 1];
+                        if (!TryReadSized(address, (int)ins.B, physical: false, out ulong value))
+                        {
+                            Stop(function, operations, $"'*': cannot read {ins.B} byte(s) at 0x{address:x}");
+                            return;
+                        }
+
+                        stack[sp - 1] = (ScalarType)ins.A == ScalarType.Float
+                            ? BitConverter.DoubleToUInt64Bits(BitConverter.UInt32BitsToSingle((uint)value))
+                            : ScalarTypes.Convert((ScalarType)ins.A, value);
+                        break;
+                    }
+
+                case OpCode.CheckIndex:
+                    if (stack[sp - 1] >= ins.B)
+                    {
+                        Stop(function, operations, $"array '{_image.ArrayNames[ins.A]}': index {(long)stack[sp - 1]} is out of bounds (the array has {ins.B} elements)");
+                        return;
+                    }
+
+                    break;
+                case OpCode.ZeroLocals:
+                    Array.Clear(stack, fp + ins.A, (int)ins.B);
+                    break;
                 default:
                     ExecuteRare(ref ins, stack, ref sp);
                     break;
@@ -322,6 +348,10 @@ internal sealed partial class Interpreter
                 return;
             case OpCode.FNeg:
                 stack[sp - 1] = BitConverter.DoubleToUInt64Bits(-BitConverter.UInt64BitsToDouble(stack[sp - 1]));
+                return;
+            case OpCode.DivS:
+                sp--;
+                stack[sp - 1] = unchecked((ulong)((long)stack[sp - 1] / (long)stack[sp]));
                 return;
             default:
                 break;

@@ -84,7 +84,7 @@ internal sealed partial class Lexer
             {
                 LexPseudo();
             }
-            else if (c == '.' && _pos + 1 < _source.Length && IsWordStart(_source[_pos + 1]))
+            else if (c == '.' && _pos + 1 < _source.Length && IsWordStart(_source[_pos + 1]) && !FollowsOperand())
             {
                 LexGlobal();
             }
@@ -93,6 +93,21 @@ internal sealed partial class Lexer
                 LexPunct();
             }
         }
+    }
+
+    /// <summary>True when a '.' touches the name, ']' or ')' before it: <c>s.x</c>, <c>pts[1].y</c>, <c>(*p).y</c> are
+    /// member accesses;
+    /// anywhere else <c>.name</c> is a global (spec 6.2).</summary>
+    private bool FollowsOperand()
+    {
+        if (_tokens.Count == 0)
+        {
+            return false;
+        }
+
+        Token last = _tokens[^1];
+        return last.Offset + last.Length == _pos
+            && ((last.Kind == TokenKind.Identifier && !s_keywords.Contains(last.Text)) || last.Is("]") || last.Is(")"));
     }
 
     private static bool IsWordStart(char c) => char.IsAsciiLetter(c) || c == '_';

@@ -55,6 +55,7 @@ internal enum OpCode : byte
     FloatToInt,
     FloatToBool,
     Convert,
+    /// <summary>Pops value and address; writes A bytes (8 when A is 0); B = 1 stores a double as a 4-byte float.</summary>
     StoreMem,
     Jump,
     JumpIfZero,
@@ -63,6 +64,18 @@ internal enum OpCode : byte
     Return,
     Builtin,
     Printf,
+
+    /// <summary>Reads B (1, 2, 4, 8) bytes at the popped address and converts them as <see cref="ScalarType"/> A.</summary>
+    LoadMem,
+
+    /// <summary>Fails the run unless the top of the stack is below B (array A of <see cref="ScriptProgramImage.ArrayNames"/>).</summary>
+    CheckIndex,
+
+    /// <summary>Zeroes B frame slots from slot A (an array declaration).</summary>
+    ZeroLocals,
+
+    /// <summary>Signed 64-bit division (pointer differences).</summary>
+    DivS,
 }
 
 /// <summary>One instruction: 16 bytes, laid out for a tight dispatch loop.</summary>

@@ -8,21 +8,44 @@ internal sealed partial class Parser
     private static bool IsTypeWord(string word) =>
         word is "void" or "bool" or "char" or "short" or "int" or "long" or "unsigned" or "signed" or "float" or "double";
 
-    private static bool IsTypeStart(Token token) => token.Kind == TokenKind.Identifier && IsTypeWord(token.Text);
+    private bool IsTypeStart(Token token) =>
+        token.Kind == TokenKind.Identifier && (IsTypeWord(token.Text) || token.Text == "struct" || _typedefs.ContainsKey(token.Text));
+
+    /// <summary>Members have their own names: hex words (<c>a</c>) and register names (<c>ax</c>) are allowed.</summary>
+    private static bool IsMemberName(Token token) =>
+        token.Kind is TokenKind.Identifier or TokenKind.Number or TokenKind.Register
+        && token.Text.Length > 0 && (char.IsAsciiLetter(token.Text[0]) || token.Text[0] == '_')
+        && !token.Text.Contains('`', StringComparison.Ordinal) && !Lexer.IsKeyword(token.Text);
+
+    /// <summary>A type with its pointer stars: <c>unsigned int</c>, <c>char *</c>, <c>UINT32</c> (a typedef), <c>long **</c>.</summary>
+    private CType ParseFullType()
+    {
+        CType type = Current.IsWord("struct") ? ParseStructReference()
+            : _typedefs.TryGetValue(Current.Text, out CType? named) && Current.Kind == TokenKind.Identifier ? AdvanceReturning(named)
+            : CType.Of(ParseType());
+        while (Current.Is("*"))
+        {
+            Advance();
+            type = type.PointerTo();
+        }
+
+        return type;
+    }
+
+    private CType AdvanceReturning(CType type)
+    {
+        Advance();
+        return type;
+    }
 
     /// <summary>A C type name made of type keywords (<c>unsigned int</c>, <c>long long</c>, <c>double</c> ...).</summary>
     private ScalarType ParseType()
     {
         Token start = Current;
         var words = new List<string>();
-        while (IsTypeStart(Current))
+        while (Current.Kind == TokenKind.Identifier && IsTypeWord(Current.Text))
         {
             words.Add(Advance().Text);
-        }
-
-        if (Current.Is("*"))
-        {
-            throw Error(Current, "syntax error: pointer types are not supported; use an untyped variable to hold an address");
         }
 
         bool unsigned = words.Remove("unsigned");
@@ -50,11 +73,11 @@ internal sealed partial class Parser
         return type.Value;
     }
 
-    private DeclStmt ParseDeclaration(Token start, ScalarType type)
+    private DeclStmt ParseDeclaration(Token start, CType type)
     {
         Token name = Current;
         RequireVariableName(name, "variable");
-        if (type == ScalarType.Void)
+        if (type == CType.Of(ScalarType.Void))
         {
             throw Error(name, $"syntax error: variable '{name.Text}' cannot be void");
         }
@@ -62,16 +85,93 @@ internal sealed partial class Parser
         Advance();
         if (Current.Is("["))
         {
-            throw Error(Current, "syntax error: arrays are not supported by this engine (docs/script-language.md)");
+            return ParseArrayDeclaration(start, type, name);
         }
 
         Expr? init = null;
+        List<Expr>? list = null;
         if (AcceptPunct("="))
         {
-            init = ParseExpression();
+            if (type.IsStruct)
+            {
+                list = ParseInitialiserList(name);
+            }
+            else
+            {
+                init = ParseExpression();
+            }
         }
 
-        return new DeclStmt(start.Offset, type, name.Text, init);
+        return new DeclStmt(start.Offset, type, name.Text, init, list);
+    }
+
+    /// <summary><c>{ value, value, ... }</c> for an array or a struct.</summary>
+    private List<Expr> ParseInitialiserList(Token name)
+    {
+        ExpectPunct("{", $"to start the initialiser of '{name.Text}'");
+        var list = new List<Expr>();
+        while (!Current.Is("}"))
+        {
+            if (list.Count > 0)
+            {
+                ExpectPunct(",", $"between the initial values of '{name.Text}'");
+            }
+
+            list.Add(ParseExpression());
+        }
+
+        Advance();
+        return list;
+    }
+
+    /// <summary><c>int a[3] = {1, 2, 3};</c>, <c>char s[] = "abc";</c>: the length is a number (hex by default, like
+    /// every number, spec 6.1) or comes from the initialiser.</summary>
+    private DeclStmt ParseArrayDeclaration(Token start, CType element, Token name)
+    {
+        Token open = Advance();
+        int length = -1;
+        if (!Current.Is("]"))
+        {
+            // A number or sizeof(type): both are NumberExprs by now.
+            Token size = Current;
+            if (ParseUnary() is not NumberExpr { IsFloat: false, Value: > 0 and <= ScriptLimits.StackSlots * CType.AddressSize } count)
+            {
+                throw Error(size, $"syntax error: the length of array '{name.Text}' must be a number from 1 to {ScriptLimits.StackSlots * CType.AddressSize}");
+            }
+
+            length = (int)count.Value;
+        }
+
+        ExpectPunct("]", $"after the length of array '{name.Text}'");
+        if (Current.Is("["))
+        {
+            throw Error(Current, "syntax error: arrays have one dimension in this engine (docs/script-language.md)");
+        }
+
+        Expr? init = null;
+        List<Expr>? list = null;
+        if (AcceptPunct("="))
+        {
+            if (Current.Kind == TokenKind.String)
+            {
+                init = ParsePrimary();
+            }
+            else
+            {
+                list = ParseInitialiserList(name);
+            }
+        }
+
+        if (length < 0)
+        {
+            length = init is StringExpr text ? text.Bytes.Length + 1 : list?.Count ?? 0;
+            if (length == 0)
+            {
+                throw Error(open, $"syntax error: array '{name.Text}' needs a length or an initialiser");
+            }
+        }
+
+        return new DeclStmt(start.Offset, element with { Length = length }, name.Text, init, list);
     }
 
     private void RequireVariableName(Token name, string what)
@@ -89,16 +189,21 @@ internal sealed partial class Parser
         }
     }
 
-    private FunctionDef ParseFunction(Token start, ScalarType returnType)
+    private FunctionDef ParseFunction(Token start, CType returnType)
     {
         Token name = Advance();
+        if (returnType.IsStruct)
+        {
+            throw Error(name, $"syntax error: function '{name.Text}' cannot return a struct; return a pointer");
+        }
+
         if (BuiltinTable.TryGet(name.Text, out _))
         {
             throw Error(name, $"syntax error: '{name.Text}' is a built-in function and cannot be redefined");
         }
 
         ExpectPunct("(", "after the function name");
-        var parameters = new List<(ScalarType, string, int)>();
+        var parameters = new List<(CType, string, int)>();
         if (Current.IsWord("void") && Peek().Is(")"))
         {
             Advance();
@@ -116,10 +221,14 @@ internal sealed partial class Parser
                 throw Error(Current, $"syntax error: expected a parameter type (e.g. 'int'), found {Current}");
             }
 
-            ScalarType type = ParseType();
+            CType type = ParseFullType();
             Token parameter = Current;
             RequireVariableName(parameter, "parameter");
-            if (type == ScalarType.Void)
+            if (type.IsStruct)
+            {
+                throw Error(parameter, $"syntax error: parameter '{parameter.Text}' is a struct; pass a pointer ('{type} *')");
+            }
+            if (type == CType.Of(ScalarType.Void))
             {
                 throw Error(parameter, $"syntax error: parameter '{parameter.Text}' cannot be void");
             }
@@ -130,6 +239,7 @@ internal sealed partial class Parser
 
         Advance();
         IReadOnlyList<Stmt> body = ParseBlock(name.Text);
-        return new FunctionDef(start.Offset, returnType, name.Text, parameters, body);
+        // A function returning a pointer returns a 64-bit address.
+        return new FunctionDef(start.Offset, returnType.Storage, name.Text, parameters, body);
     }
 }

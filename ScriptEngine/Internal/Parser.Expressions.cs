@@ -68,7 +68,7 @@ internal sealed partial class Parser
                     throw Error(token, $"syntax error: '{token.Text}' is a statement ('x{token.Text};'), not part of an expression");
                 case "(" when IsTypeStart(Peek()):
                     Advance();
-                    ScalarType type = ParseType();
+                    CType type = ParseFullType();
                     ExpectPunct(")", "to close the cast");
                     Enter(token);
                     Expr cast = ParseUnary();
@@ -79,13 +79,65 @@ internal sealed partial class Parser
             }
         }
 
-        Expr primary = ParsePrimary();
-        if (Current.Is("[") || Current.Is("->") || (Current.Is(".") && primary is LocalExpr))
+        if (token.IsWord("sizeof"))
         {
-            throw Error(Current, $"syntax error: '{Current.Text}' (arrays and structures) is not supported by this engine (docs/script-language.md)");
+            return ParseSizeof();
         }
 
-        return primary;
+        Expr primary = ParsePrimary();
+        while (true)
+        {
+            Token open = Current;
+            if (AcceptPunct("["))
+            {
+                Enter(open);
+                Expr index = ParseExpression();
+                Leave();
+                ExpectPunct("]", "to close '['");
+                primary = new IndexExpr(open.Offset, primary, index);
+            }
+            else if (AcceptPunct(".") || AcceptPunct("->"))
+            {
+                Token member = Current;
+                if (!IsMemberName(member))
+                {
+                    throw Error(member, $"syntax error: expected a member name after '{open.Text}', found {member}");
+                }
+
+                Advance();
+                primary = new MemberExpr(open.Offset, primary, member.Text, open.Text == "->");
+            }
+            else
+            {
+                return primary;
+            }
+        }
+    }
+
+    /// <summary><c>sizeof(type)</c> becomes a number now; <c>sizeof(expression)</c> is sized by the code generator.</summary>
+    private Expr ParseSizeof()
+    {
+        Token start = Advance();
+        ExpectPunct("(", "after 'sizeof'");
+        Expr result;
+        if (IsTypeStart(Current))
+        {
+            Token at = Current;
+            CType type = ParseFullType();
+            if (type == CType.Of(ScalarType.Void))
+            {
+                throw Error(at, "syntax error: sizeof(void) has no size");
+            }
+
+            result = new NumberExpr(start.Offset, (ulong)type.Size, IsFloat: false);
+        }
+        else
+        {
+            result = new SizeofExpr(start.Offset, ParseExpression());
+        }
+
+        ExpectPunct(")", "to close 'sizeof('");
+        return result;
     }
 
     private Expr ParsePrimary()
@@ -112,6 +164,8 @@ internal sealed partial class Parser
             case TokenKind.Global:
                 Advance();
                 return new GlobalExpr(token.Offset, token.Text);
+            case TokenKind.Identifier when _typedefs.ContainsKey(token.Text):
+                throw Error(token, $"syntax error: '{token.Text}' is a type (typedef), not a value");
             case TokenKind.Identifier when !Lexer.IsKeyword(token.Text):
                 Advance();
                 return Current.Is("(") ? ParseCall(token) : new LocalExpr(token.Offset, token.Text);

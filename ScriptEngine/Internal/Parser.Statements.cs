@@ -34,17 +34,19 @@ internal sealed partial class Parser
                 case "elsif":
                 case "else":
                     throw Error(start, $"syntax error: '{start.Text}' without a matching 'if'");
-                case "struct":
+                case "struct" when Peek(2).Is("{"):
+                    ParseStructDefinition();
+                    return null;
                 case "typedef":
-                case "sizeof":
-                    throw Error(start, $"syntax error: '{start.Text}' is not supported by this engine (docs/script-language.md)");
+                    ParseTypedef();
+                    return null;
                 default:
                     break;
             }
 
             if (IsTypeStart(start))
             {
-                ScalarType type = ParseType();
+                CType type = ParseFullType();
                 Token name = Current;
                 if (Peek().Is("(") && name.Kind == TokenKind.Identifier)
                 {
@@ -175,7 +177,7 @@ internal sealed partial class Parser
         Stmt? init = null;
         if (!Current.Is(";"))
         {
-            init = IsTypeStart(Current) ? ParseDeclaration(Current, ParseType()) : ParseSimpleStatement();
+            init = IsTypeStart(Current) ? ParseDeclaration(Current, ParseFullType()) : ParseSimpleStatement();
         }
 
         ExpectPunct(";", "after the initialisation of 'for'");
@@ -277,13 +279,15 @@ internal sealed partial class Parser
             case GlobalExpr:
             case RegisterExpr:
             case UnaryExpr { Op: "*" }:
+            case IndexExpr:
+            case MemberExpr:
                 return;
             case PseudoExpr p:
                 throw Error(p.Offset, "syntax error: pseudo-registers are read-only (spec 6.2)");
             case NumberExpr n:
                 throw Error(n.Offset, "syntax error: cannot assign to a number (a name made only of hex digits, such as 'abc', is a number; use a letter g-z)");
             default:
-                throw Error(target.Offset, "syntax error: the left side must be a variable, a global, a register or '*address'");
+                throw Error(target.Offset, "syntax error: the left side must be a variable, a global, a register, '*address' or 'name[index]'");
         }
     }
 }

@@ -12,19 +12,21 @@ internal sealed partial class Parser
     /// <summary>Nesting bound for blocks and parentheses, so hostile input cannot overflow the host stack.</summary>
     private const int MaxNesting = 200;
 
-    private readonly string _source;
+    private readonly SourceText _source;
     private readonly List<Token> _tokens;
     private readonly List<FunctionDef> _functions = [];
+    private readonly Dictionary<string, CType> _typedefs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StructLayout> _structs = new(StringComparer.Ordinal);
     private int _index;
     private int _depth;
 
-    private Parser(string source, List<Token> tokens)
+    private Parser(SourceText source, List<Token> tokens)
     {
         _source = source;
         _tokens = tokens;
     }
 
-    public static ScriptProgram Parse(string source, List<Token> tokens)
+    public static ScriptProgram Parse(SourceText source, List<Token> tokens)
     {
         var parser = new Parser(source, tokens);
         var body = new List<Stmt>();
@@ -76,9 +78,9 @@ internal sealed partial class Parser
         return Advance();
     }
 
-    private ScriptCompileException Error(Token token, string cause) => CompileError.At(_source, token, cause);
+    private ScriptCompileException Error(Token token, string cause) => _source.Error(token, cause);
 
-    private ScriptCompileException Error(int offset, string cause) => CompileError.At(_source, offset, cause);
+    private ScriptCompileException Error(int offset, string cause) => _source.Error(offset, cause);
 
     private void Enter(Token at)
     {

@@ -20,6 +20,9 @@ internal enum ScalarType
     ULong,
     Float,
     Double,
+
+    /// <summary>The scalar of a <see cref="CType"/> that is a struct (or points to one).</summary>
+    Struct,
 }
 
 internal static class ScalarTypes

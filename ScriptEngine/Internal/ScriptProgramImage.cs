@@ -25,6 +25,9 @@ internal sealed class ScriptProgramImage
 
     public required PrintfFormat[] Formats { get; init; }
 
+    /// <summary>Names of the local arrays, for bounds errors (index = <see cref="OpCode.CheckIndex"/>'s A).</summary>
+    public required string[] ArrayNames { get; init; }
+
     /// <summary>Source text of each function, for error messages (index = function).</summary>
     public required string[] FunctionNames { get; init; }
 }

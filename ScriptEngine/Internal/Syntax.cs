@@ -28,8 +28,17 @@ internal sealed record BinaryExpr(int Offset, string Op, Expr Left, Expr Right) 
 
 internal sealed record CallExpr(int Offset, string Name, IReadOnlyList<Expr> Args) : Expr(Offset);
 
-/// <summary>A C-style cast <c>(type)expr</c>.</summary>
-internal sealed record CastExpr(int Offset, ScalarType Type, Expr Operand) : Expr(Offset);
+/// <summary>A C-style cast <c>(type)expr</c>; a pointer cast changes how the value is dereferenced.</summary>
+internal sealed record CastExpr(int Offset, CType Type, Expr Operand) : Expr(Offset);
+
+/// <summary><c>base[index]</c> = <c>*(base + index)</c>; bounds-checked when <paramref name="Base"/> is a local array.</summary>
+internal sealed record IndexExpr(int Offset, Expr Base, Expr Index) : Expr(Offset);
+
+/// <summary><c>s.member</c> or <c>p-&gt;member</c> (<paramref name="Arrow"/>).</summary>
+internal sealed record MemberExpr(int Offset, Expr Base, string Member, bool Arrow) : Expr(Offset);
+
+/// <summary><c>sizeof(expression)</c>; <c>sizeof(type)</c> is folded to a number by the parser.</summary>
+internal sealed record SizeofExpr(int Offset, Expr Operand) : Expr(Offset);
 
 internal abstract record Stmt(int Offset);
 
@@ -38,7 +47,9 @@ internal sealed record AssignStmt(int Offset, IReadOnlyList<Expr> Targets, strin
 
 internal sealed record IncDecStmt(int Offset, Expr Target, bool Increment) : Stmt(Offset);
 
-internal sealed record DeclStmt(int Offset, ScalarType Type, string Name, Expr? Init) : Stmt(Offset);
+/// <summary>A typed local: <c>int x = 1;</c>, <c>char *s = "a";</c>, <c>int a[3] = {1, 2, 3};</c>
+/// (<paramref name="InitList"/> holds the braced initialisers of an array or a struct).</summary>
+internal sealed record DeclStmt(int Offset, CType Type, string Name, Expr? Init, IReadOnlyList<Expr>? InitList = null) : Stmt(Offset);
 
 internal sealed record ExprStmt(int Offset, Expr Expr) : Stmt(Offset);
 
@@ -56,7 +67,7 @@ internal sealed record ContinueStmt(int Offset) : Stmt(Offset);
 
 internal sealed record ReturnStmt(int Offset, Expr? Value) : Stmt(Offset);
 
-internal sealed record FunctionDef(int Offset, ScalarType ReturnType, string Name, IReadOnlyList<(ScalarType Type, string Name, int Offset)> Parameters, IReadOnlyList<Stmt> Body) : Stmt(Offset);
+internal sealed record FunctionDef(int Offset, ScalarType ReturnType, string Name, IReadOnlyList<(CType Type, string Name, int Offset)> Parameters, IReadOnlyList<Stmt> Body) : Stmt(Offset);
 
 /// <summary>A whole script: top-level statements plus the user-defined functions.</summary>
 internal sealed record ScriptProgram(IReadOnlyList<Stmt> Body, IReadOnlyList<FunctionDef> Functions);
