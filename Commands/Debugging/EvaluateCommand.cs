@@ -37,13 +37,13 @@ internal sealed class EvaluateCommand : IDebuggerCommand
             throw new CommandException("there is no script to run.");
         }
 
-        if (HostScriptCheck.Check(script) is string error)
+        if (HostScriptCheck.Check(script, out Dictionary<string, string> includes) is string error)
         {
             throw new CommandException($"the script does not compile: {error}");
         }
 
         HaltedNotification halt = await context.RequireHaltAsync().ConfigureAwait(false);
-        AgentToHost r = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core } }).ConfigureAwait(false);
+        AgentToHost r = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core, Includes = { includes } } }).ConfigureAwait(false);
         DebugSession.Check(r.EvaluateScript.Status, r.EvaluateScript.Message);
         context.Output.Text(r.EvaluateScript.Output);
     }

@@ -199,9 +199,14 @@ internal sealed class IoEventCommand : IDebuggerCommand
             r.Script = text;
         }
 
-        if (r.Script.Length > 0 && HostScriptCheck.Check(r.Script) is string scriptError)
+        if (r.Script.Length > 0)
         {
-            throw new CommandException($"{Name}: the script does not compile: {scriptError}");
+            if (HostScriptCheck.Check(r.Script, out Dictionary<string, string> includes) is string scriptError)
+            {
+                throw new CommandException($"{Name}: the script does not compile: {scriptError}");
+            }
+
+            r.ScriptIncludes.Add(includes);
         }
 
         return r;

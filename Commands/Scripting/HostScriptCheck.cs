@@ -8,15 +8,51 @@ namespace HyperDbgRemote.Commands.Scripting;
 /// <summary>
 /// Compiles a script on the host before it is sent, so a syntax error is shown with its line, column and caret and
 /// nothing reaches the debuggee. Symbols (<c>nt!Name</c>) are the guest's: the agent resolves them, so here any
-/// symbol is accepted.
+/// symbol is accepted. <c>#include "file"</c> reads the debugger's files (relative to the current directory, as
+/// HyperDbg's console does); their texts travel with the script, so the agent compiles exactly what was checked.
 /// </summary>
 internal static class HostScriptCheck
 {
-    private static readonly ScriptCompileOptions s_options = new() { SymbolResolver = new AnySymbol() };
-
     /// <summary>Null when the script compiles, else the compiler's message.</summary>
-    public static string? Check(string script) =>
-        ScriptCompiler.TryCompile(script, out _, out string? error, s_options) ? null : error;
+    public static string? Check(string script) => Check(script, out _);
+
+    /// <summary>Null when the script compiles, else the compiler's message; <paramref name="includes"/> holds the text
+    /// of every file it includes, by the name written in the script.</summary>
+    public static string? Check(string script, out Dictionary<string, string> includes)
+    {
+        var files = new FileIncludes();
+        includes = files.Read;
+        var options = new ScriptCompileOptions { SymbolResolver = new AnySymbol(), IncludeResolver = files };
+        return ScriptCompiler.TryCompile(script, out _, out string? error, options) ? null : error;
+    }
+
+    private sealed class FileIncludes : IScriptIncludeResolver
+    {
+        public Dictionary<string, string> Read { get; } = new(StringComparer.Ordinal);
+
+        public string? Resolve(string fileName)
+        {
+            if (Read.TryGetValue(fileName, out string? known))
+            {
+                return known;
+            }
+
+            try
+            {
+                string? text = File.Exists(fileName) ? File.ReadAllText(fileName) : null;
+                if (text is not null)
+                {
+                    Read[fileName] = text;
+                }
+
+                return text;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                return null;
+            }
+        }
+    }
 
     private sealed class AnySymbol : IScriptSymbolResolver
     {

@@ -32,14 +32,15 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     public ScriptGlobals Globals => _globals;
 
     /// <inheritdoc/>
-    public IEventScript Compile(string source) => new EventScript(CompileChecked(source), _globals, _vm, _events);
+    public IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null) =>
+        new EventScript(CompileChecked(source, includes), _globals, _vm, _events);
 
     /// <inheritdoc/>
-    public string Evaluate(string source, Vcpu core, HaltContext context)
+    public string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null)
     {
         ArgumentNullException.ThrowIfNull(core);
         ArgumentNullException.ThrowIfNull(context);
-        CompiledScript script = CompileChecked(source);
+        CompiledScript script = CompileChecked(source, includes);
         var output = new StringBuilder();
         var target = new VcpuScriptTarget(core, _events);
         target.BeginEvaluation(output);
@@ -72,16 +73,25 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     /// <inheritdoc/>
     public bool TryResolve(string qualifiedName, out ulong address) => _symbols.TryGetValue(qualifiedName, out address);
 
-    private CompiledScript CompileChecked(string source)
+    private CompiledScript CompileChecked(string source, IReadOnlyDictionary<string, string>? includes)
     {
         try
         {
-            return ScriptCompiler.Compile(source, _options);
+            ScriptCompileOptions options = includes is null || includes.Count == 0
+                ? _options
+                : new ScriptCompileOptions { SymbolResolver = this, IncludeResolver = new SentIncludes(includes) };
+            return ScriptCompiler.Compile(source, options);
         }
         catch (ScriptCompileException ex)
         {
             throw new ScriptException(ex.Message, ex);
         }
+    }
+
+    /// <summary>The included files' texts the debugger sent with the script (the agent reads no files for scripts).</summary>
+    private sealed class SentIncludes(IReadOnlyDictionary<string, string> files) : IScriptIncludeResolver
+    {
+        public string? Resolve(string fileName) => files.TryGetValue(fileName, out string? text) ? text : null;
     }
 
     /// <summary>One event's compiled script: a target per core, reused for every trigger on that core.</summary>

@@ -8,11 +8,12 @@ namespace HyperDbgRemote.Agent.Events;
 /// <summary>Compiles script source for events and runs scripts on a halted core (the script engine plugs in here).</summary>
 internal interface IScriptCompiler
 {
-    /// <summary>Compiles an event's script; throws <see cref="ScriptException"/> with line, column and caret on errors.</summary>
-    IEventScript Compile(string source);
+    /// <summary>Compiles an event's script; throws <see cref="ScriptException"/> with line, column and caret on errors.
+    /// <paramref name="includes"/> holds the text of the files it <c>#include</c>s, read by the debugger.</summary>
+    IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null);
 
     /// <summary>Runs a script once on a halted core (<c>?</c>, <c>print</c>, <c>r x = …</c>); returns what it printed.</summary>
-    string Evaluate(string source, Vcpu core, HaltContext context);
+    string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null);
 }
 
 /// <summary>What a script evaluated while halted sees of the halt (HyperDbg: $context, $event_id, $event_stage).</summary>

@@ -46,15 +46,16 @@ internal sealed partial class RequestDispatcher
             _ = _session.Outputs.Get(name);
         }
 
-        if (r.Script.Length > _session.Limits.MaxScriptBytes)
+        long scriptLength = r.Script.Length + r.ScriptIncludes.Sum(f => (long)f.Key.Length + f.Value.Length);
+        if (scriptLength > _session.Limits.MaxScriptBytes)
         {
-            throw new SessionException($"the script is {r.Script.Length} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
+            throw new SessionException($"the script and its includes are {scriptLength} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
         }
 
         IEventScript? script = null;
         if (r.Script.Length > 0)
         {
-            script = (_scripts ?? throw new SessionException("this agent has no script engine.", Status.Unsupported)).Compile(r.Script);
+            script = (_scripts ?? throw new SessionException("this agent has no script engine.", Status.Unsupported)).Compile(r.Script, r.ScriptIncludes);
         }
 
         return new IoEventSpec

@@ -209,9 +209,10 @@ internal sealed partial class RequestDispatcher
 
     private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request)
     {
-        if (request.Script.Length > _session.Limits.MaxScriptBytes)
+        long scriptLength = request.Script.Length + request.Includes.Sum(f => (long)f.Key.Length + f.Value.Length);
+        if (scriptLength > _session.Limits.MaxScriptBytes)
         {
-            throw new SessionException($"the script is {request.Script.Length} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
+            throw new SessionException($"the script and its includes are {scriptLength} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
         }
 
         if (_scripts is null)
@@ -221,7 +222,7 @@ internal sealed partial class RequestDispatcher
 
         VmHaltInfo halt = _session.Vm.CurrentHalt ?? throw new SessionException("scripts run on a halted debuggee: pause it first.", Status.NotHalted);
         var context = new HaltContext(halt.Exit?.Port ?? 0, halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
-        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context);
+        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes);
         return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
     }
 

@@ -174,6 +174,20 @@ public sealed class EventScriptTests
     }
 
     [Test]
+    public void Includes_SentWithTheScript_CompiledInPlace()
+    {
+        using var t = new AgentTestVm(PrintAbc);
+        EngineScriptCompiler scripts = Compiler(t);
+        var includes = new Dictionary<string, string> { ["lib.ds"] = "int upper(int ch8) { return ch8 + 0n32; }" };
+        t.Events.Register(new IoEventSpec { Direction = IoEventDirection.Out, Port = 0x3F8, Script = scripts.Compile("#include \"lib.ds\" printf(\"%c\", upper(@al));", includes) });
+
+        t.Run();
+
+        Assert.That(t.Output.Messages.Select(m => m.Text), Is.EqualTo(new[] { "a", "b", "c" }));
+        Assert.That(() => scripts.Compile("#include \"other.ds\"", includes), Throws.TypeOf<ScriptException>().With.Message.Contains("cannot find"));
+    }
+
+    [Test]
     public void Compile_Error_CarriesLineColumnAndCaret()
     {
         using var t = new AgentTestVm(PrintAbc);

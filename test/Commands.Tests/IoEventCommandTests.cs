@@ -92,6 +92,24 @@ public sealed class IoEventCommandTests
     }
 
     [Test]
+    public void Parse_ScriptWithInclude_TheDebuggerReadsTheFileAndSendsItsText()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"hdr-include-{Guid.NewGuid():N}.ds");
+        File.WriteAllText(file, "int twice(int v) { return v * 2; }\n");
+        try
+        {
+            EventRegistration r = Parse($"!ioout 80 script {{ #include \"{file}\" x = twice(2); }}");
+
+            Assert.That(r.ScriptIncludes[file], Is.EqualTo("int twice(int v) { return v * 2; }\n"));
+            Assert.That(() => Parse("!ioout 80 script { #include \"/nonexistent/lib.ds\" }"), Throws.TypeOf<CommandException>().With.Message.Contains("cannot find \"/nonexistent/lib.ds\""));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
     public void Parse_ScriptWithSymbol_AcceptedForTheAgentToResolve()
     {
         Assert.That(Parse("!ioout 80 script { x = nt!ExAllocatePoolWithTag; }").Script, Does.Contain("nt!ExAllocatePoolWithTag"));
