@@ -50,54 +50,100 @@ internal sealed class SocatPtyPair : IDisposable
     }
 }
 
+/// <summary>A pseudo-terminal made with posix_openpt: the relay holds the master, a program opens <see cref="SlavePath"/>.</summary>
+internal sealed class Pty : IDisposable
+{
+    private const int ReadWrite = 2; // O_RDWR
+    private const int NoControllingTerminal = 0x100; // O_NOCTTY on Linux
+
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _master;
+
+    public Pty()
+    {
+        int fd = NativeMethods.posix_openpt(ReadWrite | NoControllingTerminal);
+        if (fd < 0 || NativeMethods.grantpt(fd) != 0 || NativeMethods.unlockpt(fd) != 0)
+        {
+            throw new InvalidOperationException($"posix_openpt failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        }
+
+        _master = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+        byte[] name = new byte[128];
+        if (NativeMethods.ptsname_r(fd, name, name.Length) != 0)
+        {
+            throw new InvalidOperationException("ptsname_r failed");
+        }
+
+        SlavePath = System.Text.Encoding.ASCII.GetString(name, 0, Array.IndexOf(name, (byte)0));
+        Reader = new FileStream(_master, FileAccess.Read, 0);
+        Writer = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(_master.DangerousGetHandle(), ownsHandle: false), FileAccess.Write, 0);
+    }
+
+    public string SlavePath { get; }
+
+    public FileStream Reader { get; }
+
+    public FileStream Writer { get; }
+
+    public void Dispose()
+    {
+        Writer.Dispose();
+        Reader.Dispose();
+        _master.Dispose();
+    }
+
+    private static class NativeMethods
+    {
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int posix_openpt(int flags);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int grantpt(int fd);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int unlockpt(int fd);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int ptsname_r(int fd, byte[] buffer, nint length);
+    }
+}
+
 /// <summary>
-/// A serial line with a real line's speed: two socat pty pairs joined by a relay that releases at most
-/// <c>bytesPerSecond</c> each way (11,520 B/s is 115200 baud 8N1). A pty alone does not pace bytes. The agent opens
-/// <see cref="AgentEnd"/>, the host <see cref="HostEnd"/>; the relay holds the middle two ends with plain FileStreams.
+/// A serial line with a real line's speed: two pseudo-terminals whose masters are joined by a relay that releases at
+/// most <c>bytesPerSecond</c> each way (11,520 B/s is 115200 baud 8N1), one thread per direction, so the directions are
+/// as independent as a real line's (a socat pty pair couples them: socat blocked writing one way stops the other).
+/// The agent opens <see cref="AgentEnd"/>, the host <see cref="HostEnd"/>.
 /// </summary>
 internal sealed class PacedSerialLine : IDisposable
 {
-    private readonly SocatPtyPair _agentSide = new();
-    private readonly SocatPtyPair _hostSide = new();
-    private readonly FileStream[] _streams;
-    private readonly Thread[] _pumps;
     /// <summary>Most credit an idle line earns, in seconds.</summary>
     private const double Slack = 0.005;
 
+    private readonly Pty _agentSide = new();
+    private readonly Pty _hostSide = new();
     private long _toHost;
     private long _toAgent;
+    private volatile bool _disposed;
 
     public PacedSerialLine(int bytesPerSecond)
     {
         BytesPerSecond = bytesPerSecond;
-        string a = _agentSide.Second;
-        string b = _hostSide.First;
-        _streams =
-        [
-            new FileStream(a, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0),
-            new FileStream(b, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0),
-            new FileStream(b, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0),
-            new FileStream(a, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0),
-        ];
-        _pumps =
-        [
-            new Thread(() => Pump(_streams[0], _streams[1], ref _toHost)) { IsBackground = true, Name = "relay to host" },
-            new Thread(() => Pump(_streams[2], _streams[3], ref _toAgent)) { IsBackground = true, Name = "relay to agent" },
-        ];
-        foreach (Thread t in _pumps)
+        foreach ((FileStream from, FileStream to, bool toHost) in new[] { (_agentSide.Reader, _hostSide.Writer, true), (_hostSide.Reader, _agentSide.Writer, false) })
         {
-            t.Start();
+            new Thread(() => Pump(from, to, toHost)) { IsBackground = true, Name = toHost ? "relay to host" : "relay to agent" }.Start();
         }
     }
 
     public int BytesPerSecond { get; }
 
-    public string AgentEnd => _agentSide.First;
+    public string AgentEnd => _agentSide.SlavePath;
 
-    public string HostEnd => _hostSide.Second;
+    public string HostEnd => _hostSide.SlavePath;
 
     /// <summary>Bytes the relay passed from the agent to the host so far.</summary>
     public long BytesToHost => Interlocked.Read(ref _toHost);
+
+    /// <summary>Bytes the relay passed from the host to the agent so far.</summary>
+    public long BytesToAgent => Interlocked.Read(ref _toAgent);
 
     /// <summary>Bytes per second the line carries from <see cref="AgentEnd"/> to <see cref="HostEnd"/> for a plain writer.</summary>
     public static double Probe(int bytesPerSecond, int bytes)
@@ -120,32 +166,39 @@ internal sealed class PacedSerialLine : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         _agentSide.Dispose();
         _hostSide.Dispose();
-        foreach (FileStream s in _streams)
-        {
-            s.Dispose();
-        }
     }
 
     /// <summary>Copies bytes one by one, each no earlier than one byte time after the previous one. An idle line
     /// earns at most <see cref="Slack"/> of credit (the sleeps' granularity), as a UART earns none.</summary>
-    private void Pump(FileStream from, FileStream to, ref long counter)
+    private void Pump(FileStream from, FileStream to, bool toHost)
     {
         byte[] buffer = new byte[256];
         long start = Stopwatch.GetTimestamp();
         double byteTime = 1.0 / BytesPerSecond;
         double next = 0;
-        try
+        while (!_disposed)
         {
-            while (true)
+            int n;
+            try
             {
-                int n = from.Read(buffer, 0, buffer.Length);
-                if (n <= 0)
-                {
-                    return;
-                }
+                n = from.Read(buffer, 0, buffer.Length);
+            }
+            catch (IOException)
+            {
+                // EIO on a master while no program has its slave open (yet, or any more): wait for one.
+                Thread.Sleep(10);
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
 
+            try
+            {
                 for (int i = 0; i < n; i++)
                 {
                     double now = Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -157,13 +210,13 @@ internal sealed class PacedSerialLine : IDisposable
 
                     to.Write(buffer, i, 1);
                     next += byteTime;
-                    Interlocked.Increment(ref counter);
+                    Interlocked.Increment(ref toHost ? ref _toHost : ref _toAgent);
                 }
             }
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            // The line was taken down.
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                // The receiving end went away: the bytes are lost, as on a real line with nobody listening.
+            }
         }
     }
 }

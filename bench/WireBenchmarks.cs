@@ -271,7 +271,7 @@ internal static class WireBenchmarks
 
             double rate = count / seconds;
             string stats = c is LinkDebuggeeConnection link ? link.Link.GetStatistics().ToString() : string.Empty;
-            Console.Error.WriteLine($"bench: serial: {count} messages in {seconds:F1} s; the line carried {(line.BytesToHost - lineBytesAtStart) / seconds:F0} B/s to the host; {session.Messages.DroppedTotal} dropped at the agent; host link {stats}");
+            Console.Error.WriteLine($"bench: serial: {count} messages in {seconds:F1} s; the line carried {(line.BytesToHost - lineBytesAtStart) / seconds:F0} B/s to the host and {line.BytesToAgent} bytes in all to the agent; {session.Messages.DroppedTotal} dropped at the agent; {session.Vm.ExitCountsByPort().GetValueOrDefault((ushort)0x80)} exits on port 80; host link {stats}");
             return (rate, rate * TypicalMessage.Length / SerialBytesPerSecond);
         }
     }

@@ -40,12 +40,20 @@ internal sealed class MessageQueue : IDisposable
     private long _dropped;
     private long _droppedTotal;
 
+    // Set while the queue is full: producers (cores) then count their message as dropped without taking the lock, so a
+    // guest flooding a slow host cannot starve the consumer of the lock it needs to make room.
+    private volatile bool _full;
+    private readonly TimeProvider _time;
+    private long _lastDropNotice;
+
     public MessageQueue(TimeProvider? time = null, int capacity = DefaultCapacity, int batchBytes = DefaultBatchBytes, long capacityBytes = DefaultCapacityBytes)
     {
         _capacity = capacity;
         _capacityBytes = capacityBytes;
         BatchBytes = batchBytes;
-        _timer = (time ?? TimeProvider.System).CreateTimer(_ => FlushBatch(), null, FlushInterval, FlushInterval);
+        _time = time ?? TimeProvider.System;
+        _lastDropNotice = _time.GetTimestamp() - _time.TimestampFrequency;
+        _timer = _time.CreateTimer(_ => FlushBatch(), null, FlushInterval, FlushInterval);
     }
 
     /// <summary>Most text in one batch.</summary>
@@ -67,11 +75,22 @@ internal sealed class MessageQueue : IDisposable
     }
 
     /// <summary>Queues the output of an <c>imm yes</c> event.</summary>
-    public void Immediate(int eventId, string text) => Enqueue(new ImmediateScriptOutput(eventId, text));
+    public void Immediate(int eventId, string text)
+    {
+        if (!DroppedWhileFull())
+        {
+            Enqueue(new ImmediateScriptOutput(eventId, text));
+        }
+    }
 
     /// <summary>Appends the output of an <c>imm no</c> event to the batch.</summary>
     public void Batched(string text)
     {
+        if (DroppedWhileFull())
+        {
+            return;
+        }
+
         lock (_gate)
         {
             int bytes = Encoding.UTF8.GetByteCount(text);
@@ -83,6 +102,19 @@ internal sealed class MessageQueue : IDisposable
             _batch.Add(text);
             _batchBytes += bytes;
         }
+    }
+
+    /// <summary>While the queue is full, counts one script message as dropped (no lock); false when there is room.</summary>
+    private bool DroppedWhileFull()
+    {
+        if (!_full)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _dropped);
+        Interlocked.Increment(ref _droppedTotal);
+        return true;
     }
 
     /// <summary>Queues a report.</summary>
@@ -138,8 +170,9 @@ internal sealed class MessageQueue : IDisposable
         if (!state && (_queue.Count >= _capacity || _queuedBytes + bytes > _capacityBytes))
         {
             long messages = message is BatchedScriptOutput batch ? batch.Texts.Count : 1;
-            _dropped += messages;
-            _droppedTotal += messages;
+            Interlocked.Add(ref _dropped, messages);
+            Interlocked.Add(ref _droppedTotal, messages);
+            _full = true;
             return;
         }
 
@@ -166,10 +199,12 @@ internal sealed class MessageQueue : IDisposable
     {
         lock (_gate)
         {
-            if (_dropped > 0)
+            // Drops are announced before the next message, at most every FlushInterval while they go on (a flood
+            // would otherwise put a notice between every two messages).
+            if (Interlocked.Read(ref _dropped) > 0 && (_queue.Count == 0 || _time.GetElapsedTime(_lastDropNotice) >= FlushInterval))
             {
-                long n = _dropped;
-                _dropped = 0;
+                _lastDropNotice = _time.GetTimestamp();
+                long n = Interlocked.Exchange(ref _dropped, 0);
                 return new DroppedMessages(n);
             }
 
@@ -181,6 +216,10 @@ internal sealed class MessageQueue : IDisposable
             _available.Wait(0);
             (AgentMessage message, long bytes) = _queue.Dequeue();
             _queuedBytes -= bytes;
+            if (_full && _queue.Count < _capacity * 9 / 10 && _queuedBytes < _capacityBytes * 9 / 10)
+            {
+                _full = false; // room again (a tenth, so a full queue does not flip at every message)
+            }
             return message;
         }
     }

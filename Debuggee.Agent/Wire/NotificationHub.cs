@@ -15,8 +15,10 @@ namespace HyperDbgRemote.Agent.Wire;
 /// </summary>
 internal sealed class NotificationHub : IAsyncDisposable
 {
-    /// <summary>Messages a subscriber may lag behind.</summary>
-    public const int SubscriberCapacity = 65_536;
+    /// <summary>Notifications a subscriber may lag behind before the pump waits for it. Small on purpose: a notification
+    /// may be a batch of thousands of messages, and the session's queue (bounded in count and bytes) is where a backlog
+    /// belongs.</summary>
+    public const int SubscriberCapacity = 1024;
 
     private readonly DebuggeeSession _session;
     private readonly object _gate = new();
