@@ -6,8 +6,30 @@ using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
 using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperDbgRemote.Agent.Tests;
+
+/// <summary>Guest programs the event tests share.</summary>
+internal static class TestPrograms
+{
+    /// <summary>Writes "ABC" to COM1 one OUT at a time, selects CMOS register 0x15 and reads it into RBX, halts.</summary>
+    public static void PrintAbc(Assembler a)
+    {
+        a.mov(dx, 0x3F8);
+        foreach (char c in "ABC")
+        {
+            a.mov(al, (byte)c);
+            a.@out(dx, al);
+        }
+
+        a.mov(al, 0x15);
+        a.@out(0x70, al);
+        a.@in(al, 0x71);
+        a.mov(rbx, rax);
+        a.hlt();
+    }
+}
 
 /// <summary>A VM with a 64-bit guest program and an event manager as its exit handler.</summary>
 internal sealed class AgentTestVm : IDisposable

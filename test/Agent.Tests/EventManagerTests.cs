@@ -10,29 +10,13 @@ namespace HyperDbgRemote.Agent.Tests;
 
 public sealed class EventManagerTests
 {
-    private static void PrintAbc(Assembler a)
-    {
-        a.mov(dx, 0x3F8);
-        foreach (char c in "ABC")
-        {
-            a.mov(al, (byte)c);
-            a.@out(dx, al);
-        }
-
-        a.mov(al, 0x15);
-        a.@out(0x70, al);
-        a.@in(al, 0x71);
-        a.mov(rbx, rax);
-        a.hlt();
-    }
-
     private static IoEventSpec Out(ushort? port, Func<EventInvocation, string?>? script = null) =>
         new() { Direction = IoEventDirection.Out, Port = port, Script = script is null ? null : new FakeScript(script) };
 
     [Test]
     public void Register_IdsFromZero_FailedRequestConsumesNoId()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         Assert.That(t.Events.Register(Out(0x80, _ => null)).Id, Is.Zero);
         Assert.That(() => t.Events.Register(Out(0x80) with { Core = 5 }), Throws.TypeOf<EventManagerException>().With.Message.Contains("core 5"));
         Assert.That(t.Events.Register(Out(0x80, _ => null)).Id, Is.EqualTo(1));
@@ -45,7 +29,7 @@ public sealed class EventManagerTests
     [TestCase("code", "1 to")]
     public void Register_InvalidRequest_NamesTheProblem(string what, string message)
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         IoEventSpec spec = what switch
         {
             "buffer" => Out(1) with { BufferSize = EventManager.MaxBufferSize + 1 },
@@ -61,7 +45,7 @@ public sealed class EventManagerTests
     [Test]
     public void Register_TooManyEvents_Refused()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         for (int i = 0; i < EventManager.MaxEvents; i++)
         {
             t.Events.Register(Out((ushort)i, _ => null));
@@ -73,7 +57,7 @@ public sealed class EventManagerTests
     [Test]
     public void Bitmaps_ClearAndDisable_RecomputedFromRemainingEventsOfBothDirections()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         VmcsIoControls c = t.Vm.Cores[0].Controls;
         RegisteredEvent o = t.Events.Register(Out(0x80, _ => null));
         RegisteredEvent i = t.Events.Register(new IoEventSpec { Direction = IoEventDirection.In, Port = 0x71, Script = new FakeScript(_ => null) });
@@ -92,7 +76,7 @@ public sealed class EventManagerTests
     [Test]
     public void Script_SeesEveryCom1Byte_ContextIsPort()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         var seen = new List<string>();
         t.Events.Register(Out(0x3F8, inv =>
         {
@@ -132,7 +116,7 @@ public sealed class EventManagerTests
     [Test]
     public void ShortCircuit_EventScFromAnyMatchingEvent_SkipsEvenIfAnotherSaysOff()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         t.Events.Register(Out(0x3F8, inv =>
         {
             inv.ShortCircuit = (inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF) == 'B';
@@ -148,7 +132,7 @@ public sealed class EventManagerTests
     [Test]
     public void ShortCircuit_ScOnWhitelisting_EventScZeroLetsThrough()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         t.Events.Register(Out(0x3F8, inv =>
         {
             if ((inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF) == 'C')
@@ -168,7 +152,7 @@ public sealed class EventManagerTests
     [Test]
     public void Stages_PreNeverRunsInPost_PostSeesValueRead()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         var log = new List<string>();
         t.Events.Register(new IoEventSpec
         {
@@ -213,7 +197,7 @@ public sealed class EventManagerTests
     [Test]
     public void Break_HaltsEveryCoreAtTheOut_RegisterChangeReachesDevice()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         RegisteredEvent e = t.Events.Register(Out(0x3F8));
         int halts = 0;
         t.Vm.Halted += (_, h) => Task.Run(() =>
@@ -254,7 +238,7 @@ public sealed class EventManagerTests
             a.mov(rax, __qword_ptr[0xDEAD_0000]);
             a.ret();
         });
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         var seen = new List<char>();
         t.Events.Register(Out(0x3F8, inv =>
         {
@@ -284,7 +268,7 @@ public sealed class EventManagerTests
             a.mov(__qword_ptr[rdx], rax);
             a.ret();
         });
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         RegisteredEvent e = t.Events.Register(Out(0x3F8) with { Code = code, BufferSize = 16 });
 
         t.Run();
@@ -296,7 +280,7 @@ public sealed class EventManagerTests
     [Test]
     public void PidFilter_DefaultProfile_MatchesCr3PageFrame()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         ulong cr3 = 16UL * 1024 * 1024 - (4 * 4096);
         int hits = 0;
         int misses = 0;

@@ -13,22 +13,6 @@ public sealed class EventScriptTests
 {
     private static readonly Dictionary<string, ulong> s_symbols = new(StringComparer.Ordinal) { ["nt!Test"] = 0x1234 };
 
-    private static void PrintAbc(Assembler a)
-    {
-        a.mov(dx, 0x3F8);
-        foreach (char c in "ABC")
-        {
-            a.mov(al, (byte)c);
-            a.@out(dx, al);
-        }
-
-        a.mov(al, 0x15);
-        a.@out(0x70, al);
-        a.@in(al, 0x71);
-        a.mov(rbx, rax);
-        a.hlt();
-    }
-
     private static EngineScriptCompiler Compiler(AgentTestVm t) => new(t.Vm, t.Events, s_symbols);
 
     private static IoEventSpec Out(ushort port, EngineScriptCompiler scripts, string script, int buffer = 0) =>
@@ -37,7 +21,7 @@ public sealed class EventScriptTests
     [Test]
     public void Printf_EveryCom1Character_OneMessageEach()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "printf(\"%c\", @al);"));
 
@@ -49,7 +33,7 @@ public sealed class EventScriptTests
     [Test]
     public void PseudoRegisters_ContextStageIdAndProcess()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x70, scripts, "printf(\"ctx=%x stage=%x core=%x pid=%x tid=%x name=%s id=%x tag=%x\", $context, $event_stage, $core, $pid, $tid, $pname, $event_id, $event_tag);"));
 
@@ -63,7 +47,7 @@ public sealed class EventScriptTests
     [Test]
     public void RegisterWrite_InPreStage_ChangesTheValueTheOutWrites()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "if (@al == 42) { @al = 78; }"));
 
@@ -75,7 +59,7 @@ public sealed class EventScriptTests
     [Test]
     public void EventSc_SkipsTheOut()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "if (@al == 42) { event_sc(1); }"));
 
@@ -87,7 +71,7 @@ public sealed class EventScriptTests
     [Test]
     public void Buffer_KeptAcrossTriggers_CountsEveryOut()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "eq($buffer, dq($buffer) + 1); printf(\"%x\", dq($buffer));", buffer: 16));
 
@@ -101,7 +85,7 @@ public sealed class EventScriptTests
     [Test]
     public void Buffer_WithoutBufferOption_IsZeroAndNotWritable()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x70, scripts, "printf(\"%x %x\", $buffer, eq(VcpuScriptTarget_BufferAddress, 1));".Replace("VcpuScriptTarget_BufferAddress", $"0x{VcpuScriptTarget.BufferAddress:x}", StringComparison.Ordinal)));
 
@@ -113,7 +97,7 @@ public sealed class EventScriptTests
     [Test]
     public void Globals_SharedAcrossEvents()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, ".count = .count + 1;"));
         t.Events.Register(Out(0x70, scripts, "printf(\"%x\", .count);"));
@@ -127,7 +111,7 @@ public sealed class EventScriptTests
     [Test]
     public void RuntimeError_EndsThatRunOnly_EventStaysActive()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "x = 1 / (@al - 41); printf(\"%c\", @al);"));
 
@@ -144,7 +128,7 @@ public sealed class EventScriptTests
     [Test]
     public void EventDisable_FromAScript_StopsTheOtherEvent()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "printf(\"%c\", @al);"));
         t.Events.Register(Out(0x3F8, scripts, "if (@al == 41) { event_disable(0); } event_enable(99);"));
@@ -158,7 +142,7 @@ public sealed class EventScriptTests
     [Test]
     public void Pause_HaltsAfterTheActions()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Events.Register(Out(0x3F8, scripts, "if (@al == 42) { pause(); }"));
         var halted = new List<ulong>();
@@ -176,7 +160,7 @@ public sealed class EventScriptTests
     [Test]
     public void Includes_SentWithTheScript_CompiledInPlace()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         var includes = new Dictionary<string, string> { ["lib.ds"] = "int upper(int ch8) { return ch8 + 0n32; }" };
         t.Events.Register(new IoEventSpec { Direction = IoEventDirection.Out, Port = 0x3F8, Script = scripts.Compile("#include \"lib.ds\" printf(\"%c\", upper(@al));", includes) });
@@ -190,7 +174,7 @@ public sealed class EventScriptTests
     [Test]
     public void Compile_Error_CarriesLineColumnAndCaret()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
 
         ScriptException ex = Assert.Throws<ScriptException>(() => scripts.Compile("x = 1;\ny = (2;"))!;
@@ -201,7 +185,7 @@ public sealed class EventScriptTests
     [Test]
     public void Evaluate_OnHaltedCore_ReadsRegistersSymbolsAndMemory()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Run();
         Vcpu core = t.Vm.Cores[0];
@@ -220,7 +204,7 @@ public sealed class EventScriptTests
     [Test]
     public void Evaluate_RuntimeError_KeepsOutputAndNamesTheFunction()
     {
-        using var t = new AgentTestVm(PrintAbc);
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
         EngineScriptCompiler scripts = Compiler(t);
         t.Run();
 
