@@ -85,7 +85,7 @@ internal sealed partial class LinkEngine
     {
         if (_options.RequireAcknowledgements)
         {
-            ProcessAck(frame.Ack);
+            ProcessAck(frame.Ack, now);
         }
 
         switch (frame.Type)
@@ -108,12 +108,19 @@ internal sealed partial class LinkEngine
         }
     }
 
-    private void ProcessAck(byte ack)
+    private void ProcessAck(byte ack, long now)
     {
         int advanced = (ack - _sendBase) & (ProtocolConstants.SequenceModulus - 1);
         if (advanced == 0 || advanced > _inFlight)
         {
             return;
+        }
+
+        // The newest frame this acknowledgement covers gives a round-trip sample, unless it was resent (Karn's rule:
+        // the acknowledgement may be for either transmission).
+        if (_slots[unchecked((byte)(ack - 1))] is SendSlot newest && !newest.Resent)
+        {
+            AddRoundTripSample(_clock.GetElapsedTime(newest.SentAt, now));
         }
 
         for (int k = 0; k < advanced; k++)

@@ -40,24 +40,27 @@ internal sealed partial class LinkEngine
         _outgoing.Writer.TryWrite(frame);
     }
 
-    private void ResendIfDue(byte sequence, long now, TimeSpan minimumAge)
+    /// <summary>Resends a frame in flight that is at least <paramref name="minimumAge"/> old; true when it did.</summary>
+    private bool ResendIfDue(byte sequence, long now, TimeSpan minimumAge)
     {
         int offset = (sequence - _sendBase) & (ProtocolConstants.SequenceModulus - 1);
         if (offset >= _inFlight || _slots[sequence] is not SendSlot slot || _clock.GetElapsedTime(slot.SentAt, now) < minimumAge)
         {
-            return;
+            return false;
         }
 
         if (slot.Held)
         {
-            return;
+            return false;
         }
 
         slot.SentAt = now;
+        slot.Resent = true;
         slot.SendNumber = ++_sendCounter;
         _sendNumbers[sequence] = _sendCounter;
         _retransmissions++;
         Write(FrameCodec.Encode(slot.Type, _flags, sequence, _expected, slot.Payload), now);
+        return true;
     }
 
     /// <summary>

@@ -6,6 +6,12 @@ namespace HyperDbgRemote.Protocol.Internal;
 /// <summary>The timer on the injected clock: dead-peer and connect timeouts, resend timeouts, stalled frames, keep-alives.</summary>
 internal sealed partial class LinkEngine
 {
+    /// <summary>Longest resend timeout the measurement may ask for.</summary>
+    private const double MaxMeasuredTimeoutMs = 60_000;
+
+    /// <summary>Largest factor by which timeouts back off while no round-trip sample arrives.</summary>
+    private const int MaxBackoff = 64;
+
     private void OnTick()
     {
         LinkClosedException? dead = null;
@@ -40,9 +46,17 @@ internal sealed partial class LinkEngine
                     TimeSpan timeout = RetransmitTimeout();
                     byte first = _sendBase;
                     int count = _inFlight;
+                    bool timedOut = false;
                     for (int k = 0; k < count; k++)
                     {
-                        ResendIfDue(unchecked((byte)(first + k)), now, timeout);
+                        timedOut |= ResendIfDue(unchecked((byte)(first + k)), now, timeout);
+                    }
+
+                    if (timedOut && _peerSeen)
+                    {
+                        // RFC 6298 5.5: back off until an acknowledgement of a frame sent once gives a sample again.
+                        // Not while connecting: the RESET is resent at a steady pace until a peer answers.
+                        _backoff = Math.Min(_backoff * 2, MaxBackoff);
                     }
                 }
 
@@ -98,11 +112,35 @@ internal sealed partial class LinkEngine
         }
     }
 
+    /// <summary>
+    /// The resend timeout: the configured one, plus the line time of the bytes in flight on a line of known speed, and
+    /// never less than the measured round trip plus four times its variation (RFC 6298). The measurement covers what
+    /// the formula cannot see: bytes waiting in the operating system's and the line's buffers, and a slow peer.
+    /// </summary>
     private TimeSpan RetransmitTimeout()
     {
         int rate = _options.BytesPerSecond > 0 ? _options.BytesPerSecond : _transport.BytesPerSecond;
-        return rate <= 0
+        TimeSpan configured = rate <= 0
             ? _options.RetransmitTimeout
             : _options.RetransmitTimeout + TimeSpan.FromMilliseconds((double)_bytesInFlight * MillisecondsPerSecond / rate);
+        double measured = _smoothedRoundTripMs < 0 ? 0 : _smoothedRoundTripMs + (4 * _roundTripVariationMs);
+        double timeout = Math.Max(configured.TotalMilliseconds, measured) * _backoff;
+        return TimeSpan.FromMilliseconds(Math.Min(timeout, Math.Max(MaxMeasuredTimeoutMs, configured.TotalMilliseconds)));
+    }
+
+    /// <summary>Updates the smoothed round trip with one sample (RFC 6298, section 2).</summary>
+    private void AddRoundTripSample(TimeSpan sample)
+    {
+        double r = sample.TotalMilliseconds;
+        _backoff = 1;
+        if (_smoothedRoundTripMs < 0)
+        {
+            _smoothedRoundTripMs = r;
+            _roundTripVariationMs = r / 2;
+            return;
+        }
+
+        _roundTripVariationMs = (0.75 * _roundTripVariationMs) + (0.25 * Math.Abs(_smoothedRoundTripMs - r));
+        _smoothedRoundTripMs = (0.875 * _smoothedRoundTripMs) + (0.125 * r);
     }
 }

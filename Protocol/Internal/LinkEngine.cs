@@ -44,6 +44,11 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private byte _nextSequence;
     private byte _sendBase;
     private int _inFlight;
+
+    // Smoothed round trip and its variation (RFC 6298), in milliseconds; negative until the first sample.
+    private double _smoothedRoundTripMs = -1;
+    private double _roundTripVariationMs;
+    private int _backoff = 1;
     private int _bytesInFlight;
     private byte _expected;
     private int _buffered;
@@ -226,5 +231,8 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         public byte[] Payload { get; } = payload;
 
         public long SentAt { get; set; } = sentAt;
+
+        /// <summary>Sent more than once: its acknowledgement gives no round-trip sample.</summary>
+        public bool Resent { get; set; }
     }
 }

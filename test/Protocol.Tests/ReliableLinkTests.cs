@@ -270,6 +270,33 @@ public sealed class ReliableLinkTests
         Assert.That(busy, Is.GreaterThanOrEqualTo(0.9));
     }
 
+    [Test]
+    public async Task SendAsync_HiddenLatencyAboveTheTimeout_MeasuredRoundTripStopsSpuriousResends()
+    {
+        // Arrange: every byte reaches the peer 200 ms after it was written, far beyond the 40 ms resend timeout, and the
+        // link cannot see that delay (no line rate, the buffer is below the transport).
+        var (rawA, rawB) = MemoryDuplex.CreatePair();
+        var slowA = new LatencyStream(rawA, TimeSpan.FromMilliseconds(200));
+        LinkOptions options = LinkPair.FastOptions();
+        await using var host = new ReliableLink<HostToAgent, AgentToHost>(new StreamTransport(slowA, "200 ms", false), options);
+        await using var agent = new ReliableLink<AgentToHost, HostToAgent>(new StreamTransport(rawB, "direct", false), options);
+        const int Count = 20;
+
+        // Act: one message at a time, so each gets its own round trip.
+        for (int i = 0; i < Count; i++)
+        {
+            await host.SendAsync(new HostToAgent { RequestId = (ulong)i });
+            Assert.That((await agent.ReceiveAsync().DefaultTimeout()).RequestId, Is.EqualTo((ulong)i));
+        }
+
+        // Assert: the first frame is resent while the timeout backs off (40, 80, 160 ms); once a frame sent once is
+        // acknowledged, the measured round trip covers the delay. Without it every frame would be resent about 4 times.
+        long resent = host.GetStatistics().Retransmissions;
+        await TestContext.Out.WriteLineAsync($"{resent} resends for {Count} messages");
+        Assert.That(resent, Is.LessThan(Count / 2));
+        Assert.That(agent.GetStatistics().DuplicatesDropped, Is.EqualTo(resent), "every resend arrived as a duplicate");
+    }
+
     private static async Task<TimeSpan> AdvanceUntilCompletedAsync(FakeTimeProvider clock, Task completion, TimeSpan limit)
     {
         TimeSpan step = TimeSpan.FromMilliseconds(50);
