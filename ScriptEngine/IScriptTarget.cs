@@ -88,6 +88,11 @@ public interface IScriptTarget
     /// <summary><c>pause()</c>: ask to break to the debugger after this run (spec 4.3).</summary>
     void Pause();
 
+    /// <summary><c>event_inject(type, vector)</c> / <c>event_inject_error_code(type, vector, code)</c>: injects an
+    /// interrupt or exception into the guest (type: VMX interruption type, 0–7). False when the target cannot (the run
+    /// then fails naming the function); targets without a guest keep this default.</summary>
+    bool TryInjectEvent(int type, int vector, uint? errorCode) => false;
+
     /// <summary><c>flush()</c>: discard pending messages.</summary>
     void Flush();
 

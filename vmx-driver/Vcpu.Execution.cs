@@ -125,8 +125,22 @@ public sealed unsafe partial class Vcpu
                 break;
             }
 
-            // HLT: the core waits for an interrupt (none is delivered from outside yet) or for the VM to stop.
+            // HLT: an injected event is taken now (it wakes the core, returning after the HLT); otherwise the core
+            // waits for the VM to stop.
             begin = LinearInstructionPointer();
+            if (Volatile.Read(ref _pendingVector) >= 0)
+            {
+                DeliverPendingInjection(begin);
+                if (_fault is not null)
+                {
+                    fault = _fault;
+                    break;
+                }
+
+                begin = LinearInstructionPointer();
+                continue;
+            }
+
             if (!_vm.IdleUntilWoken(this))
             {
                 break;
@@ -150,6 +164,7 @@ public sealed unsafe partial class Vcpu
         {
             cpu._slot->Quantum = cpu._vm.QuantumBlocks;
             cpu._vm.OnBlockBoundary(cpu);
+            cpu.DeliverPendingInjection(address);
         }
         catch (Exception ex)
         {

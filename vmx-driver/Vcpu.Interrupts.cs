@@ -30,10 +30,57 @@ public sealed partial class Vcpu
 
     private long _interrupts;
 
-    private void DeliverInterrupt(int vector)
+    // An event to inject (VMX's VM-entry interruption information): the vector, or -1; its error code if any.
+    private int _pendingVector = -1;
+    private uint? _pendingErrorCode;
+
+    /// <summary>
+    /// Queues an interrupt or exception for this core, delivered through the guest's IVT or IDT at the next block
+    /// boundary (before any instruction of that block runs), or at once when the core stops at HLT, as a VMM injects
+    /// an event at VM entry. From an exit handler, the rest of the exiting instruction's basic block runs first (the
+    /// engine cannot leave a block precisely after an I/O hook). A core already idle in HLT is not woken by it.
+    /// False when one is already pending or the vector is not 0–255.
+    /// </summary>
+    public bool TryInject(int vector, uint? errorCode = null)
+    {
+        if (vector is < 0 or > 255)
+        {
+            return false;
+        }
+
+        _pendingErrorCode = errorCode;
+        if (Interlocked.CompareExchange(ref _pendingVector, vector, -1) != -1)
+        {
+            return false;
+        }
+
+        RaiseAttention();
+        return true;
+    }
+
+    /// <summary>At a block boundary (in the block hook): delivers a pending injected event. Writing RIP there makes the
+    /// engine abandon the block before any of its instructions ran.</summary>
+    internal void DeliverPendingInjection(ulong blockAddress)
+    {
+        int vector = Interlocked.Exchange(ref _pendingVector, -1);
+        if (vector < 0)
+        {
+            return;
+        }
+
+        ulong rip = blockAddress - SegmentBase(GuestRegister.Cs);
+        if (ReadRegister(GuestRegister.Rip) != rip)
+        {
+            WriteRegister(GuestRegister.Rip, rip);
+        }
+
+        DeliverInterrupt(vector, _pendingErrorCode);
+    }
+
+    private void DeliverInterrupt(int vector, uint? errorCode = null)
     {
         bool delivered = Is64Bit
-            ? DeliverLongMode(vector, out string? why)
+            ? DeliverLongMode(vector, errorCode, out string? why)
             : (ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0
                 ? DeliverRealMode(vector, out why)
                 : Refuse("interrupt delivery in 16/32-bit protected mode is not supported", out why);
@@ -88,7 +135,7 @@ public sealed partial class Vcpu
         return true;
     }
 
-    private bool DeliverLongMode(int vector, out string? why)
+    private bool DeliverLongMode(int vector, uint? errorCode, out string? why)
     {
         (ulong idtBase, uint limit) = ReadTableRegister(UcReg.Idtr);
         if (((ulong)vector * GateSize64) + GateSize64 - 1 > limit)
@@ -114,8 +161,8 @@ public sealed partial class Vcpu
         ulong rsp = ReadRegister(GuestRegister.Rsp);
         ulong flags = ReadRegister(GuestRegister.Rflags);
         ulong newRsp = rsp & ~0xFUL;
-        Span<ulong> frame = [ReadRegister(GuestRegister.Ss), rsp, flags, ReadRegister(GuestRegister.Cs), ReadRegister(GuestRegister.Rip), 0];
-        int count = HasErrorCode(vector) ? 6 : 5;
+        Span<ulong> frame = [ReadRegister(GuestRegister.Ss), rsp, flags, ReadRegister(GuestRegister.Cs), ReadRegister(GuestRegister.Rip), errorCode ?? 0];
+        int count = HasErrorCode(vector) || errorCode.HasValue ? 6 : 5;
         Span<byte> bytes = stackalloc byte[8];
         for (int i = 0; i < count; i++)
         {

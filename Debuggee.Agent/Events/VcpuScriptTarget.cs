@@ -218,6 +218,10 @@ internal sealed class VcpuScriptTarget : IScriptTarget
     /// <inheritdoc/>
     public void Flush() => _events.DiscardPendingOutput();
 
+    /// <summary>Every interruption type goes through the guest's IVT/IDT by its vector (an NMI is vector 2); the event is
+    /// taken at the core's next block boundary after the exit, or when the halted guest resumes.</summary>
+    public bool TryInjectEvent(int type, int vector, uint? errorCode) => _core.TryInject(vector, errorCode);
+
     /// <summary><c>test_statement(x)</c> prints the value when evaluated on a halted core, as a test aid.</summary>
     public void RecordTestValue(ulong value) => _evaluationOutput?.Append("test_statement: ").Append(value.ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
 

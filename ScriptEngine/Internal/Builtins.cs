@@ -17,6 +17,8 @@ internal enum BuiltinId
     EventDisable,
     EventClear,
     EventSc,
+    EventInject,
+    EventInjectErrorCode,
     Poi, Db, Dw, Dd, Dq, Hi, Low,
     PoiPa, DbPa, DwPa, DdPa, DqPa, HiPa, LowPa,
     Eb, Ed, Eq, EbPa, EdPa, EqPa,
@@ -69,6 +71,8 @@ internal static class BuiltinTable
         yield return new(BuiltinId.EventDisable, "event_disable", 1, NoValue);
         yield return new(BuiltinId.EventClear, "event_clear", 1, NoValue);
         yield return new(BuiltinId.EventSc, "event_sc", 1, NoValue);
+        yield return new(BuiltinId.EventInject, "event_inject", 2, NoValue);
+        yield return new(BuiltinId.EventInjectErrorCode, "event_inject_error_code", 3, NoValue);
         yield return new(BuiltinId.Poi, "poi", 1, Value);
         yield return new(BuiltinId.Db, "db", 1, Value);
         yield return new(BuiltinId.Dw, "dw", 1, Value);

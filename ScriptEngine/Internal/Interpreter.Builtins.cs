@@ -7,6 +7,10 @@ namespace HyperDbgRemote.Script.Internal;
 
 internal sealed partial class Interpreter
 {
+    /// <summary>VMX interruption types: 0 external interrupt … 7 other event (SDM Vol. 3C, VM-entry event injection).</summary>
+    private const ulong MaxInterruptionType = 7;
+    private const ulong MaxVector = 0xFF;
+
     private const int HiShift = 16;
     private const ulong LowMask = 0xFFFF;
     private const ulong MaxMemcpyLength = 0xFFFF_FFFF;
@@ -134,6 +138,14 @@ internal sealed partial class Interpreter
             case BuiltinId.EventSc:
                 _target.SetShortCircuit(args[0] != 0);
                 return true;
+            case BuiltinId.EventInject or BuiltinId.EventInjectErrorCode:
+                ulong? errorCode = id == BuiltinId.EventInjectErrorCode ? args[2] : null;
+                if (args[0] > MaxInterruptionType || args[1] > MaxVector || errorCode > uint.MaxValue)
+                {
+                    return Error(id, $"type {args[0]:x} (0-7), vector {args[1]:x} (0-ff) or error code is out of range");
+                }
+
+                return _target.TryInjectEvent((int)args[0], (int)args[1], (uint?)errorCode) || Error(id, "the target cannot inject the event (another is pending, or injection is not available here)");
             case BuiltinId.TestStatement:
                 _target.RecordTestValue(args[0]);
                 return true;

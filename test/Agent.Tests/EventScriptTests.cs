@@ -172,6 +172,23 @@ public sealed class EventScriptTests
     }
 
     [Test]
+    public void EventInject_FromAScript_QueuesTheEventOnTheExitingCore()
+    {
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
+        EngineScriptCompiler scripts = Compiler(t);
+        t.Events.Register(Out(0x70, scripts, "event_inject(0, 0x40); event_inject(0, 0x41);"));
+
+        t.Vm.Start();
+        VmStopInfo? stop = t.Vm.WaitForStop(TimeSpan.FromSeconds(20));
+
+        // The first reaches the guest, which has no IDT: a triple fault naming the vector is the proof. The second is
+        // refused (one event at a time) and ends that run with an error naming the function.
+        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.Fault));
+        Assert.That(stop!.Report, Does.Contain("vector 64 (0x40)"));
+        Assert.That(t.Output.Logs.Single().Text, Does.Contain("event_inject: the target cannot inject the event"));
+    }
+
+    [Test]
     public void Compile_Error_CarriesLineColumnAndCaret()
     {
         using var t = new AgentTestVm(TestPrograms.PrintAbc);

@@ -19,6 +19,9 @@ public sealed partial class CompiledScriptTests
     [TestCase("*0xDEAD0000 = 1;", "'*': cannot write 8 bytes at 0xdead0000")]
     [TestCase("x = 1 / 0;", "'/': division by zero")]
     [TestCase("x = 1 % 0;", "'%': division by zero")]
+    [TestCase("event_inject(0, 0x20);", "event_inject: the target cannot inject the event")]
+    [TestCase("event_inject(8, 0x20);", "event_inject: type 8 (0-7), vector 20 (0-ff) or error code is out of range")]
+    [TestCase("event_inject_error_code(3, 0x100, 0);", "event_inject_error_code: type 3 (0-7), vector 100 (0-ff)")]
     public void Run_RuntimeError_EndsRunNamingTheFunction(string source, string expected)
     {
         // Arrange

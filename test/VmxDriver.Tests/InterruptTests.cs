@@ -80,6 +80,79 @@ public sealed class InterruptTests
         Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("LM"));
     }
 
+    [TestCase(null, "IM")]
+    [TestCase(0x1234u, "EM")]
+    public void TryInject_FromAnExit_DeliveredAtTheNextBlockBoundary(uint? errorCode, string expected)
+    {
+        // Arrange: an IDT gate for vector 0x40; the handler prints I (or E after popping an error code) and returns.
+        const ulong idt = TestVm.DataAddress;
+        const ulong idtr = TestVm.DataAddress + 0x1000;
+        using TestVm t = TestVm.Create64(a =>
+        {
+            Label handler = a.CreateLabel();
+            Label main = a.CreateLabel();
+            a.jmp(main);
+            a.Label(ref handler);
+            if (errorCode is null)
+            {
+                a.mov(al, (byte)'I');
+            }
+            else
+            {
+                a.pop(rbx);
+                a.mov(al, (byte)'E');
+            }
+
+            a.@out(0xE9, al);
+            a.iretq();
+            a.Label(ref main);
+            a.lidt(__[idtr]);
+            Label next = a.CreateLabel();
+            a.@out(0x80, al);
+            a.jmp(next); // the block ends here: the event is taken at the next block boundary
+            a.Label(ref next);
+            a.mov(al, (byte)'M');
+            a.@out(0xE9, al);
+            a.hlt();
+        });
+        ulong handlerAddress = TestVm.LoadAddress + 2;
+        Span<byte> gate = stackalloc byte[16];
+        BitConverter.TryWriteBytes(gate, (ushort)handlerAddress);
+        BitConverter.TryWriteBytes(gate[2..], (ushort)t.Core0.ReadRegister(GuestRegister.Cs));
+        gate[5] = 0x8E;
+        BitConverter.TryWriteBytes(gate[6..], (ushort)(handlerAddress >> 16));
+        BitConverter.TryWriteBytes(gate[8..], (uint)(handlerAddress >> 32));
+        t.Vm.Memory.Write(idt + (0x40 * 16), gate);
+        t.Vm.Memory.TryWrite(idtr, (ushort)(256 * 16 - 1));
+        t.Vm.Memory.TryWrite(idtr + 2, idt);
+        t.Core0.Controls.SetPort(0x80, true);
+        bool accepted = false;
+        t.Vm.ExitHandler = new RecordingExitHandler(e => accepted = e.Core.TryInject(0x40, errorCode));
+
+        // Act
+        t.Run();
+
+        // Assert: the event ran after the OUT's block, before the next block.
+        Assert.That(accepted, Is.True);
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo(expected));
+        Assert.That(t.Core0.InterruptsDelivered, Is.EqualTo(1));
+        if (errorCode is uint code)
+        {
+            Assert.That(t.Core0.ReadRegister(GuestRegister.Rbx), Is.EqualTo(code), "the error code was pushed");
+        }
+    }
+
+    [Test]
+    public void TryInject_BadVectorOrOnePending_Refused()
+    {
+        using TestVm t = TestVm.Create64(a => a.hlt());
+
+        Assert.That(t.Core0.TryInject(256), Is.False);
+        Assert.That(t.Core0.TryInject(-1), Is.False);
+        Assert.That(t.Core0.TryInject(0x40), Is.True);
+        Assert.That(t.Core0.TryInject(0x41), Is.False, "one event at a time, as VMX's entry interruption field");
+    }
+
     [Test]
     public void IntN_NoHandler_StopsWithTripleFaultReport()
     {
