@@ -130,7 +130,7 @@ internal sealed class VcpuScriptTarget : IScriptTarget
     /// <inheritdoc/>
     public bool TryRead(ulong address, Span<byte> destination)
     {
-        if (TryLocal(address, destination.Length, out Span<byte> local))
+        if (TryLocal(address, destination.Length, writable: false, out Span<byte> local))
         {
             local.CopyTo(destination);
             return true;
@@ -142,15 +142,10 @@ internal sealed class VcpuScriptTarget : IScriptTarget
     /// <inheritdoc/>
     public bool TryWrite(ulong address, ReadOnlySpan<byte> source)
     {
-        if (address - BufferAddress < (ulong)CurrentBuffer().Length)
+        if (TryLocal(address, source.Length, writable: true, out Span<byte> local))
         {
-            if (TryLocal(address, source.Length, out Span<byte> local))
-            {
-                source.CopyTo(local);
-                return true;
-            }
-
-            return false;
+            source.CopyTo(local);
+            return true;
         }
 
         return !IsLocalRange(address) && _core.WriteVirtual(address, source) == source.Length;
@@ -271,7 +266,8 @@ internal sealed class VcpuScriptTarget : IScriptTarget
 
     private byte[] CurrentBuffer() => _invocation?.Event.Buffer ?? [];
 
-    private bool TryLocal(ulong address, int length, out Span<byte> local)
+    /// <summary>The event's buffer (readable and writable) or the process name (read-only) at <paramref name="address"/>.</summary>
+    private bool TryLocal(ulong address, int length, bool writable, out Span<byte> local)
     {
         byte[] buffer = CurrentBuffer();
         ulong offset = address - BufferAddress;
@@ -282,7 +278,7 @@ internal sealed class VcpuScriptTarget : IScriptTarget
         }
 
         offset = address - NameAddress;
-        if (_processNameLength > 0 && offset < (ulong)_processNameLength && (ulong)length <= (ulong)_processNameLength - offset)
+        if (!writable && _processNameLength > 0 && offset < (ulong)_processNameLength && (ulong)length <= (ulong)_processNameLength - offset)
         {
             local = _processName.AsSpan((int)offset, length);
             return true;

@@ -46,11 +46,7 @@ internal sealed partial class RequestDispatcher
             _ = _session.Outputs.Get(name);
         }
 
-        long scriptLength = r.Script.Length + r.ScriptIncludes.Sum(f => (long)f.Key.Length + f.Value.Length);
-        if (scriptLength > _session.Limits.MaxScriptBytes)
-        {
-            throw new SessionException($"the script and its includes are {scriptLength} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
-        }
+        CheckScriptSize(r.Script, r.ScriptIncludes);
 
         IEventScript? script = null;
         if (r.Script.Length > 0)

@@ -207,13 +207,19 @@ internal sealed partial class RequestDispatcher
         return response;
     }
 
+    /// <summary>A script and the files it includes count together against the script-size limit.</summary>
+    private void CheckScriptSize(string script, IReadOnlyDictionary<string, string> includes)
+    {
+        long length = script.Length + includes.Sum(f => (long)f.Key.Length + f.Value.Length);
+        if (length > _session.Limits.MaxScriptBytes)
+        {
+            throw new SessionException($"the script and its includes are {length} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
+        }
+    }
+
     private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request)
     {
-        long scriptLength = request.Script.Length + request.Includes.Sum(f => (long)f.Key.Length + f.Value.Length);
-        if (scriptLength > _session.Limits.MaxScriptBytes)
-        {
-            throw new SessionException($"the script and its includes are {scriptLength} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
-        }
+        CheckScriptSize(request.Script, request.Includes);
 
         if (_scripts is null)
         {

@@ -1,7 +1,6 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace HyperDbgRemote.Host.Tests;
@@ -17,23 +16,7 @@ public sealed class HostProcessTests
         return path;
     }
 
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        string root = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-        string dll = Path.Combine(root, "Debugger.Host", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "HyperDbgRemote.Host.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        Assert.That(p.WaitForExit(60_000), Is.True, "the debugger exited");
-        return (p.ExitCode, output, err.Result);
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => HyperDbgProcess.Run(args);
 
     [Test]
     public void Commands_BreakReadChangeContinue_Succeed()

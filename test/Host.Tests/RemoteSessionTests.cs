@@ -47,9 +47,9 @@ public sealed partial class RemoteSessionTests
         p.Dispose();
     }
 
-    private static Process StartAgent(string listen, params string[] more)
+    private static Process StartAgent(string listen, params string[] options)
     {
-        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--listen", listen, .. (more.Length > 0 ? more : ["--initial-break"])]);
+        Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--listen", listen, .. options]);
         Task<string?> line = agent.StandardOutput.ReadLineAsync();
         if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is null || !line.Result.Contains("\"ready\":true", StringComparison.Ordinal))
         {
@@ -62,17 +62,8 @@ public sealed partial class RemoteSessionTests
 
     private static (int Exit, string Output) RunHost(params string[] commands)
     {
-        var args = new List<string> { Dll("Debugger.Host", "HyperDbgRemote.Host.dll") };
-        foreach (string c in commands)
-        {
-            args.Add("-c");
-            args.Add(c);
-        }
-
-        using Process host = Start("dotnet", args);
-        string output = host.StandardOutput.ReadToEnd();
-        Assert.That(host.WaitForExit(60_000), Is.True, "the debugger finished");
-        return (host.ExitCode, output);
+        (int exit, string output, _) = HyperDbgProcess.Run([.. commands.SelectMany(c => new[] { "-c", c })]);
+        return (exit, output);
     }
 
     private static void AssertSession(string connect)
@@ -108,7 +99,7 @@ public sealed partial class RemoteSessionTests
     {
         using Process socat = Start("socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], redirectOut: false, drainErrors: false);
         string[] ptys = ReadPtys(socat);
-        using Process agent = StartAgent($"serial:{ptys[0]}?baud=115200");
+        using Process agent = StartAgent($"serial:{ptys[0]}?baud=115200", "--initial-break");
         try
         {
             AssertSession($".debug remote serial 115200 {ptys[1]}");
@@ -124,7 +115,7 @@ public sealed partial class RemoteSessionTests
     public void NamedPipe_UnixSocket_BreakChangeContinue()
     {
         string path = Path.Combine(Path.GetTempPath(), $"hdr-pipe-{Guid.NewGuid():N}.sock");
-        using Process agent = StartAgent("pipe:" + path);
+        using Process agent = StartAgent("pipe:" + path, "--initial-break");
         try
         {
             AssertSession(".debug remote namedpipe " + path);
@@ -139,7 +130,7 @@ public sealed partial class RemoteSessionTests
     public void Tcp_Loopback_BreakChangeContinue()
     {
         int port = FreePort();
-        using Process agent = StartAgent($"tcp://127.0.0.1:{port}");
+        using Process agent = StartAgent($"tcp://127.0.0.1:{port}", "--initial-break");
         try
         {
             AssertSession($".connect tcp://127.0.0.1:{port}");

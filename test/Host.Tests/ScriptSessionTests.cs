@@ -1,7 +1,6 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using HyperDbgRemote.Tests.Shared;
 
@@ -33,32 +32,11 @@ public sealed partial class ScriptSessionTests
         }
     }
 
-    /// <summary>Runs <c>bin/hyperdbg ARGS</c> (the launcher ./build.sh writes; the host assembly when it is absent).</summary>
+    /// <summary>Runs <c>bin/hyperdbg ARGS</c> (two minutes at most: a conformance file runs many cases); stdout and stderr.</summary>
     private static (int Exit, string Output) RunHyperDbg(params string[] args)
     {
-        string root = ConformanceRoot.SolutionDirectory() ?? throw new AssertionException("HyperDbgRemote.sln not found");
-        string launcher = Path.Combine(root, "bin", "hyperdbg");
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        ProcessStartInfo psi = File.Exists(launcher)
-            ? new ProcessStartInfo(launcher)
-            : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(root, "Debugger.Host", "bin", configuration, "net10.0", "HyperDbgRemote.Host.dll") } };
-        psi.RedirectStandardOutput = true;
-        psi.RedirectStandardError = true;
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("the debugger did not finish");
-        }
-
-        return (p.ExitCode, output + err.Result);
+        (int exit, string output, string errors) = HyperDbgProcess.Run(TimeSpan.FromSeconds(120), args);
+        return (exit, output + errors);
     }
 
     [GeneratedRegex(@"^test case (\d+) was (successful|failed)$", RegexOptions.Multiline)]

@@ -62,16 +62,7 @@ public sealed class InterruptTests
             a.@out(0xE9, al);
             a.hlt();
         });
-        ulong handlerAddress = TestVm.LoadAddress + 2;
-        Span<byte> gate = stackalloc byte[16];
-        BitConverter.TryWriteBytes(gate, (ushort)handlerAddress);
-        BitConverter.TryWriteBytes(gate[2..], (ushort)t.Core0.ReadRegister(GuestRegister.Cs));
-        gate[5] = 0x8E;
-        BitConverter.TryWriteBytes(gate[6..], (ushort)(handlerAddress >> 16));
-        BitConverter.TryWriteBytes(gate[8..], (uint)(handlerAddress >> 32));
-        t.Vm.Memory.Write(idt + (0x80 * 16), gate);
-        t.Vm.Memory.TryWrite(idtr, (ushort)(256 * 16 - 1));
-        t.Vm.Memory.TryWrite(idtr + 2, idt);
+        WriteIdtGate(t, idt, idtr, 0x80, TestVm.LoadAddress + 2);
 
         // Act
         t.Run();
@@ -115,16 +106,7 @@ public sealed class InterruptTests
             a.@out(0xE9, al);
             a.hlt();
         });
-        ulong handlerAddress = TestVm.LoadAddress + 2;
-        Span<byte> gate = stackalloc byte[16];
-        BitConverter.TryWriteBytes(gate, (ushort)handlerAddress);
-        BitConverter.TryWriteBytes(gate[2..], (ushort)t.Core0.ReadRegister(GuestRegister.Cs));
-        gate[5] = 0x8E;
-        BitConverter.TryWriteBytes(gate[6..], (ushort)(handlerAddress >> 16));
-        BitConverter.TryWriteBytes(gate[8..], (uint)(handlerAddress >> 32));
-        t.Vm.Memory.Write(idt + (0x40 * 16), gate);
-        t.Vm.Memory.TryWrite(idtr, (ushort)(256 * 16 - 1));
-        t.Vm.Memory.TryWrite(idtr + 2, idt);
+        WriteIdtGate(t, idt, idtr, 0x40, TestVm.LoadAddress + 2);
         t.Core0.Controls.SetPort(0x80, true);
         bool accepted = false;
         t.Vm.ExitHandler = new RecordingExitHandler(e => accepted = e.Core.TryInject(0x40, errorCode));
@@ -169,5 +151,20 @@ public sealed class InterruptTests
         Assert.That(info?.Reason, Is.EqualTo(VmStopReason.Fault));
         Assert.That(info!.Report, Does.Contain("core 0").And.Contain("triple fault").And.Contain("vector 129"));
         Assert.That(info.Report, Does.Contain("RIP 0x"));
+    }
+
+    /// <summary>Writes a 64-bit interrupt gate for <paramref name="vector"/> to <paramref name="handler"/> into an IDT of
+    /// 256 entries at <paramref name="idt"/>, and its IDTR image (limit, base) at <paramref name="idtr"/> for LIDT.</summary>
+    private static void WriteIdtGate(TestVm t, ulong idt, ulong idtr, int vector, ulong handler)
+    {
+        Span<byte> gate = stackalloc byte[16];
+        BitConverter.TryWriteBytes(gate, (ushort)handler);
+        BitConverter.TryWriteBytes(gate[2..], (ushort)t.Core0.ReadRegister(GuestRegister.Cs));
+        gate[5] = 0x8E;
+        BitConverter.TryWriteBytes(gate[6..], (ushort)(handler >> 16));
+        BitConverter.TryWriteBytes(gate[8..], (uint)(handler >> 32));
+        t.Vm.Memory.Write(idt + ((ulong)vector * 16), gate);
+        t.Vm.Memory.TryWrite(idtr, (ushort)(256 * 16 - 1));
+        t.Vm.Memory.TryWrite(idtr + 2, idt);
     }
 }
