@@ -8,8 +8,6 @@ using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
-using HyperDbgRemote.VmxDriver;
-using HyperDbgRemote.VmxDriver.Guests;
 
 namespace HyperDbgRemote.Bench;
 
@@ -17,9 +15,6 @@ namespace HyperDbgRemote.Bench;
 internal static class EndToEndBenchmarks
 {
     private const int Breaks = 300;
-
-    /// <summary>mov al, 5ah; out 80h, al; jmp back.</summary>
-    private static readonly byte[] s_loop = [0xB0, 0x5A, 0xE6, 0x80, 0xEB, 0xFA];
 
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
@@ -44,7 +39,7 @@ internal static class EndToEndBenchmarks
 
     private static async Task<double> RoundTripAsync(string listen, string? connect)
     {
-        using var session = new DebuggeeSession(new Flat64Guest(s_loop, 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        using DebuggeeSession session = BenchAgent.OutLoopSession();
         await using var hub = new NotificationHub(session);
         (IAsyncDisposable server, string address) = await WireBenchmarks.Serve(session, hub, new RequestDispatcher(session, null), listen);
         await using var serverLifetime = server;
@@ -52,7 +47,7 @@ internal static class EndToEndBenchmarks
         await using IDebuggeeConnection c = await WireBenchmarks.Connect(connect ?? address);
         using var cts = new CancellationTokenSource();
         await using IAsyncEnumerator<Notification> notes = c.NotificationsAsync(cts.Token).GetAsyncEnumerator(cts.Token);
-        await c.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = new EventRegistration { Direction = IoDirection.Out, Port = 0x80, Immediate = true } } });
+        await BenchAgent.RegisterAsync(c, BenchAgent.Port80());
         await NextHalt(notes);
         var continueRequest = new HostToAgent { Continue = new ContinueRequest() };
         long start = Stopwatch.GetTimestamp();
@@ -83,7 +78,7 @@ internal static class EndToEndBenchmarks
     /// <summary>In a child process: an agent session with 100 events registered, its guest running.</summary>
     public static double RssProbe()
     {
-        using var session = new DebuggeeSession(new Flat64Guest(s_loop, 0x100000), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        using DebuggeeSession session = BenchAgent.OutLoopSession(cores: 2, memoryMiB: 64);
         for (int i = 0; i < 100; i++)
         {
             session.Events.Register(new IoEventSpec { Direction = IoEventDirection.In, Port = (ushort)(0x1000 + i), Code = [0xC3], BufferSize = 256 });

@@ -219,24 +219,14 @@ internal static class WireBenchmarks
     private static async Task<(double MessagesPerSecond, double WireFraction)> Serial()
     {
         using var line = new PacedSerialLine(SerialBytesPerSecond);
-        using var session = new DebuggeeSession(new Flat64Guest([0xB0, 0x5A, 0xE6, 0x80, 0xEB, 0xFA], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        using DebuggeeSession session = BenchAgent.OutLoopSession();
         await using var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, Agent.Events.AgentScripts.Create(session));
         (IAsyncDisposable server, _) = await Serve(session, hub, dispatcher, $"serial:{line.AgentEnd}?baud=115200");
         await using (server)
         {
             await using IDebuggeeConnection c = await Connect($"serial:{line.HostEnd}?baud=115200");
-            AgentToHost reply = await c.SendAsync(new HostToAgent
-            {
-                RegisterEvent = new RegisterEventRequest
-                {
-                    Event = new EventRegistration { Direction = IoDirection.Out, Port = 0x80, Immediate = false, Script = TypicalScript },
-                },
-            });
-            if (reply.RegisterEvent.Status != Status.Ok)
-            {
-                throw new InvalidOperationException(reply.RegisterEvent.Message);
-            }
+            await BenchAgent.RegisterAsync(c, BenchAgent.Port80(TypicalScript));
 
             using var cts = new CancellationTokenSource();
             long received = 0;
