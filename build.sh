@@ -68,12 +68,16 @@ LAUNCHER
 
 # Runs every test assembly and prints one closing line "N passed, N failed" (skipped tests on the line before).
 run_tests() {
-    local log_file status
+    local log_file status results
     log_file="$(mktemp)"
+    results="$(mktemp -d)"
     set +e
-    dotnet test HyperDbgRemote.sln -c "$CONFIG" --no-build --verbosity quiet -nologo "$@" 2>&1 | tee "$log_file"
+    dotnet test HyperDbgRemote.sln -c "$CONFIG" --no-build --verbosity quiet -nologo \
+        --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$log_file"
     status=${PIPESTATUS[0]}
     set -e
+    python3 "$ROOT/.ci/failed_tests.py" "$results" || true
+    rm -rf "$results"
     local summary
     summary="$(sed -e 's/\x1b\[[0-9;]*m//g' "$log_file" | awk '
         /^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+/ {

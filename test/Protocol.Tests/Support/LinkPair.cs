@@ -30,7 +30,7 @@ internal sealed class LinkPair : IAsyncDisposable
     };
 
     /// <summary>Sends <paramref name="count"/> messages each way at once; returns the elapsed time after checking exactly-once, in-order arrival.</summary>
-    public async Task<TimeSpan> ExchangeAsync(int count)
+    public async Task<TimeSpan> ExchangeAsync(int count, TimeSpan? timeout = null)
     {
         var watch = Stopwatch.StartNew();
         Task hostSend = Task.Run(async () =>
@@ -68,7 +68,7 @@ internal sealed class LinkPair : IAsyncDisposable
             return texts;
         });
 
-        await Task.WhenAll(hostSend, agentSend, agentReceive, hostReceive).DefaultTimeout();
+        await Task.WhenAll(hostSend, agentSend, agentReceive, hostReceive).WaitAsync(timeout ?? TaskExtensions.Default);
         watch.Stop();
         Assert.That(agentReceive.Result, Is.EqualTo(Enumerable.Range(0, count).Select(i => (ulong)i)), "host to agent: exactly once, in order");
         Assert.That(hostReceive.Result, Is.EqualTo(Enumerable.Range(0, count).Select(i => $"message {i} \u0003\u00a5\u0096 padding to sixty bytes")), "agent to host: exactly once, in order");
