@@ -11,7 +11,7 @@ public sealed class ReliableLinkFaultTests
     private const int Messages = 10_000;
 
     /// <summary>Only a hang fails on time: the exchange takes seconds alone and several times that on a loaded machine.</summary>
-    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan s_hangGuard = TimeSpan.FromMinutes(3);
 
     private static IEnumerable<TestCaseData> Faults()
     {
@@ -34,7 +34,7 @@ public sealed class ReliableLinkFaultTests
         await using var pair = new LinkPair(a, b, LinkPair.FastOptions(), LinkPair.FastOptions());
 
         // Act
-        TimeSpan elapsed = await pair.ExchangeAsync(Messages, HangGuard);
+        TimeSpan elapsed = await pair.ExchangeAsync(Messages, s_hangGuard);
 
         // Assert (the exactly-once, in-order checks are inside ExchangeAsync)
         LinkStatistics host = pair.Host.GetStatistics();
