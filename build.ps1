@@ -31,8 +31,11 @@ function Invoke-Build {
 }
 
 function Invoke-Tests {
-    $out = dotnet test HyperDbgRemote.sln -c $Config --no-build --verbosity quiet -nologo @Rest 2>&1 | Tee-Object -Variable lines
+    $results = Join-Path ([System.IO.Path]::GetTempPath()) ("hdr-tests-" + [guid]::NewGuid())
+    $out = dotnet test HyperDbgRemote.sln -c $Config --no-build --verbosity quiet -nologo --logger trx --results-directory $results @Rest 2>&1 | Tee-Object -Variable lines
     $status = $LASTEXITCODE
+    python "$PSScriptRoot\.ci\failed_tests.py" $results
+    Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
     $p = 0; $f = 0; $s = 0
     foreach ($line in $lines) {
         if ("$line" -match '^(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+)') {
