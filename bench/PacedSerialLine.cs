@@ -220,3 +220,71 @@ internal sealed class PacedSerialLine : IDisposable
         }
     }
 }
+
+/// <summary>
+/// A <see cref="PacedSerialLine"/> in a child process of the harness. The line is a separate device: in the harness's
+/// own process the runtime's garbage collections of the agent under test would stop the relay too, and a UART does not
+/// stop sending while the debuggee's agent collects garbage (measured: in-process, the relay lost about 7% of its time
+/// to such pauses while an agent dropped millions of messages).
+/// </summary>
+internal sealed class PacedSerialLineProcess : IDisposable
+{
+    private readonly Process _child;
+
+    public PacedSerialLineProcess(int bytesPerSecond)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(typeof(PacedSerialLineProcess).Assembly.Location);
+        psi.ArgumentList.Add("--paced-line");
+        psi.ArgumentList.Add(bytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _child = Process.Start(psi) ?? throw new InvalidOperationException("the paced line's process did not start");
+        string[] ends = (_child.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the paced line's process printed no pty names")).Split(' ');
+        AgentEnd = ends[0];
+        HostEnd = ends[1];
+    }
+
+    public string AgentEnd { get; }
+
+    public string HostEnd { get; }
+
+    /// <summary>Bytes the line has delivered to the host's end so far.</summary>
+    public long BytesToHost => Counts().ToHost;
+
+    /// <summary>Bytes the line has delivered to the agent's end so far.</summary>
+    public long BytesToAgent => Counts().ToAgent;
+
+    /// <summary>In the child: serves a line until standard input closes; "count" asks for the byte counts.</summary>
+    public static int Serve(int bytesPerSecond)
+    {
+        using var line = new PacedSerialLine(bytesPerSecond);
+        Console.WriteLine($"{line.AgentEnd} {line.HostEnd}");
+        while (Console.ReadLine() is string command)
+        {
+            if (command == "count")
+            {
+                Console.WriteLine($"{line.BytesToHost} {line.BytesToAgent}");
+            }
+        }
+
+        return 0;
+    }
+
+    private (long ToHost, long ToAgent) Counts()
+    {
+        _child.StandardInput.WriteLine("count");
+        _child.StandardInput.Flush();
+        string[] counts = (_child.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the paced line's process ended")).Split(' ');
+        return (long.Parse(counts[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(counts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public void Dispose()
+    {
+        _child.StandardInput.Close();
+        if (!_child.WaitForExit(5000))
+        {
+            _child.Kill();
+        }
+
+        _child.Dispose();
+    }
+}

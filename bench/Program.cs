@@ -25,6 +25,13 @@ if (args.Contains("--relay-probe"))
     return 0;
 }
 
+int pacedLine = Array.IndexOf(args, "--paced-line");
+if (pacedLine >= 0 && pacedLine + 1 < args.Length)
+{
+    // A child process: the paced serial line of the serial benchmarks (see PacedSerialLineProcess).
+    return PacedSerialLineProcess.Serve(int.Parse(args[pacedLine + 1], CultureInfo.InvariantCulture));
+}
+
 if (args.Contains("--rss-probe"))
 {
     Console.WriteLine(VmxBenchmarks.RssProbe().ToString(CultureInfo.InvariantCulture));

@@ -218,7 +218,7 @@ internal static class WireBenchmarks
     /// </summary>
     private static async Task<(double MessagesPerSecond, double WireFraction)> Serial()
     {
-        using var line = new PacedSerialLine(SerialBytesPerSecond);
+        using var line = new PacedSerialLineProcess(SerialBytesPerSecond);
         using DebuggeeSession session = BenchAgent.OutLoopSession();
         await using var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, Agent.Events.AgentScripts.Create(session));
