@@ -155,6 +155,17 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
         await _pump.ConfigureAwait(false);
     }
 
+    /// <summary>Script output in the link's compact form as plain texts; a malformed one becomes an error log naming the problem.</summary>
+    private static Notification Unpacked(Notification notification)
+    {
+        if (notification.BodyCase != Notification.BodyOneofCase.ScriptOutput || ScriptOutputPacking.TryUnpack(notification.ScriptOutput, out string? error))
+        {
+            return notification;
+        }
+
+        return new Notification { Log = new LogNotification { Level = LogLevel.Error, Text = $"malformed notification from the agent dropped: {error}" } };
+    }
+
     private ConnectionException Closed() =>
         new($"the connection to the agent is closed: {_closedBecause?.Message}", _closedBecause!);
 
@@ -167,7 +178,7 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
                 AgentToHost message = await _link.ReceiveAsync().ConfigureAwait(false);
                 if (message.BodyCase == AgentToHost.BodyOneofCase.Notification)
                 {
-                    _notifications.Writer.TryWrite(message.Notification);
+                    _notifications.Writer.TryWrite(Unpacked(message.Notification));
                 }
                 else if (_pending.TryGetValue(message.RequestId, out TaskCompletionSource<AgentToHost>? answer))
                 {

@@ -228,8 +228,10 @@ internal static class WireBenchmarks
             await using IDebuggeeConnection c = await Connect($"serial:{line.HostEnd}?baud=115200");
             await BenchAgent.RegisterAsync(c, BenchAgent.Port80(TypicalScript));
 
+            // Frames arrive in lumps of about a quarter second: the rate is taken between the first and the last
+            // arrival of the counting window (the messages of the first arrival were carried before it).
             using var cts = new CancellationTokenSource();
-            long received = 0;
+            var arrivals = new List<(long At, int Texts)>();
             bool counting = false;
             Task reader = Task.Run(async () =>
             {
@@ -237,7 +239,10 @@ internal static class WireBenchmarks
                 {
                     if (n.BodyCase == Notification.BodyOneofCase.ScriptOutput && Volatile.Read(ref counting))
                     {
-                        Interlocked.Add(ref received, n.ScriptOutput.Texts.Count);
+                        lock (arrivals)
+                        {
+                            arrivals.Add((Stopwatch.GetTimestamp(), n.ScriptOutput.Texts.Count));
+                        }
                     }
                 }
             });
@@ -247,8 +252,21 @@ internal static class WireBenchmarks
             long lineBytesAtStart = line.BytesToHost;
             long start = Stopwatch.GetTimestamp();
             await Task.Delay(TimeSpan.FromSeconds(8));
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            long count = Interlocked.Read(ref received);
+            double lineSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            long lineBytes = line.BytesToHost - lineBytesAtStart;
+            (long At, int Texts)[] window;
+            lock (arrivals)
+            {
+                window = [.. arrivals];
+            }
+
+            if (window.Length < 2)
+            {
+                throw new InvalidOperationException($"only {window.Length} script-output notifications arrived in 8 s");
+            }
+
+            long count = window.Skip(1).Sum(a => (long)a.Texts);
+            double seconds = Stopwatch.GetElapsedTime(window[0].At, window[^1].At).TotalSeconds;
             await cts.CancelAsync();
             session.Vm.Stop();
             try
@@ -261,7 +279,7 @@ internal static class WireBenchmarks
 
             double rate = count / seconds;
             string stats = c is LinkDebuggeeConnection link ? link.Link.GetStatistics().ToString() : string.Empty;
-            Console.Error.WriteLine($"bench: serial: {count} messages in {seconds:F1} s; the line carried {(line.BytesToHost - lineBytesAtStart) / seconds:F0} B/s to the host and {line.BytesToAgent} bytes in all to the agent; {session.Messages.DroppedTotal} dropped at the agent; {session.Vm.ExitCountsByPort().GetValueOrDefault((ushort)0x80)} exits on port 80; host link {stats}");
+            Console.Error.WriteLine($"bench: serial: {count} messages in {seconds:F1} s; the line carried {lineBytes / lineSeconds:F0} B/s to the host and {line.BytesToAgent} bytes in all to the agent; {session.Messages.DroppedTotal} dropped at the agent; {session.Vm.ExitCountsByPort().GetValueOrDefault((ushort)0x80)} exits on port 80; host link {stats}");
             return (rate, rate * TypicalMessage.Length / SerialBytesPerSecond);
         }
     }

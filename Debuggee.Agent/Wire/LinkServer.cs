@@ -206,7 +206,7 @@ internal sealed class LinkServer : IAsyncDisposable
                     {
                         await foreach (Notification n in reader.ReadAllAsync(done.Token).ConfigureAwait(false))
                         {
-                            foreach (AgentToHost piece in Notifications.SplitToFit(n, chunk))
+                            foreach (AgentToHost piece in Notifications.ForLink(n, chunk))
                             {
                                 await Send(piece, done.Token).ConfigureAwait(false);
                             }

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using HyperDbgRemote.Agent.Events;
 using HyperDbgRemote.Agent.Messaging;
 using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
 using HyperDbgRemote.VmxDriver;
 using HaltReason = HyperDbgRemote.Protocol.Messages.HaltReason;
@@ -26,6 +27,23 @@ internal static class Notifications
         StoppedMessage m => new Notification { Stopped = Stopped(m) },
         _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name, "unknown agent message"),
     };
+
+    /// <summary>
+    /// The notification as the framed link sends it: split by <see cref="SplitToFit"/>, each batch of script output in
+    /// the link's compact form when that is smaller (<see cref="ScriptOutputPacking"/>).
+    /// </summary>
+    public static IEnumerable<AgentToHost> ForLink(Notification notification, int maxBytes)
+    {
+        foreach (AgentToHost piece in SplitToFit(notification, maxBytes))
+        {
+            if (piece.Notification.BodyCase == Notification.BodyOneofCase.ScriptOutput)
+            {
+                piece.Notification.ScriptOutput = ScriptOutputPacking.Pack(piece.Notification.ScriptOutput);
+            }
+
+            yield return piece;
+        }
+    }
 
     /// <summary>
     /// The notification as messages of at most <paramref name="maxBytes"/> serialized bytes each: a batch of script

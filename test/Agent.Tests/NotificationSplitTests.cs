@@ -45,6 +45,27 @@ public sealed class NotificationSplitTests
     }
 
     [Test]
+    public void ForLink_ManySmallTexts_PackedPiecesFitAndUnpackToTheSameTexts()
+    {
+        string[] texts = [.. Enumerable.Range(0, 20_000).Select(i => $"shell tick {i:D4}\r\n")];
+
+        List<AgentToHost> pieces = [.. Notifications.ForLink(Batch(texts), 2880)];
+        int packedBytes = pieces.Sum(p => p.CalculateSize());
+        var unpacked = new List<string>();
+        foreach (AgentToHost piece in pieces)
+        {
+            ScriptOutputNotification received = ScriptOutputNotification.Parser.ParseFrom(piece.Notification.ScriptOutput.ToByteArray());
+            Assert.That(received.Texts, Is.Empty, "sent in the compact form");
+            Assert.That(Protocol.ScriptOutputPacking.TryUnpack(received, out string? error), Is.True, error);
+            unpacked.AddRange(received.Texts);
+        }
+
+        Assert.That(pieces.Select(p => p.CalculateSize()), Has.All.LessThanOrEqualTo(2880));
+        Assert.That(unpacked, Is.EqualTo(texts));
+        Assert.That(packedBytes, Is.LessThan(texts.Sum(t => t.Length + 1) * 1.01), "about one byte of overhead per text");
+    }
+
+    [Test]
     public void SplitToFit_SmallNotification_Unchanged()
     {
         Notification n = Batch(["hello\n"]);

@@ -79,7 +79,32 @@ public sealed class LinkDebuggeeConnectionTests
         Assert.That(async () => await LinkDebuggeeConnection.ConnectAsync("serial:com7"), Throws.InstanceOf<ConnectionException>().With.Message.Contains("com7"));
     }
 
-    private static async Task RunAgentAsync(ReliableLink<AgentToHost, HostToAgent> agent, Status handshakeStatus, bool answerRequests = true)
+    [Test]
+    public async Task NotificationsAsync_PackedScriptOutput_ArrivesAsTextsAndAMalformedOneAsAnError()
+    {
+        // Arrange: after the handshake the agent sends a packed batch, then one whose lengths do not add up
+        var batch = new ScriptOutputNotification { Texts = { "shell tick 0001\r\n", "é€𝄞\n", string.Empty, "shell tick 0002\r\n", "last" } };
+        ScriptOutputNotification packed = ScriptOutputPacking.Pack(batch.Clone());
+        var malformed = new ScriptOutputNotification { Joined = Google.Protobuf.ByteString.CopyFromUtf8("abc"), Lengths = { 1, 1 } };
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        await using var agent = new ReliableLink<AgentToHost, HostToAgent>(b, LinkPair.FastOptions());
+        Task agentTask = RunAgentAsync(agent, Status.Ok, after: [new Notification { ScriptOutput = packed }, new Notification { ScriptOutput = malformed }]);
+
+        // Act
+        await using LinkDebuggeeConnection connection = await LinkDebuggeeConnection.ConnectAsync(a, options: LinkPair.FastOptions()).DefaultTimeout();
+        Notification[] received = await TakeAsync(connection.NotificationsAsync(), 3).DefaultTimeout();
+
+        // Assert
+        Assert.That(packed.Texts, Is.Empty, "the agent sent the compact form");
+        Assert.That(received[1].ScriptOutput.Texts, Is.EqualTo(batch.Texts));
+        Assert.That(received[1].ScriptOutput.Joined.IsEmpty && received[1].ScriptOutput.Lengths.Count == 0, Is.True);
+        Assert.That(received[2].Log.Level, Is.EqualTo(LogLevel.Error));
+        Assert.That(received[2].Log.Text, Does.Contain("2 text lengths add up to 2 bytes, but 3 bytes came"));
+        await agent.CloseAsync();
+        await agentTask.DefaultTimeout();
+    }
+
+    private static async Task RunAgentAsync(ReliableLink<AgentToHost, HostToAgent> agent, Status handshakeStatus, bool answerRequests = true, Notification[]? after = null)
     {
         var held = new List<HostToAgent>();
         await foreach (HostToAgent request in agent.ReadAllAsync())
@@ -98,6 +123,11 @@ public sealed class LinkDebuggeeConnectionTests
                     },
                 });
                 await agent.SendAsync(new AgentToHost { Notification = new Notification { Log = new LogNotification { Text = "hello" } } });
+                foreach (Notification n in after ?? [])
+                {
+                    await agent.SendAsync(new AgentToHost { Notification = n });
+                }
+
                 continue;
             }
 
@@ -123,6 +153,21 @@ public sealed class LinkDebuggeeConnectionTests
                 held.Clear();
             }
         }
+    }
+
+    private static async Task<T[]> TakeAsync<T>(IAsyncEnumerable<T> source, int count)
+    {
+        var items = new List<T>(count);
+        await foreach (T item in source)
+        {
+            items.Add(item);
+            if (items.Count == count)
+            {
+                break;
+            }
+        }
+
+        return [.. items];
     }
 
     private static async Task<T> FirstAsync<T>(IAsyncEnumerable<T> source)
