@@ -24,6 +24,38 @@ internal static class Measure
         return results[runs / 2];
     }
 
+    /// <summary>
+    /// Medians of several measurements taken in alternation, one of each per round (after one warm-up round), so that
+    /// a machine whose speed drifts during the run affects them alike.
+    /// </summary>
+    public static double[] Interleaved(Func<double>[] measurements, int rounds)
+    {
+        foreach (Func<double> m in measurements)
+        {
+            m();
+        }
+
+        var results = new double[measurements.Length][];
+        for (int k = 0; k < measurements.Length; k++)
+        {
+            results[k] = new double[rounds];
+        }
+
+        for (int i = 0; i < rounds; i++)
+        {
+            for (int k = 0; k < measurements.Length; k++)
+            {
+                results[k][i] = measurements[k]();
+            }
+        }
+
+        return [.. results.Select(r =>
+        {
+            Array.Sort(r);
+            return r[rounds / 2];
+        })];
+    }
+
     /// <summary>Seconds an action takes.</summary>
     public static double Seconds(Action action)
     {

@@ -182,13 +182,7 @@ public sealed unsafe partial class Vcpu
 #pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the fault is reported instead.
         try
         {
-            if (!cpu.Controls.ShouldExit((ushort)port, size))
-            {
-                cpu._vm.Ports.Write((ushort)port, size, value);
-                return;
-            }
-
-            cpu.ExitOut((ushort)port, size, value, index);
+            cpu.Out((ushort)port, size, value, index);
         }
         catch (Exception ex)
         {
@@ -206,12 +200,7 @@ public sealed unsafe partial class Vcpu
 #pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the fault is reported instead.
         try
         {
-            if (!cpu.Controls.ShouldExit((ushort)port, size))
-            {
-                return cpu._vm.Ports.Read((ushort)port, size);
-            }
-
-            return cpu.ExitIn((ushort)port, size, index);
+            return cpu.In((ushort)port, size, index);
         }
         catch (Exception ex)
         {
@@ -220,6 +209,26 @@ public sealed unsafe partial class Vcpu
         }
 #pragma warning restore CA1031
     }
+
+    // The work of the I/O hooks lives in ordinary methods, not in the [UnmanagedCallersOnly] entry points: those are
+    // compiled once, fully optimised but without profile-guided optimisation, so their device call stays an interface
+    // dispatch. Here tiered compilation profiles the call and inlines the device a port loop uses behind a type check
+    // (measured: about 2 ns of an OUT's 25 ns).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Out(ushort port, int size, uint value, uint index)
+    {
+        if (!Controls.ShouldExit(port, size))
+        {
+            _vm.Ports.Write(port, size, value);
+            return;
+        }
+
+        ExitOut(port, size, value, index);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private uint In(ushort port, int size, uint index) =>
+        Controls.ShouldExit(port, size) ? ExitIn(port, size, index) : _vm.Ports.Read(port, size);
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnInterrupt(IntPtr uc, uint vector, IntPtr user)

@@ -18,6 +18,10 @@ public sealed unsafe partial class Vcpu
     private ulong _lastBlockStart = ulong.MaxValue;
     private IoSite[]? _lastSites;
 
+    /// <summary>The site whose bytes <see cref="_exit"/> carries.</summary>
+    private IoSite? _exitSite;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void ExitOut(ushort port, int size, uint value, uint index)
     {
         try
@@ -30,6 +34,7 @@ public sealed unsafe partial class Vcpu
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private uint ExitIn(ushort port, int size, uint index)
     {
         try
@@ -126,7 +131,13 @@ public sealed unsafe partial class Vcpu
         exit.Value = 0;
         exit.Qualification = IoExitQualification.Create(size, isIn, site.IsString, site.IsRep, site.IsImmediate, port);
         exit.InstructionLength = site.Bytes.Length;
-        exit.InstructionBytes = site.Bytes;
+        if (!ReferenceEquals(site, _exitSite))
+        {
+            // A loop exits from the same instruction again and again: spare the reference store (a GC write barrier).
+            exit.InstructionBytes = site.Bytes;
+            _exitSite = site;
+        }
+
         exit.CodeBitness = site.Bitness;
         exit.Rip = site.Linear - SegmentBase(GuestRegister.Cs);
         _exitRip = exit.Rip;
@@ -153,15 +164,22 @@ public sealed unsafe partial class Vcpu
     /// </summary>
     private IoSite ResolveSite(bool isIn, int size, uint index)
     {
-        ulong start = _slot->BlockStart;
-        uint length = Math.Min(_slot->BlockSize, MaxBlockBytes);
+        // Fast path: a loop exits from the same block again and again.
         IoSite[]? sites = _lastSites;
-        if (start == _lastBlockStart && sites is not null && Matches(sites, index, isIn, size) && StillThere(sites[index]))
+        if (_slot->BlockStart == _lastBlockStart && sites is not null && Matches(sites, index, isIn, size) && StillThere(sites[index]))
         {
             return sites[index];
         }
 
-        if (_sites.TryGetValue(start, out sites) && Matches(sites, index, isIn, size) && StillThere(sites[index]))
+        return ResolveSiteSlow(isIn, size, index);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private IoSite ResolveSiteSlow(bool isIn, int size, uint index)
+    {
+        ulong start = _slot->BlockStart;
+        uint length = Math.Min(_slot->BlockSize, MaxBlockBytes);
+        if (_sites.TryGetValue(start, out IoSite[]? sites) && Matches(sites, index, isIn, size) && StillThere(sites[index]))
         {
             _lastBlockStart = start;
             _lastSites = sites;
@@ -174,6 +192,7 @@ public sealed unsafe partial class Vcpu
         foreach (IoSite site in sites)
         {
             site.Physical = TryTranslate(site.Linear, out ulong pa) ? pa : ulong.MaxValue;
+            site.SetHost((IntPtr)_vm.Memory.Pointer(site.Physical, (ulong)site.Bytes.Length), (IntPtr)_vm.Memory.Pointer(site.Physical, sizeof(ulong)));
         }
 
         _sites[start] = sites;
@@ -202,14 +221,11 @@ public sealed unsafe partial class Vcpu
         index < sites.Length && sites[index].IsIn == isIn && sites[index].Size == size;
 
     /// <summary>
-    /// Cheap validation of a cached site: its bytes are still at the physical address they were decoded from (no
-    /// register reads, no page walk). Code rewritten in place fails this and is decoded again.
+    /// Cheap validation of a cached site: its bytes are still in the guest RAM they were decoded from (no register
+    /// reads, no page walk; the RAM's host mapping is fixed for the VM's life). Code rewritten in place fails this and
+    /// is decoded again.
     /// </summary>
-    private bool StillThere(IoSite site)
-    {
-        byte* p = _vm.Memory.Pointer(site.Physical, (ulong)site.Bytes.Length);
-        return p is not null && new ReadOnlySpan<byte>(p, site.Bytes.Length).SequenceEqual(site.Bytes);
-    }
+    private static bool StillThere(IoSite site) => site.StillThere();
 
     private uint ReadStringElement(IoExit exit, uint fallback)
     {

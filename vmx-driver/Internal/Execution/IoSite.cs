@@ -28,6 +28,41 @@ internal sealed class IoSite
 
     public required int Bitness { get; init; }
 
-    /// <summary>Guest-physical address of the instruction when it was decoded (for cheap revalidation).</summary>
+    /// <summary>Guest-physical address of the instruction when it was decoded.</summary>
     public ulong Physical { get; set; }
+
+    /// <summary>Host address of the instruction's bytes in guest RAM (zero when not in RAM), for cheap revalidation.</summary>
+    public IntPtr Host { get; private set; }
+
+    /// <summary>When the instruction is at most 8 bytes long and 8 bytes can be read at <see cref="Host"/>: its bytes
+    /// as a little-endian word and the mask of their positions, so revalidation is one load and one compare.</summary>
+    private ulong _pattern;
+    private ulong _mask;
+
+    /// <summary>Records where the instruction's bytes live in guest RAM (<paramref name="host8"/>: the same address
+    /// when 8 bytes are readable there, else zero).</summary>
+    public void SetHost(IntPtr host, IntPtr host8)
+    {
+        Host = host;
+        _mask = 0;
+        if (host8 != IntPtr.Zero && Bytes.Length <= sizeof(ulong))
+        {
+            Span<byte> word = stackalloc byte[sizeof(ulong)];
+            word.Clear();
+            Bytes.CopyTo(word);
+            _pattern = BitConverter.ToUInt64(word);
+            _mask = Bytes.Length == sizeof(ulong) ? ulong.MaxValue : (1UL << (8 * Bytes.Length)) - 1;
+        }
+    }
+
+    /// <summary>True while the instruction's bytes are still where they were decoded (code rewritten in place fails).</summary>
+    public unsafe bool StillThere()
+    {
+        if (_mask != 0)
+        {
+            return (System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ulong>((void*)Host) & _mask) == _pattern;
+        }
+
+        return Host != IntPtr.Zero && new ReadOnlySpan<byte>((void*)Host, Bytes.Length).SequenceEqual(Bytes);
+    }
 }
