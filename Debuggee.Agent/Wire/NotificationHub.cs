@@ -10,8 +10,12 @@ namespace HyperDbgRemote.Agent.Wire;
 
 /// <summary>
 /// Delivers the agent's messages to every connected host. While no host is connected, messages wait in the session's
-/// bounded queue (and what overflows there is counted). Each host has a bounded channel of its own; a host too slow to
-/// keep up loses messages, which are counted and announced to it.
+/// bounded queue (and what overflows there is counted). Each host has a channel of its own holding up to
+/// <see cref="SubscriberCapacity"/> notifications. A host that lags by a full channel holds the pump back, so the
+/// backlog stays in the session's queue, with one exception: when several hosts are connected and one has read
+/// nothing for the stall timeout, it no longer holds the others back. Its script output and logs are then dropped,
+/// counted and announced to it (a dropped-messages notification) when it reads again; halts, runs and stops always
+/// reach it.
 /// </summary>
 internal sealed class NotificationHub : IAsyncDisposable
 {
@@ -27,11 +31,17 @@ internal sealed class NotificationHub : IAsyncDisposable
     private readonly SemaphoreSlim _hasSubscribers = new(0);
     private readonly Task _pump;
 
-    public NotificationHub(DebuggeeSession session, TimeSpan? resumeAfter = null, TimeProvider? time = null)
+    /// <summary>How long a host with a full channel may read nothing before it stops holding other hosts back.</summary>
+    public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly TimeSpan _stallTimeout;
+
+    public NotificationHub(DebuggeeSession session, TimeSpan? resumeAfter = null, TimeProvider? time = null, TimeSpan? stallTimeout = null)
     {
         _session = session;
         _resumeAfter = resumeAfter;
         _time = time ?? TimeProvider.System;
+        _stallTimeout = stallTimeout ?? DefaultStallTimeout;
         _session.Vm.Halted += (_, _) => ArmResumeTimer();
         _pump = Task.Run(PumpAsync);
     }
@@ -85,15 +95,134 @@ internal sealed class NotificationHub : IAsyncDisposable
         _session.Continue();
     }
 
+    /// <summary>One host's channel: unbounded underneath (halts and stops are never refused), kept to
+    /// <see cref="SubscriberCapacity"/> by the pump, with the count of what was dropped for it while it stalled.</summary>
     internal sealed class Subscriber
     {
-        public Channel<Notification> Channel { get; } = System.Threading.Channels.Channel.CreateBounded<Notification>(new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
+        private readonly Channel<Notification> _channel = System.Threading.Channels.Channel.CreateUnbounded<Notification>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private readonly TimeProvider _time;
+        private int _queued;
+        private long _lastRead;
+        private long _fullSince;
+        private long _unannounced;
+        private long _droppedTotal;
+        private TaskCompletionSource? _room;
+
+        public Subscriber(TimeProvider time)
+        {
+            _time = time;
+            _lastRead = time.GetTimestamp();
+            Reader = new SubscriberReader(this);
+        }
+
+        public ChannelReader<Notification> Reader { get; }
+
+        public bool IsFull => Volatile.Read(ref _queued) >= SubscriberCapacity;
+
+        /// <summary>The host went away.</summary>
+        public bool IsClosed { get; private set; }
+
+        /// <summary>How long the host has had a full channel without reading from it (its channel filled while it read
+        /// nothing, or it read nothing since subscribing).</summary>
+        public TimeSpan StalledFor => _time.GetElapsedTime(Math.Max(Interlocked.Read(ref _lastRead), Interlocked.Read(ref _fullSince)));
+
+        /// <summary>Queues a notification, after the notice of what was dropped before it, if any.</summary>
+        public bool TryWrite(Notification n, DebuggeeSession session)
+        {
+            if (TakeDroppedNotice(session) is Notification notice && _channel.Writer.TryWrite(notice))
+            {
+                Interlocked.Increment(ref _queued);
+            }
+
+            if (!_channel.Writer.TryWrite(n))
+            {
+                return false; // the host went away
+            }
+
+            if (Interlocked.Increment(ref _queued) == SubscriberCapacity)
+            {
+                Interlocked.Exchange(ref _fullSince, _time.GetTimestamp());
+            }
+
+            return true;
+        }
+
+        /// <summary>Counts the messages of a notification this host will not get.</summary>
+        public void Drop(Notification n)
+        {
+            long messages = n.BodyCase == Notification.BodyOneofCase.ScriptOutput ? Math.Max(n.ScriptOutput.Texts.Count, 1) : 1;
+            Interlocked.Add(ref _unannounced, messages);
+            Interlocked.Add(ref _droppedTotal, messages);
+        }
+
+        /// <summary>Waits until the channel has room, or <paramref name="limit"/> passes.</summary>
+        public async Task WaitForRoomAsync(TimeSpan limit, CancellationToken token)
+        {
+            var room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _room, room);
+            if (!IsFull || limit <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            try
+            {
+                await room.Task.WaitAsync(limit, _time, token).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        public void Complete()
+        {
+            IsClosed = true;
+            _channel.Writer.TryComplete();
+            Volatile.Read(ref _room)?.TrySetResult();
+        }
+
+        private Notification? TakeDroppedNotice(DebuggeeSession session)
+        {
+            long count = Interlocked.Exchange(ref _unannounced, 0);
+            return count == 0
+                ? null
+                : new Notification { Dropped = new DroppedMessagesNotification { Count = (ulong)count, Total = (ulong)(session.Messages.DroppedTotal + Interlocked.Read(ref _droppedTotal)) } };
+        }
+
+        /// <summary>The host's side: every read makes room and counts as a sign of life.</summary>
+        private sealed class SubscriberReader(Subscriber owner) : ChannelReader<Notification>
+        {
+            public override bool CanCount => true;
+
+            public override int Count => Math.Max(Volatile.Read(ref owner._queued), 0);
+
+            public override Task Completion => owner._channel.Reader.Completion;
+
+            public override bool TryRead([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out Notification item)
+            {
+                if (!owner._channel.Reader.TryRead(out item))
+                {
+                    return false;
+                }
+
+                Interlocked.Exchange(ref owner._lastRead, owner._time.GetTimestamp());
+                if (Interlocked.Decrement(ref owner._queued) < SubscriberCapacity)
+                {
+                    Volatile.Read(ref owner._room)?.TrySetResult();
+                }
+
+                return true;
+            }
+
+            public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+                owner._channel.Reader.WaitToReadAsync(cancellationToken);
+        }
     }
 
     /// <summary>Subscribes; dispose the returned handle to unsubscribe.</summary>
     public (ChannelReader<Notification> Reader, IDisposable Handle) Subscribe()
     {
-        var s = new Subscriber();
+        var s = new Subscriber(_time);
         lock (_gate)
         {
             _subscribers.Add(s);
@@ -105,7 +234,7 @@ internal sealed class NotificationHub : IAsyncDisposable
             }
         }
 
-        return (s.Channel.Reader, new Unsubscriber(this, s));
+        return (s.Reader, new Unsubscriber(this, s));
     }
 
     private sealed class Unsubscriber(NotificationHub hub, Subscriber subscriber) : IDisposable
@@ -115,7 +244,7 @@ internal sealed class NotificationHub : IAsyncDisposable
             lock (hub._gate)
             {
                 hub._subscribers.Remove(subscriber);
-                subscriber.Channel.Writer.TryComplete();
+                subscriber.Complete();
                 if (hub._subscribers.Count == 0)
                 {
                     // The host went away: pending batched output is flushed into the queue and waits there.
@@ -158,19 +287,31 @@ internal sealed class NotificationHub : IAsyncDisposable
                 }
 
                 // Backpressure, not loss: a host that lags by a full channel makes the pump wait, so messages stay in
-                // the session's bounded queue, the one place where an overflow is counted and announced.
+                // the session's bounded queue, the one place where an overflow is counted and announced. Halts, runs
+                // and stops never wait. With several hosts, one that has read nothing for the stall timeout stops
+                // holding the others back: what it misses is counted and announced to it.
+                bool mustDeliver = n.BodyCase is Notification.BodyOneofCase.Halted or Notification.BodyOneofCase.Running or Notification.BodyOneofCase.Stopped;
                 foreach (Subscriber s in subscribers)
                 {
-                    if (!s.Channel.Writer.TryWrite(n))
+                    while (!mustDeliver && s.IsFull && !s.IsClosed)
                     {
-                        try
+                        TimeSpan stalledFor = s.StalledFor;
+                        bool others = SubscriberCount > 1;
+                        if (others && stalledFor >= _stallTimeout)
                         {
-                            await s.Channel.Writer.WriteAsync(n, token).ConfigureAwait(false);
+                            break;
                         }
-                        catch (ChannelClosedException)
-                        {
-                            // That host went away meanwhile.
-                        }
+
+                        await s.WaitForRoomAsync(others ? _stallTimeout - stalledFor : _stallTimeout, token).ConfigureAwait(false);
+                    }
+
+                    if (!mustDeliver && s.IsFull)
+                    {
+                        s.Drop(n);
+                    }
+                    else
+                    {
+                        _ = s.TryWrite(n, _session);
                     }
                 }
             }

@@ -49,4 +49,85 @@ public sealed class NotificationHubTests
             Assert.That(texts, Is.EqualTo(Enumerable.Range(0, Count).Select(i => i.ToString(CultureInfo.InvariantCulture))));
         }
     }
+
+    [Test]
+    public async Task TwoHosts_OneReadsNothing_TheOtherGetsEverythingAndTheStalledOneLearnsWhatItMissed()
+    {
+        // Arrange: a backlog larger than a host's channel, two hosts, one of which reads nothing at first
+        using var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        const int Count = NotificationHub.SubscriberCapacity + 5_000;
+        for (int i = 0; i < Count; i++)
+        {
+            session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        session.Messages.Enqueue(new Messaging.RunningMessage());
+        await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromSeconds(1));
+        (ChannelReader<Notification> stalled, IDisposable stalledHandle) = hub.Subscribe();
+        (ChannelReader<Notification> reading, IDisposable readingHandle) = hub.Subscribe();
+        using (stalledHandle)
+        using (readingHandle)
+        {
+            // Act: the reading host takes everything; then the stalled one starts reading.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            List<Notification> seen = await ReadUntilAsync(reading, n => n.BodyCase == Notification.BodyOneofCase.Running, timeout.Token);
+            List<Notification> missed = await ReadUntilAsync(stalled, n => n.BodyCase == Notification.BodyOneofCase.Running, timeout.Token);
+
+            // Assert
+            Assert.That(seen.SelectMany(n => n.ScriptOutput?.Texts ?? []), Is.EqualTo(Enumerable.Range(0, Count).Select(i => i.ToString(CultureInfo.InvariantCulture))));
+            Assert.That(seen.Any(n => n.BodyCase == Notification.BodyOneofCase.Dropped), Is.False);
+            List<string> got = [.. missed.SelectMany(n => n.ScriptOutput?.Texts ?? [])];
+            Notification notice = missed.Single(n => n.BodyCase == Notification.BodyOneofCase.Dropped);
+            Assert.That(got, Is.EqualTo(Enumerable.Range(0, got.Count).Select(i => i.ToString(CultureInfo.InvariantCulture))), "what it got is the start, in order");
+            Assert.That(got, Has.Count.GreaterThanOrEqualTo(NotificationHub.SubscriberCapacity));
+            Assert.That((long)notice.Dropped.Count, Is.EqualTo(Count - got.Count), "every message it missed is counted");
+            Assert.That(missed[^1].BodyCase, Is.EqualTo(Notification.BodyOneofCase.Running), "a state change is never dropped");
+        }
+    }
+
+    [Test]
+    public async Task OneHost_ReadsNothingForLong_NothingIsDroppedAndAHostThatLeavesReleasesThePump()
+    {
+        // Arrange: one host that reads nothing for longer than the stall timeout
+        using var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        const int Count = NotificationHub.SubscriberCapacity + 100;
+        for (int i = 0; i < Count; i++)
+        {
+            session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromMilliseconds(100));
+        (ChannelReader<Notification> first, IDisposable firstHandle) = hub.Subscribe();
+        await Task.Delay(500);
+
+        // Act: the host leaves without reading; another comes
+        firstHandle.Dispose();
+        (ChannelReader<Notification> second, IDisposable secondHandle) = hub.Subscribe();
+        using (secondHandle)
+        {
+            session.Messages.Enqueue(new Messaging.RunningMessage());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            List<Notification> seen = await ReadUntilAsync(second, n => n.BodyCase == Notification.BodyOneofCase.Running, timeout.Token);
+
+            // Assert: alone, the first host held the backlog back instead of losing it; the rest went to the next host
+            Assert.That(first.Count, Is.EqualTo(NotificationHub.SubscriberCapacity));
+            Assert.That(seen.SelectMany(n => n.ScriptOutput?.Texts ?? []).Count(), Is.GreaterThanOrEqualTo(Count - NotificationHub.SubscriberCapacity - 1));
+            Assert.That(seen.Any(n => n.BodyCase == Notification.BodyOneofCase.Dropped), Is.False);
+            Assert.That(session.Messages.DroppedTotal, Is.Zero);
+        }
+    }
+
+    private static async Task<List<Notification>> ReadUntilAsync(ChannelReader<Notification> reader, Func<Notification, bool> last, CancellationToken token)
+    {
+        var seen = new List<Notification>();
+        while (true)
+        {
+            Notification n = await reader.ReadAsync(token);
+            seen.Add(n);
+            if (last(n))
+            {
+                return seen;
+            }
+        }
+    }
 }
