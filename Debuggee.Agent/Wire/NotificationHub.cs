@@ -183,7 +183,7 @@ internal sealed class NotificationHub : IAsyncDisposable
 
         private Notification? TakeDroppedNotice(DebuggeeSession session)
         {
-            long count = Interlocked.Exchange(ref _unannounced, 0);
+            long count = Volatile.Read(ref _unannounced) == 0 ? 0 : Interlocked.Exchange(ref _unannounced, 0);
             return count == 0
                 ? null
                 : new Notification { Dropped = new DroppedMessagesNotification { Count = (ulong)count, Total = (ulong)(session.Messages.DroppedTotal + Interlocked.Read(ref _droppedTotal)) } };
@@ -205,9 +205,11 @@ internal sealed class NotificationHub : IAsyncDisposable
                     return false;
                 }
 
-                Interlocked.Exchange(ref owner._lastRead, owner._time.GetTimestamp());
-                if (Interlocked.Decrement(ref owner._queued) < SubscriberCapacity)
+                // Only a read from a full channel is news to the stall clock (a channel that fills again restarts
+                // it), so the common read takes no timestamp.
+                if (Interlocked.Decrement(ref owner._queued) + 1 >= SubscriberCapacity)
                 {
+                    Interlocked.Exchange(ref owner._lastRead, owner._time.GetTimestamp());
                     Volatile.Read(ref owner._room)?.TrySetResult();
                 }
 
