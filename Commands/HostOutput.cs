@@ -83,6 +83,24 @@ internal sealed class HostOutput
         }
     }
 
+    /// <summary>A warning: the command goes on (stderr in yellow in text mode; a "warnings" list in its JSON result).</summary>
+    public void Warning(string text)
+    {
+        lock (_gate)
+        {
+            if (Json)
+            {
+                (_pendingWarnings ??= []).Add(text);
+                return;
+            }
+
+            _error.WriteLine(Paint(text, Yellow));
+            _error.Flush();
+        }
+    }
+
+    private List<string>? _pendingWarnings;
+
     private System.Text.StringBuilder? _pending;
     private string? _pendingError;
 
@@ -93,22 +111,28 @@ internal sealed class HostOutput
         {
             _pending = new System.Text.StringBuilder();
             _pendingError = null;
+            _pendingWarnings = null;
         }
     }
 
-    /// <summary>Ends a command: in JSON mode prints {"command", "ok", "output", "error"}.</summary>
+    /// <summary>Ends a command: in JSON mode prints {"command", "ok", "output", "error"}, plus "warnings" when there
+    /// were any.</summary>
     public void EndCommand(string command, bool ok)
     {
         lock (_gate)
         {
             if (Json)
             {
-                _out.WriteLine(JsonSerializer.Serialize(new { Command = command, Ok = ok, Output = _pending?.ToString() ?? string.Empty, Error = _pendingError }, s_json));
+                string result = _pendingWarnings is { Count: > 0 } warnings
+                    ? JsonSerializer.Serialize(new { Command = command, Ok = ok, Output = _pending?.ToString() ?? string.Empty, Error = _pendingError, Warnings = warnings }, s_json)
+                    : JsonSerializer.Serialize(new { Command = command, Ok = ok, Output = _pending?.ToString() ?? string.Empty, Error = _pendingError }, s_json);
+                _out.WriteLine(result);
                 _out.Flush();
             }
 
             _pending = null;
             _pendingError = null;
+            _pendingWarnings = null;
         }
     }
 

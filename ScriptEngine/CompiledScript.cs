@@ -27,6 +27,13 @@ public sealed class CompiledScript
     /// <summary>Names of the globals (<c>.name</c>, without the dot) the script uses.</summary>
     public IReadOnlyList<string> GlobalNames => _image.GlobalNames;
 
+    /// <summary>
+    /// What compiles but probably does not do what its author meant (today: assigning to a bare register name, which
+    /// writes the guest register), each shaped like a compile error (<c>warning: line L, column C: ...</c>, the
+    /// source line, a caret).
+    /// </summary>
+    public IReadOnlyList<string> Warnings => _image.Warnings;
+
     /// <summary>Number of interpreter instructions (a size measure for tests and limits).</summary>
     public int InstructionCount => _image.Code.Length;
 

@@ -37,9 +37,14 @@ internal sealed class EvaluateCommand : IDebuggerCommand
             throw new CommandException("there is no script to run.");
         }
 
-        if (HostScriptCheck.Check(script, out Dictionary<string, string> includes) is string error)
+        if (HostScriptCheck.Check(script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings) is string error)
         {
             throw new CommandException($"the script does not compile: {error}");
+        }
+
+        foreach (string warning in warnings)
+        {
+            context.Output.Warning(warning);
         }
 
         HaltedNotification halt = await context.RequireHaltAsync().ConfigureAwait(false);

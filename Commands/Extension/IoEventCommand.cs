@@ -48,6 +48,15 @@ internal sealed class IoEventCommand : IDebuggerCommand
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
         EventRegistration registration = Parse(arguments, context.Line);
+        if (registration.Script.Length > 0)
+        {
+            _ = HostScriptCheck.Check(registration.Script, out _, out IReadOnlyList<string> warnings);
+            foreach (string warning in warnings)
+            {
+                context.Output.Warning(warning);
+            }
+        }
+
         context.Session.RequireConnection();
         AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = registration } }).ConfigureAwait(false);
         DebugSession.Check(reply.RegisterEvent.Status, reply.RegisterEvent.Message);

@@ -18,12 +18,18 @@ internal static class HostScriptCheck
 
     /// <summary>Null when the script compiles, else the compiler's message; <paramref name="includes"/> holds the text
     /// of every file it includes, by the name written in the script.</summary>
-    public static string? Check(string script, out Dictionary<string, string> includes)
+    public static string? Check(string script, out Dictionary<string, string> includes) => Check(script, out includes, out _);
+
+    /// <summary>As <see cref="Check(string, out Dictionary{string, string})"/>, with the compiler's warnings (empty
+    /// when it does not compile).</summary>
+    public static string? Check(string script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings)
     {
         var files = new FileIncludes();
         includes = files.Read;
         var options = new ScriptCompileOptions { SymbolResolver = new AnySymbol(), IncludeResolver = files };
-        return ScriptCompiler.TryCompile(script, out _, out string? error, options) ? null : error;
+        bool ok = ScriptCompiler.TryCompile(script, out CompiledScript? compiled, out string? error, options);
+        warnings = compiled?.Warnings ?? [];
+        return ok ? null : error;
     }
 
     private sealed class FileIncludes : IScriptIncludeResolver

@@ -109,6 +109,12 @@ internal sealed partial class CodeGenerator
                 Emit(OpCode.StoreGlobal, GlobalIndex(global.Name), 0, -1);
                 break;
             case RegisterExpr register:
+                if (register.Bare)
+                {
+                    string name = RegisterTable.Name(register.Register);
+                    Warn(register.Offset, $"'{name}' is the guest register @{name}, so this writes the register (a bare register name is the register, as in HyperDbg); write @{name} to say so, or give the variable another name");
+                }
+
                 ConvertTop(type, ScalarType.Untyped);
                 Emit(OpCode.StoreReg, (int)register.Register, 0, -1);
                 break;

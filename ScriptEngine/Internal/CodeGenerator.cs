@@ -22,6 +22,7 @@ internal sealed partial class CodeGenerator
     private const string MainName = "main";
 
     private readonly SourceText _source;
+    private readonly List<string> _warnings = [];
     private readonly List<Instruction> _code = [];
     private readonly Dictionary<string, int> _globals = new(StringComparer.Ordinal);
     private readonly List<byte> _constants = [];
@@ -71,6 +72,7 @@ internal sealed partial class CodeGenerator
             Code = [.. _code],
             Functions = images,
             GlobalNames = [.. _globals.OrderBy(static g => g.Value).Select(static g => g.Key)],
+            Warnings = [.. _warnings],
             Constants = [.. _constants],
             Formats = [.. _formats],
             FunctionNames = [.. images.Select(static f => f.Name)],
@@ -118,6 +120,9 @@ internal sealed partial class CodeGenerator
     }
 
     private ScriptCompileException Error(int offset, string cause) => _source.Error(offset, cause);
+
+    /// <summary>Records a warning: the script compiles, but probably does not do what its author meant.</summary>
+    private void Warn(int offset, string cause) => _warnings.Add("warning: " + _source.Error(offset, cause).Message);
 
     private int Emit(OpCode op, int a, ulong b, int stackDelta)
     {

@@ -157,7 +157,7 @@ internal sealed partial class Parser
                 return new StringExpr(token.Offset, token.Text, token.Bytes!, token.Kind == TokenKind.WideString);
             case TokenKind.Register:
                 Advance();
-                return new RegisterExpr(token.Offset, (ScriptRegister)token.Value);
+                return new RegisterExpr(token.Offset, (ScriptRegister)token.Value) { Bare = token.Length == token.Text.Length };
             case TokenKind.Pseudo:
                 Advance();
                 return new PseudoExpr(token.Offset, (PseudoRegister)token.Value);

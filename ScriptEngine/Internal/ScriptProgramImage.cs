@@ -20,6 +20,9 @@ internal sealed class ScriptProgramImage
 
     public required string[] GlobalNames { get; init; }
 
+    /// <summary>Compiler warnings, each in the shape of a compile error prefixed by <c>warning: </c>.</summary>
+    public required string[] Warnings { get; init; }
+
     /// <summary>String literals, NUL-terminated, at <see cref="SyntheticMemory.ConstantsBase"/>.</summary>
     public required byte[] Constants { get; init; }
 

@@ -13,7 +13,11 @@ internal sealed record NumberExpr(int Offset, ulong Value, bool IsFloat) : Expr(
 /// <summary>A string literal; <paramref name="Bytes"/> are already encoded (UTF-16LE when wide).</summary>
 internal sealed record StringExpr(int Offset, string Text, byte[] Bytes, bool Wide) : Expr(Offset);
 
-internal sealed record RegisterExpr(int Offset, ScriptRegister Register) : Expr(Offset);
+internal sealed record RegisterExpr(int Offset, ScriptRegister Register) : Expr(Offset)
+{
+    /// <summary>Written without <c>@</c> (<c>rax</c>, not <c>@rax</c>): HyperDbg reads such a name as the register.</summary>
+    public bool Bare { get; init; }
+}
 
 internal sealed record PseudoExpr(int Offset, PseudoRegister Pseudo) : Expr(Offset);
 

@@ -36,4 +36,29 @@ public sealed class HostOutputTests
 
         Assert.That(output.ToString() + error.ToString(), Does.Not.Contain("\u001b["));
     }
+
+    [Test]
+    public void Warning_TextModeOnStderrInYellow_JsonModeInTheCommandsResult()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var text = new HostOutput(output, error, json: false, colour: true);
+        using var jsonOut = new StringWriter();
+        using var jsonErr = new StringWriter();
+        var json = new HostOutput(jsonOut, jsonErr, json: true, colour: false);
+
+        text.Warning("warning: w");
+        json.BeginCommand();
+        json.Warning("warning: w");
+        json.EndCommand("? ch = 1", ok: true);
+        json.BeginCommand();
+        json.EndCommand("g", ok: true);
+
+        Assert.That(error.ToString(), Is.EqualTo("\u001b[33mwarning: w\u001b[0m" + Environment.NewLine));
+        Assert.That(output.ToString(), Is.Empty);
+        string[] results = jsonOut.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(results[0], Does.Contain("\"warnings\":[\"warning: w\"]"));
+        Assert.That(results[1], Does.Not.Contain("warnings"), "a command without warnings has no such field");
+        Assert.That(jsonErr.ToString(), Is.Empty);
+    }
 }

@@ -91,4 +91,17 @@ public sealed partial class ScriptSessionTests
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(output, Does.Contain("the script does not compile: line 1, column").And.Contain("^"));
     }
+
+    [Test]
+    public void Evaluate_AssignmentToBareRegisterName_WarnsAndWritesTheRegister()
+    {
+        (int exit, string output, string errors) = HyperDbgProcess.Run(
+            TimeSpan.FromSeconds(60), "--local", "--guest", "demo", "-c", "pause", "-c", "? ch = 5a;", "-c", "? printf(\"%x\\n\", @ch);", "-c", "!ioout 81 script { dl = 1; }");
+
+        Assert.That(exit, Is.Zero, output + errors);
+        Assert.That(errors, Does.Contain("warning: line 1, column 1: 'ch' is the guest register @ch, so this writes the register"));
+        Assert.That(output, Does.Contain("5a\n"));
+        Assert.That(errors, Does.Contain("'dl' is the guest register @dl"), "event scripts are checked too");
+        Assert.That(output, Does.Contain("registered"));
+    }
 }

@@ -23,6 +23,26 @@ public sealed partial class ScriptCompilerTests
         Assert.That(error.Message, Is.EqualTo("line 2, column 12: syntax error: unexpected ')' where a value was expected\n  y = (2 + );\n           ^"));
     }
 
+    [TestCase("ch = 5;", "ch", 1)]
+    [TestCase("x = 1;\n  rax += 1;", "rax", 3)]
+    [TestCase("if (1) { eax = 0n10; }", "eax", 10)]
+    public void Compile_AssignmentToBareRegisterName_WarnsWithPosition(string source, string register, int column)
+    {
+        CompiledScript script = ScriptCompiler.Compile(source);
+
+        Assert.That(script.Warnings, Has.Count.EqualTo(1));
+        Assert.That(script.Warnings[0], Does.StartWith($"warning: line {source.Count(c => c == '\n') + 1}, column {column}: '{register}' is the guest register @{register}, so this writes the register"));
+        Assert.That(script.Warnings[0], Does.EndWith("^"));
+    }
+
+    [TestCase("@ch = 5;")]
+    [TestCase("x = rax + @rbx;")]
+    [TestCase("counter = 1; counter++;")]
+    public void Compile_NoBareRegisterWritten_NoWarning(string source)
+    {
+        Assert.That(ScriptCompiler.Compile(source).Warnings, Is.Empty);
+    }
+
     [Test]
     public void Compile_ErrorOnFirstColumn_PutsCaretFirst()
     {
