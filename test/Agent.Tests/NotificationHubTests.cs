@@ -17,12 +17,8 @@ public sealed class NotificationHubTests
     public async Task SlowHost_BacklogLargerThanItsChannel_EveryMessageArrivesInOrder()
     {
         // Arrange: more messages waiting than a host's channel holds.
-        using var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
         const int Count = NotificationHub.SubscriberCapacity + 10_000;
-        for (int i = 0; i < Count; i++)
-        {
-            session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
-        }
+        using DebuggeeSession session = SessionWithMessages(Count);
 
         await using var hub = new NotificationHub(session);
         (ChannelReader<Notification> reader, IDisposable handle) = hub.Subscribe();
@@ -54,12 +50,8 @@ public sealed class NotificationHubTests
     public async Task TwoHosts_OneReadsNothing_TheOtherGetsEverythingAndTheStalledOneLearnsWhatItMissed()
     {
         // Arrange: a backlog larger than a host's channel, two hosts, one of which reads nothing at first
-        using var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
         const int Count = NotificationHub.SubscriberCapacity + 5_000;
-        for (int i = 0; i < Count; i++)
-        {
-            session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
-        }
+        using DebuggeeSession session = SessionWithMessages(Count);
 
         session.Messages.Enqueue(new Messaging.RunningMessage());
         await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromSeconds(1));
@@ -89,12 +81,8 @@ public sealed class NotificationHubTests
     public async Task OneHost_ReadsNothingForLong_NothingIsDroppedAndAHostThatLeavesReleasesThePump()
     {
         // Arrange: one host that reads nothing for longer than the stall timeout
-        using var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
         const int Count = NotificationHub.SubscriberCapacity + 100;
-        for (int i = 0; i < Count; i++)
-        {
-            session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
-        }
+        using DebuggeeSession session = SessionWithMessages(Count);
 
         await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromMilliseconds(100));
         (ChannelReader<Notification> first, IDisposable firstHandle) = hub.Subscribe();
@@ -115,6 +103,18 @@ public sealed class NotificationHubTests
             Assert.That(seen.Any(n => n.BodyCase == Notification.BodyOneofCase.Dropped), Is.False);
             Assert.That(session.Messages.DroppedTotal, Is.Zero);
         }
+    }
+
+    /// <summary>A session whose queue holds <paramref name="count"/> immediate messages "0", "1", ...</summary>
+    private static DebuggeeSession SessionWithMessages(int count)
+    {
+        var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        for (int i = 0; i < count; i++)
+        {
+            session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return session;
     }
 
     private static async Task<List<Notification>> ReadUntilAsync(ChannelReader<Notification> reader, Func<Notification, bool> last, CancellationToken token)
