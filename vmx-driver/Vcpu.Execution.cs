@@ -126,9 +126,14 @@ public sealed unsafe partial class Vcpu
             }
 
             // HLT: an injected event is taken now (it wakes the core, returning after the HLT); otherwise the core
-            // waits for the VM to stop.
+            // waits until an event is injected (by another core's exit handler or the debugger) or the VM stops.
             begin = LinearInstructionPointer();
-            if (Volatile.Read(ref _pendingVector) >= 0)
+            if (!HasPendingInjection && !_vm.IdleUntilWoken(this))
+            {
+                break;
+            }
+
+            if (HasPendingInjection)
             {
                 DeliverPendingInjection(begin);
                 if (_fault is not null)
@@ -138,12 +143,6 @@ public sealed unsafe partial class Vcpu
                 }
 
                 begin = LinearInstructionPointer();
-                continue;
-            }
-
-            if (!_vm.IdleUntilWoken(this))
-            {
-                break;
             }
         }
 

@@ -55,8 +55,12 @@ public sealed partial class Vcpu
         }
 
         RaiseAttention();
+        _vm.Wake(this);
         return true;
     }
+
+    /// <summary>An injected event waits for delivery.</summary>
+    internal bool HasPendingInjection => Volatile.Read(ref _pendingVector) >= 0;
 
     /// <summary>At a block boundary (in the block hook): delivers a pending injected event. Writing RIP there makes the
     /// engine abandon the block before any of its instructions ran.</summary>

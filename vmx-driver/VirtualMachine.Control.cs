@@ -234,11 +234,20 @@ public sealed partial class VirtualMachine
         return -1;
     }
 
-    /// <summary>A core executed HLT: it gives up the baton and waits for a wake-up (none yet) or the end of the run.</summary>
+    /// <summary>
+    /// Called on a core's thread after HLT: the core gives up the baton and sleeps until <see cref="Wake"/> (an event
+    /// injected into it) or the VM stops; woken, it takes the baton again. False when the VM stops. When every core
+    /// sleeps, nothing can wake them and the VM stops (all cores halted).
+    /// </summary>
     internal bool IdleUntilWoken(Vcpu core)
     {
         lock (_gate)
         {
+            if (core.HasPendingInjection)
+            {
+                return !_stopRequested; // injected between HLT and here: no sleep
+            }
+
             core.State = CoreState.Idle;
             if (_batonOwner == core.Index)
             {
@@ -259,7 +268,20 @@ public sealed partial class VirtualMachine
                 Monitor.Wait(_gate);
             }
 
-            return !_stopRequested;
+            return !_stopRequested && AcquireBaton(core);
+        }
+    }
+
+    /// <summary>Wakes a core sleeping in HLT (an event was injected into it); a running core is left alone.</summary>
+    internal void Wake(Vcpu core)
+    {
+        lock (_gate)
+        {
+            if (core.State == CoreState.Idle && !_stopRequested)
+            {
+                core.State = CoreState.Running;
+                Monitor.PulseAll(_gate);
+            }
         }
     }
 

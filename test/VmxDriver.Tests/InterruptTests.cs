@@ -125,6 +125,58 @@ public sealed class InterruptTests
     }
 
     [Test]
+    public void TryInject_IntoACoreSleepingInHlt_WakesItAndTheEventIsTaken()
+    {
+        // Arrange: core 1 loads an IDT and halts; core 0 spins longer than a time slice, then an OUT to 0x80 whose exit
+        // injects vector 0x40 into core 1. The handler prints I; core 1 then prints W after its HLT and halts again.
+        const ulong idt = TestVm.DataAddress;
+        const ulong idtr = TestVm.DataAddress + 0x1000;
+        using TestVm t = TestVm.CreateMulti64(
+            a =>
+            {
+                Label core0 = a.CreateLabel();
+                Label core1 = a.CreateLabel();
+                Label spin = a.CreateLabel();
+                a.mov(al, (byte)'I'); // the handler, at the load address
+                a.@out(0xE9, al);
+                a.iretq();
+                a.Label(ref core0);
+                a.mov(ecx, 4 * VirtualMachine.MultiCoreQuantumBlocks);
+                a.Label(ref spin);
+                a.dec(ecx);
+                a.jnz(spin);
+                a.@out(0x80, al);
+                a.hlt();
+                a.Label(ref core1);
+                a.lidt(__[idtr]);
+                a.hlt();
+                a.mov(al, (byte)'W');
+                a.@out(0xE9, al);
+                a.hlt();
+                return [core0, core1];
+            },
+            cores: 2);
+        WriteIdtGate(t, idt, idtr, 0x40, TestVm.LoadAddress);
+        t.Core0.Controls.SetPort(0x80, true);
+        CoreState stateAtInjection = CoreState.Stopped;
+        bool accepted = false;
+        t.Vm.ExitHandler = new RecordingExitHandler(e =>
+        {
+            stateAtInjection = t.Vm.Cores[1].State;
+            accepted = t.Vm.Cores[1].TryInject(0x40);
+        });
+
+        // Act
+        t.Run(timeoutMs: 60_000);
+
+        // Assert
+        Assert.That(stateAtInjection, Is.EqualTo(CoreState.Idle), "core 1 slept in HLT when the event came");
+        Assert.That(accepted, Is.True);
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("IW"));
+        Assert.That(t.Vm.Cores[1].InterruptsDelivered, Is.EqualTo(1));
+    }
+
+    [Test]
     public void TryInject_BadVectorOrOnePending_Refused()
     {
         using TestVm t = TestVm.Create64(a => a.hlt());
