@@ -8,6 +8,7 @@ using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Bench;
 
@@ -33,7 +34,7 @@ internal static class EndToEndBenchmarks
     /// on a pty do not pace the bytes: this measures the serial transport and the link, not a real UART).</summary>
     private static double PtyRoundTrip()
     {
-        using var pair = new SocatPtyPair();
+        using SocatPtyPair pair = SocatPtyPair.Start();
         return RoundTripAsync($"serial:{pair.First}?baud=115200", $"serial:{pair.Second}?baud=115200").GetAwaiter().GetResult();
     }
 

@@ -5,51 +5,6 @@ using System.Diagnostics;
 
 namespace HyperDbgRemote.Bench;
 
-/// <summary>A socat pty pair (<c>socat -d -d pty,raw,echo=0 pty,raw,echo=0</c>): two connected terminal devices.</summary>
-internal sealed class SocatPtyPair : IDisposable
-{
-    private readonly Process _socat;
-
-    public SocatPtyPair()
-    {
-        _socat = Process.Start(new ProcessStartInfo("socat", "-d -d pty,raw,echo=0 pty,raw,echo=0") { RedirectStandardError = true })
-            ?? throw new InvalidOperationException("socat did not start (./build.sh deps installs it)");
-        var ptys = new List<string>();
-        while (ptys.Count < 2 && _socat.StandardError.ReadLine() is string line)
-        {
-            int at = line.IndexOf("/dev/pts/", StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                ptys.Add(line[at..].Trim());
-            }
-        }
-
-        if (ptys.Count < 2)
-        {
-            Dispose();
-            throw new InvalidOperationException("socat did not report two ptys");
-        }
-
-        First = ptys[0];
-        Second = ptys[1];
-    }
-
-    public string First { get; }
-
-    public string Second { get; }
-
-    public void Dispose()
-    {
-        if (!_socat.HasExited)
-        {
-            _socat.Kill();
-            _socat.WaitForExit(5000);
-        }
-
-        _socat.Dispose();
-    }
-}
-
 /// <summary>A pseudo-terminal made with posix_openpt: the relay holds the master, a program opens <see cref="SlavePath"/>.</summary>
 internal sealed class Pty : IDisposable
 {

@@ -7,6 +7,7 @@ using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Internal;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 
@@ -207,7 +208,7 @@ internal static class WireBenchmarks
 
     private static double PtyRoundTrip()
     {
-        using var pair = new SocatPtyPair();
+        using SocatPtyPair pair = SocatPtyPair.Start();
         return RoundTripAsync($"serial:{pair.First}?baud=115200", $"serial:{pair.Second}?baud=115200").GetAwaiter().GetResult();
     }
 

@@ -3,7 +3,7 @@
 
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Host.Tests;
 
@@ -18,9 +18,9 @@ public sealed partial class RemoteSessionTests
 
     private static string Dll(string project, string assembly) => Path.Combine(Root(), project, "bin", Configuration(), "net10.0", assembly);
 
-    private static Process Start(string file, IEnumerable<string> args, bool redirectOut = true, bool drainErrors = true)
+    private static Process Start(string file, IEnumerable<string> args, bool drainErrors = true)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = redirectOut, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
@@ -97,17 +97,15 @@ public sealed partial class RemoteSessionTests
     [Test]
     public void Serial_SocatPtyPair_BreakChangeContinue()
     {
-        using Process socat = Start("socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], redirectOut: false, drainErrors: false);
-        string[] ptys = ReadPtys(socat);
-        using Process agent = StartAgent($"serial:{ptys[0]}?baud=115200", "--initial-break");
+        using SocatPtyPair ptys = SocatPtyPair.Start();
+        using Process agent = StartAgent($"serial:{ptys.First}?baud=115200", "--initial-break");
         try
         {
-            AssertSession($".debug remote serial 115200 {ptys[1]}");
+            AssertSession($".debug remote serial 115200 {ptys.Second}");
         }
         finally
         {
             Kill(agent);
-            Kill(socat);
         }
     }
 
@@ -149,31 +147,4 @@ public sealed partial class RemoteSessionTests
         l.Stop();
         return port;
     }
-
-    private static string[] ReadPtys(Process socat)
-    {
-        // socat -d -d prints "N PTY is /dev/pts/X" for each end on stderr.
-        var found = new List<string>();
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (found.Count < 2 && DateTime.UtcNow < deadline)
-        {
-            string? line = socat.StandardError.ReadLine();
-            if (line is null)
-            {
-                break;
-            }
-
-            Match m = PtyPattern().Match(line);
-            if (m.Success)
-            {
-                found.Add(m.Value);
-            }
-        }
-
-        Assert.That(found, Has.Count.EqualTo(2), "socat made a pty pair");
-        return [.. found];
-    }
-
-    [GeneratedRegex("/dev/pts/[0-9]+")]
-    private static partial Regex PtyPattern();
 }

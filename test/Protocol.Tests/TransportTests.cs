@@ -4,6 +4,7 @@
 using System.Net;
 using System.Net.Sockets;
 using HyperDbgRemote.Protocol.Tests.Support;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Protocol.Tests;
 

@@ -3,9 +3,10 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace HyperDbgRemote.Protocol.Tests.Support;
+namespace HyperDbgRemote.Tests.Shared;
 
-/// <summary>A socat pty pair (`socat -d -d pty,raw,echo=0 pty,raw,echo=0`); the two /dev/pts paths are parsed from stderr.</summary>
+/// <summary>A socat pty pair (`socat -d -d pty,raw,echo=0 pty,raw,echo=0`): two connected terminal devices, whose
+/// /dev/pts paths are parsed from socat's stderr. Shared by the tests and the benchmarks (linked into each).</summary>
 internal sealed partial class SocatPtyPair : IDisposable
 {
     private readonly Process _process;
@@ -20,6 +21,11 @@ internal sealed partial class SocatPtyPair : IDisposable
     public string First { get; }
 
     public string Second { get; }
+
+    /// <summary>Starts socat; fails naming the cause when socat is missing or makes no pty pair.</summary>
+    public static SocatPtyPair Start() =>
+        StartAsync().GetAwaiter().GetResult()
+        ?? throw new InvalidOperationException("socat is not installed or made no pty pair (./build.sh deps installs it)");
 
     /// <summary>Starts socat, or returns null when it is not installed.</summary>
     public static async Task<SocatPtyPair?> StartAsync()
