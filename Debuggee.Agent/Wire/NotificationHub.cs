@@ -107,6 +107,7 @@ internal sealed class NotificationHub : IAsyncDisposable
         private long _unannounced;
         private long _droppedTotal;
         private TaskCompletionSource? _room;
+        private bool _closed;
 
         public Subscriber(TimeProvider time)
         {
@@ -119,8 +120,8 @@ internal sealed class NotificationHub : IAsyncDisposable
 
         public bool IsFull => Volatile.Read(ref _queued) >= SubscriberCapacity;
 
-        /// <summary>The host went away.</summary>
-        public bool IsClosed { get; private set; }
+        /// <summary>The host went away (set by the unsubscribing thread, read by the pump).</summary>
+        public bool IsClosed => Volatile.Read(ref _closed);
 
         /// <summary>How long the host has had a full channel without reading from it (its channel filled while it read
         /// nothing, or it read nothing since subscribing).</summary>
@@ -176,7 +177,7 @@ internal sealed class NotificationHub : IAsyncDisposable
 
         public void Complete()
         {
-            IsClosed = true;
+            Volatile.Write(ref _closed, true);
             _channel.Writer.TryComplete();
             Volatile.Read(ref _room)?.TrySetResult();
         }
