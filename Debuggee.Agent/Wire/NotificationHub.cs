@@ -101,6 +101,7 @@ internal sealed class NotificationHub : IAsyncDisposable
     {
         private readonly Channel<Notification> _channel = System.Threading.Channels.Channel.CreateUnbounded<Notification>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly TimeProvider _time;
+        private readonly DebuggeeSession _session;
         private int _queued;
         private long _lastRead;
         private long _fullSince;
@@ -109,9 +110,10 @@ internal sealed class NotificationHub : IAsyncDisposable
         private TaskCompletionSource? _room;
         private bool _closed;
 
-        public Subscriber(TimeProvider time)
+        public Subscriber(TimeProvider time, DebuggeeSession session)
         {
             _time = time;
+            _session = session;
             _lastRead = time.GetTimestamp();
             Reader = new SubscriberReader(this);
         }
@@ -128,9 +130,9 @@ internal sealed class NotificationHub : IAsyncDisposable
         public TimeSpan StalledFor => _time.GetElapsedTime(Math.Max(Interlocked.Read(ref _lastRead), Interlocked.Read(ref _fullSince)));
 
         /// <summary>Queues a notification, after the notice of what was dropped before it, if any.</summary>
-        public bool TryWrite(Notification n, DebuggeeSession session)
+        public bool TryWrite(Notification n)
         {
-            if (TakeDroppedNotice(session) is Notification notice && _channel.Writer.TryWrite(notice))
+            if (TakeDroppedNotice() is Notification notice && _channel.Writer.TryWrite(notice))
             {
                 Interlocked.Increment(ref _queued);
             }
@@ -182,12 +184,14 @@ internal sealed class NotificationHub : IAsyncDisposable
             Volatile.Read(ref _room)?.TrySetResult();
         }
 
-        private Notification? TakeDroppedNotice(DebuggeeSession session)
+        /// <summary>The notice of what was dropped since the last one, or null; taken by the pump before its next
+        /// write or by the host once it has read everything queued, whichever comes first.</summary>
+        private Notification? TakeDroppedNotice()
         {
             long count = Volatile.Read(ref _unannounced) == 0 ? 0 : Interlocked.Exchange(ref _unannounced, 0);
             return count == 0
                 ? null
-                : new Notification { Dropped = new DroppedMessagesNotification { Count = (ulong)count, Total = (ulong)(session.Messages.DroppedTotal + Interlocked.Read(ref _droppedTotal)) } };
+                : new Notification { Dropped = new DroppedMessagesNotification { Count = (ulong)count, Total = (ulong)(_session.Messages.DroppedTotal + Interlocked.Read(ref _droppedTotal)) } };
         }
 
         /// <summary>The host's side: every read makes room and counts as a sign of life.</summary>
@@ -203,7 +207,9 @@ internal sealed class NotificationHub : IAsyncDisposable
             {
                 if (!owner._channel.Reader.TryRead(out item))
                 {
-                    return false;
+                    // Everything queued is read: what was dropped after it is announced now, not with the next write.
+                    item = owner.TakeDroppedNotice();
+                    return item is not null;
                 }
 
                 // Only a read from a full channel is news to the stall clock (a channel that fills again restarts
@@ -225,7 +231,7 @@ internal sealed class NotificationHub : IAsyncDisposable
     /// <summary>Subscribes; dispose the returned handle to unsubscribe.</summary>
     public (ChannelReader<Notification> Reader, IDisposable Handle) Subscribe()
     {
-        var s = new Subscriber(_time);
+        var s = new Subscriber(_time, _session);
         lock (_gate)
         {
             _subscribers.Add(s);
@@ -314,7 +320,7 @@ internal sealed class NotificationHub : IAsyncDisposable
                     }
                     else
                     {
-                        _ = s.TryWrite(n, _session);
+                        _ = s.TryWrite(n);
                     }
                 }
             }

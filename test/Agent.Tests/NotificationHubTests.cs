@@ -78,6 +78,32 @@ public sealed class NotificationHubTests
     }
 
     [Test]
+    public async Task TwoHosts_StalledOneReadsAfterTheLastMessage_ToldWhatItMissedOnceItsQueueIsRead()
+    {
+        // Arrange: as above, but nothing follows the backlog, so no later write carries the notice
+        const int Count = NotificationHub.SubscriberCapacity + 500;
+        using DebuggeeSession session = SessionWithMessages(Count);
+        await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromSeconds(1));
+        (ChannelReader<Notification> stalled, IDisposable stalledHandle) = hub.Subscribe();
+        (ChannelReader<Notification> reading, IDisposable readingHandle) = hub.Subscribe();
+        using (stalledHandle)
+        using (readingHandle)
+        {
+            // Act
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            int texts = 0;
+            await ReadUntilAsync(reading, n => (texts += n.ScriptOutput?.Texts.Count ?? 0) == Count, timeout.Token);
+            List<Notification> missed = await ReadUntilAsync(stalled, n => n.BodyCase == Notification.BodyOneofCase.Dropped, timeout.Token);
+
+            // Assert: its queue first, then the notice
+            int got = missed.Sum(n => n.ScriptOutput?.Texts.Count ?? 0);
+            Assert.That(got, Is.EqualTo(NotificationHub.SubscriberCapacity));
+            Assert.That((long)missed[^1].Dropped.Count, Is.EqualTo(Count - got));
+            Assert.That(stalled.TryRead(out _), Is.False, "nothing else");
+        }
+    }
+
+    [Test]
     public async Task OneHost_ReadsNothingForLong_NothingIsDroppedAndAHostThatLeavesReleasesThePump()
     {
         // Arrange: one host that reads nothing for longer than the stall timeout
