@@ -191,8 +191,8 @@ public sealed unsafe partial class Vcpu
         sites = IoSiteDecoder.DecodeBlock(code.AsSpan(0, read).ToArray(), start, CodeBitness());
         foreach (IoSite site in sites)
         {
-            site.Physical = TryTranslate(site.Linear, out ulong pa) ? pa : ulong.MaxValue;
-            site.SetHost((IntPtr)_vm.Memory.Pointer(site.Physical, (ulong)site.Bytes.Length), (IntPtr)_vm.Memory.Pointer(site.Physical, sizeof(ulong)));
+            ulong physical = TryTranslate(site.Linear, out ulong pa) ? pa : ulong.MaxValue;
+            site.SetHost((IntPtr)_vm.Memory.Pointer(physical, (ulong)site.Bytes.Length), (IntPtr)_vm.Memory.Pointer(physical, sizeof(ulong)));
         }
 
         _sites[start] = sites;

@@ -28,9 +28,6 @@ internal sealed class IoSite
 
     public required int Bitness { get; init; }
 
-    /// <summary>Guest-physical address of the instruction when it was decoded.</summary>
-    public ulong Physical { get; set; }
-
     /// <summary>Host address of the instruction's bytes in guest RAM (zero when not in RAM), for cheap revalidation.</summary>
     public IntPtr Host { get; private set; }
 
