@@ -47,14 +47,10 @@ internal sealed class IoEventCommand : IDebuggerCommand
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
-        EventRegistration registration = Parse(arguments, context.Line);
-        if (registration.Script.Length > 0)
+        EventRegistration registration = Parse(arguments, context.Line, out IReadOnlyList<string> warnings);
+        foreach (string warning in warnings)
         {
-            _ = HostScriptCheck.Check(registration.Script, out _, out IReadOnlyList<string> warnings);
-            foreach (string warning in warnings)
-            {
-                context.Output.Warning(warning);
-            }
+            context.Output.Warning(warning);
         }
 
         context.Session.RequireConnection();
@@ -64,8 +60,12 @@ internal sealed class IoEventCommand : IDebuggerCommand
     }
 
     /// <summary>Parses the options into a registration; errors name the option, the value and show the syntax.</summary>
-    public EventRegistration Parse(IReadOnlyList<Token> args, string commandText)
+    public EventRegistration Parse(IReadOnlyList<Token> args, string commandText) => Parse(args, commandText, out _);
+
+    /// <summary>As <see cref="Parse(IReadOnlyList{Token}, string)"/>, with the script compiler's warnings.</summary>
+    public EventRegistration Parse(IReadOnlyList<Token> args, string commandText, out IReadOnlyList<string> warnings)
     {
+        warnings = [];
         var r = new EventRegistration
         {
             Direction = _isIn ? IoDirection.In : IoDirection.Out,
@@ -210,7 +210,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
 
         if (r.Script.Length > 0)
         {
-            if (HostScriptCheck.Check(r.Script, out Dictionary<string, string> includes) is string scriptError)
+            if (HostScriptCheck.Check(r.Script, out Dictionary<string, string> includes, out warnings) is string scriptError)
             {
                 throw new CommandException($"{Name}: the script does not compile: {scriptError}");
             }
