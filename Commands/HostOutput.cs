@@ -101,6 +101,14 @@ internal sealed class HostOutput
 
     private List<string>? _pendingWarnings;
 
+    /// <summary>A command's JSON result; "warnings" appears only when there are some.</summary>
+    private sealed record CommandResult(
+        string Command,
+        bool Ok,
+        string Output,
+        string? Error,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<string>? Warnings);
+
     private System.Text.StringBuilder? _pending;
     private string? _pendingError;
 
@@ -123,10 +131,7 @@ internal sealed class HostOutput
         {
             if (Json)
             {
-                string result = _pendingWarnings is { Count: > 0 } warnings
-                    ? JsonSerializer.Serialize(new { Command = command, Ok = ok, Output = _pending?.ToString() ?? string.Empty, Error = _pendingError, Warnings = warnings }, s_json)
-                    : JsonSerializer.Serialize(new { Command = command, Ok = ok, Output = _pending?.ToString() ?? string.Empty, Error = _pendingError }, s_json);
-                _out.WriteLine(result);
+                _out.WriteLine(JsonSerializer.Serialize(new CommandResult(command, ok, _pending?.ToString() ?? string.Empty, _pendingError, _pendingWarnings), s_json));
                 _out.Flush();
             }
 
