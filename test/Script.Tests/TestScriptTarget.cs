@@ -155,10 +155,18 @@ internal sealed class TestScriptTarget : IScriptTarget, IScriptSymbolResolver
         return true;
     }
 
-    public bool TryRead(ulong address, Span<byte> destination)
+    public bool TryRead(ulong address, Span<byte> destination) => Read(_virtualPages, address, destination);
+
+    public bool TryWrite(ulong address, ReadOnlySpan<byte> source) => Write(_virtualPages, address, source);
+
+    public bool TryReadPhysical(ulong address, Span<byte> destination) => Read(_physicalPages, address, destination);
+
+    public bool TryWritePhysical(ulong address, ReadOnlySpan<byte> source) => Write(_physicalPages, address, source);
+
+    private static bool Read(Dictionary<ulong, byte[]> pages, ulong address, Span<byte> destination)
     {
         byte[] copy = new byte[destination.Length];
-        bool ok = Access(_virtualPages, address, destination.Length, (page, offset, i, n) => Array.Copy(page, offset, copy, i, n));
+        bool ok = Access(pages, address, destination.Length, (page, offset, i, n) => Array.Copy(page, offset, copy, i, n));
         if (ok)
         {
             copy.CopyTo(destination);
@@ -167,28 +175,10 @@ internal sealed class TestScriptTarget : IScriptTarget, IScriptSymbolResolver
         return ok;
     }
 
-    public bool TryWrite(ulong address, ReadOnlySpan<byte> source)
+    private static bool Write(Dictionary<ulong, byte[]> pages, ulong address, ReadOnlySpan<byte> source)
     {
         byte[] copy = source.ToArray();
-        return Access(_virtualPages, address, copy.Length, (page, offset, i, n) => Array.Copy(copy, i, page, offset, n));
-    }
-
-    public bool TryReadPhysical(ulong address, Span<byte> destination)
-    {
-        byte[] copy = new byte[destination.Length];
-        bool ok = Access(_physicalPages, address, destination.Length, (page, offset, i, n) => Array.Copy(page, offset, copy, i, n));
-        if (ok)
-        {
-            copy.CopyTo(destination);
-        }
-
-        return ok;
-    }
-
-    public bool TryWritePhysical(ulong address, ReadOnlySpan<byte> source)
-    {
-        byte[] copy = source.ToArray();
-        return Access(_physicalPages, address, copy.Length, (page, offset, i, n) => Array.Copy(copy, i, page, offset, n));
+        return Access(pages, address, copy.Length, (page, offset, i, n) => Array.Copy(copy, i, page, offset, n));
     }
 
     public ulong VirtualToPhysical(ulong virtualAddress) =>
