@@ -128,7 +128,7 @@ public sealed unsafe partial class Vcpu
             // HLT: an injected event is taken now (it wakes the core, returning after the HLT); otherwise the core
             // waits until an event is injected (by another core's exit handler or the debugger) or the VM stops.
             begin = LinearInstructionPointer();
-            if (!HasPendingInjection && !_vm.IdleUntilWoken(this))
+            if (!_vm.IdleUntilWoken(this))
             {
                 break;
             }
