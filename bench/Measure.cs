@@ -11,18 +11,7 @@ internal static class Measure
     public const int Runs = 5;
 
     /// <summary>Median of <paramref name="runs"/> results of <paramref name="once"/> (after one warm-up run).</summary>
-    public static double Median(Func<double> once, int runs = Runs)
-    {
-        once();
-        double[] results = new double[runs];
-        for (int i = 0; i < runs; i++)
-        {
-            results[i] = once();
-        }
-
-        Array.Sort(results);
-        return results[runs / 2];
-    }
+    public static double Median(Func<double> once, int runs = Runs) => Interleaved([once], runs)[0];
 
     /// <summary>
     /// Medians of several measurements taken in alternation, one of each per round (after one warm-up round), so that
