@@ -69,7 +69,6 @@ public sealed unsafe partial class Vcpu
     internal void StartThread()
     {
         _slot->Quantum = _vm.QuantumBlocks;
-        State = CoreState.Running;
         _thread = new Thread(ThreadMain) { IsBackground = true, Name = $"vcpu{Index}" };
         _thread.Start();
     }

@@ -146,6 +146,13 @@ public sealed partial class VirtualMachine : IDisposable
             core.Prepare();
         }
 
+        // Every core is runnable before any thread starts: a core whose thread the OS had not started yet would
+        // otherwise be passed over when the first one's time slice ends, and that one would run on alone.
+        foreach (Vcpu core in _cores)
+        {
+            core.State = CoreState.Running;
+        }
+
         foreach (Vcpu core in _cores)
         {
             core.StartThread();
