@@ -60,7 +60,12 @@ public sealed unsafe partial class Vcpu : IDisposable
     /// <summary>True when the engine is a 64-bit one (long-mode guests).</summary>
     public bool Is64Bit => _engine.Mode == UcConst.Mode64;
 
-    /// <summary>Reads a register (architectural width; 0 for registers the current engine mode lacks, e.g. R8 in a 16-bit guest).</summary>
+    /// <summary>
+    /// Reads a register (architectural width; 0 for registers the current engine mode lacks, e.g. R8 in a 16-bit guest).
+    /// Never throws for a <see cref="GuestRegister"/> value. CR8 reads 0: the engine has no task-priority register (a
+    /// guest's <c>mov cr8, rax</c> is lost and <c>mov rax, cr8</c> gives 0, measured on Unicorn 2.0.1 and 2.1.1), and 2.1
+    /// refuses to read it through its API, so 0 is what the guest itself reads.
+    /// </summary>
     public ulong ReadRegister(GuestRegister register)
     {
         if (register == GuestRegister.Efer)
@@ -83,12 +88,24 @@ public sealed unsafe partial class Vcpu : IDisposable
     private ulong? _exitRip;
 
     /// <summary>Writes a register.</summary>
-    /// <exception cref="InvalidOperationException">The register does not exist in the current engine mode.</exception>
+    /// <exception cref="InvalidOperationException">The register does not exist in the current engine mode, or it is CR8
+    /// and the value is not 0 (the engine has no task-priority register; see <see cref="ReadRegister"/>).</exception>
     public void WriteRegister(GuestRegister register, ulong value)
     {
         if (register == GuestRegister.Efer)
         {
             WriteMsr(MsrEfer, value);
+            return;
+        }
+
+        if (register == GuestRegister.Cr8)
+        {
+            if (value != 0)
+            {
+                throw new InvalidOperationException(
+                    $"CR8 cannot be written on core {Index}: the CPU engine has no task-priority register (the guest always reads 0 from CR8).");
+            }
+
             return;
         }
 
@@ -303,7 +320,6 @@ public sealed unsafe partial class Vcpu : IDisposable
             GuestRegister.Cr2 => UcReg.Cr2,
             GuestRegister.Cr3 => UcReg.Cr3,
             GuestRegister.Cr4 => UcReg.Cr4,
-            GuestRegister.Cr8 => wide ? UcReg.Cr8 : -1,
             GuestRegister.Dr0 => UcReg.Dr0,
             GuestRegister.Dr1 => UcReg.Dr1,
             GuestRegister.Dr2 => UcReg.Dr2,
