@@ -1,5 +1,6 @@
 # HyperDbgRemote build script (Windows). Verbs: deps, build, test, demo, bench [prefix], conformance [DIR], format — as build.sh.
-# Unicorn 2 on Windows: put unicorn.dll (x64) next to the built programs or on PATH.
+# The CPU engine on Windows: unicorn.dll of Unicorn 2.1 or later (x64) on PATH or next to the built programs; the
+# programs refuse Unicorn 2.0 (it ignores guest paging). HYPERDBG_UNICORN_LIBRARY may name the file instead.
 param(
     [Parameter(Position = 0)][string]$Verb = "build",
     [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
@@ -12,8 +13,8 @@ $env:DOTNET_NOLOGO = "1"
 
 function Invoke-Deps {
     if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) { throw "The .NET SDK (dotnet) is not installed." }
-    if (-not (Get-Command unicorn.dll -ErrorAction SilentlyContinue) -and -not (Test-Path "$PSScriptRoot\unicorn.dll")) {
-        Write-Warning "unicorn.dll (Unicorn 2, x64) was not found on PATH or in $PSScriptRoot; the VMX driver needs it."
+    if (-not $env:HYPERDBG_UNICORN_LIBRARY -and -not (Get-Command unicorn.dll -ErrorAction SilentlyContinue)) {
+        Write-Warning "unicorn.dll (Unicorn 2.1 or later, x64) was not found on PATH; the VMX driver needs it (Unicorn 2.0 is refused)."
     }
     dotnet restore HyperDbgRemote.sln --verbosity quiet
     if ($LASTEXITCODE -ne 0) { throw "restore failed" }

@@ -6,7 +6,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 CONFIG="${CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-APT_PACKAGES=(libunicorn2 socat seabios python3-grpcio python3-grpc-tools python3-protobuf)
+APT_PACKAGES=(socat seabios python3-grpcio python3-grpc-tools python3-protobuf)
+# The CPU engine: Debian 13's Unicorn 2.1 (it depends only on libc6 >= 2.34, so it runs on Debian 12), fetched by package
+# name with a private apt configuration and extracted here; vmx-driver copies the library into every build output.
+# Debian 12's Unicorn 2.0 (which ignores guest paging) is fetched the same way, only for the test that refuses it.
+ENGINE_DIR="$ROOT/artifacts/engine"
+ENGINE_PACKAGE=libunicorn2t64
+ENGINE_SUITE=trixie
+ENGINE_LIBRARY="$ENGINE_DIR/unicorn/usr/lib/x86_64-linux-gnu/libunicorn.so.2"
+OLD_ENGINE_PACKAGE=libunicorn2
+OLD_ENGINE_SUITE=bookworm
+OLD_ENGINE_LIBRARY="$ENGINE_DIR/unicorn-too-old/usr/lib/x86_64-linux-gnu/libunicorn.so.2"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -38,8 +48,49 @@ deps() {
             exit 1
         fi
     fi
+    engine
     log "restoring NuGet packages"
     dotnet restore HyperDbgRemote.sln --verbosity quiet
+}
+
+# Fetches and extracts the engine packages unless they are already extracted. The system's apt sources, lists and
+# installed packages are left alone: sources list, lists and cache are private folders under $ENGINE_DIR.
+engine() {
+    [ -f "$ENGINE_LIBRARY" ] && [ -f "$OLD_ENGINE_LIBRARY" ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
+        echo "build.sh: apt-get and dpkg are needed to fetch the CPU engine ($ENGINE_PACKAGE from Debian $ENGINE_SUITE);" \
+            "or set HYPERDBG_UNICORN_LIBRARY to a libunicorn.so.2 of Unicorn 2.1 or later" >&2
+        exit 1
+    fi
+    local apt="$ENGINE_DIR/apt"
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$ENGINE_DIR/debs"
+    printf 'deb http://deb.debian.org/debian %s main\n' "$ENGINE_SUITE" "$OLD_ENGINE_SUITE" >"$apt/sources.list"
+    local options=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+        -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o "APT::Sandbox::User=$(id -un)")
+    log "fetching the CPU engine: $ENGINE_PACKAGE ($ENGINE_SUITE) and, for a test, $OLD_ENGINE_PACKAGE ($OLD_ENGINE_SUITE)"
+    if ! apt-get "${options[@]}" -qq update >&2; then
+        echo "build.sh: apt-get update of Debian's $ENGINE_SUITE and $OLD_ENGINE_SUITE suites failed (private lists in $apt)" >&2
+        exit 1
+    fi
+    fetch_engine "$ENGINE_PACKAGE/$ENGINE_SUITE" "$ENGINE_DIR/unicorn" "${options[@]}"
+    fetch_engine "$OLD_ENGINE_PACKAGE/$OLD_ENGINE_SUITE" "$ENGINE_DIR/unicorn-too-old" "${options[@]}"
+    rm -rf "$apt" # the package lists (about 90 MB) are only needed again when a library is missing
+}
+
+# fetch_engine PACKAGE/SUITE FOLDER APT-OPTIONS...: apt-get download into $ENGINE_DIR/debs, then dpkg -x into FOLDER.
+fetch_engine() {
+    local package="$1" folder="$2"
+    shift 2
+    rm -f "$ENGINE_DIR/debs/${package%%/*}"_*.deb
+    if ! (cd "$ENGINE_DIR/debs" && apt-get "$@" -qq download "$package" >&2); then
+        echo "build.sh: apt-get download $package failed" >&2
+        exit 1
+    fi
+    rm -rf "$folder.tmp"
+    dpkg -x "$ENGINE_DIR/debs/${package%%/*}"_*.deb "$folder.tmp"
+    rm -rf "$folder"
+    mv "$folder.tmp" "$folder"
+    log "extracted $(basename "$ENGINE_DIR"/debs/"${package%%/*}"_*.deb) into ${folder#"$ROOT"/}"
 }
 
 build() {

@@ -3,7 +3,7 @@
 
 namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
-/// <summary>Constants of unicorn.h and x86.h (Unicorn 2.0.1), checked against the Debian libunicorn-dev headers.</summary>
+/// <summary>Constants of unicorn.h and x86.h, checked against Debian 12's libunicorn-dev headers (2.0.1); the same in 2.1.</summary>
 internal static class UcConst
 {
     public const int ArchX86 = 4;

@@ -21,24 +21,12 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
     public IntPtr Raw => handle;
 
     /// <summary>Opens an x86 engine in the given mode.</summary>
-    /// <exception cref="CpuEngineUnavailableException">libunicorn is not installed.</exception>
+    /// <exception cref="CpuEngineUnavailableException">No Unicorn 2.1 or later is installed; the message says what to install.</exception>
     public static UcEngine Open(int mode)
     {
-        UcNative.EnsureResolver();
+        UcNative.EnsureLoaded();
         IntPtr raw;
-        int err;
-        try
-        {
-            err = UcNative.uc_open(UcConst.ArchX86, mode, &raw);
-        }
-        catch (DllNotFoundException ex)
-        {
-            throw new CpuEngineUnavailableException(
-                $"The CPU engine library (Unicorn 2, libunicorn.so.2) was not found. Install it with 'apt-get install {UcNative.DebianPackage}' "
-                + "(Debian/Ubuntu) or put unicorn.dll next to the program (Windows).", ex);
-        }
-
-        Check(err, "uc_open");
+        Check(UcNative.uc_open(UcConst.ArchX86, mode, &raw), "uc_open");
         var engine = new UcEngine { Mode = mode };
         engine.SetHandle(raw);
         return engine;
@@ -47,7 +35,7 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
     /// <summary>The library version as (major, minor).</summary>
     public static (uint Major, uint Minor) Version()
     {
-        UcNative.EnsureResolver();
+        UcNative.EnsureLoaded();
         uint major, minor;
         _ = UcNative.uc_version(&major, &minor);
         return (major, minor);

@@ -12,51 +12,20 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 /// </summary>
 internal static unsafe partial class UcNative
 {
-    /// <summary>The logical library name; resolved per OS by <see cref="Resolve"/>.</summary>
+    /// <summary>The logical library name; <see cref="UcLibrary"/> finds the file.</summary>
     public const string Library = "unicorn";
-
-    /// <summary>An environment variable naming the library file to load instead (a custom Unicorn build).</summary>
-    public const string LibraryOverrideVariable = "HYPERDBG_UNICORN_LIBRARY";
-
-    /// <summary>The Debian package that provides the library.</summary>
-    public const string DebianPackage = "libunicorn2";
 
     static UcNative()
     {
         NativeLibrary.SetDllImportResolver(typeof(UcNative).Assembly, Resolve);
     }
 
-    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
-    {
-        if (name != Library)
-        {
-            return IntPtr.Zero;
-        }
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
+        name == Library ? UcLibrary.Handle : IntPtr.Zero;
 
-        string? overridden = Environment.GetEnvironmentVariable(LibraryOverrideVariable);
-        string[] candidates = !string.IsNullOrEmpty(overridden) ? [overridden] : OperatingSystem.IsWindows()
-            ? ["unicorn.dll"]
-            : OperatingSystem.IsMacOS() ? ["libunicorn.2.dylib", "libunicorn.dylib"] : ["libunicorn.so.2", "libunicorn.so"];
-        foreach (string candidate in candidates)
-        {
-            if (NativeLibrary.TryLoad(candidate, assembly, searchPath, out IntPtr handle))
-            {
-                return handle;
-            }
-        }
-
-        if (!string.IsNullOrEmpty(overridden))
-        {
-            throw new DllNotFoundException($"{LibraryOverrideVariable}={overridden} cannot be loaded.");
-        }
-
-        return IntPtr.Zero;
-    }
-
-    /// <summary>Forces the static constructor (and so the resolver) to run before the first call.</summary>
-    public static void EnsureResolver()
-    {
-    }
+    /// <summary>Loads the library (or throws <see cref="CpuEngineUnavailableException"/> saying what to install) and
+    /// installs the resolver, before the first call.</summary>
+    public static void EnsureLoaded() => _ = UcLibrary.Handle;
 
     [LibraryImport(Library)]
     public static partial uint uc_version(uint* major, uint* minor);
