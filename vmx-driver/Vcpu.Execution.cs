@@ -235,7 +235,7 @@ public sealed unsafe partial class Vcpu
 #pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the fault is reported instead.
         try
         {
-            cpu.DeliverInterrupt((int)vector);
+            cpu.DeliverException((int)vector);
         }
         catch (Exception ex)
         {

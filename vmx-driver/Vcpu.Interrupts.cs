@@ -81,6 +81,20 @@ public sealed partial class Vcpu
         DeliverInterrupt(vector, _pendingErrorCode);
     }
 
+    /// <summary>
+    /// Delivers an exception or software interrupt the engine raised (UC_HOOK_INTR), then clears the engine's record of
+    /// it (<see cref="OldExceptionField"/>): the engine left the delivery to us, and would otherwise turn the guest's next
+    /// fault into a double fault.
+    /// </summary>
+    private void DeliverException(int vector)
+    {
+        DeliverInterrupt(vector);
+        if (_fault is null && _context is not null)
+        {
+            _oldException.Reset(_engine, _context);
+        }
+    }
+
     private void DeliverInterrupt(int vector, uint? errorCode = null)
     {
         bool delivered = Is64Bit

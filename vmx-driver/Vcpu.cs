@@ -15,6 +15,10 @@ public sealed unsafe partial class Vcpu : IDisposable
 {
     private readonly VirtualMachine _vm;
     private readonly UcEngine _engine;
+    private readonly OldExceptionField _oldException;
+
+    /// <summary>A context of <see cref="_engine"/> for resetting its exception state, when the engine needs that.</summary>
+    private readonly UcContext? _context;
     private readonly BlockSlot* _slot;
     private readonly CoreStart _start;
     private readonly IoExit _exit;
@@ -30,6 +34,21 @@ public sealed unsafe partial class Vcpu : IDisposable
         _start = start;
         _exit = new IoExit(this);
         _engine = UcEngine.Open(start.Mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
+        _engine.StopAtNoAddress();
+        _oldException = OldExceptionField.Calibrated;
+        if (_oldException.IsNeeded)
+        {
+            _context = UcContext.Allocate(_engine);
+            if (_context.Size != _oldException.ContextSize)
+            {
+                int size = _context.Size;
+                Dispose();
+                throw new CpuEngineUnavailableException(
+                    $"The CPU engine's saved contexts differ in size between modes ({size} bytes in core {index}'s engine, "
+                    + $"{_oldException.ContextSize} in the calibration's 64-bit engine); its exception state cannot be reset.");
+            }
+        }
+
         _slot = (BlockSlot*)NativeMemory.AllocZeroed((nuint)sizeof(BlockSlot));
         _self = GCHandle.Alloc(this);
         _slot->Owner = GCHandle.ToIntPtr(_self);
@@ -345,6 +364,7 @@ public sealed unsafe partial class Vcpu : IDisposable
         }
 
         _disposed = true;
+        _context?.Dispose();
         _engine.Dispose();
         NativeMemory.Free(_slot);
         if (_self.IsAllocated)

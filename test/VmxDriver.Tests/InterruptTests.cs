@@ -205,6 +205,76 @@ public sealed class InterruptTests
         Assert.That(info.Report, Does.Contain("RIP 0x"));
     }
 
+    [TestCase(14, true, 'P', Description = "mov rax,[rsi] with RSI at a linear address no page-table entry maps: #PF")]
+    [TestCase(0, false, 'E', Description = "div rcx with RCX = 0: #DE, a contributory exception")]
+    public void Exception_ThreeInARow_EachDeliveredWithItsVectorNotAsDoubleFault(int vector, bool hasErrorCode, char mark)
+    {
+        // Arrange: three faulting 3-byte instructions; the handler prints its mark and returns past the instruction. A
+        // #DF handler prints D and halts. The engine records each fault it raises and, since it leaves the delivery to
+        // us, would make the second one a #DF unless the core resets that record after each delivery.
+        const ulong idt = TestVm.DataAddress;
+        const ulong idtr = TestVm.DataAddress + 0x1000;
+        const ulong handler = TestVm.DataAddress + 0x2000;
+        const ulong doubleFaultHandler = TestVm.DataAddress + 0x2100;
+        const ulong notMapped = 0x4000_0000; // the test guest's page tables map the first 1 GiB only
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.lidt(__[idtr]);
+            a.mov(rsi, notMapped);
+            a.xor(ecx, ecx);
+            for (int i = 0; i < 3; i++)
+            {
+                if (vector == 14)
+                {
+                    a.mov(rax, __qword_ptr[rsi]);
+                }
+                else
+                {
+                    a.div(rcx);
+                }
+            }
+
+            a.mov(al, (byte)'M');
+            a.@out(0xE9, al);
+            a.hlt();
+        });
+        (byte[] handlerCode, _) = TestVm.Assemble(64, handler, a =>
+        {
+            a.mov(al, (byte)mark);
+            a.@out(0xE9, al);
+            a.add(__qword_ptr[rsp + (hasErrorCode ? 8 : 0)], 3);
+            if (hasErrorCode)
+            {
+                a.add(rsp, 8);
+            }
+
+            a.iretq();
+            return [];
+        });
+        (byte[] doubleFaultCode, _) = TestVm.Assemble(64, doubleFaultHandler, a =>
+        {
+            a.mov(al, (byte)'D');
+            a.@out(0xE9, al);
+            a.hlt();
+            return [];
+        });
+        t.Vm.Memory.Write(handler, handlerCode);
+        t.Vm.Memory.Write(doubleFaultHandler, doubleFaultCode);
+        WriteIdtGate(t, idt, idtr, vector, handler);
+        WriteIdtGate(t, idt, idtr, 8, doubleFaultHandler);
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo($"{mark}{mark}{mark}M"));
+        Assert.That(t.Core0.InterruptsDelivered, Is.EqualTo(3));
+        if (vector == 14)
+        {
+            Assert.That(t.Core0.ReadRegister(GuestRegister.Cr2), Is.EqualTo(notMapped), "CR2 holds the faulting address after the run");
+        }
+    }
+
     /// <summary>Writes a 64-bit interrupt gate for <paramref name="vector"/> to <paramref name="handler"/> into an IDT of
     /// 256 entries at <paramref name="idt"/>, and its IDTR image (limit, base) at <paramref name="idtr"/> for LIDT.</summary>
     private static void WriteIdtGate(TestVm t, ulong idt, ulong idtr, int vector, ulong handler)

@@ -33,6 +33,9 @@ internal static class UcConst
     public const int ErrInsnInvalid = 10;
     public const int ErrException = 21;
 
+    /// <summary>UC_CTL_WRITE(UC_CTL_UC_USE_EXITS, 1): 1 = stop only at the addresses of UC_CTL_UC_EXITS, not at uc_emu_start's <c>until</c>.</summary>
+    public const int CtlUseExits = 0x44000004;
+
     /// <summary>UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0).</summary>
     public const int CtlTbFlush = 0x4000000A;
 

@@ -101,7 +101,17 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
 
     public void FlushTranslationCache() => Check(UcNative.uc_ctl(handle, UcConst.CtlTbFlush), "uc_ctl(TB_FLUSH)");
 
-    /// <summary>Runs until HLT, a stop request or an error; returns the raw uc_err (errors end the run and are reported by the caller).</summary>
+    /// <summary>
+    /// Makes <see cref="Start"/> stop at no address at all (an empty UC_CTL_UC_EXITS set instead of uc_emu_start's
+    /// <c>until</c>). With an <c>until</c> address, Unicorn 2.1 translates <c>until - 1</c> through the guest's page tables
+    /// when the run ends, to drop the code translated there; when no entry maps it, that walk raises a page fault inside
+    /// the engine, which overwrites the guest's CR2 (measured on 2.1.1: CR2 became 0xFFFFFFFFFFFFFFFE after every run
+    /// with <c>until</c> = 0xFFFFFFFFFFFFFFFF).
+    /// </summary>
+    public void StopAtNoAddress() => Check(UcNative.uc_ctl_int(handle, UcConst.CtlUseExits, 1), "uc_ctl(UC_CTL_UC_USE_EXITS)");
+
+    /// <summary>Runs until HLT, a stop request or an error; returns the raw uc_err (errors end the run and are reported by
+    /// the caller). Without <see cref="StopAtNoAddress"/>, the run also ends at the last address of the address space.</summary>
     public int Start(ulong begin) => UcNative.uc_emu_start(handle, begin, ulong.MaxValue, 0, 0);
 
     public void Stop() => Check(UcNative.uc_emu_stop(handle), "uc_emu_stop");

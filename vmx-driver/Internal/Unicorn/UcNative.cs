@@ -74,9 +74,30 @@ internal static unsafe partial class UcNative
     [LibraryImport(Library)]
     public static partial int uc_hook_del(IntPtr uc, nuint hh);
 
+    /// <summary>Allocates a uc_context sized for this engine; free it with <see cref="uc_context_free"/>.</summary>
+    [LibraryImport(Library)]
+    public static partial int uc_context_alloc(IntPtr uc, IntPtr* context);
+
+    [LibraryImport(Library)]
+    public static partial int uc_context_free(IntPtr context);
+
+    [LibraryImport(Library)]
+    public static partial int uc_context_save(IntPtr uc, IntPtr context);
+
+    [LibraryImport(Library)]
+    public static partial int uc_context_restore(IntPtr uc, IntPtr context);
+
+    /// <summary>The size of a uc_context of this engine: its header and the saved CPU state that follows it.</summary>
+    [LibraryImport(Library)]
+    public static partial nuint uc_context_size(IntPtr uc);
+
     /// <summary>uc_ctl without arguments (e.g. UC_CTL_TB_FLUSH).</summary>
     [LibraryImport(Library, EntryPoint = "uc_ctl")]
     public static partial int uc_ctl(IntPtr uc, int control);
+
+    /// <summary>uc_ctl with one int argument (e.g. UC_CTL_UC_USE_EXITS 1).</summary>
+    [LibraryImport(Library, EntryPoint = "uc_ctl")]
+    public static partial int uc_ctl_int(IntPtr uc, int control, int a);
 
     /// <summary>uc_ctl with two 64-bit arguments (e.g. UC_CTL_TB_REMOVE_CACHE begin, end).</summary>
     [LibraryImport(Library, EntryPoint = "uc_ctl")]
