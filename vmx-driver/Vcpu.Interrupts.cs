@@ -89,7 +89,7 @@ public sealed partial class Vcpu
     private void DeliverException(int vector)
     {
         DeliverInterrupt(vector);
-        if (_fault is null && _context is not null)
+        if (_fault is null)
         {
             _oldException.Reset(_engine, _context);
         }

@@ -17,8 +17,9 @@ public sealed unsafe partial class Vcpu : IDisposable
     private readonly UcEngine _engine;
     private readonly OldExceptionField _oldException;
 
-    /// <summary>A context of <see cref="_engine"/> for resetting its exception state, when the engine needs that.</summary>
-    private readonly UcContext? _context;
+    /// <summary>A context of <see cref="_engine"/> for patching state the API does not reach (its exception state, its
+    /// translations of a physical page).</summary>
+    private readonly UcContext _context;
     private readonly BlockSlot* _slot;
     private readonly CoreStart _start;
     private readonly IoExit _exit;
@@ -36,9 +37,9 @@ public sealed unsafe partial class Vcpu : IDisposable
         _engine = UcEngine.Open(start.Mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
         _engine.StopAtNoAddress();
         _oldException = OldExceptionField.Calibrated;
+        _context = UcContext.Allocate(_engine);
         if (_oldException.IsNeeded)
         {
-            _context = UcContext.Allocate(_engine);
             if (_context.Size != _oldException.ContextSize)
             {
                 int size = _context.Size;
@@ -253,7 +254,7 @@ public sealed unsafe partial class Vcpu : IDisposable
         _engine.WriteMemory(physical, bytes);
         ulong first = physical & ~(GuestMemory.PageSize - 1);
         ulong end = (physical + (ulong)bytes.Length + GuestMemory.PageSize - 1) & ~(GuestMemory.PageSize - 1);
-        _engine.RemoveTranslations(first, end);
+        _engine.RemovePhysicalTranslations(first, end, _context);
     }
 
     /// <summary>True on a core's own thread (exit handlers, devices).</summary>
@@ -364,7 +365,7 @@ public sealed unsafe partial class Vcpu : IDisposable
         }
 
         _disposed = true;
-        _context?.Dispose();
+        _context.Dispose();
         _engine.Dispose();
         NativeMemory.Free(_slot);
         if (_self.IsAllocated)

@@ -39,6 +39,10 @@ internal static class UcConst
     /// <summary>UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0).</summary>
     public const int CtlTbFlush = 0x4000000A;
 
-    /// <summary>UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop translated blocks in [begin, end).</summary>
+    /// <summary>UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop translated blocks in [begin, end), <c>begin</c> a linear
+    /// address that the engine translates through the current paging state.</summary>
     public const int CtlTbRemoveCache = 0x48000009;
+
+    /// <summary>UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0): drop every cached linear-to-physical translation.</summary>
+    public const int CtlTlbFlush = 0x4000000B;
 }

@@ -95,9 +95,45 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
 
     public void DeleteHook(nuint hook) => Check(UcNative.uc_hook_del(handle, hook), "uc_hook_del");
 
-    /// <summary>Drops translated code in [begin, end). Only outside uc_emu_start.</summary>
+    /// <summary>
+    /// Drops code translated from the linear range [begin, end). The engine translates <paramref name="begin"/> through
+    /// the current paging state and drops that physical range; an unmapped <paramref name="begin"/> drops nothing and, on
+    /// 2.1, overwrites CR2 (the walk raises a page fault inside the engine). For a physical range use
+    /// <see cref="RemovePhysicalTranslations"/>.
+    /// </summary>
     public void RemoveTranslations(ulong begin, ulong end) =>
         Check(UcNative.uc_ctl_u64_u64(handle, UcConst.CtlTbRemoveCache, begin, end), "uc_ctl(TB_REMOVE_CACHE)");
+
+    /// <summary>
+    /// Drops code translated from the guest-physical range [begin, end), whatever the guest's paging: with paging on,
+    /// the CPU state is saved into <paramref name="scratch"/>, CR0.PG cleared so that linear = physical, the range
+    /// dropped, the state restored, and the TLB flushed (the lookup left identity translations in it, which the guest's
+    /// own tables may not have). Measured on 2.1.1, also inside a hook. The guest sees no change of state.
+    /// </summary>
+    public void RemovePhysicalTranslations(ulong begin, ulong end, UcContext scratch)
+    {
+        ArgumentNullException.ThrowIfNull(scratch);
+        ulong cr0 = ReadRegister(UcReg.Cr0);
+        if ((cr0 & Cr0Pg) == 0)
+        {
+            RemoveTranslations(begin, end);
+            return;
+        }
+
+        scratch.Save(this);
+        try
+        {
+            WriteRegister(UcReg.Cr0, cr0 & ~Cr0Pg);
+            RemoveTranslations(begin, end);
+        }
+        finally
+        {
+            scratch.Restore(this);
+            Check(UcNative.uc_ctl(handle, UcConst.CtlTlbFlush), "uc_ctl(TLB_FLUSH)");
+        }
+    }
+
+    private const ulong Cr0Pg = 1UL << 31;
 
     public void FlushTranslationCache() => Check(UcNative.uc_ctl(handle, UcConst.CtlTbFlush), "uc_ctl(TB_FLUSH)");
 
