@@ -53,14 +53,16 @@ deps() {
     dotnet restore HyperDbgRemote.sln --verbosity quiet
 }
 
-# Fetches and extracts the engine packages unless they are already extracted. The system's apt sources, lists and
-# installed packages are left alone: sources list, lists and cache are private folders under $ENGINE_DIR.
+# Fetches and extracts the engine packages that are not extracted yet. The system's apt sources, lists and installed
+# packages are left alone: sources list, lists and cache are private folders under $ENGINE_DIR. Without the engine the
+# script stops; without the old one (a test fixture) it warns, and that test says what is missing.
 engine() {
     [ -f "$ENGINE_LIBRARY" ] && [ -f "$OLD_ENGINE_LIBRARY" ] && return 0
+    local fatal=1
+    [ -f "$ENGINE_LIBRARY" ] && fatal=0
     if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
-        echo "build.sh: apt-get and dpkg are needed to fetch the CPU engine ($ENGINE_PACKAGE from Debian $ENGINE_SUITE);" \
-            "or set HYPERDBG_UNICORN_LIBRARY to a libunicorn.so.2 of Unicorn 2.1 or later" >&2
-        exit 1
+        engine_failed "$fatal" "apt-get and dpkg are needed to fetch $ENGINE_PACKAGE ($ENGINE_SUITE) and $OLD_ENGINE_PACKAGE ($OLD_ENGINE_SUITE)"
+        return 0
     fi
     local apt="$ENGINE_DIR/apt"
     mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$ENGINE_DIR/debs"
@@ -69,28 +71,40 @@ engine() {
         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o "APT::Sandbox::User=$(id -un)")
     log "fetching the CPU engine: $ENGINE_PACKAGE ($ENGINE_SUITE) and, for a test, $OLD_ENGINE_PACKAGE ($OLD_ENGINE_SUITE)"
     if ! apt-get "${options[@]}" -qq update >&2; then
-        echo "build.sh: apt-get update of Debian's $ENGINE_SUITE and $OLD_ENGINE_SUITE suites failed (private lists in $apt)" >&2
+        engine_failed "$fatal" "apt-get update of Debian's $ENGINE_SUITE and $OLD_ENGINE_SUITE suites failed (private lists in $apt)"
+        return 0
+    fi
+    if [ ! -f "$ENGINE_LIBRARY" ] && ! fetch_engine "$ENGINE_PACKAGE/$ENGINE_SUITE" "$ENGINE_DIR/unicorn" "${options[@]}"; then
+        engine_failed 1 "apt-get download $ENGINE_PACKAGE/$ENGINE_SUITE failed"
+    fi
+    if [ ! -f "$OLD_ENGINE_LIBRARY" ] && ! fetch_engine "$OLD_ENGINE_PACKAGE/$OLD_ENGINE_SUITE" "$ENGINE_DIR/unicorn-too-old" "${options[@]}"; then
+        engine_failed 0 "apt-get download $OLD_ENGINE_PACKAGE/$OLD_ENGINE_SUITE failed"
+    fi
+    rm -rf "$apt" # the package lists (about 90 MB) are needed again only when a library is missing
+}
+
+# engine_failed FATAL WHAT: stops the script (FATAL=1) or warns that the test refusing Unicorn 2.0 cannot run.
+engine_failed() {
+    if [ "$1" -eq 1 ]; then
+        echo "build.sh: $2; the CPU engine ($ENGINE_PACKAGE, Unicorn 2.1) is missing." \
+            "Alternatively set HYPERDBG_UNICORN_LIBRARY to a libunicorn.so.2 of Unicorn 2.1 or later." >&2
         exit 1
     fi
-    fetch_engine "$ENGINE_PACKAGE/$ENGINE_SUITE" "$ENGINE_DIR/unicorn" "${options[@]}"
-    fetch_engine "$OLD_ENGINE_PACKAGE/$OLD_ENGINE_SUITE" "$ENGINE_DIR/unicorn-too-old" "${options[@]}"
-    rm -rf "$apt" # the package lists (about 90 MB) are only needed again when a library is missing
+    log "warning: $2; the test that refuses Unicorn 2.0 ($OLD_ENGINE_PACKAGE) will fail"
 }
 
 # fetch_engine PACKAGE/SUITE FOLDER APT-OPTIONS...: apt-get download into $ENGINE_DIR/debs, then dpkg -x into FOLDER.
 fetch_engine() {
-    local package="$1" folder="$2"
+    local package="$1" folder="$2" deb
     shift 2
     rm -f "$ENGINE_DIR/debs/${package%%/*}"_*.deb
-    if ! (cd "$ENGINE_DIR/debs" && apt-get "$@" -qq download "$package" >&2); then
-        echo "build.sh: apt-get download $package failed" >&2
-        exit 1
-    fi
+    (cd "$ENGINE_DIR/debs" && apt-get "$@" -qq download "$package" >&2) || return 1
+    deb="$(echo "$ENGINE_DIR/debs/${package%%/*}"_*.deb)"
     rm -rf "$folder.tmp"
-    dpkg -x "$ENGINE_DIR/debs/${package%%/*}"_*.deb "$folder.tmp"
+    dpkg -x "$deb" "$folder.tmp" || return 1
     rm -rf "$folder"
     mv "$folder.tmp" "$folder"
-    log "extracted $(basename "$ENGINE_DIR"/debs/"${package%%/*}"_*.deb) into ${folder#"$ROOT"/}"
+    log "extracted $(basename "$deb") into ${folder#"$ROOT"/}"
 }
 
 build() {
