@@ -34,9 +34,9 @@ public sealed unsafe partial class Vcpu : IDisposable
         Index = index;
         _start = start;
         _exit = new IoExit(this);
+        _oldException = OldExceptionField.Calibrated;
         _engine = UcEngine.Open(start.Mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
         _engine.StopAtNoAddress();
-        _oldException = OldExceptionField.Calibrated;
         _context = UcContext.Allocate(_engine);
         if (_oldException.IsNeeded)
         {
