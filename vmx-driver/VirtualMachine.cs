@@ -23,7 +23,9 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly List<Vcpu> _cores = [];
     private readonly long[] _exitsPerPort = new long[0x10000];
     private readonly ManualResetEventSlim _stoppedEvent = new(false);
-    private int _batonOwner = -1;
+    /// <summary>The core that may run; -1 when any may take it. Core 0, the bootstrap processor, runs first (and takes an
+    /// initial break), as on a PC, whichever core thread the OS starts first.</summary>
+    private int _batonOwner;
     private bool _halted;
     private VmHaltInfo? _haltInfo;
     private bool _pauseRequested;

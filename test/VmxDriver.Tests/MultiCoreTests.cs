@@ -125,4 +125,51 @@ public sealed class MultiCoreTests
         Assert.That(info?.Reason, Is.EqualTo(VmStopReason.AllCoresHalted));
         Assert.That(t.Vm.Memory.TryRead(Counter, out ulong total) ? total : 0, Is.EqualTo(2UL * Iterations));
     }
+
+    [Test]
+    public void Start_TwoCores_TheBootstrapProcessorRunsFirst()
+    {
+        // Arrange: core 0 sets a flag and halts; core 1's first instruction reads it.
+        const ulong flag = TestVm.DataAddress;
+        const ulong seen = TestVm.DataAddress + 8;
+        using TestVm t = TestVm.CreateMulti64(
+            a =>
+            {
+                Label core0 = a.CreateLabel();
+                Label core1 = a.CreateLabel();
+                a.Label(ref core0);
+                a.mov(__byte_ptr[flag], 1);
+                a.hlt();
+                a.Label(ref core1);
+                a.mov(al, __byte_ptr[flag]);
+                a.mov(__byte_ptr[seen], al);
+                a.hlt();
+                return [core0, core1];
+            },
+            cores: 2);
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(t.Vm.Memory.TryRead(seen, out byte value) ? value : -1, Is.EqualTo(1), "core 1 ran after core 0");
+    }
+
+    [Test]
+    public void Start_InitialBreak_TakenByTheBootstrapProcessor()
+    {
+        using TestVm t = TestVm.CreateMulti64(SpinlockProgram, cores: 2);
+        int core = -1;
+        t.Vm.Halted += (_, info) =>
+        {
+            core = info.Core.Index;
+            Task.Run(t.Vm.Stop);
+        };
+
+        t.Vm.Start(initialBreak: true);
+        VmStopInfo? stop = t.Vm.WaitForStop(TimeSpan.FromSeconds(10));
+
+        Assert.That(stop, Is.Not.Null);
+        Assert.That(core, Is.Zero);
+    }
 }
