@@ -29,9 +29,16 @@ public sealed class ProtocolLimits
     /// <summary>Output sources one event may forward to (HyperDbg: 5, spec 8).</summary>
     public const int DefaultMaxOutputsPerEvent = 5;
 
+    /// <summary>Default largest message, split into frames on the framed link (16 MiB, as gRPC's).</summary>
+    public const int DefaultMaxMessageBytes = 16 * 1024 * 1024;
+
+    /// <summary>Upper bound for the message limit.</summary>
+    public const int AbsoluteMaxMessageBytes = 256 * 1024 * 1024;
+
     private const int MaxCount = 1_000_000;
 
     private readonly int _maxFramePayload = ProtocolConstants.DefaultMaxFramePayload;
+    private readonly int _maxMessageBytes = DefaultMaxMessageBytes;
     private readonly int _maxMemoryReadLength = DefaultMaxMemoryReadLength;
     private readonly int _maxScriptSize = DefaultMaxScriptSize;
     private readonly int _maxEvents = DefaultMaxEvents;
@@ -46,6 +53,16 @@ public sealed class ProtocolLimits
     {
         get => _maxFramePayload;
         init => _maxFramePayload = Check(value, ProtocolConstants.MinMaxFramePayload, ProtocolConstants.AbsoluteMaxFramePayload);
+    }
+
+    /// <summary>
+    /// Largest message, 1 KiB .. 256 MiB (default 16 MiB): the framed link splits a larger message than a frame into
+    /// fragments and reassembles at most this much; gRPC sends and receives at most this much.
+    /// </summary>
+    public int MaxMessageBytes
+    {
+        get => _maxMessageBytes;
+        init => _maxMessageBytes = Check(value, 1024, AbsoluteMaxMessageBytes);
     }
 
     /// <summary>Largest memory read or write per request, 1 .. 1 MiB (a response must also fit a frame).</summary>

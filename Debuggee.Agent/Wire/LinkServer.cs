@@ -156,8 +156,8 @@ internal sealed class LinkServer : IAsyncDisposable
 
         // On a paced line (serial) a 64 KiB frame takes seconds: batches go out in frames of about a quarter second.
         int chunk = transport.BytesPerSecond > 0
-            ? Math.Clamp(transport.BytesPerSecond / 4, MinPacedChunk, link.MaxMessageBytes)
-            : link.MaxMessageBytes;
+            ? Math.Clamp(transport.BytesPerSecond / 4, MinPacedChunk, ProtocolConstants.DefaultMaxFramePayload)
+            : ProtocolConstants.DefaultMaxFramePayload;
         async Task Send(AgentToHost m, CancellationToken ct)
         {
             await sendLock.WaitAsync(ct).ConfigureAwait(false);

@@ -156,6 +156,6 @@ public sealed class GrpcEndToEndTests
         var client = new DebuggeeService.DebuggeeServiceClient(channel);
         HandshakeResponse r = await client.HandshakeAsync(new HandshakeRequest { ProtocolVersion = 99 });
         channel.Dispose();
-        Assert.That((r.Status, r.Message), Is.EqualTo((Status.IncompatibleVersion, "protocol version 99 is not supported: this agent speaks version 1.")));
+        Assert.That((r.Status, r.Message), Is.EqualTo((Status.IncompatibleVersion, "protocol version 99 is not supported: this agent speaks version 2.")));
     }
 }
