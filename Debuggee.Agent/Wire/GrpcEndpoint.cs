@@ -4,6 +4,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Protocol;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -26,7 +27,7 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
 
     /// <summary>Starts listening on every URI. Non-loopback addresses need TLS and a token.</summary>
     /// <exception cref="InvalidOperationException">A non-loopback address without TLS and token.</exception>
-    public static async Task<GrpcEndpoint> StartAsync(IReadOnlyList<ListenUri> uris, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security)
+    public static async Task<GrpcEndpoint> StartAsync(IReadOnlyList<ListenUri> uris, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security, ProtocolLimits limits)
     {
         foreach (ListenUri uri in uris)
         {
@@ -46,7 +47,8 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
         builder.Services.AddGrpc(o =>
         {
             o.Interceptors.Add<TokenInterceptor>();
-            o.MaxReceiveMessageSize = ProtocolLimitsBytes;
+            o.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            o.MaxSendMessageSize = limits.MaxMessageBytes;
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks();
@@ -97,9 +99,6 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
 
         return new GrpcEndpoint(app, addresses);
     }
-
-    /// <summary>Largest gRPC message accepted from a host.</summary>
-    public const int ProtocolLimitsBytes = 4 * 1024 * 1024;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

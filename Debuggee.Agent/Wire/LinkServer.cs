@@ -187,7 +187,7 @@ internal sealed class LinkServer : IAsyncDisposable
                         continue;
                     }
 
-                    if (!TokenMatches(request.Handshake.Token))
+                    if (!_security.TokenMatches(request.Handshake.Token))
                     {
                         await Send(new AgentToHost { RequestId = request.RequestId, Handshake = new HandshakeResponse { Status = Status.PermissionDenied, Message = "a valid token is required." } }, done.Token).ConfigureAwait(false);
                         break;
@@ -239,9 +239,6 @@ internal sealed class LinkServer : IAsyncDisposable
             }
         }
     }
-
-    private bool TokenMatches(string token) =>
-        _security.Token is null || CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(_security.Token));
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
