@@ -21,11 +21,11 @@ internal static class AgentServer
     {
         List<ListenUri> uris = [.. options.Listen.Select(ListenUri.Parse)];
         IGuestLoader loader = GuestSpec.Parse(options.Guest);
-        int cores = options.Cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
+        int cores = options.Cores ?? loader.DefaultCores;
         OutputPolicy outputs = options.OutputDirectory is string dir
             ? OutputPolicy.ForDirectory(dir, options.AllowOutputConnections)
             : new OutputPolicy(null, options.AllowOutputConnections);
-        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 }, outputs: outputs);
+        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 }, options.Limits, outputs: outputs);
         var dispatcher = new RequestDispatcher(session, Events.AgentScripts.Create(session));
         await using var hub = new NotificationHub(session, options.ResumeAfter);
         var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);

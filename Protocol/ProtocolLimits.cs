@@ -148,6 +148,22 @@ public sealed class ProtocolLimits
             : throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), value, $"{nameof(HandshakeTimeout)} must be between 100 ms and 10 minutes; got {value}.");
     }
 
+    /// <summary>A copy with the connection settings changed (the other limits kept).</summary>
+    public ProtocolLimits With(int? maxConnections = null, TimeSpan? handshakeTimeout = null) => new()
+    {
+        MaxFramePayload = MaxFramePayload,
+        MaxMessageBytes = MaxMessageBytes,
+        MaxMemoryBytes = MaxMemoryBytes,
+        MaxDisassemblyInstructions = MaxDisassemblyInstructions,
+        MaxScriptBytes = MaxScriptBytes,
+        MaxEvents = MaxEvents,
+        MaxOutputs = MaxOutputs,
+        MaxOutputsPerEvent = MaxOutputsPerEvent,
+        MaxEvaluationOutputBytes = MaxEvaluationOutputBytes,
+        MaxConnections = maxConnections ?? MaxConnections,
+        HandshakeTimeout = handshakeTimeout ?? HandshakeTimeout,
+    };
+
     /// <summary>Checks a request against the per-request limits (memory length, instruction count, script size, outputs per event).</summary>
     /// <returns>False with an error naming the limit and the bad value.</returns>
     public bool TryValidate(HostToAgent request, [NotNullWhen(false)] out string? error)

@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Runtime.InteropServices;
+using HyperDbgRemote.Protocol;
 using Microsoft.Win32.SafeHandles;
 
 namespace HyperDbgRemote.Agent.Outputs;
@@ -43,7 +44,7 @@ internal static partial class OutputFile
     public static FileStream Open(string directory, string fullPath, bool truncate)
     {
         CheckParents(directory, fullPath);
-        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess || !(RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64))
+        if (!UnixFileStatus.IsSupported)
         {
             return OpenPortable(fullPath, truncate);
         }
@@ -65,14 +66,7 @@ internal static partial class OutputFile
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            Span<byte> stat = stackalloc byte[StatBufferSize];
-            if (NativeMethods.fstat(fd, ref MemoryMarshal.GetReference(stat)) != 0)
-            {
-                throw new OutputException($"'{fullPath}' cannot be examined: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}.");
-            }
-
-            uint mode = BitConverter.ToUInt32(stat[(x64 ? StatModeOffsetX64 : StatModeOffsetArm64)..]);
-            if ((mode & FileTypeMask) != RegularFile)
+            if (!UnixFileStatus.TryGetType(fd, out uint type) || type != UnixFileStatus.RegularFile)
             {
                 throw new OutputException($"'{fullPath}' is not a regular file: file outputs are regular files.");
             }
@@ -153,20 +147,10 @@ internal static partial class OutputFile
     private const int ErrnoLoop = 40;
     private const int ErrnoNoDeviceOrAddress = 6;
 
-    // struct stat: st_mode at offset 24 on x86-64, 16 on arm64; S_IFMT and S_IFREG.
-    private const int StatBufferSize = 256;
-    private const int StatModeOffsetX64 = 24;
-    private const int StatModeOffsetArm64 = 16;
-    private const uint FileTypeMask = 0xF000;
-    private const uint RegularFile = 0x8000;
-
     private static partial class NativeMethods
     {
         [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int open(string path, int flags, int mode);
-
-        [LibraryImport("libc", SetLastError = true)]
-        internal static partial int fstat(int fd, ref byte buffer);
 
         [LibraryImport("libc", SetLastError = true)]
         internal static partial int ftruncate(int fd, long length);

@@ -234,7 +234,6 @@ internal sealed class OutputSource : IDisposable
                     return; // closed meanwhile
                 }
 
-                State = OutputState.Failed;
                 LastError = ex.Message;
                 queue.Writer.TryComplete();
                 while (queue.Reader.TryRead(out _))
@@ -243,10 +242,13 @@ internal sealed class OutputSource : IDisposable
                 }
 
                 Interlocked.Increment(ref _lost);
+
+                // Reported before the state says so: whoever sees Failed finds the report made.
+                _report($"output '{Name}' failed: {ex.Message}; its messages are counted as lost until 'output open {Name}'.");
+                State = OutputState.Failed;
             }
 
             await stream.DisposeAsync().ConfigureAwait(false);
-            _report($"output '{Name}' failed: {ex.Message}; its messages are counted as lost until 'output open {Name}'.");
         }
     }
 

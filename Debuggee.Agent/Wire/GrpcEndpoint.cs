@@ -8,6 +8,7 @@ using HyperDbgRemote.Protocol;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
 
 namespace HyperDbgRemote.Agent.Wire;
 
@@ -38,14 +39,33 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
             }
         }
 
+        foreach (ListenUri uri in uris.Where(u => u.Scheme == "grpc+unix"))
+        {
+            try
+            {
+                // Kestrel does not remove a stale socket file; anything else at the path is left alone.
+                UnixSocketPath.PrepareForListening(uri.Path);
+            }
+            catch (IOException ex)
+            {
+                throw new InvalidOperationException($"cannot listen on {uri.Text}: {ex.Message}", ex);
+            }
+        }
+
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // The framework's own logs go to the agent's log (warnings and errors), not nowhere.
         builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(Serilog.Log.Logger);
+        builder.Logging.AddFilter("Microsoft", Microsoft.Extensions.Logging.LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Services.AddSingleton(dispatcher);
         builder.Services.AddSingleton(hub);
         builder.Services.AddSingleton(security);
         builder.Services.AddSingleton<TokenInterceptor>();
+        builder.Services.AddSingleton<LastResortInterceptor>();
         builder.Services.AddGrpc(o =>
         {
+            o.Interceptors.Add<LastResortInterceptor>();
             o.Interceptors.Add<TokenInterceptor>();
             o.MaxReceiveMessageSize = limits.MaxMessageBytes;
             o.MaxSendMessageSize = limits.MaxMessageBytes;
@@ -68,10 +88,6 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
 
                 if (uri.Scheme == "grpc+unix")
                 {
-                    if (File.Exists(uri.Path))
-                    {
-                        File.Delete(uri.Path); // Kestrel does not remove a stale socket file.
-                    }
 
                     k.ListenUnixSocket(uri.Path, Configure);
                 }

@@ -61,6 +61,13 @@ internal sealed partial class RequestDispatcher
         {
             SetError(request, reply, Status.InvalidArgument, ex.Message);
         }
+#pragma warning disable CA1031 // The last resort of every request: logged with its stack, answered as internal, the transport keeps serving.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Serilog.Log.Error(ex, "request {Request} failed with an unexpected error", request.BodyCase);
+            SetError(request, reply, Status.Internal, $"internal error in the agent (logged there): {ex.GetType().Name}: {ex.Message}");
+        }
 
         return reply;
     }

@@ -281,7 +281,7 @@ public sealed class EventManagerTests
     public void PidFilter_DefaultProfile_MatchesCr3PageFrame()
     {
         using var t = new AgentTestVm(TestPrograms.PrintAbc);
-        ulong cr3 = 16UL * 1024 * 1024 - (4 * 4096);
+        ulong cr3 = (16UL * 1024 * 1024) - HyperDbgRemote.VmxDriver.Guests.IdentityMap.TablesSize;
         int hits = 0;
         int misses = 0;
         t.Events.Register(Out(0x3F8, _ =>
