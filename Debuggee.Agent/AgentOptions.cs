@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Globalization;
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 
@@ -15,6 +16,8 @@ internal sealed class AgentOptions
         usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] --listen URI [--listen URI ...]
                               [--token T] [--tls-cert PEM --tls-key PEM] [--log-file PATH] [--log-json]
                               [--script FILE] [--initial-break] [--resume-after S]
+                              [--output-dir DIR] [--allow-output-connections]
+                              [--max-connections N] [--handshake-timeout S]
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
                             one JSON line {"ready":...} when listening
@@ -22,7 +25,17 @@ internal sealed class AgentOptions
                             attached; their output goes to standard error; a failing command stops the agent
           --initial-break   halt every core before the guest's first instruction until a debugger continues (g)
           --resume-after S  a guest halted with no debugger connected resumes after S seconds (default: stays halted)
-          --token T         bearer token hosts must present (or HYPERDBG_TOKEN); required beyond loopback, with TLS
+          --token T         bearer token hosts must present (or HYPERDBG_TOKEN), at least 16 characters; required
+                            beyond loopback, with TLS
+          --output-dir DIR  the one directory where debuggers may create file outputs (output create NAME file
+                            FILE.txt); without it file outputs are refused
+          --allow-output-connections
+                            let debuggers create namedpipe and tcp outputs (connections from this machine)
+          --max-connections N
+                            most debuggers served at once on each tcp or pipe listener (default 64)
+          --handshake-timeout S
+                            a connection that has not completed its handshake (and token) in S seconds is closed
+                            (default 10)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex)
           --cores N         virtual CPUs (default 1; the demo uses 2)
           --memory MIB      guest RAM in MiB (default 64)
@@ -45,7 +58,17 @@ internal sealed class AgentOptions
 
     public List<string> Listen { get; } = [];
 
-    public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
+    /// <summary>Shortest bearer token accepted.</summary>
+    public const int MinTokenLength = 16;
+
+    public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN") is { Length: > 0 } t ? t : null;
+
+    public string? OutputDirectory { get; private set; }
+
+    public bool AllowOutputConnections { get; private set; }
+
+    /// <summary>The limits, with the connection settings of the command line.</summary>
+    public ProtocolLimits Limits { get; private set; } = ProtocolLimits.Default;
 
     public string? TlsCertificate { get; private set; }
 
@@ -94,9 +117,9 @@ internal sealed class AgentOptions
                     options.Cores = cores;
                     break;
                 case "--memory":
-                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib) || mib < 2 || mib > 3072)
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib) || !VmConfiguration.IsValidMemoryMiB(mib))
                     {
-                        error = "--memory takes a size in MiB from 2 to 3072";
+                        error = VmConfiguration.MemoryOptionError;
                         return false;
                     }
 
@@ -149,6 +172,42 @@ internal sealed class AgentOptions
                     break;
                 case "--token":
                     options.Token = Next();
+                    if (options.Token is null || options.Token.Length < MinTokenLength)
+                    {
+                        error = $"--token needs a token of at least {MinTokenLength} characters (e.g. from 'openssl rand -hex 16')";
+                        return false;
+                    }
+
+                    break;
+                case "--output-dir":
+                    options.OutputDirectory = Next();
+                    if (options.OutputDirectory is null || !Directory.Exists(options.OutputDirectory))
+                    {
+                        error = $"--output-dir needs an existing directory{(options.OutputDirectory is null ? string.Empty : $"; '{options.OutputDirectory}' is not one")}";
+                        return false;
+                    }
+
+                    break;
+                case "--allow-output-connections":
+                    options.AllowOutputConnections = true;
+                    break;
+                case "--max-connections":
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int connections) || connections < 1 || connections > 10_000)
+                    {
+                        error = "--max-connections takes a number from 1 to 10000";
+                        return false;
+                    }
+
+                    options.Limits = options.Limits.With(maxConnections: connections);
+                    break;
+                case "--handshake-timeout":
+                    if (!double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double handshake) || handshake < 0.1 || handshake > 600)
+                    {
+                        error = "--handshake-timeout takes a number of seconds from 0.1 to 600";
+                        return false;
+                    }
+
+                    options.Limits = options.Limits.With(handshakeTimeout: TimeSpan.FromSeconds(handshake));
                     break;
                 case "--tls-cert":
                     options.TlsCertificate = Next();
@@ -184,6 +243,12 @@ internal sealed class AgentOptions
                     error = $"unknown argument '{arg}'";
                     return false;
             }
+        }
+
+        if (options.Token is { Length: < MinTokenLength })
+        {
+            error = $"HYPERDBG_TOKEN must be at least {MinTokenLength} characters";
+            return false;
         }
 
         if (options.ScriptFile is not null && options.Listen.Count == 0)

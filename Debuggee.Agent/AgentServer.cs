@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Text.Json;
+using HyperDbgRemote.Agent.Outputs;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.VmxDriver;
@@ -20,13 +21,16 @@ internal static class AgentServer
     {
         List<ListenUri> uris = [.. options.Listen.Select(ListenUri.Parse)];
         IGuestLoader loader = GuestSpec.Parse(options.Guest);
-        int cores = options.Cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
-        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 });
+        int cores = options.Cores ?? loader.DefaultCores;
+        OutputPolicy outputs = options.OutputDirectory is string dir
+            ? OutputPolicy.ForDirectory(dir, options.AllowOutputConnections)
+            : new OutputPolicy(null, options.AllowOutputConnections);
+        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 }, options.Limits, outputs: outputs);
         var dispatcher = new RequestDispatcher(session, Events.AgentScripts.Create(session));
         await using var hub = new NotificationHub(session, options.ResumeAfter);
         var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);
         List<ListenUri> grpc = [.. uris.Where(u => u.Scheme is "grpc" or "grpc+unix")];
-        await using GrpcEndpoint? endpoint = grpc.Count == 0 ? null : await GrpcEndpoint.StartAsync(grpc, dispatcher, hub, security).ConfigureAwait(false);
+        await using GrpcEndpoint? endpoint = grpc.Count == 0 ? null : await GrpcEndpoint.StartAsync(grpc, dispatcher, hub, security, session.Limits).ConfigureAwait(false);
         await using var links = new LinkServer(session, dispatcher, hub, security);
         foreach (ListenUri uri in uris.Where(u => u.Scheme is not ("grpc" or "grpc+unix")))
         {

@@ -75,9 +75,9 @@ internal sealed class HostOptions
                     options.Cores = cores;
                     break;
                 case "--memory":
-                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib))
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib) || !VmxDriver.VmConfiguration.IsValidMemoryMiB(mib))
                     {
-                        error = "--memory takes a size in MiB";
+                        error = VmxDriver.VmConfiguration.MemoryOptionError;
                         return false;
                     }
 

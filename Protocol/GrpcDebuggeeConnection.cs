@@ -67,7 +67,7 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
 
     private static GrpcChannel CreateChannel(string uri)
     {
-        var options = new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 };
+        var options = new GrpcChannelOptions { MaxReceiveMessageSize = ProtocolLimits.Default.MaxMessageBytes, MaxSendMessageSize = ProtocolLimits.Default.MaxMessageBytes };
         if (uri.StartsWith("grpc+unix:", StringComparison.OrdinalIgnoreCase))
         {
             string path = uri["grpc+unix:".Length..];

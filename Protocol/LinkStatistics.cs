@@ -10,7 +10,7 @@ namespace HyperDbgRemote.Protocol;
 /// <param name="BytesReceived">Bytes read.</param>
 /// <param name="MessagesSent">Messages accepted by SendAsync.</param>
 /// <param name="MessagesDelivered">Messages delivered in order to the reader.</param>
-/// <param name="Retransmissions">DATA/RESET frames sent again (timeout or NAK).</param>
+/// <param name="Retransmissions">DATA frames sent again (timeout or NAK).</param>
 /// <param name="NaksSent">NAK frames sent.</param>
 /// <param name="NaksReceived">NAK frames received.</param>
 /// <param name="DuplicatesDropped">Sequenced frames received again and dropped.</param>
@@ -38,4 +38,17 @@ public sealed record LinkStatistics(
     long GarbageBytes,
     long LostFrames,
     long BreakInsReceived,
-    long KeepAlivesSent);
+    long KeepAlivesSent)
+{
+    /// <summary>Messages dropped whole because a fragment was lost for good (acknowledgement-free mode).</summary>
+    public long LostMessages { get; init; }
+
+    /// <summary>Messages dropped because their fragments added up to more than <see cref="ProtocolLimits.MaxMessageBytes"/>.</summary>
+    public long OversizedMessages { get; init; }
+
+    /// <summary>RESET frames ignored because they belonged to another session (addressed to an earlier incarnation).</summary>
+    public long StaleResets { get; init; }
+
+    /// <summary>The payload size new DATA frames are cut to now (adapted to the line's error rate on a paced line).</summary>
+    public int FragmentSize { get; init; }
+}

@@ -11,7 +11,7 @@ namespace HyperDbgRemote.Protocol;
 /// <summary>
 /// A named pipe, or a Unix domain socket given by absolute path (a QEMU/VMware "serial port as a pipe" on Linux).
 /// <c>\\.\pipe\NAME</c> is reduced to <c>NAME</c> (.NET on Linux does not translate it, transports notes section 2), which
-/// .NET maps to a socket at <c>$TMPDIR/CoreFxPipe_NAME</c> on Linux. Both client and server sides are provided.
+/// .NET maps to a socket at <c>$TMPDIR/CoreFxPipe_NAME</c> on Linux. The server side is <see cref="NamedPipeListener"/>.
 /// </summary>
 public sealed class NamedPipeTransport : StreamTransport
 {
@@ -95,32 +95,8 @@ public sealed class NamedPipeTransport : StreamTransport
         }
     }
 
-    /// <summary>Listens as a server and returns once one client connected (a stale socket file is replaced).</summary>
-    public static async Task<NamedPipeTransport> AcceptAsync(string name, CancellationToken cancellationToken = default)
-    {
-        string normalized = Normalize(name, out bool isSocketPath);
-        if (isSocketPath)
-        {
-            File.Delete(normalized);
-            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(normalized));
-            listener.Listen(1);
-            Socket client = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            return new NamedPipeTransport(new NetworkStream(client, ownsSocket: true), $"unix socket {normalized} (server)");
-        }
-
-        var pipe = new NamedPipeServerStream(normalized, PipeDirection.InOut, 1, PipeTransmissionMode.Byte, PipeOptions.Asynchronous);
-        try
-        {
-            await pipe.WaitForConnectionAsync(cancellationToken).ConfigureAwait(false);
-            return new NamedPipeTransport(pipe, $"named pipe {normalized} (server)");
-        }
-        catch (OperationCanceledException)
-        {
-            await pipe.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    /// <summary>Wraps an accepted stream (<see cref="NamedPipeListener"/>).</summary>
+    internal static NamedPipeTransport FromStream(Stream stream, string description) => new(stream, description);
 
     private static string Normalize(string name, out bool isSocketPath) =>
         TryNormalizeName(name, out string? normalized, out isSocketPath, out string? error) ? normalized : throw new ArgumentException(error, nameof(name));

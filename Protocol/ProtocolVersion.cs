@@ -10,5 +10,5 @@ namespace HyperDbgRemote.Protocol;
 public static class ProtocolVersion
 {
     /// <summary>This build's protocol version.</summary>
-    public const uint Current = 1;
+    public const uint Current = 2;
 }

@@ -38,8 +38,12 @@ public sealed class ReliableLink<TSend, TReceive> : IAsyncDisposable
     /// <summary>Raised (on the read loop; keep handlers short) when the peer sends the out-of-band break-in byte.</summary>
     public event EventHandler? BreakInReceived;
 
-    /// <summary>The largest serialized message one frame carries; <see cref="SendAsync"/> refuses bigger ones.</summary>
-    public int MaxMessageBytes => _engine.MaxPayload;
+    /// <summary>The largest serialized message (<see cref="ProtocolLimits.MaxMessageBytes"/>): larger than a frame, it is
+    /// split into fragments; <see cref="SendAsync"/> refuses bigger ones.</summary>
+    public int MaxMessageBytes => _engine.MaxMessage;
+
+    /// <summary>Completes when both sides know the session (docs/protocol/serial.md, "Sessions").</summary>
+    public Task Established => _engine.Established;
 
     /// <summary>The transport underneath.</summary>
     public ITransport Transport { get; }
@@ -50,8 +54,9 @@ public sealed class ReliableLink<TSend, TReceive> : IAsyncDisposable
     /// <summary>Messages received whose payload was not a valid <typeparamref name="TReceive"/> (dropped).</summary>
     public long UndecodableMessages => Interlocked.Read(ref _undecodable);
 
-    /// <summary>Queues a message; completes once it is in the window (not when it is acknowledged).</summary>
-    /// <exception cref="ArgumentException">The serialized message exceeds <see cref="ProtocolLimits.MaxFramePayload"/>.</exception>
+    /// <summary>Queues a message (in fragments when it is larger than a frame); completes once its last fragment is in the
+    /// window (not when it is acknowledged). Messages from concurrent callers are never interleaved.</summary>
+    /// <exception cref="ArgumentException">The serialized message exceeds <see cref="ProtocolLimits.MaxMessageBytes"/>.</exception>
     /// <exception cref="LinkClosedException">The link is closed.</exception>
     public ValueTask SendAsync(TSend message, CancellationToken cancellationToken = default)
     {

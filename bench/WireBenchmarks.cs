@@ -62,7 +62,7 @@ internal static class WireBenchmarks
         ListenUri uri = ListenUri.Parse(listen);
         if (uri.Scheme.StartsWith("grpc", StringComparison.Ordinal))
         {
-            GrpcEndpoint e = await GrpcEndpoint.StartAsync([uri], dispatcher, hub, security);
+            GrpcEndpoint e = await GrpcEndpoint.StartAsync([uri], dispatcher, hub, security, ProtocolLimits.Default);
             return (e, e.Addresses[0]);
         }
 

@@ -15,6 +15,12 @@ public sealed record VmConfiguration
     /// <summary>Most cores a VM may have.</summary>
     public const int MaximumCores = 16;
 
+    /// <summary>The error of a <c>--memory MIB</c> option out of range.</summary>
+    public static string MemoryOptionError => $"--memory takes a size in MiB from {MinimumMemoryBytes / (1024 * 1024)} to {MaximumMemoryBytes / (1024 * 1024)}";
+
+    /// <summary>Whether a <c>--memory</c> value in MiB is a valid guest RAM size.</summary>
+    public static bool IsValidMemoryMiB(long mib) => mib >= (long)(MinimumMemoryBytes / (1024 * 1024)) && mib <= (long)(MaximumMemoryBytes / (1024 * 1024));
+
     /// <summary>Guest RAM in bytes (default 64 MiB).</summary>
     public ulong MemoryBytes { get; init; } = 64 * 1024 * 1024;
 

@@ -6,8 +6,10 @@ using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Commands.Extension;
 
-/// <summary><c>output</c>: forward events' script output to files, named pipes or TCP endpoints (spec 5, with the fixes
-/// of 9.24: files append or truncate, a closed source can be opened again, pipe/TCP messages are one per line).</summary>
+/// <summary><c>output</c>: forward events' script output to files, named pipes or TCP endpoints on the agent's machine
+/// (spec 5, with the fixes of 9.24: files append or truncate, a closed source can be opened again, pipe/TCP messages
+/// are one per line). Files are names inside the agent's <c>--output-dir</c>; pipes and TCP need the agent's
+/// <c>--allow-output-connections</c>.</summary>
 internal sealed class OutputCommand : IDebuggerCommand
 {
     public IReadOnlyList<string> Names => ["output"];
@@ -16,7 +18,7 @@ internal sealed class OutputCommand : IDebuggerCommand
 
     public IReadOnlyList<string> Syntax => ["output", "output create Name file|namedpipe|tcp Address [append|truncate]", "output open Name", "output close Name"];
 
-    public IReadOnlyList<string> Examples => ["output create log file /tmp/events.txt truncate", "output open log", "!ioout 3f8 script { printf(\"%c\", @al); } output {log}", "output close log"];
+    public IReadOnlyList<string> Examples => ["output create log file events.txt truncate", "output open log", "!ioout 3f8 script { printf(\"%c\", @al); } output {log}", "output close log"];
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Sandbox;
 
@@ -25,15 +26,10 @@ namespace HyperDbgRemote.Agent.Events;
 /// </remarks>
 internal sealed partial class EventManager : IVmExitHandler, IDisposable
 {
-    /// <summary>Most events the agent holds at once.</summary>
-    public const int MaxEvents = 1024;
-
     /// <summary>Largest <c>buffer N</c>.</summary>
     public const int MaxBufferSize = CodeSandbox.MaxBufferSize;
 
-    /// <summary>Most output sources one event forwards to (HyperDbg's limit).</summary>
-    public const int MaxOutputsPerEvent = 5;
-
+    private readonly ProtocolLimits _limits;
     private readonly object _gate = new();
     private readonly VirtualMachine _vm;
     private readonly IEventOutput _output;
@@ -41,10 +37,11 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
     private RegisteredEvent[] _events = [];
     private int _nextId;
 
-    public EventManager(VirtualMachine vm, IEventOutput output)
+    public EventManager(VirtualMachine vm, IEventOutput output, ProtocolLimits? limits = null)
     {
         _vm = vm;
         _output = output;
+        _limits = limits ?? ProtocolLimits.Default;
     }
 
     /// <summary>The events, oldest first.</summary>
@@ -58,9 +55,9 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
         Validate(spec);
         lock (_gate)
         {
-            if (_events.Length >= MaxEvents)
+            if (!_limits.TryAdmitEvent(_events.Length, out string? error))
             {
-                throw new EventManagerException($"too many events: the agent holds at most {MaxEvents}; clear some with 'events c'.");
+                throw new EventManagerException(error, Protocol.Messages.Status.LimitExceeded);
             }
 
             var registered = new RegisteredEvent(_nextId++, spec);
@@ -87,9 +84,9 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
             throw new EventManagerException($"sc on cannot be used with stage {spec.Stage.ToString().ToLowerInvariant()}: the instruction has already run in the post stage.");
         }
 
-        if (spec.Outputs.Count > MaxOutputsPerEvent)
+        if (spec.Outputs.Count > _limits.MaxOutputsPerEvent)
         {
-            throw new EventManagerException($"output lists {spec.Outputs.Count} sources: at most {MaxOutputsPerEvent}.");
+            throw new EventManagerException($"the event names {spec.Outputs.Count} output sources; the limit is {_limits.MaxOutputsPerEvent}.", Protocol.Messages.Status.LimitExceeded);
         }
 
         if (!spec.Immediate && spec.Outputs.Count > 0)

@@ -19,4 +19,13 @@ internal sealed class EventManagerException : Exception
         : base(message, innerException)
     {
     }
+
+    public EventManagerException(string message, Protocol.Messages.Status status)
+        : base(message)
+    {
+        Status = status;
+    }
+
+    /// <summary>The wire status of this refusal.</summary>
+    public Protocol.Messages.Status Status { get; } = Protocol.Messages.Status.InvalidArgument;
 }

@@ -28,11 +28,7 @@ internal sealed class EventMessageRouter : IEventOutput
         IoEventSpec spec = source.Spec;
         if (spec.Outputs.Count > 0)
         {
-            foreach (string report in _outputs.Forward(spec.Outputs, text))
-            {
-                _queue.Log(EventLogLevel.Warning, report);
-            }
-
+            _outputs.Forward(spec.Outputs, text);
             return;
         }
 

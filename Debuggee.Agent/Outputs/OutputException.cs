@@ -19,4 +19,13 @@ internal sealed class OutputException : Exception
         : base(message, innerException)
     {
     }
+
+    public OutputException(string message, Protocol.Messages.Status status)
+        : base(message)
+    {
+        Status = status;
+    }
+
+    /// <summary>The wire status of this refusal.</summary>
+    public Protocol.Messages.Status Status { get; } = Protocol.Messages.Status.InvalidArgument;
 }

@@ -2,24 +2,36 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Globalization;
+using HyperDbgRemote.Protocol;
 
 namespace HyperDbgRemote.Agent.Outputs;
 
 /// <summary>
 /// The <c>output</c> command's sources (HyperDbg spec section 5, with the fixes of section 9: a closed source can be
 /// opened again, files append or truncate as asked, pipe and TCP messages are newline-delimited, a failing source is
-/// reported once with a count).
+/// reported once with a count). Unlike HyperDbg's, the sources live on the agent's machine, so the owner's
+/// <see cref="OutputPolicy"/> decides what they may touch (docs/differences.md).
 /// </summary>
 internal sealed class OutputManager : IDisposable
 {
     /// <summary>Longest source name (HyperDbg: under 50 characters).</summary>
     public const int MaxNameLength = 49;
 
-    /// <summary>Most sources.</summary>
-    public const int MaxSources = 64;
-
     private readonly object _gate = new();
     private readonly List<OutputSource> _sources = [];
+    private readonly ProtocolLimits _limits;
+    private readonly OutputPolicy _policy;
+    private readonly Action<string> _report;
+
+    /// <param name="policy">What the owner allows.</param>
+    /// <param name="report">Where failures of a source are reported (once per failure).</param>
+    /// <param name="limits">How many sources may exist.</param>
+    public OutputManager(OutputPolicy policy, Action<string> report, ProtocolLimits? limits = null)
+    {
+        _policy = policy;
+        _report = report;
+        _limits = limits ?? ProtocolLimits.Default;
+    }
 
     /// <summary>The sources in creation order.</summary>
     public IReadOnlyList<OutputSource> Sources
@@ -50,6 +62,7 @@ internal sealed class OutputManager : IDisposable
             _ => throw new OutputException($"output type '{kind}' is unknown: use file, namedpipe or tcp."),
         };
         ValidateAddress(k, address);
+        CheckAllowed(k, address);
         lock (_gate)
         {
             if (_sources.Exists(s => s.Name == name))
@@ -57,12 +70,12 @@ internal sealed class OutputManager : IDisposable
                 throw new OutputException($"output '{name}' already exists.");
             }
 
-            if (_sources.Count >= MaxSources)
+            if (!_limits.TryAdmitOutput(_sources.Count, out string? error))
             {
-                throw new OutputException($"too many outputs: at most {MaxSources}.");
+                throw new OutputException(error, Protocol.Messages.Status.LimitExceeded);
             }
 
-            var source = new OutputSource(name, k, address, truncate);
+            var source = new OutputSource(name, k, address, truncate, _policy, _report);
             _sources.Add(source);
             return source;
         }
@@ -85,6 +98,24 @@ internal sealed class OutputManager : IDisposable
         }
     }
 
+    /// <summary>Refuses what the owner did not allow: files outside the output directory, connections without the option.</summary>
+    private void CheckAllowed(OutputKind kind, string address)
+    {
+        if (kind == OutputKind.File)
+        {
+            if (_policy.Directory is null)
+            {
+                throw new OutputException("file outputs are disabled on this agent: its owner allows them in one directory with --output-dir DIR.", Protocol.Messages.Status.PermissionDenied);
+            }
+
+            _ = OutputFile.Resolve(_policy.Directory, address);
+        }
+        else if (!_policy.AllowConnections)
+        {
+            throw new OutputException($"{OutputSource.KindName(kind)} outputs are disabled on this agent: its owner allows them with --allow-output-connections.", Protocol.Messages.Status.PermissionDenied);
+        }
+    }
+
     /// <summary>The source named <paramref name="name"/>.</summary>
     /// <exception cref="OutputException">No such source.</exception>
     public OutputSource Get(string name)
@@ -96,10 +127,9 @@ internal sealed class OutputManager : IDisposable
         }
     }
 
-    /// <summary>Sends a message to the named sources; returns failure reports (once per failure).</summary>
-    public List<string> Forward(IReadOnlyList<string> names, string message)
+    /// <summary>Queues a message for the named sources; never blocks (failures are reported through the callback).</summary>
+    public void Forward(IReadOnlyList<string> names, string message)
     {
-        var reports = new List<string>();
         foreach (string name in names)
         {
             OutputSource? source;
@@ -108,13 +138,8 @@ internal sealed class OutputManager : IDisposable
                 source = _sources.Find(s => s.Name == name);
             }
 
-            if (source?.Write(message) is string report)
-            {
-                reports.Add(report);
-            }
+            source?.Write(message);
         }
-
-        return reports;
     }
 
     /// <inheritdoc/>

@@ -4,6 +4,7 @@
 using HyperDbgRemote.Agent.Events;
 using HyperDbgRemote.Agent.Messaging;
 using HyperDbgRemote.Agent.Outputs;
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
@@ -19,17 +20,17 @@ internal sealed partial class DebuggeeSession : IDisposable
 {
     private readonly IGuestLoader _guest;
 
-    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, AgentLimits? limits = null, TimeProvider? time = null)
+    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(guest);
         _guest = guest;
-        Limits = limits ?? new AgentLimits();
+        Limits = limits ?? ProtocolLimits.Default;
         Vm = new VirtualMachine(configuration);
         Devices = StandardDevices.Attach(Vm, time);
         Vm.AddCores(guest.Load(Vm));
         Messages = new MessageQueue(time);
-        Outputs = new OutputManager();
-        Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs));
+        Outputs = new OutputManager(outputs ?? OutputPolicy.None, report => Messages.Log(EventLogLevel.Warning, report), Limits);
+        Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs), Limits);
         Vm.ExitHandler = Events;
         Vm.Halted += OnHalted;
         Vm.Stopped += (_, info) => OnStopped(info);
@@ -45,7 +46,8 @@ internal sealed partial class DebuggeeSession : IDisposable
 
     public MessageQueue Messages { get; }
 
-    public AgentLimits Limits { get; }
+    /// <summary>The limits on what a peer may ask (the one limits object).</summary>
+    public ProtocolLimits Limits { get; }
 
     /// <summary>The guest's description.</summary>
     public string GuestDescription => _guest.Description;
@@ -168,7 +170,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         if (length < 0 || length > Limits.MaxMemoryBytes)
         {
-            throw new SessionException($"length {length:x} is too large: at most {Limits.MaxMemoryBytes:x} bytes per request.", Protocol.Messages.Status.LimitExceeded);
+            throw new SessionException($"length {length:x} exceeds the limit of {Limits.MaxMemoryBytes:x} bytes per request.", Protocol.Messages.Status.LimitExceeded);
         }
     }
 
@@ -177,7 +179,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         if (count < 1 || count > Limits.MaxDisassemblyInstructions)
         {
-            throw new SessionException($"count {count:x} is out of range: 1 to {Limits.MaxDisassemblyInstructions:x} instructions.");
+            throw new SessionException($"count {count:x} is out of range: 1 to {Limits.MaxDisassemblyInstructions:x} instructions.", Protocol.Messages.Status.LimitExceeded);
         }
 
         Vcpu c = Core(core);

@@ -4,9 +4,11 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Protocol;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
 
 namespace HyperDbgRemote.Agent.Wire;
 
@@ -26,7 +28,7 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
 
     /// <summary>Starts listening on every URI. Non-loopback addresses need TLS and a token.</summary>
     /// <exception cref="InvalidOperationException">A non-loopback address without TLS and token.</exception>
-    public static async Task<GrpcEndpoint> StartAsync(IReadOnlyList<ListenUri> uris, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security)
+    public static async Task<GrpcEndpoint> StartAsync(IReadOnlyList<ListenUri> uris, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security, ProtocolLimits limits)
     {
         foreach (ListenUri uri in uris)
         {
@@ -37,16 +39,36 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
             }
         }
 
+        foreach (ListenUri uri in uris.Where(u => u.Scheme == "grpc+unix"))
+        {
+            try
+            {
+                // Kestrel does not remove a stale socket file; anything else at the path is left alone.
+                UnixSocketPath.PrepareForListening(uri.Path);
+            }
+            catch (IOException ex)
+            {
+                throw new InvalidOperationException($"cannot listen on {uri.Text}: {ex.Message}", ex);
+            }
+        }
+
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // The framework's own logs go to the agent's log (warnings and errors), not nowhere.
         builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(Serilog.Log.Logger);
+        builder.Logging.AddFilter("Microsoft", Microsoft.Extensions.Logging.LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Services.AddSingleton(dispatcher);
         builder.Services.AddSingleton(hub);
         builder.Services.AddSingleton(security);
         builder.Services.AddSingleton<TokenInterceptor>();
+        builder.Services.AddSingleton<LastResortInterceptor>();
         builder.Services.AddGrpc(o =>
         {
+            o.Interceptors.Add<LastResortInterceptor>();
             o.Interceptors.Add<TokenInterceptor>();
-            o.MaxReceiveMessageSize = ProtocolLimitsBytes;
+            o.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            o.MaxSendMessageSize = limits.MaxMessageBytes;
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks();
@@ -66,10 +88,6 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
 
                 if (uri.Scheme == "grpc+unix")
                 {
-                    if (File.Exists(uri.Path))
-                    {
-                        File.Delete(uri.Path); // Kestrel does not remove a stale socket file.
-                    }
 
                     k.ListenUnixSocket(uri.Path, Configure);
                 }
@@ -97,9 +115,6 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
 
         return new GrpcEndpoint(app, addresses);
     }
-
-    /// <summary>Largest gRPC message accepted from a host.</summary>
-    public const int ProtocolLimitsBytes = 4 * 1024 * 1024;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

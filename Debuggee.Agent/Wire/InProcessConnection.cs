@@ -40,7 +40,7 @@ internal sealed class InProcessConnection : IDebuggeeConnection
     public static InProcessConnection Start(string guestSpec, int? cores, int memoryMiB, bool initialBreak = false)
     {
         IGuestLoader loader = GuestSpec.Parse(guestSpec);
-        int n = cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
+        int n = cores ?? loader.DefaultCores;
         var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = (ulong)memoryMiB * 1024 * 1024 });
         var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));

@@ -3,8 +3,6 @@
 
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
@@ -31,20 +29,35 @@ internal sealed class LinkServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private readonly List<TcpListener> _listeners = [];
+    private readonly List<NamedPipeListener> _pipes = [];
+    private readonly ProtocolLimits _limits;
+    private readonly TimeProvider _time;
+    private int _connections;
 
-    public LinkServer(DebuggeeSession session, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security)
+    /// <summary>How long an accept loop waits after a failed accept.</summary>
+    private static readonly TimeSpan s_acceptRetryDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long the serial loop waits before opening the line again.</summary>
+    private static readonly TimeSpan s_serialReopenDelay = TimeSpan.FromMilliseconds(100);
+
+    public LinkServer(DebuggeeSession session, RequestDispatcher dispatcher, NotificationHub hub, AgentSecurity security, TimeProvider? time = null)
     {
         _session = session;
         _dispatcher = dispatcher;
         _hub = hub;
         _security = security;
+        _limits = session.Limits;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>Where it listens (with actual TCP ports).</summary>
     public List<string> Addresses { get; } = [];
 
+    /// <summary>Connections served now on TCP and pipe listeners (a serial line is one connection of its own).</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
     /// <summary>Starts listening on <paramref name="uri"/>.</summary>
-    /// <exception cref="InvalidOperationException">Raw TCP beyond loopback (it has no TLS), or a bad serial line.</exception>
+    /// <exception cref="InvalidOperationException">Raw TCP beyond loopback (it has no TLS), a bad serial line, or a socket path that is taken.</exception>
     public void Listen(ListenUri uri)
     {
         CancellationToken stop = _stop.Token;
@@ -57,15 +70,25 @@ internal sealed class LinkServer : IAsyncDisposable
                 }
 
                 var listener = new TcpListener(uri.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port);
-                listener.Start();
+                listener.Start(NamedPipeListener.Backlog);
                 _listeners.Add(listener);
                 Addresses.Add($"tcp://{((IPEndPoint)listener.LocalEndpoint).Address}:{((IPEndPoint)listener.LocalEndpoint).Port}");
-                _loops.Add(Task.Run(() => AcceptLoopAsync(() => TcpTransport.AcceptAsync(listener, stop).ContinueWith(t => (ITransport)t.Result, TaskScheduler.Default), stop)));
+                _loops.Add(Task.Run(() => AcceptLoopAsync(async ct => await TcpTransport.AcceptAsync(listener, ct).ConfigureAwait(false), stop)));
                 break;
             case "pipe":
+                NamedPipeListener pipes;
+                try
+                {
+                    pipes = NamedPipeListener.Start(uri.Path);
+                }
+                catch (Exception ex) when (ex is IOException or ArgumentException)
+                {
+                    throw new InvalidOperationException($"cannot listen on {uri.Text}: {ex.Message}", ex);
+                }
+
+                _pipes.Add(pipes);
                 Addresses.Add("pipe:" + uri.Path);
-                _loops.Add(Task.Run(() => AcceptLoopAsync(async () => await NamedPipeTransport.AcceptAsync(uri.Path, stop).ConfigureAwait(false), stop)));
-                WaitForSocket(uri.Path);
+                _loops.Add(Task.Run(() => AcceptLoopAsync(async ct => await pipes.AcceptAsync(ct).ConfigureAwait(false), stop)));
                 break;
             case "serial":
                 if (!SerialTransport.IsSupportedBaudRate(uri.Baud))
@@ -86,30 +109,24 @@ internal sealed class LinkServer : IAsyncDisposable
         }
     }
 
-    /// <summary>An absolute socket path exists once the listener is bound: the agent is ready only then.</summary>
-    private static void WaitForSocket(string path)
-    {
-        if (!Path.IsPathRooted(path) || OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
-        for (int i = 0; i < 200 && !File.Exists(path); i++)
-        {
-            Thread.Sleep(10);
-        }
-    }
-
-    private async Task AcceptLoopAsync(Func<Task<ITransport>> accept, CancellationToken stop)
+    /// <summary>Accepts connections until stopped: none may end the loop, and beyond the connection limit a new one is
+    /// closed at once (with a warning) instead of being served.</summary>
+    private async Task AcceptLoopAsync(Func<CancellationToken, Task<ITransport>> accept, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             ITransport transport;
             try
             {
-                transport = await accept().ConfigureAwait(false);
+                transport = await accept(stop).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or AggregateException or IOException)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A listener survives whatever one accept throws: it logs and keeps serving.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 if (stop.IsCancellationRequested)
                 {
@@ -117,11 +134,29 @@ internal sealed class LinkServer : IAsyncDisposable
                 }
 
                 Log.Warning("accepting a debugger failed: {Error}", ex.Message);
-                await Task.Delay(200, stop).ConfigureAwait(false);
+                await Task.Delay(s_acceptRetryDelay, _time, stop).ConfigureAwait(false);
                 continue;
             }
 
-            _ = Task.Run(() => ServeAsync(transport, stop), stop);
+            if (Interlocked.Increment(ref _connections) > _limits.MaxConnections)
+            {
+                Interlocked.Decrement(ref _connections);
+                Log.Warning("{Transport}: refused, {Limit} connections are served already", transport.Description, _limits.MaxConnections);
+                await transport.DisposeAsync().ConfigureAwait(false);
+                continue;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await ServeAsync(transport, deadlineFromAccept: true, stop).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _connections);
+                }
+            }, CancellationToken.None);
         }
     }
 
@@ -132,7 +167,7 @@ internal sealed class LinkServer : IAsyncDisposable
         {
             if (transport is null)
             {
-                await Task.Delay(500, stop).ConfigureAwait(false);
+                await Task.Delay(s_serialReopenDelay, _time, stop).ConfigureAwait(false);
                 if (!SerialTransport.TryOpen(uri.Path, uri.Baud, out SerialTransport? again, out string? error))
                 {
                     Log.Warning("serial line {Path} cannot be reopened yet: {Error}", uri.Path, error);
@@ -142,22 +177,57 @@ internal sealed class LinkServer : IAsyncDisposable
                 transport = again;
             }
 
-            await ServeAsync(transport, stop).ConfigureAwait(false);
+            // A serial line waits for its debugger: the handshake deadline starts when a peer's link is established.
+            await ServeAsync(transport, deadlineFromAccept: false, stop).ConfigureAwait(false);
             transport = null;
         }
     }
 
-    /// <summary>One debugger on one transport: requests in order, notifications as they come.</summary>
-    private async Task ServeAsync(ITransport transport, CancellationToken stop)
+    /// <summary>
+    /// One debugger on one transport: requests in order, notifications as they come. Nothing the peer sends changes the
+    /// guest before a valid handshake with the token (the break-in byte included); a peer that does not complete it
+    /// within <see cref="ProtocolLimits.HandshakeTimeout"/> is disconnected. No exception ends the caller's loop: a
+    /// failing session is logged and closed.
+    /// </summary>
+    private async Task ServeAsync(ITransport transport, bool deadlineFromAccept, CancellationToken stop)
+    {
+        try
+        {
+            await ServeCoreAsync(transport, deadlineFromAccept, stop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is LinkClosedException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Log.Information("debugger on {Transport} gone: {Reason}", transport.Description, ex.Message);
+        }
+#pragma warning disable CA1031 // The last resort of a session: it is logged and closed, and the listener keeps serving.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.Error(ex, "serving the debugger on {Transport} failed; the session is closed", transport.Description);
+        }
+    }
+
+    private async Task ServeCoreAsync(ITransport transport, bool deadlineFromAccept, CancellationToken stop)
     {
         await using var link = new ReliableLink<AgentToHost, HostToAgent>(transport);
-        link.BreakInReceived += (_, _) => Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
+        bool authenticated = false;
+        link.BreakInReceived += (_, _) =>
+        {
+            if (Volatile.Read(ref authenticated))
+            {
+                _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
+            }
+            else
+            {
+                Log.Warning("{Transport}: break-in from a peer that has not completed its handshake: ignored", transport.Description);
+            }
+        };
         using var sendLock = new SemaphoreSlim(1, 1);
 
-        // On a paced line (serial) a 64 KiB frame takes seconds: batches go out in frames of about a quarter second.
+        // On a paced line (serial) a 64 KiB message takes seconds: batches go out in messages of about a quarter second.
         int chunk = transport.BytesPerSecond > 0
-            ? Math.Clamp(transport.BytesPerSecond / 4, MinPacedChunk, link.MaxMessageBytes)
-            : link.MaxMessageBytes;
+            ? Math.Clamp(transport.BytesPerSecond / 4, MinPacedChunk, ProtocolConstants.DefaultMaxFramePayload)
+            : ProtocolConstants.DefaultMaxFramePayload;
         async Task Send(AgentToHost m, CancellationToken ct)
         {
             await sendLock.WaitAsync(ct).ConfigureAwait(false);
@@ -172,9 +242,25 @@ internal sealed class LinkServer : IAsyncDisposable
         }
 
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        bool timedOut = false;
+        void Deadline()
+        {
+            if (!Volatile.Read(ref authenticated))
+            {
+                timedOut = true;
+                done.Cancel();
+            }
+        }
+
+        ITimer? handshakeTimer = deadlineFromAccept ? _time.CreateTimer(_ => Deadline(), null, _limits.HandshakeTimeout, Timeout.InfiniteTimeSpan) : null;
+        _ = link.Established.ContinueWith(
+            _ => handshakeTimer ??= _time.CreateTimer(_ => Deadline(), null, _limits.HandshakeTimeout, Timeout.InfiniteTimeSpan),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
         IDisposable? subscription = null;
         Task? notifications = null;
-        Log.Information("debugger connected on {Transport}", transport.Description);
+        Log.Information("{Transport}: waiting for a debugger's handshake", transport.Description);
         try
         {
             await foreach (HostToAgent request in link.ReadAllAsync(done.Token).ConfigureAwait(false))
@@ -187,8 +273,9 @@ internal sealed class LinkServer : IAsyncDisposable
                         continue;
                     }
 
-                    if (!TokenMatches(request.Handshake.Token))
+                    if (!_security.TokenMatches(request.Handshake.Token))
                     {
+                        Log.Warning("{Transport}: a handshake with a wrong or missing token was refused", transport.Description);
                         await Send(new AgentToHost { RequestId = request.RequestId, Handshake = new HandshakeResponse { Status = Status.PermissionDenied, Message = "a valid token is required." } }, done.Token).ConfigureAwait(false);
                         break;
                     }
@@ -200,18 +287,11 @@ internal sealed class LinkServer : IAsyncDisposable
                         break;
                     }
 
+                    Volatile.Write(ref authenticated, true);
+                    Log.Information("debugger connected on {Transport}", transport.Description);
                     (var reader, IDisposable handle) = _hub.Subscribe();
                     subscription = handle;
-                    notifications = Task.Run(async () =>
-                    {
-                        await foreach (Notification n in reader.ReadAllAsync(done.Token).ConfigureAwait(false))
-                        {
-                            foreach (AgentToHost piece in Notifications.ForLink(n, chunk))
-                            {
-                                await Send(piece, done.Token).ConfigureAwait(false);
-                            }
-                        }
-                    }, CancellationToken.None);
+                    notifications = Task.Run(() => ForwardNotificationsAsync(reader, n => Notifications.ForLink(n, chunk), Send, transport, done), CancellationToken.None);
                     continue;
                 }
 
@@ -219,29 +299,52 @@ internal sealed class LinkServer : IAsyncDisposable
                 await Send(reply, done.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is LinkClosedException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (OperationCanceledException) when (timedOut)
         {
-            Log.Information("debugger on {Transport} gone: {Reason}", transport.Description, ex.Message);
+            Log.Warning("{Transport}: no valid handshake within {Seconds} s: disconnected", transport.Description, _limits.HandshakeTimeout.TotalSeconds);
         }
         finally
         {
+            handshakeTimer?.Dispose();
             await done.CancelAsync().ConfigureAwait(false);
             subscription?.Dispose();
             if (notifications is not null)
             {
-                try
-                {
-                    await notifications.ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or LinkClosedException or IOException or ObjectDisposedException)
-                {
-                }
+                await notifications.ConfigureAwait(false);
             }
         }
     }
 
-    private bool TokenMatches(string token) =>
-        _security.Token is null || CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(_security.Token));
+    /// <summary>Sends the hub's notifications until the session ends; a failure is logged and ends the session (never
+    /// the listener).</summary>
+    private static async Task ForwardNotificationsAsync(
+        System.Threading.Channels.ChannelReader<Notification> reader,
+        Func<Notification, IEnumerable<AgentToHost>> pieces,
+        Func<AgentToHost, CancellationToken, Task> send,
+        ITransport transport,
+        CancellationTokenSource done)
+    {
+        try
+        {
+            await foreach (Notification n in reader.ReadAllAsync(done.Token).ConfigureAwait(false))
+            {
+                foreach (AgentToHost piece in pieces(n))
+                {
+                    await send(piece, done.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or LinkClosedException or IOException or ObjectDisposedException)
+        {
+        }
+#pragma warning disable CA1031 // The last resort of a notification pump: logged, and the session is closed.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.Error(ex, "sending notifications on {Transport} failed; the session is closed", transport.Description);
+            await done.CancelAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
@@ -251,6 +354,11 @@ internal sealed class LinkServer : IAsyncDisposable
         {
             l.Stop();
             l.Dispose();
+        }
+
+        foreach (NamedPipeListener p in _pipes)
+        {
+            p.Dispose();
         }
 
         foreach (Task t in _loops)

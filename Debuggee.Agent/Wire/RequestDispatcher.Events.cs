@@ -19,8 +19,8 @@ internal sealed partial class RequestDispatcher
         return new RegisterEventResponse { Status = Status.Ok, EventId = (uint)e.Id };
     }
 
-    /// <summary>Validates a registration from the wire and turns it into an event specification.</summary>
-    public IoEventSpec ToSpec(EventRegistration r)
+    /// <summary>Validates a registration from the wire (its sizes were checked by <see cref="Handle"/>) and turns it into an event specification.</summary>
+    private IoEventSpec ToSpec(EventRegistration r)
     {
         ArgumentNullException.ThrowIfNull(r);
         IoEventDirection direction = r.Direction switch
@@ -45,8 +45,6 @@ internal sealed partial class RequestDispatcher
         {
             _ = _session.Outputs.Get(name);
         }
-
-        CheckScriptSize(r.Script, r.ScriptIncludes);
 
         IEventScript? script = null;
         if (r.Script.Length > 0)

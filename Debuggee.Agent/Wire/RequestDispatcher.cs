@@ -38,6 +38,11 @@ internal sealed partial class RequestDispatcher
         var reply = new AgentToHost { RequestId = request.RequestId };
         try
         {
+            if (!_session.Limits.TryValidate(request, out string? limit))
+            {
+                throw new SessionException(limit, Status.LimitExceeded);
+            }
+
             Dispatch(request, reply);
         }
         catch (SessionException ex)
@@ -46,15 +51,22 @@ internal sealed partial class RequestDispatcher
         }
         catch (EventManagerException ex)
         {
-            SetError(request, reply, ex.Message.Contains("too many", StringComparison.Ordinal) ? Status.LimitExceeded : Status.InvalidArgument, ex.Message);
+            SetError(request, reply, ex.Status, ex.Message);
         }
         catch (OutputException ex)
         {
-            SetError(request, reply, Status.InvalidArgument, ex.Message);
+            SetError(request, reply, ex.Status, ex.Message);
         }
         catch (ScriptException ex)
         {
             SetError(request, reply, Status.InvalidArgument, ex.Message);
+        }
+#pragma warning disable CA1031 // The last resort of every request: logged with its stack, answered as internal, the transport keeps serving.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Serilog.Log.Error(ex, "request {Request} failed with an unexpected error", request.BodyCase);
+            SetError(request, reply, Status.Internal, $"internal error in the agent (logged there): {ex.GetType().Name}: {ex.Message}");
         }
 
         return reply;
@@ -207,20 +219,8 @@ internal sealed partial class RequestDispatcher
         return response;
     }
 
-    /// <summary>A script and the files it includes count together against the script-size limit.</summary>
-    private void CheckScriptSize(string script, IReadOnlyDictionary<string, string> includes)
-    {
-        long length = script.Length + includes.Sum(f => (long)f.Key.Length + f.Value.Length);
-        if (length > _session.Limits.MaxScriptBytes)
-        {
-            throw new SessionException($"the script and its includes are {length} bytes: at most {_session.Limits.MaxScriptBytes}.", Status.LimitExceeded);
-        }
-    }
-
     private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request)
     {
-        CheckScriptSize(request.Script, request.Includes);
-
         if (_scripts is null)
         {
             throw new SessionException("this agent has no script engine.", Status.Unsupported);

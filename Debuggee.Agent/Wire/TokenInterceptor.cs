@@ -11,26 +11,24 @@ namespace HyperDbgRemote.Agent.Wire;
 /// <summary>Refuses calls without the right bearer token (required whenever the agent listens beyond loopback).</summary>
 internal sealed class TokenInterceptor : Interceptor
 {
-    private readonly byte[] _expected;
+    private const string BearerPrefix = "Bearer ";
+    private readonly AgentSecurity _security;
 
     public TokenInterceptor(AgentSecurity security)
     {
         ArgumentNullException.ThrowIfNull(security);
-        _expected = Encoding.UTF8.GetBytes("Bearer " + (security.Token ?? string.Empty));
-        Enabled = security.Token is not null;
+        _security = security;
     }
-
-    public bool Enabled { get; }
 
     private void Check(ServerCallContext context)
     {
-        if (!Enabled)
+        if (_security.Token is null)
         {
             return;
         }
 
         string? header = context.RequestHeaders.GetValue("authorization");
-        if (header is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), _expected))
+        if (header is null || !header.StartsWith(BearerPrefix, StringComparison.Ordinal) || !_security.TokenMatches(header[BearerPrefix.Length..]))
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, "a valid bearer token is required (authorization: Bearer TOKEN)."));
         }
@@ -62,4 +60,27 @@ internal sealed class TokenInterceptor : Interceptor
 }
 
 /// <summary>TLS and token settings: required as soon as one listen address is not loopback.</summary>
-internal sealed record AgentSecurity(string? Token, string? CertificatePath, string? KeyPath);
+internal sealed record AgentSecurity(string? Token, string? CertificatePath, string? KeyPath)
+{
+    /// <summary>
+    /// Whether <paramref name="presented"/> is the token: true when none is required. Compared in constant time over
+    /// SHA-256 digests, so neither the content nor the length of the token leaks through timing; an empty token never
+    /// matches.
+    /// </summary>
+    public bool TokenMatches(string? presented)
+    {
+        if (Token is null)
+        {
+            return true;
+        }
+
+        if (string.IsNullOrEmpty(presented))
+        {
+            return false;
+        }
+
+        byte[] expected = SHA256.HashData(Encoding.UTF8.GetBytes(Token));
+        byte[] actual = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        return CryptographicOperations.FixedTimeEquals(expected, actual);
+    }
+}

@@ -11,11 +11,18 @@ namespace HyperDbgRemote.Protocol.Internal;
 /// (SSE4.2 / ARMv8 CRC where present).</remarks>
 internal static class Crc32C
 {
-    private const uint InitialValue = 0xFFFF_FFFF;
+    /// <summary>The register's initial value: the state of a CRC over no bytes.</summary>
+    public const uint InitialState = 0xFFFF_FFFF;
 
-    public static uint Compute(ReadOnlySpan<byte> data)
+    public static uint Compute(ReadOnlySpan<byte> data) => Compute(InitialState, data);
+
+    /// <summary>The CRC of <paramref name="data"/> continued from <paramref name="state"/> (a state from <see cref="Update"/>).</summary>
+    public static uint Compute(uint state, ReadOnlySpan<byte> data) => ~Update(state, data);
+
+    /// <summary>The register after <paramref name="data"/>, starting from <paramref name="state"/> (not finalised).</summary>
+    public static uint Update(uint state, ReadOnlySpan<byte> data)
     {
-        uint crc = InitialValue;
+        uint crc = state;
         while (data.Length >= sizeof(ulong))
         {
             crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
@@ -27,6 +34,6 @@ internal static class Crc32C
             crc = BitOperations.Crc32C(crc, b);
         }
 
-        return ~crc;
+        return crc;
     }
 }

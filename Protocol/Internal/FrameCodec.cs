@@ -31,16 +31,23 @@ internal static class FrameCodec
     public static int Overhead(int payloadLength) => EncodedLength(payloadLength) - payloadLength;
 
     /// <summary>Encodes one frame into a new array.</summary>
+    /// <param name="type">The frame type.</param>
+    /// <param name="flags">The flags nibble.</param>
+    /// <param name="sequence">The sequence number (DATA) or 0.</param>
+    /// <param name="ack">The cumulative acknowledgement.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="crcState">Where the CRC-32C starts: <see cref="Crc32C.InitialState"/> for RESET frames, the session's
+    /// <see cref="SessionKey.CrcState"/> for every other frame (docs/protocol/serial.md, "Sessions").</param>
     /// <exception cref="ArgumentOutOfRangeException">The payload exceeds <see cref="ProtocolConstants.AbsoluteMaxFramePayload"/> or the type is invalid.</exception>
-    public static byte[] Encode(FrameType type, byte flags, byte sequence, byte ack, ReadOnlySpan<byte> payload)
+    public static byte[] Encode(FrameType type, byte flags, byte sequence, byte ack, ReadOnlySpan<byte> payload, uint crcState = Crc32C.InitialState)
     {
         var frame = new byte[EncodedLength(payload.Length)];
-        Encode(type, flags, sequence, ack, payload, frame);
+        Encode(type, flags, sequence, ack, payload, frame, crcState);
         return frame;
     }
 
     /// <summary>Encodes one frame into <paramref name="destination"/> and returns the bytes written.</summary>
-    public static int Encode(FrameType type, byte flags, byte sequence, byte ack, ReadOnlySpan<byte> payload, Span<byte> destination)
+    public static int Encode(FrameType type, byte flags, byte sequence, byte ack, ReadOnlySpan<byte> payload, Span<byte> destination, uint crcState = Crc32C.InitialState)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, ProtocolConstants.AbsoluteMaxFramePayload, nameof(payload));
         if (type is FrameType.None || (byte)type > ProtocolConstants.TypeMask || !Enum.IsDefined(type))
@@ -75,7 +82,7 @@ internal static class FrameCodec
         pos++;
         payload.CopyTo(destination[pos..]);
         pos += payload.Length;
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[pos..], Crc32C.Compute(destination[..pos]));
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[pos..], Crc32C.Compute(crcState, destination[..pos]));
         return pos + ProtocolConstants.TrailerLength;
     }
 }

@@ -46,8 +46,16 @@ internal sealed class FrameDecoder
     /// <summary>Candidate frames rejected because the declared length exceeded the limit.</summary>
     public long OversizedFrames { get; private set; }
 
-    /// <summary>Frames rejected because the CRC-32C did not match.</summary>
+    /// <summary>Frames rejected because the CRC-32C did not match (including frames of another session).</summary>
     public long CrcErrors { get; private set; }
+
+    /// <summary>
+    /// Where the CRC-32C of every frame but RESET starts: the session's <see cref="SessionKey.CrcState"/>, or null before
+    /// the session is known, when only RESET frames are accepted. RESET frames always start from
+    /// <see cref="Crc32C.InitialState"/>. A new decoder checks every frame from <see cref="Crc32C.InitialState"/> (an
+    /// unkeyed stream); the link sets null until its session is known.
+    /// </summary>
+    public uint? SessionState { get; set; } = Crc32C.InitialState;
 
     /// <summary>Break-in bytes recognised.</summary>
     public long BreakIns { get; private set; }
@@ -254,7 +262,8 @@ internal sealed class FrameDecoder
         }
 
         int crcAt = headerLength + length;
-        if (Crc32C.Compute(span[..crcAt]) != BinaryPrimitives.ReadUInt32LittleEndian(span[crcAt..]))
+        uint? state = type == FrameType.Reset ? Crc32C.InitialState : SessionState;
+        if (state is not uint start || Crc32C.Compute(start, span[..crcAt]) != BinaryPrimitives.ReadUInt32LittleEndian(span[crcAt..]))
         {
             CrcErrors++;
             return ParseResult.Rejected;

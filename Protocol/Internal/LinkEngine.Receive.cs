@@ -6,7 +6,7 @@ using System.Net.Sockets;
 
 namespace HyperDbgRemote.Protocol.Internal;
 
-/// <summary>Receiving side: decode, acknowledge, reorder, deliver, request missing frames.</summary>
+/// <summary>Receiving side: the session handshake, decode, acknowledge, reorder, reassemble, deliver, request missing frames.</summary>
 internal sealed partial class LinkEngine
 {
     private const int MaxNakEntries = ProtocolConstants.MaxWindowSize;
@@ -30,32 +30,38 @@ internal sealed partial class LinkEngine
                 items.Clear();
                 int breakIns = 0;
                 bool closeRequested = false;
+                LinkClosedException? restarted = null;
                 lock (_gate)
                 {
+                    long damageBefore = Damage;
                     _decoder.Feed(buffer.AsSpan(0, n), items);
+                    _probeNeeded |= Damage != damageBefore && _receivedAny;
                     long now = _clock.GetTimestamp();
-                    if (items.Count > 0 || _decoder.IsInsideFrame)
-                    {
-                        _lastReceive = now;
-                        _peerSeen |= _decoder.Frames > 0;
-                    }
 
+                    // Any byte is a sign of life: on a noisy line the peer is there even while its frames arrive corrupt.
+                    _lastReceive = now;
                     foreach (DecodedItem item in items)
                     {
                         if (item.IsBreakIn)
                         {
-                            breakIns++;
+                            breakIns += _isEstablished ? 1 : 0;
                         }
                         else
                         {
-                            closeRequested |= Handle(item.Frame, now);
+                            closeRequested |= Handle(item.Frame, now, ref restarted);
                         }
                     }
 
-                    if (!_stop.IsCancellationRequested)
+                    if (!_stop.IsCancellationRequested && restarted is null)
                     {
                         FlushControl(now);
                     }
+                }
+
+                if (restarted is not null)
+                {
+                    Shutdown(restarted, graceful: false);
+                    return;
                 }
 
                 for (int i = 0; i < breakIns; i++)
@@ -80,9 +86,17 @@ internal sealed partial class LinkEngine
         }
     }
 
-    /// <summary>Handles one valid frame; returns true for CLOSE.</summary>
-    private bool Handle(in Frame frame, long now)
+    /// <summary>Handles one valid frame; returns true for CLOSE; sets <paramref name="restarted"/> when the peer started a new session.</summary>
+    private bool Handle(in Frame frame, long now, ref LinkClosedException? restarted)
     {
+        if (frame.Type == FrameType.Reset)
+        {
+            restarted = OnReset(frame.Payload, now);
+            return false;
+        }
+
+        // Only a frame carrying the session key passes the decoder's check, so the peer knows our nonce.
+        Establish();
         if (_options.RequireAcknowledgements)
         {
             ProcessAck(frame.Ack, now);
@@ -91,7 +105,6 @@ internal sealed partial class LinkEngine
         switch (frame.Type)
         {
             case FrameType.Data:
-            case FrameType.Reset:
                 OnSequenced(frame);
                 return false;
             case FrameType.Nak:
@@ -106,6 +119,70 @@ internal sealed partial class LinkEngine
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// RESET <c>[nonce, peer]</c>: the session handshake (docs/protocol/serial.md, "Sessions"). Before the session is
+    /// established, a RESET addressed to nobody (peer 0) or to us names the candidate peer, and we answer with ours; one
+    /// addressed to us establishes the session. A RESET addressed to another nonce is from an earlier session and is
+    /// ignored. After the session is established, a new nonce addressed to nobody means the peer restarted.
+    /// </summary>
+    private LinkClosedException? OnReset(byte[] payload, long now)
+    {
+        if (payload.Length != ProtocolConstants.ResetPayloadLength)
+        {
+            return null;
+        }
+
+        uint nonce = BinaryPrimitives.ReadUInt32LittleEndian(payload);
+        uint addressedTo = BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(sizeof(uint)));
+        if (nonce == 0 || (addressedTo != 0 && addressedTo != _nonce))
+        {
+            _staleResets++;
+            return null;
+        }
+
+        if (_isEstablished)
+        {
+            if (nonce == _peerNonce)
+            {
+                // The peer has not seen our answer yet: answer again (its resend is harmless otherwise).
+                if (addressedTo == 0)
+                {
+                    SendReset(now);
+                }
+
+                return null;
+            }
+
+            return new LinkClosedException($"{_transport.Description}: the peer restarted (new session); reconnect.");
+        }
+
+        if (nonce != _peerNonce)
+        {
+            _peerNonce = nonce;
+            _sessionState = SessionKey.CrcState(_nonce, nonce);
+            _decoder.SessionState = _sessionState;
+        }
+
+        SendReset(now);
+        if (addressedTo == _nonce)
+        {
+            Establish();
+        }
+
+        return null;
+    }
+
+    private void Establish()
+    {
+        if (_isEstablished)
+        {
+            return;
+        }
+
+        _isEstablished = true;
+        _established.TrySetResult();
     }
 
     private void ProcessAck(byte ack, long now)
@@ -126,7 +203,13 @@ internal sealed partial class LinkEngine
         for (int k = 0; k < advanced; k++)
         {
             byte index = unchecked((byte)(_sendBase + k));
-            _bytesInFlight -= FrameCodec.EncodedLength(_slots[index]!.Payload.Length);
+            SendSlot slot = _slots[index]!;
+            _bytesInFlight -= FrameCodec.EncodedLength(slot.Payload.Length);
+            if (!slot.Resent)
+            {
+                GrowFragments();
+            }
+
             _slots[index] = null;
         }
 
@@ -137,23 +220,6 @@ internal sealed partial class LinkEngine
 
     private void OnSequenced(in Frame frame)
     {
-        if (frame.Type == FrameType.Reset)
-        {
-            if (frame.Payload.Length != ProtocolConstants.ResetPayloadLength)
-            {
-                return;
-            }
-
-            uint nonce = BinaryPrimitives.ReadUInt32LittleEndian(frame.Payload);
-            if (_peerNonce is uint known && known != nonce)
-            {
-                // A new session from a peer we knew: its sequence numbers restarted, so this link cannot continue.
-                _fault = new LinkClosedException($"{_transport.Description}: the peer restarted (new session); reconnect.");
-                _ = Task.Run(() => Shutdown((LinkClosedException)_fault, graceful: false));
-                return;
-            }
-        }
-
         int distance = (frame.Sequence - _expected) & (ProtocolConstants.SequenceModulus - 1);
         if ((frame.Flags & ProtocolConstants.FlagAckFree) != 0)
         {
@@ -164,7 +230,12 @@ internal sealed partial class LinkEngine
                 return;
             }
 
-            _lost += distance;
+            if (distance > 0)
+            {
+                _lost += distance;
+                DropPartialMessage();
+            }
+
             _expected = frame.Sequence;
             Deliver(frame);
             _expected++;
@@ -172,6 +243,7 @@ internal sealed partial class LinkEngine
         }
 
         _reportPending = true;
+        _receivedAny = true;
         _lastReceived = frame.Sequence;
         if (distance == 0)
         {
@@ -197,16 +269,77 @@ internal sealed partial class LinkEngine
         }
     }
 
+    /// <summary>A fragment in order: appended to the message being reassembled; the message is delivered with its last fragment.</summary>
     private void Deliver(in Frame frame)
     {
-        if (frame.Type == FrameType.Reset)
+        bool more = (frame.Flags & ProtocolConstants.FlagMoreFragments) != 0;
+        bool continuation = (frame.Flags & ProtocolConstants.FlagContinuation) != 0;
+        if (continuation != (_reassembly.Count > 0 || _discarding))
         {
-            _peerNonce = BinaryPrimitives.ReadUInt32LittleEndian(frame.Payload);
+            // A continuation without its start (its start was lost for good), or a start while a message was unfinished.
+            bool orphan = continuation && _reassembly.Count == 0;
+            DropPartialMessage();
+            if (continuation)
+            {
+                _lostMessages += orphan ? 1 : 0;
+                _discarding = more;
+                return;
+            }
+        }
+
+        if (_discarding)
+        {
+            _discarding = more;
             return;
         }
 
-        _incoming.Writer.TryWrite(frame.Payload);
+        if (!more && _reassembly.Count == 0)
+        {
+            _incoming.Writer.TryWrite(frame.Payload);
+            _messagesDelivered++;
+            return;
+        }
+
+        _reassembledBytes += frame.Payload.Length;
+        if (_reassembledBytes > MaxMessage)
+        {
+            _oversizedMessages++;
+            _reassembly.Clear();
+            _reassembledBytes = 0;
+            _discarding = more;
+            return;
+        }
+
+        _reassembly.Add(frame.Payload);
+        if (more)
+        {
+            return;
+        }
+
+        var message = new byte[_reassembledBytes];
+        int at = 0;
+        foreach (byte[] part in _reassembly)
+        {
+            part.CopyTo(message, at);
+            at += part.Length;
+        }
+
+        _reassembly.Clear();
+        _reassembledBytes = 0;
+        _incoming.Writer.TryWrite(message);
         _messagesDelivered++;
+    }
+
+    private void DropPartialMessage()
+    {
+        if (_reassembly.Count > 0)
+        {
+            _lostMessages++;
+        }
+
+        _reassembly.Clear();
+        _reassembledBytes = 0;
+        _discarding = false;
     }
 
     /// <summary>Sends the pending ACK, or a NAK listing the holes when frames wait out of order.</summary>
@@ -232,9 +365,21 @@ internal sealed partial class LinkEngine
             }
 
             _nakNeeded = false;
+            _probeNeeded = false;
             _lastNak = now;
             _naksSent++;
             WriteControl(FrameType.Nak, [.. missing], now);
+            return;
+        }
+
+        if (_probeNeeded && _clock.GetElapsedTime(_lastNak, now) >= _nakHoldoff)
+        {
+            // Damaged bytes arrived: a frame was probably lost. A NAK naming the next expected frame lets the sender
+            // resend it after a round trip instead of a timeout, even when no later frame arrived to reveal the gap.
+            _probeNeeded = false;
+            _lastNak = now;
+            _naksSent++;
+            WriteControl(FrameType.Nak, [_lastReceived, _expected, _expected], now);
             return;
         }
 
@@ -243,4 +388,7 @@ internal sealed partial class LinkEngine
             WriteControl(FrameType.Ack, [_lastReceived], now);
         }
     }
+
+    /// <summary>Everything the decoder rejected so far: a change means bytes arrived damaged.</summary>
+    private long Damage => _decoder.CrcErrors + _decoder.HeaderErrors + _decoder.GarbageBytes;
 }

@@ -10,7 +10,10 @@ internal sealed partial class LinkEngine
     private const double MaxMeasuredTimeoutMs = 60_000;
 
     /// <summary>Largest factor by which timeouts back off while no round-trip sample arrives.</summary>
-    private const int MaxBackoff = 64;
+    private const int MaxBackoff = 8;
+
+    /// <summary>Shortest gap between two resends of one frame a NAK asks for.</summary>
+    private const double MinNakResendGapMs = 10;
 
     private void OnTick()
     {
@@ -24,12 +27,17 @@ internal sealed partial class LinkEngine
 
             long now = _clock.GetTimestamp();
             TimeSpan silence = _clock.GetElapsedTime(_lastReceive, now);
-            if (!_peerSeen)
+            if (!_isEstablished)
             {
-                if (_options.ConnectTimeout != Timeout.InfiniteTimeSpan && silence >= _options.ConnectTimeout)
+                if (_options.ConnectTimeout != Timeout.InfiniteTimeSpan && ConnectingFor(now) >= _options.ConnectTimeout)
                 {
                     dead = new LinkClosedException(
                         $"{_transport.Description}: no peer answered within {_options.ConnectTimeout.TotalMilliseconds:F0} ms; is the other side running and using the same line settings?");
+                }
+                else if (_clock.GetElapsedTime(_lastResetSent, now) >= _options.RetransmitTimeout)
+                {
+                    // The RESET is resent at a steady pace until the session is established.
+                    SendReset(now);
                 }
             }
             else if (silence >= _options.DeadPeerTimeout)
@@ -41,6 +49,10 @@ internal sealed partial class LinkEngine
             if (dead is null)
             {
                 AbandonStalledFrame(now);
+            }
+
+            if (dead is null && _isEstablished)
+            {
                 if (_inFlight > 0)
                 {
                     TimeSpan timeout = RetransmitTimeout();
@@ -52,10 +64,11 @@ internal sealed partial class LinkEngine
                         timedOut |= ResendIfDue(unchecked((byte)(first + k)), now, timeout);
                     }
 
-                    if (timedOut && _peerSeen)
+                    if (timedOut)
                     {
-                        // RFC 6298 5.5: back off until an acknowledgement of a frame sent once gives a sample again.
-                        // Not while connecting: the RESET is resent at a steady pace until a peer answers.
+                        // RFC 6298 5.5: back off until an acknowledgement of a frame sent once gives a sample again, but
+                        // never beyond 8x: a serial line has no congestion, and losses on a noisy one are repaired by
+                        // NAKs at the pace of the round trip, not by timeouts.
                         _backoff = Math.Min(_backoff * 2, MaxBackoff);
                     }
                 }
@@ -79,6 +92,17 @@ internal sealed partial class LinkEngine
         }
     }
 
+    /// <summary>How long the link has been trying to establish its session.</summary>
+    private TimeSpan ConnectingFor(long now) => _clock.GetElapsedTime(_createdAt, now);
+
+    /// <summary>How long a NAK must find a frame still missing after its latest transmission before it is resent
+    /// again: the measured round trip plus twice its variation (a round trip's worth of the configured timeout before
+    /// the first sample), never less than <see cref="MinNakResendGapMs"/>.</summary>
+    private TimeSpan RoundTripEstimate() =>
+        TimeSpan.FromMilliseconds(Math.Max(
+            MinNakResendGapMs,
+            _smoothedRoundTripMs < 0 ? _options.RetransmitTimeout.TotalMilliseconds / 2 : _smoothedRoundTripMs + (2 * _roundTripVariationMs)));
+
     private void AbandonStalledFrame(long now)
     {
         if (!_decoder.IsInsideFrame)
@@ -93,7 +117,7 @@ internal sealed partial class LinkEngine
             return;
         }
 
-        int rate = _options.BytesPerSecond > 0 ? _options.BytesPerSecond : _transport.BytesPerSecond;
+        int rate = LineRate;
         TimeSpan allowed = _options.RetransmitTimeout + (rate > 0 ? TimeSpan.FromMilliseconds((double)_decoder.PartialFrameLength * MillisecondsPerSecond / rate) : TimeSpan.Zero);
         if (_clock.GetElapsedTime(_partialFrameSince, now) < allowed)
         {
@@ -105,8 +129,15 @@ internal sealed partial class LinkEngine
         foreach (DecodedItem item in items)
         {
             // Break-ins cannot come out of a re-scan: the decoder is hunting after the rejection.
-            if (!item.IsBreakIn && Handle(item.Frame, now))
+            LinkClosedException? restarted = null;
+            if (!item.IsBreakIn && Handle(item.Frame, now, ref restarted))
             {
+                _closeRequested = true;
+            }
+
+            if (restarted is not null)
+            {
+                _fault ??= restarted;
                 _closeRequested = true;
             }
         }
@@ -122,7 +153,7 @@ internal sealed partial class LinkEngine
     /// </summary>
     private TimeSpan RetransmitTimeout()
     {
-        int rate = _options.BytesPerSecond > 0 ? _options.BytesPerSecond : _transport.BytesPerSecond;
+        int rate = LineRate;
         TimeSpan configured = rate <= 0
             ? _options.RetransmitTimeout
             : _options.RetransmitTimeout + TimeSpan.FromMilliseconds((double)_bytesInFlight * MillisecondsPerSecond / rate);

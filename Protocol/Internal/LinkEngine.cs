@@ -1,17 +1,18 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 
 namespace HyperDbgRemote.Protocol.Internal;
 
 /// <summary>
-/// The reliable framed link on raw payloads: sequence numbers mod 256, a sliding window, cumulative ACKs piggybacked
-/// on every frame, selective NAKs, resend on timeout, duplicate suppression, in-order delivery, keep-alives and dead-peer
-/// detection. One read loop, one write loop (everything written goes through one queue, so frames never interleave and the
-/// break-in byte falls between frames), and one timer on the injected clock. All state is guarded by <see cref="_gate"/>.
+/// The reliable framed link on raw payloads: a session handshake (RESET nonces, a session key in every frame's CRC),
+/// messages split into fragments, sequence numbers mod 256, a sliding window, cumulative ACKs piggybacked on every frame,
+/// selective NAKs, resend on NAK and on timeout, duplicate suppression, in-order delivery, keep-alives and dead-peer
+/// detection. One read loop, one write loop (everything written goes through one queue, so frames never interleave and
+/// the break-in byte falls between frames), and one timer on the injected clock. All state is guarded by
+/// <see cref="_gate"/>.
 /// </summary>
 internal sealed partial class LinkEngine : IAsyncDisposable
 {
@@ -30,8 +31,10 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<byte[]> _incoming = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = false });
     private readonly SemaphoreSlim _window;
+    private readonly SemaphoreSlim _messageOrder = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SendSlot?[] _slots = new SendSlot?[ProtocolConstants.SequenceModulus];
     private readonly Frame?[] _reorder = new Frame?[ProtocolConstants.SequenceModulus];
     private readonly byte _flags;
@@ -45,6 +48,14 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private byte _sendBase;
     private int _inFlight;
 
+    // The session (docs/protocol/serial.md, "Sessions"): the peer's nonce (0 while unknown), the CRC state of the
+    // session key, and whether the peer has shown it knows our nonce.
+    private uint _peerNonce;
+    private uint _sessionState;
+    private bool _isEstablished;
+    private long _lastResetSent;
+    private readonly long _createdAt;
+
     // Smoothed round trip and its variation (RFC 6298), in milliseconds; negative until the first sample.
     private double _smoothedRoundTripMs = -1;
     private double _roundTripVariationMs;
@@ -52,8 +63,9 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private int _bytesInFlight;
     private byte _expected;
     private int _buffered;
-    private uint? _peerNonce;
     private bool _nakNeeded;
+    private bool _probeNeeded;
+    private bool _receivedAny;
     private bool _reportPending;
     private byte _lastReceived;
     private readonly long[] _sendNumbers = new long[ProtocolConstants.SequenceModulus];
@@ -61,11 +73,18 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private long _partialFrameId;
     private long _partialFrameSince;
     private bool _closeRequested;
-    private bool _peerSeen;
     private long _lastNak;
     private long _lastReceive;
     private long _lastSend;
     private Exception? _fault;
+
+    // Fragments: the size new DATA frames are cut to, and what the receiving side has reassembled so far.
+    private int _fragmentSize;
+    private int _cleanFrames;
+    private readonly List<byte[]> _reassembly = [];
+    private int _reassembledBytes;
+    private bool _discarding;
+
     private long _messagesSent;
     private long _messagesDelivered;
     private long _framesSent;
@@ -76,7 +95,10 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private long _naksReceived;
     private long _duplicates;
     private long _lost;
+    private long _lostMessages;
+    private long _oversizedMessages;
     private long _keepAlives;
+    private long _staleResets;
 
     public LinkEngine(ITransport transport, LinkOptions options)
     {
@@ -86,24 +108,17 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         _transport = transport;
         _options = options;
         _clock = options.TimeProvider;
-        _decoder = new FrameDecoder(options.Limits.MaxFramePayload);
+        _decoder = new FrameDecoder(options.Limits.MaxFramePayload) { SessionState = null };
         _window = new SemaphoreSlim(options.WindowSize, options.WindowSize);
         _flags = options.RequireAcknowledgements ? (byte)0 : ProtocolConstants.FlagAckFree;
-        _nonce = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
+        _nonce = (uint)RandomNumberGenerator.GetInt32(1, int.MaxValue);
+        _fragmentSize = LineRate > 0 ? Math.Min(ProtocolConstants.PacedInitialFragment, MaxFragment) : MaxFragment;
         TimeSpan tick = TimeSpan.FromMilliseconds(Math.Max(MinTickMs, Math.Min(options.RetransmitTimeout.TotalMilliseconds, options.KeepAliveInterval.TotalMilliseconds) / TickDivisor));
         _nakHoldoff = options.RetransmitTimeout / TickDivisor;
-        _lastReceive = _lastSend = _lastNak = _clock.GetTimestamp();
-
-        var reset = new byte[ProtocolConstants.ResetPayloadLength];
-        BinaryPrimitives.WriteUInt32LittleEndian(reset, _nonce);
-        if (options.RequireAcknowledgements)
-        {
-            _window.Wait(0);
-        }
-
+        _createdAt = _lastReceive = _lastSend = _lastNak = _clock.GetTimestamp();
         lock (_gate)
         {
-            EnqueueSequenced(FrameType.Reset, reset);
+            SendReset(_lastSend);
         }
 
         _timer = _clock.CreateTimer(_ => OnTick(), null, tick, tick);
@@ -117,36 +132,78 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     /// <summary>Completes when the link ends: successfully after a graceful close, faulted with <see cref="LinkClosedException"/> otherwise.</summary>
     public Task Completion => _completion.Task;
 
-    public int MaxPayload => _options.Limits.MaxFramePayload;
+    /// <summary>Completes when both sides know the session (the first message can then be sent).</summary>
+    public Task Established => _established.Task;
 
-    /// <summary>Queues one payload; waits for window space in acknowledged mode.</summary>
+    /// <summary>The largest message: larger than a frame, it is split into fragments.</summary>
+    public int MaxMessage => _options.Limits.MaxMessageBytes;
+
+    /// <summary>Line rate in bytes per second (configured, or the transport's), or 0 on an unpaced stream.</summary>
+    private int LineRate => _options.BytesPerSecond > 0 ? _options.BytesPerSecond : _transport.BytesPerSecond;
+
+    /// <summary>The largest fragment: the frame limit, and on a paced line at most <see cref="ProtocolConstants.PacedMaxFragment"/>.</summary>
+    private int MaxFragment => LineRate > 0 ? Math.Min(_options.Limits.MaxFramePayload, ProtocolConstants.PacedMaxFragment) : _options.Limits.MaxFramePayload;
+
+    /// <summary>Queues one message (split into fragments when it is larger than a frame); waits for the session and,
+    /// in acknowledged mode, for window space. Completes once the last fragment is in the window.</summary>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        if (payload.Length > MaxPayload)
+        if (payload.Length > MaxMessage)
         {
-            throw new ArgumentException($"message of {payload.Length} bytes exceeds the frame payload limit of {MaxPayload} bytes.", nameof(payload));
+            throw new ArgumentException($"message of {payload.Length} bytes exceeds the message limit of {MaxMessage} bytes.", nameof(payload));
         }
 
         ThrowIfClosed();
-        if (_options.RequireAcknowledgements && !_window.Wait(0, CancellationToken.None))
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        try
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-            try
-            {
-                await _window.WaitAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                ThrowIfClosed();
-                throw;
-            }
+            await _established.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            await _messageOrder.WaitAsync(linked.Token).ConfigureAwait(false);
         }
-
-        lock (_gate)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             ThrowIfClosed();
-            EnqueueSequenced(FrameType.Data, payload.ToArray());
-            _messagesSent++;
+            throw;
+        }
+
+        try
+        {
+            int offset = 0;
+            do
+            {
+                if (_options.RequireAcknowledgements && !_window.Wait(0, CancellationToken.None))
+                {
+                    try
+                    {
+                        await _window.WaitAsync(linked.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        ThrowIfClosed();
+                        throw;
+                    }
+                }
+
+                lock (_gate)
+                {
+                    ThrowIfClosed();
+                    int length = Math.Min(_fragmentSize, payload.Length - offset);
+                    byte flags = _flags;
+                    flags |= offset > 0 ? ProtocolConstants.FlagContinuation : (byte)0;
+                    flags |= offset + length < payload.Length ? ProtocolConstants.FlagMoreFragments : (byte)0;
+                    EnqueueSequenced(flags, payload.Slice(offset, length).ToArray());
+                    offset += length;
+                    if (offset == payload.Length)
+                    {
+                        _messagesSent++;
+                    }
+                }
+            }
+            while (offset < payload.Length);
+        }
+        finally
+        {
+            _messageOrder.Release();
         }
     }
 
@@ -177,7 +234,13 @@ internal sealed partial class LinkEngine : IAsyncDisposable
             return new LinkStatistics(
                 Interlocked.Read(ref _framesSent), _decoder.Frames, Interlocked.Read(ref _bytesSent), Interlocked.Read(ref _bytesReceived),
                 _messagesSent, _messagesDelivered, _retransmissions, _naksSent, _naksReceived, _duplicates, _decoder.CrcErrors,
-                _decoder.HeaderErrors, _decoder.OversizedFrames, _decoder.GarbageBytes, _lost, _decoder.BreakIns, _keepAlives);
+                _decoder.HeaderErrors, _decoder.OversizedFrames, _decoder.GarbageBytes, _lost, _decoder.BreakIns, _keepAlives)
+            {
+                LostMessages = _lostMessages,
+                OversizedMessages = _oversizedMessages,
+                StaleResets = _staleResets,
+                FragmentSize = _fragmentSize,
+            };
         }
     }
 
@@ -186,9 +249,9 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_fault is null)
+            if (_fault is null && _isEstablished)
             {
-                _outgoing.Writer.TryWrite(FrameCodec.Encode(FrameType.Close, _flags, 0, _expected, []));
+                _outgoing.Writer.TryWrite(FrameCodec.Encode(FrameType.Close, _flags, 0, _expected, [], _sessionState));
             }
         }
 
@@ -206,6 +269,7 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         Shutdown(new LinkClosedException("the link was closed."), graceful: true);
         await _transport.CloseAsync().ConfigureAwait(false);
         await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false);
+        _messageOrder.Dispose();
     }
 
     public ValueTask DisposeAsync() => CloseAsync();
@@ -218,7 +282,7 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         }
     }
 
-    private sealed class SendSlot(FrameType type, byte[] payload, long sentAt, long sendNumber)
+    private sealed class SendSlot(byte flags, byte[] payload, long sentAt, long sendNumber)
     {
         /// <summary>Order of the latest transmission among all transmissions of this link.</summary>
         public long SendNumber { get; set; } = sendNumber;
@@ -226,7 +290,7 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         /// <summary>The peer reported holding this frame out of order (selective acknowledgement): never resend it.</summary>
         public bool Held { get; set; }
 
-        public FrameType Type { get; } = type;
+        public byte Flags { get; } = flags;
 
         public byte[] Payload { get; } = payload;
 

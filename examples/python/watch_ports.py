@@ -52,7 +52,7 @@ def main():
     channel = grpc.insecure_channel(args.agent)
     stub = rpc.DebuggeeServiceStub(channel)
 
-    hello = stub.Handshake(pb.HandshakeRequest(protocol_version=1, client_name="watch_ports.py"), metadata=metadata, timeout=10)
+    hello = stub.Handshake(pb.HandshakeRequest(protocol_version=2, client_name="watch_ports.py"), metadata=metadata, timeout=10)
     if hello.status != pb.STATUS_OK:
         sys.exit(f"watch_ports: handshake refused: {hello.message}")
     print(f"connected to {hello.agent_name}: {hello.guest.description}, {hello.guest.cores} core(s)", flush=True)

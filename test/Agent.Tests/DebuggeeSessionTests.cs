@@ -77,7 +77,7 @@ public sealed class DebuggeeSessionTests
     public void Limits_MemoryAndDisassembly_Refused()
     {
         using DebuggeeSession session = Create();
-        Assert.That(() => session.ReadMemory(0, session.Limits.MaxMemoryBytes + 1, physical: true), Throws.TypeOf<SessionException>().With.Message.Contains("too large"));
+        Assert.That(() => session.ReadMemory(0, session.Limits.MaxMemoryBytes + 1, physical: true), Throws.TypeOf<SessionException>().With.Message.Contains("exceeds the limit"));
         Assert.That(() => session.Disassemble(0, 0x10000, session.Limits.MaxDisassemblyInstructions + 1), Throws.TypeOf<SessionException>().With.Message.Contains("out of range"));
         Assert.That(session.Disassemble(0, 0x10000, 2).Select(i => i.Text), Is.EqualTo(new[] { "mov al,5Ah", "out 80h,al" }));
         Assert.That(session.ReadMemory(0x10000, 2, physical: true), Is.EqualTo(new byte[] { 0xB0, 0x5A }));

@@ -52,7 +52,7 @@ public sealed class DisconnectTests
         first.Dispose();
         await Task.Delay(300);
         bool stillHalted = session.Vm.IsHalted;
-        HandshakeResponse again = dispatcher.Handle(new HostToAgent { Handshake = new HandshakeRequest { ProtocolVersion = 1 } }).Handshake;
+        HandshakeResponse again = dispatcher.Handle(new HostToAgent { Handshake = new HandshakeRequest { ProtocolVersion = HyperDbgRemote.Protocol.ProtocolVersion.Current } }).Handshake;
 
         // Assert
         Assert.That(stillHalted, Is.True);

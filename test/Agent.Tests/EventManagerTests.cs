@@ -25,7 +25,7 @@ public sealed class EventManagerTests
     [TestCase("buffer", "too large")]
     [TestCase("sc", "stage post")]
     [TestCase("imm", "imm no")]
-    [TestCase("outputs", "at most 5")]
+    [TestCase("outputs", "the limit is 5")]
     [TestCase("code", "1 to")]
     public void Register_InvalidRequest_NamesTheProblem(string what, string message)
     {
@@ -46,12 +46,12 @@ public sealed class EventManagerTests
     public void Register_TooManyEvents_Refused()
     {
         using var t = new AgentTestVm(TestPrograms.PrintAbc);
-        for (int i = 0; i < EventManager.MaxEvents; i++)
+        for (int i = 0; i < HyperDbgRemote.Protocol.ProtocolLimits.Default.MaxEvents; i++)
         {
             t.Events.Register(Out((ushort)i, _ => null));
         }
 
-        Assert.That(() => t.Events.Register(Out(0x9999, _ => null)), Throws.TypeOf<EventManagerException>().With.Message.Contains("too many events"));
+        Assert.That(() => t.Events.Register(Out(0x9999, _ => null)), Throws.TypeOf<EventManagerException>().With.Message.Contains("the limit is 1024").And.Property("Status").EqualTo(HyperDbgRemote.Protocol.Messages.Status.LimitExceeded));
     }
 
     [Test]
@@ -281,7 +281,7 @@ public sealed class EventManagerTests
     public void PidFilter_DefaultProfile_MatchesCr3PageFrame()
     {
         using var t = new AgentTestVm(TestPrograms.PrintAbc);
-        ulong cr3 = 16UL * 1024 * 1024 - (4 * 4096);
+        ulong cr3 = (16UL * 1024 * 1024) - HyperDbgRemote.VmxDriver.Guests.IdentityMap.TablesSize;
         int hits = 0;
         int misses = 0;
         t.Events.Register(Out(0x3F8, _ =>

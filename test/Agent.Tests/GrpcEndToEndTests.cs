@@ -52,7 +52,7 @@ public sealed class GrpcEndToEndTests
                 uris.Add(ListenUri.Parse("grpc+unix:" + unixSocket));
             }
 
-            GrpcEndpoint endpoint = await GrpcEndpoint.StartAsync(uris, new RequestDispatcher(session, null), hub, new AgentSecurity(token, null, null));
+            GrpcEndpoint endpoint = await GrpcEndpoint.StartAsync(uris, new RequestDispatcher(session, null), hub, new AgentSecurity(token, null, null), HyperDbgRemote.Protocol.ProtocolLimits.Default);
             session.Start();
             return new Agent(session, hub, endpoint);
         }
@@ -144,7 +144,7 @@ public sealed class GrpcEndToEndTests
     public void Listen_BeyondLoopbackWithoutTls_Refused()
     {
         Assert.That(
-            async () => await GrpcEndpoint.StartAsync([ListenUri.Parse("grpc://0.0.0.0:0")], null!, null!, new AgentSecurity("t", null, null)),
+            async () => await GrpcEndpoint.StartAsync([ListenUri.Parse("grpc://0.0.0.0:0")], null!, null!, new AgentSecurity("t", null, null), HyperDbgRemote.Protocol.ProtocolLimits.Default),
             Throws.InvalidOperationException.With.Message.Contains("requires TLS"));
     }
 
@@ -156,6 +156,6 @@ public sealed class GrpcEndToEndTests
         var client = new DebuggeeService.DebuggeeServiceClient(channel);
         HandshakeResponse r = await client.HandshakeAsync(new HandshakeRequest { ProtocolVersion = 99 });
         channel.Dispose();
-        Assert.That((r.Status, r.Message), Is.EqualTo((Status.IncompatibleVersion, "protocol version 99 is not supported: this agent speaks version 1.")));
+        Assert.That((r.Status, r.Message), Is.EqualTo((Status.IncompatibleVersion, "protocol version 99 is not supported: this agent speaks version 2.")));
     }
 }

@@ -18,13 +18,13 @@ public sealed partial class RemoteSessionTests
         string script = Path.Combine(dir, "start.ds");
         File.WriteAllLines(script,
         [
-            $"output create log file {log} truncate",
+            "output create log file com1.txt truncate",
             "output open log",
             "!ioout 3f8 script { printf(\"%c\", @al); } output {log}",
             "!ioout 80 script { .posts = .posts + 1; }",
         ]);
         int port = FreePort();
-        using Process agent = StartAgent($"tcp://127.0.0.1:{port}", "--script", script);
+        using Process agent = StartAgent($"tcp://127.0.0.1:{port}", "--script", script, "--output-dir", dir);
         try
         {
             // With no debugger attached the guest runs and the output file receives COM1.
@@ -42,6 +42,7 @@ public sealed partial class RemoteSessionTests
             Assert.That(output, Does.Contain("!ioout 3f8 script { printf(\"%c\", @al); } output {log}"));
             Assert.That(output, Does.Contain("!ioout 80 script { .posts = .posts + 1; }"));
             Assert.That(output, Does.Match(@"file\s+opened\s+log"));
+            Assert.That(output, Does.Contain("com1.txt"));
             Match posts = Regex.Match(output, "posts=([0-9a-f]+)");
             Assert.That(posts.Success, Is.True, output);
             Assert.That(Convert.ToUInt64(posts.Groups[1].Value, 16), Is.GreaterThan(0UL), "the event counted OUTs while no debugger was attached");

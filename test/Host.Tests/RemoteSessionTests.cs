@@ -60,10 +60,13 @@ public sealed partial class RemoteSessionTests
         return agent;
     }
 
-    private static (int Exit, string Output) RunHost(params string[] commands)
+    private static (int Exit, string Output) RunHost(params string[] commands) => RunHostWith([], commands);
+
+    /// <summary>Runs the debugger with <paramref name="options"/> and one <c>-c</c> per command.</summary>
+    private static (int Exit, string Output) RunHostWith(string[] options, params string[] commands)
     {
-        (int exit, string output, _) = HyperDbgProcess.Run([.. commands.SelectMany(c => new[] { "-c", c })]);
-        return (exit, output);
+        (int exit, string output, string errors) = HyperDbgProcess.Run([.. options, .. commands.SelectMany(c => new[] { "-c", c })]);
+        return (exit, output + errors);
     }
 
     private static void AssertSession(string connect)

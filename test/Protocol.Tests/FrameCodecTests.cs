@@ -13,7 +13,7 @@ public sealed class FrameCodecTests
     public void Encode_EveryFrameType_DecodesToTheSameFrame(FrameType type)
     {
         // Arrange
-        byte[] payload = type == FrameType.Reset ? [1, 2, 3, 4] : [0x03, 0xA5, 0x96, 0x00, 0xFF];
+        byte[] payload = type == FrameType.Reset ? [1, 2, 3, 4, 5, 6, 7, 8] : [0x03, 0xA5, 0x96, 0x00, 0xFF];
         byte[] encoded = FrameCodec.Encode(type, ProtocolConstants.FlagAckFree, 200, 17, payload);
         var decoder = new FrameDecoder(ProtocolConstants.DefaultMaxFramePayload);
         var items = new List<DecodedItem>();

@@ -57,17 +57,22 @@ public sealed class ProtocolConstantsTests
         Assert.That(members.Where(m => !documented.Contains(m)), Is.Empty, "constants missing from the document");
     }
 
+    /// <summary>The example session of the document's examples: nonces 0x12345678 and 0x9ABCDEF0.</summary>
+    private static readonly uint s_exampleSession = SessionKey.CrcState(0x12345678, 0x9ABCDEF0);
+
     [TestCaseSource(nameof(ExampleRows))]
     public void Document_ExampleFrame_EqualsEncoder(string[] cells)
     {
         // | example | type | flags | seq | ack | payload | frame bytes |
         byte[] payload = Hex(cells[5]);
+        var type = (FrameType)byte.Parse(cells[1], CultureInfo.InvariantCulture);
         byte[] encoded = FrameCodec.Encode(
-            (FrameType)byte.Parse(cells[1], CultureInfo.InvariantCulture),
+            type,
             byte.Parse(cells[2], CultureInfo.InvariantCulture),
             byte.Parse(cells[3], CultureInfo.InvariantCulture),
             byte.Parse(cells[4], CultureInfo.InvariantCulture),
-            payload);
+            payload,
+            type == FrameType.Reset ? Crc32C.InitialState : s_exampleSession);
         Assert.That(Convert.ToHexString(encoded), Is.EqualTo(Convert.ToHexString(Hex(cells[6]))), cells[0]);
     }
 

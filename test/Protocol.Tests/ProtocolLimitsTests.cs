@@ -14,8 +14,8 @@ public sealed class ProtocolLimitsTests
     {
         Assert.That(() => new ProtocolLimits { MaxFramePayload = ProtocolConstants.AbsoluteMaxFramePayload + 1 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxFramePayload").And.Message.Contains("1048577"));
         Assert.That(() => new ProtocolLimits { MaxFramePayload = 255 }, Throws.InstanceOf<ArgumentOutOfRangeException>());
-        Assert.That(() => new ProtocolLimits { MaxMemoryReadLength = 0 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxMemoryReadLength"));
-        Assert.That(() => new ProtocolLimits { MaxScriptSize = -1 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxScriptSize"));
+        Assert.That(() => new ProtocolLimits { MaxMemoryBytes = 0 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxMemoryBytes"));
+        Assert.That(() => new ProtocolLimits { MaxScriptBytes = -1 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxScriptBytes"));
         Assert.That(() => new ProtocolLimits { MaxEvents = 0 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxEvents"));
         Assert.That(() => new ProtocolLimits { MaxOutputs = 0 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxOutputs"));
         Assert.That(() => new ProtocolLimits { MaxOutputsPerEvent = 0 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxOutputsPerEvent"));
@@ -32,25 +32,25 @@ public sealed class ProtocolLimitsTests
     [Test]
     public void TryValidate_MemoryReadBeyondLimit_Rejected()
     {
-        var limits = new ProtocolLimits { MaxMemoryReadLength = 4096 };
+        var limits = new ProtocolLimits { MaxMemoryBytes = 4096 };
         Assert.That(limits.TryValidate(new HostToAgent { ReadMemory = new ReadMemoryRequest { Length = 4096 } }, out _), Is.True);
         Assert.That(limits.TryValidate(new HostToAgent { ReadMemory = new ReadMemoryRequest { Length = 4097 } }, out string? error), Is.False);
-        Assert.That(error, Does.Contain("4097").And.Contain("4096"));
+        Assert.That(error, Does.Contain("1001").And.Contain("1000"), "hexadecimal, as the debugger writes lengths");
     }
 
     [Test]
     public void TryValidate_MemoryWriteBeyondLimit_Rejected()
     {
-        var limits = new ProtocolLimits { MaxMemoryReadLength = 16 };
+        var limits = new ProtocolLimits { MaxMemoryBytes = 16 };
         var request = new HostToAgent { WriteMemory = new WriteMemoryRequest { Data = ByteString.CopyFrom(new byte[17]) } };
         Assert.That(limits.TryValidate(request, out string? error), Is.False);
-        Assert.That(error, Does.Contain("17"));
+        Assert.That(error, Does.Contain("11"));
     }
 
     [Test]
     public void TryValidate_ScriptBeyondLimit_Rejected()
     {
-        var limits = new ProtocolLimits { MaxScriptSize = 10 };
+        var limits = new ProtocolLimits { MaxScriptBytes = 10 };
         Assert.That(limits.TryValidate(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "printf(1);" } }, out _), Is.True);
         Assert.That(limits.TryValidate(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "printf(12);" } }, out string? error), Is.False);
         Assert.That(error, Does.Contain("11"));

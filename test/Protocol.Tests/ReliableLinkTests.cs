@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using Google.Protobuf;
 using HyperDbgRemote.Protocol.Internal;
 using HyperDbgRemote.Protocol.Messages;
 using HyperDbgRemote.Protocol.Tests.Support;
@@ -86,27 +87,136 @@ public sealed class ReliableLinkTests
     }
 
     [Test]
-    public async Task SendAsync_MessageBeyondFramePayloadLimit_Throws()
+    public async Task SendAsync_MessageBeyondMessageLimit_Throws()
     {
         var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
         LinkOptions options = LinkPair.FastOptions();
-        options = new LinkOptions { Limits = new ProtocolLimits { MaxFramePayload = 256 }, RetransmitTimeout = options.RetransmitTimeout };
+        options = new LinkOptions { Limits = new ProtocolLimits { MaxMessageBytes = 2048 }, RetransmitTimeout = options.RetransmitTimeout };
         await using var pair = new LinkPair(a, b, options, LinkPair.FastOptions());
 
-        var big = new HostToAgent { WriteMemory = new WriteMemoryRequest { Data = Google.Protobuf.ByteString.CopyFrom(new byte[300]) } };
+        var big = new HostToAgent { WriteMemory = new WriteMemoryRequest { Data = Google.Protobuf.ByteString.CopyFrom(new byte[3000]) } };
 
-        Assert.That(async () => await pair.Host.SendAsync(big), Throws.ArgumentException.With.Message.Contains("256"));
+        Assert.That(async () => await pair.Host.SendAsync(big), Throws.ArgumentException.With.Message.Contains("2048"));
     }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task SendAsync_MessagesLargerThanAFrame_ArriveWholeAndInOrder(bool requireAcks)
+    {
+        // Arrange: 256-byte frames, and messages from 1 byte to 20 frames long, sent from two tasks at once
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: !requireAcks);
+        LinkOptions fast = LinkPair.FastOptions(requireAcks);
+        var small = new LinkOptions { RequireAcknowledgements = requireAcks, Limits = new ProtocolLimits { MaxFramePayload = 256 }, RetransmitTimeout = fast.RetransmitTimeout };
+        await using var pair = new LinkPair(a, b, small, small);
+        int[] sizes = [1, 255, 256, 257, 5000, 20 * 256, 3];
+
+        // Act
+        Task first = Task.Run(async () =>
+        {
+            foreach (int size in sizes)
+            {
+                await pair.Host.SendAsync(new HostToAgent { RequestId = (ulong)size, WriteMemory = new WriteMemoryRequest { Data = Google.Protobuf.ByteString.CopyFrom(Pattern(size)) } });
+            }
+        });
+        Task second = Task.Run(async () =>
+        {
+            foreach (int size in sizes)
+            {
+                await pair.Host.SendAsync(new HostToAgent { RequestId = 1_000_000 + (ulong)size, WriteMemory = new WriteMemoryRequest { Data = Google.Protobuf.ByteString.CopyFrom(Pattern(size)) } });
+            }
+        });
+        var received = new List<HostToAgent>();
+        for (int i = 0; i < 2 * sizes.Length; i++)
+        {
+            received.Add(await pair.Agent.ReceiveAsync().DefaultTimeout());
+        }
+
+        await Task.WhenAll(first, second).DefaultTimeout();
+
+        // Assert: each message whole, each sender's messages in its order
+        foreach (HostToAgent m in received)
+        {
+            int size = (int)(m.RequestId % 1_000_000);
+            Assert.That(m.WriteMemory.Data.ToByteArray(), Is.EqualTo(Pattern(size)), $"message {m.RequestId}");
+        }
+
+        Assert.That(received.Where(m => m.RequestId < 1_000_000).Select(m => (int)m.RequestId), Is.EqualTo(sizes));
+        Assert.That(received.Where(m => m.RequestId >= 1_000_000).Select(m => (int)(m.RequestId - 1_000_000)), Is.EqualTo(sizes));
+        Assert.That(pair.Host.GetStatistics().FramesSent, Is.GreaterThan(40), "the large messages were split");
+    }
+
+    [Test]
+    public async Task Receive_FragmentsBeyondTheMessageLimit_AreDroppedAndCounted()
+    {
+        // Arrange: a receiver that takes at most 1 KiB, a sender that allows 8 KiB
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        LinkOptions fast = LinkPair.FastOptions();
+        var sender = new LinkOptions { Limits = new ProtocolLimits { MaxFramePayload = 256, MaxMessageBytes = 8192 }, RetransmitTimeout = fast.RetransmitTimeout };
+        var receiver = new LinkOptions { Limits = new ProtocolLimits { MaxFramePayload = 256, MaxMessageBytes = 1024 }, RetransmitTimeout = fast.RetransmitTimeout };
+        await using var pair = new LinkPair(a, b, sender, receiver);
+
+        // Act: an oversized message between two that fit
+        await pair.Host.SendAsync(new HostToAgent { RequestId = 1 });
+        await pair.Host.SendAsync(new HostToAgent { RequestId = 2, WriteMemory = new WriteMemoryRequest { Data = Google.Protobuf.ByteString.CopyFrom(new byte[4000]) } });
+        await pair.Host.SendAsync(new HostToAgent { RequestId = 3 });
+
+        // Assert
+        Assert.That((await pair.Agent.ReceiveAsync().DefaultTimeout()).RequestId, Is.EqualTo(1));
+        Assert.That((await pair.Agent.ReceiveAsync().DefaultTimeout()).RequestId, Is.EqualTo(3));
+        Assert.That(pair.Agent.GetStatistics().OversizedMessages, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Receive_FramesOfAnEarlierSession_AreNotTakenForTheNewOne()
+    {
+        // Arrange: frames a dead peer left in the line (its DATA frames, keyed with its session), then a new peer
+        var (a, b) = MemoryDuplex.CreatePair();
+        await using var link = new ReliableLink<AgentToHost, HostToAgent>(new StreamTransport(a, "memory", false), LinkPair.FastOptions());
+        var stale = new RawPeer(b, 0x1111);
+        uint staleState = SessionKey.CrcState(0x1111, 0x2222);
+        for (byte seq = 0; seq < 5; seq++)
+        {
+            await stale.WriteAsync(FrameCodec.Encode(FrameType.Data, 0, seq, 0, new HostToAgent { RequestId = 666 }.ToByteArray(), staleState));
+        }
+
+        // Act: the new peer's handshake and one message
+        var peer = new RawPeer(b, 0x3333);
+        await peer.HandshakeAsync();
+        await peer.WriteAsync(FrameCodec.Encode(FrameType.Data, 0, 0, 0, new HostToAgent { RequestId = 7 }.ToByteArray(), peer.SessionState));
+
+        // Assert: only the new session's message is delivered
+        Assert.That((await link.ReceiveAsync().DefaultTimeout()).RequestId, Is.EqualTo(7));
+        Assert.That(link.GetStatistics().CorruptFrames, Is.EqualTo(5), "the stale frames failed the session's check");
+    }
+
+    [Test]
+    public async Task Reset_AddressedToAnotherNonce_IsIgnored()
+    {
+        // Arrange: a RESET an earlier peer addressed to an earlier incarnation of this side
+        var (a, b) = MemoryDuplex.CreatePair();
+        await using var link = new ReliableLink<AgentToHost, HostToAgent>(new StreamTransport(a, "memory", false), LinkPair.FastOptions());
+        var peer = new RawPeer(b, 0x5555);
+        await peer.WriteAsync(RawPeer.Reset(0x4444, 0x9999));
+
+        // Act
+        await peer.HandshakeAsync();
+        await link.Established.DefaultTimeout();
+
+        // Assert
+        Assert.That(link.GetStatistics().StaleResets, Is.EqualTo(1));
+    }
+
+    private static byte[] Pattern(int size) => [.. Enumerable.Range(0, size).Select(i => (byte)(i * 7 + size))];
 
     [Test]
     public async Task KeepAlive_PeerGoesSilent_DetectedWithinTwoSeconds()
     {
-        // Arrange: a peer that sends its RESET and then nothing, on a fake clock with the default timeouts
+        // Arrange: a peer that completes the session handshake and then sends nothing, on a fake clock with the default timeouts
         var clock = new FakeTimeProvider();
         var (a, b) = MemoryDuplex.CreatePair();
         var link = new ReliableLink<HostToAgent, AgentToHost>(new StreamTransport(a, "memory", false), new LinkOptions { TimeProvider = clock });
-        await b.WriteAsync(FrameCodec.Encode(FrameType.Reset, 0, 0, 0, [1, 2, 3, 4]));
-        await WaitUntilAsync(() => link.GetStatistics().FramesReceived == 1);
+        await new RawPeer(b, 0x1234).HandshakeAsync();
+        await link.Established.DefaultTimeout();
 
         // Act: advance in 50 ms steps until the link gives up
         TimeSpan elapsed = await AdvanceUntilCompletedAsync(clock, link.Completion, TimeSpan.FromSeconds(5));
@@ -130,7 +240,7 @@ public sealed class ReliableLinkTests
 
         Assert.That(elapsed, Is.EqualTo(TimeSpan.FromSeconds(3)).Within(TimeSpan.FromMilliseconds(150)));
         Assert.That(link.Completion.Exception!.InnerException, Is.InstanceOf<LinkClosedException>().With.Message.Contains("no peer answered"));
-        Assert.That(link.GetStatistics().Retransmissions, Is.GreaterThan(5), "the RESET is resent while waiting");
+        Assert.That(link.GetStatistics().FramesSent, Is.GreaterThan(5), "the RESET is resent while waiting");
         await link.DisposeAsync();
     }
 

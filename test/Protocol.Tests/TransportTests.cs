@@ -88,8 +88,8 @@ public sealed class TransportTests
         string path = Path.Combine(Path.GetTempPath(), $"hdr-{Guid.NewGuid():N}.sock");
         try
         {
-            Task<NamedPipeTransport> server = NamedPipeTransport.AcceptAsync(path);
-            await WaitForFileAsync(path);
+            using NamedPipeListener listener = NamedPipeListener.Start(path);
+            Task<NamedPipeTransport> server = listener.AcceptAsync();
             await using NamedPipeTransport client = await NamedPipeTransport.ConnectAsync(path, TimeSpan.FromSeconds(5)).DefaultTimeout();
             await using NamedPipeTransport agentSide = await server.DefaultTimeout();
             Assert.That(client.IsReliable, Is.True);
@@ -107,12 +107,71 @@ public sealed class TransportTests
     public async Task NamedPipeTransport_WindowsStyleName_CarriesTheLink()
     {
         string name = $"hdr-{Guid.NewGuid():N}";
-        Task<NamedPipeTransport> server = NamedPipeTransport.AcceptAsync(name);
+        using NamedPipeListener listener = NamedPipeListener.Start(name);
+        Task<NamedPipeTransport> server = listener.AcceptAsync();
         await using NamedPipeTransport client = await NamedPipeTransport.ConnectAsync(NamedPipeTransport.WindowsPipePrefix + name, TimeSpan.FromSeconds(5)).DefaultTimeout();
         await using NamedPipeTransport agentSide = await server.DefaultTimeout();
 
         await using var pair = new LinkPair(client, agentSide, LinkPair.FastOptions(), LinkPair.FastOptions());
         await pair.ExchangeAsync(Messages);
+    }
+
+    [Test]
+    public async Task NamedPipeListener_TwentyClientsAtOnce_AllConnect()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-{Guid.NewGuid():N}.sock");
+        using NamedPipeListener listener = NamedPipeListener.Start(path);
+        Task<NamedPipeTransport>[] clients = [.. Enumerable.Range(0, 20).Select(_ => NamedPipeTransport.ConnectAsync(path, TimeSpan.FromSeconds(10)))];
+        var accepted = new List<NamedPipeTransport>();
+        for (int i = 0; i < 20; i++)
+        {
+            accepted.Add(await listener.AcceptAsync().DefaultTimeout());
+        }
+
+        NamedPipeTransport[] connected = await Task.WhenAll(clients).DefaultTimeout();
+        Assert.That(connected, Has.Length.EqualTo(20));
+        foreach (NamedPipeTransport t in connected.Concat(accepted))
+        {
+            await t.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public void NamedPipeListener_RegularFileAtThePath_RefusedAndTheFileKept()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-{Guid.NewGuid():N}.sock");
+        File.WriteAllText(path, "precious");
+        try
+        {
+            Assert.That(() => NamedPipeListener.Start(path), Throws.InstanceOf<IOException>().With.Message.Contains("is not a socket"));
+            Assert.That(File.ReadAllText(path), Is.EqualTo("precious"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void NamedPipeListener_PathOfALiveListener_Refused()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-{Guid.NewGuid():N}.sock");
+        using NamedPipeListener first = NamedPipeListener.Start(path);
+
+        Assert.That(() => NamedPipeListener.Start(path), Throws.InstanceOf<IOException>().With.Message.Contains("in use"));
+    }
+
+    [Test]
+    public void NamedPipeListener_StaleSocketFile_Replaced()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-{Guid.NewGuid():N}.sock");
+        using (var stale = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+        {
+            stale.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path)); // bound, never listening, then closed: the file stays
+        }
+
+        using NamedPipeListener listener = NamedPipeListener.Start(path);
+        Assert.That(listener.Name, Is.EqualTo(path));
     }
 
     [Test]
@@ -166,11 +225,4 @@ public sealed class TransportTests
         }
     }
 
-    private static async Task WaitForFileAsync(string path)
-    {
-        for (int i = 0; i < 200 && !File.Exists(path); i++)
-        {
-            await Task.Delay(10);
-        }
-    }
 }

@@ -127,33 +127,34 @@ public sealed class InterruptTests
     [Test]
     public void TryInject_IntoACoreSleepingInHlt_WakesItAndTheEventIsTaken()
     {
-        // Arrange: core 1 loads an IDT and halts; core 0 spins longer than a time slice, then an OUT to 0x80 whose exit
-        // injects vector 0x40 into core 1. The handler prints I; core 1 then prints W after its HLT and halts again.
+        // Arrange: core 1 loads an IDT, sets a flag and halts (the store and the HLT end one translation block, so the
+        // baton cannot pass between them); core 0 waits for the flag, then an OUT to 0x80 whose exit injects vector
+        // 0x40 into core 1. The handler prints I; core 1 then prints W after its HLT and halts again. No time slice is
+        // assumed: core 0 synchronises on core 1's flag.
         const ulong idt = TestVm.DataAddress;
         const ulong idtr = TestVm.DataAddress + 0x1000;
+        const ulong ready = TestVm.DataAddress + 0x2000;
         using TestVm t = TestVm.CreateMulti64(
             a =>
             {
-                Label core0 = a.CreateLabel();
                 Label core1 = a.CreateLabel();
-                Label spin = a.CreateLabel();
+                Label wait = a.CreateLabel();
                 a.mov(al, (byte)'I'); // the handler, at the load address
                 a.@out(0xE9, al);
                 a.iretq();
-                a.Label(ref core0);
-                a.mov(ecx, 4 * VirtualMachine.MultiCoreQuantumBlocks);
-                a.Label(ref spin);
-                a.dec(ecx);
-                a.jnz(spin);
+                a.Label(ref wait); // core 0 starts here
+                a.cmp(__byte_ptr[ready], 0);
+                a.je(wait);
                 a.@out(0x80, al);
                 a.hlt();
                 a.Label(ref core1);
                 a.lidt(__[idtr]);
+                a.mov(__byte_ptr[ready], 1);
                 a.hlt();
                 a.mov(al, (byte)'W');
                 a.@out(0xE9, al);
                 a.hlt();
-                return [core0, core1];
+                return [wait, core1];
             },
             cores: 2);
         WriteIdtGate(t, idt, idtr, 0x40, TestVm.LoadAddress);

@@ -60,6 +60,10 @@ public sealed class DemoGuest : IGuestLoader
     public string Description => "demo guest (built-in, demo.asm)";
 
     /// <inheritdoc/>
+    /// <remarks>Two: the demo's second core runs the "worker" process.</remarks>
+    public int DefaultCores => 2;
+
+    /// <inheritdoc/>
     public IReadOnlyList<CoreStart> Load(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);

@@ -4,9 +4,10 @@
 namespace HyperDbgRemote.VmxDriver.Guests;
 
 /// <summary>
-/// A flat 64-bit image loaded at an address and entered in long mode with the first 1 GiB identity-mapped. The page
-/// tables sit in the last pages of RAM and the stack just below them; application processors start at the same entry
-/// with RSP 64 KiB lower per core and their index in RDI.
+/// A flat 64-bit image loaded at an address and entered in long mode with the first 4 GiB identity-mapped. The page
+/// tables sit in the last pages of RAM below 1 GiB and the stacks just below them (so a guest that maps its own pages
+/// above 1 GiB, as the demo does, keeps them); application processors start at the same entry with RSP 64 KiB lower per
+/// core and their index in RDI.
 /// </summary>
 public sealed class Flat64Guest : IGuestLoader
 {
@@ -39,6 +40,9 @@ public sealed class Flat64Guest : IGuestLoader
     /// <inheritdoc/>
     public string Description { get; }
 
+    /// <summary>The loader's page tables and stacks end here, or at the end of RAM if it is smaller.</summary>
+    public const ulong LoaderRegionEnd = 1UL << 30;
+
     /// <summary>Per-core stack size.</summary>
     public const ulong StackPerCore = 64 * 1024;
 
@@ -47,8 +51,15 @@ public sealed class Flat64Guest : IGuestLoader
     {
         ArgumentNullException.ThrowIfNull(vm);
         ulong ram = vm.Memory.RamSize;
-        ulong tables = ram - IdentityMap.TablesSize;
-        ImageFile.CheckFits(Description, _address, _image.Length, tables - ((ulong)vm.Configuration.Cores * StackPerCore));
+        ulong tables = Math.Min(ram, LoaderRegionEnd) - IdentityMap.TablesSize;
+        ulong stacks = tables - ((ulong)vm.Configuration.Cores * StackPerCore);
+        ImageFile.CheckFits(Description, _address, _image.Length, ram);
+        if (_address < tables + IdentityMap.TablesSize && _address + (ulong)_image.Length > stacks)
+        {
+            throw new GuestImageException(
+                $"The image '{Description}' ({_image.Length} bytes at 0x{_address:X}) overlaps the loader's stacks and page tables at 0x{stacks:X}-0x{tables + IdentityMap.TablesSize:X}.");
+        }
+
         vm.Memory.Load(_address, _image);
         ulong cr3 = IdentityMap.Build(vm.Memory, tables);
         var starts = new List<CoreStart>();

@@ -12,6 +12,9 @@ public interface IGuestLoader
     /// <summary>Loads the guest. Throws <see cref="GuestImageException"/> naming the problem; changes nothing then.</summary>
     IReadOnlyList<CoreStart> Load(VirtualMachine vm);
 
+    /// <summary>Cores the guest runs on when the user does not say (<c>--cores</c>); one by default.</summary>
+    int DefaultCores => 1;
+
     /// <summary>Symbols of the loaded guest as a debugger names them (<c>module!name</c>), for scripts; none by default.</summary>
     IReadOnlyDictionary<string, ulong> Symbols => new Dictionary<string, ulong>();
 }

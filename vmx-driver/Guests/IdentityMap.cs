@@ -3,11 +3,15 @@
 
 namespace HyperDbgRemote.VmxDriver.Guests;
 
-/// <summary>Builds 4-level page tables that identity-map the first 1 GiB with 2 MiB pages (writable, executable).</summary>
+/// <summary>Builds 4-level page tables that identity-map the first 4 GiB with 2 MiB pages (writable, executable): all
+/// RAM a VM can have (up to 3 GiB) and the 32-bit MMIO hole above it.</summary>
 public static class IdentityMap
 {
-    /// <summary>Bytes the tables need: PML4, PDPT, one page directory and a page with the GDT.</summary>
-    public const ulong TablesSize = 4 * GuestMemory.PageSize;
+    /// <summary>Page directories: one per GiB mapped.</summary>
+    public const int Directories = 4;
+
+    /// <summary>Bytes the tables need: PML4, PDPT, the page directories and a page with the GDT.</summary>
+    public const ulong TablesSize = (3 + Directories) * GuestMemory.PageSize;
 
     /// <summary>The 64-bit code segment selector in the GDT.</summary>
     public const ushort CodeSelector = 0x08;
@@ -19,7 +23,7 @@ public static class IdentityMap
     private static readonly ulong[] s_gdt = [0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF];
 
     /// <summary>Offset of the GDT from the tables' root.</summary>
-    public const ulong GdtOffset = 3 * GuestMemory.PageSize;
+    public const ulong GdtOffset = (2 + Directories) * GuestMemory.PageSize;
 
     /// <summary>GDTR limit of the GDT.</summary>
     public const uint GdtLimit = 3 * 8 - 1;
@@ -34,13 +38,17 @@ public static class IdentityMap
     {
         ArgumentNullException.ThrowIfNull(memory);
         ulong pdpt = root + GuestMemory.PageSize;
-        ulong pd = pdpt + GuestMemory.PageSize;
+        ulong directories = pdpt + GuestMemory.PageSize;
         memory.Write(root, new byte[TablesSize]);
         memory.TryWrite(root, pdpt | Present | Writable);
-        memory.TryWrite(pdpt, pd | Present | Writable);
-        for (ulong i = 0; i < 512; i++)
+        for (ulong d = 0; d < Directories; d++)
         {
-            memory.TryWrite(pd + (i * 8), (i * TwoMiB) | Present | Writable | LargePage);
+            ulong pd = directories + (d * GuestMemory.PageSize);
+            memory.TryWrite(pdpt + (d * 8), pd | Present | Writable);
+            for (ulong i = 0; i < 512; i++)
+            {
+                memory.TryWrite(pd + (i * 8), (((d * 512) + i) * TwoMiB) | Present | Writable | LargePage);
+            }
         }
 
         for (int i = 0; i < s_gdt.Length; i++)

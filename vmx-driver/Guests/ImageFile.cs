@@ -6,41 +6,56 @@ namespace HyperDbgRemote.VmxDriver.Guests;
 /// <summary>Reads guest image files with errors that name the file and the problem.</summary>
 internal static class ImageFile
 {
-    public static byte[] Read(string path, string kind)
+    /// <summary>The largest image any guest can hold: the largest guest RAM.</summary>
+    public const long MaxImageBytes = (long)VmConfiguration.MaximumMemoryBytes;
+
+    /// <summary>Reads a regular file of 1 byte to <paramref name="maxBytes"/>; the size is checked before anything is read,
+    /// so a device (<c>/dev/zero</c>) or a FIFO (both report no size) is refused instead of read without bound.</summary>
+    public static byte[] Read(string path, string kind, long maxBytes = MaxImageBytes)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
             throw new GuestImageException($"The {kind} image path is empty.");
         }
 
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' does not exist.");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' does not exist (no such directory).");
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                throw new GuestImageException(Directory.Exists(path)
+                    ? $"The {kind} image '{path}' is a directory."
+                    : $"The {kind} image '{path}' does not exist.");
+            }
+
+            long length = info.Length;
+            if (length == 0)
+            {
+                throw new GuestImageException($"The {kind} image '{path}' is empty or not a regular file (a device or a FIFO has no size).");
+            }
+
+            if (length > maxBytes)
+            {
+                throw new GuestImageException($"The {kind} image '{path}' is {length} bytes: at most {maxBytes} bytes fit.");
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            byte[] bytes = new byte[length];
+            stream.ReadExactly(bytes);
+            return bytes;
         }
         catch (UnauthorizedAccessException ex)
         {
             throw new GuestImageException($"The {kind} image '{path}' cannot be read: {ex.Message}");
         }
+        catch (EndOfStreamException)
+        {
+            throw new GuestImageException($"The {kind} image '{path}' became shorter while it was read.");
+        }
         catch (IOException ex)
         {
             throw new GuestImageException($"The {kind} image '{path}' cannot be read: {ex.Message}");
         }
-
-        if (bytes.Length == 0)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' is empty.");
-        }
-
-        return bytes;
     }
 
     public static void CheckFits(string name, ulong address, int length, ulong ramSize)
