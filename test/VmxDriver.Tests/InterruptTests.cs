@@ -217,7 +217,7 @@ public sealed class InterruptTests
         const ulong idtr = TestVm.DataAddress + 0x1000;
         const ulong handler = TestVm.DataAddress + 0x2000;
         const ulong doubleFaultHandler = TestVm.DataAddress + 0x2100;
-        const ulong notMapped = 0x4000_0000; // the test guest's page tables map the first 1 GiB only
+        const ulong notMapped = 0x1_0000_0000; // the test guest's page tables map the first 4 GiB only
         using TestVm t = TestVm.Create64(a =>
         {
             a.lidt(__[idtr]);
