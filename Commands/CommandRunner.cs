@@ -22,6 +22,14 @@ internal sealed class CommandRunner
 
     public bool Interactive { get; }
 
+    /// <summary>True while a command runs.</summary>
+    public bool IsRunning => Volatile.Read(ref _running) is not null;
+
+    private CancellationTokenSource? _running;
+
+    /// <summary>Cancels the command that runs (Ctrl+C): its request stops waiting and it fails with "cancelled".</summary>
+    public void CancelCurrent() => Volatile.Read(ref _running)?.Cancel();
+
     public CommandRegistry Registry => _registry;
 
     /// <summary>Runs one command; returns false when it failed (the message was printed).</summary>
@@ -35,6 +43,10 @@ internal sealed class CommandRunner
 
         _output.BeginCommand();
         bool ok = false;
+        using var cancellation = new CancellationTokenSource();
+        CancellationTokenSource? outer = Interlocked.Exchange(ref _running, cancellation);
+        CancellationToken previous = _session.CommandCancellation;
+        _session.CommandCancellation = cancellation.Token;
         try
         {
             if (!Tokenizer.TryTokenize(trimmed, out List<Token> tokens, out string? error))
@@ -70,6 +82,8 @@ internal sealed class CommandRunner
         }
         finally
         {
+            _session.CommandCancellation = previous;
+            Interlocked.Exchange(ref _running, outer);
             _output.EndCommand(trimmed, ok);
         }
     }

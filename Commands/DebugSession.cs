@@ -36,14 +36,30 @@ internal sealed class DebugSession : IAsyncDisposable
     /// <summary>True once the guest's run has ended.</summary>
     public bool GuestStopped { get; private set; }
 
-    /// <summary>The prompt: <c>HyperDbg&gt; </c> when not connected, <c>0: kHyperDbg&gt; </c> when halted on core 0, none while running.</summary>
-    public string Prompt => _connection is null ? "HyperDbg> " : Halt is HaltedNotification h ? $"{h.Core:x}: kHyperDbg> " : string.Empty;
+    /// <summary>The prompt: <c>HyperDbg&gt; </c> when not connected, <c>HyperDbg (reconnecting)&gt; </c> while a lost link is
+    /// re-established, <c>0: kHyperDbg&gt; </c> when halted on core 0, none while running.</summary>
+    public string Prompt => _connection is null ? "HyperDbg> " : IsReconnecting ? "HyperDbg (reconnecting)> " : Halt is HaltedNotification h ? $"{h.Core:x}: kHyperDbg> " : string.Empty;
 
     /// <summary>Set by <c>events sc on|off</c>: sent with the next continue, for the halting instruction only.</summary>
     public bool? PendingShortCircuit { get; set; }
 
     /// <summary>How long a command that needs a halted debuggee waits for the next halt in a script.</summary>
     public TimeSpan HaltWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long any request waits for the agent's answer (<c>--timeout</c>); a script run on a halted core gets
+    /// four times as long.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Cancels the command that is running (Ctrl+C while a command waits); set by the command runner.</summary>
+    public CancellationToken CommandCancellation { get; set; }
+
+    /// <summary>True while the link to the agent is lost and being re-established.</summary>
+    public bool IsReconnecting => _connection is ReconnectingConnection { IsReconnecting: true };
+
+    /// <summary>Completes when the link to the agent is lost (the interactive prompt then returns).</summary>
+    public Task ConnectionLostTask => _connectionLost.Task;
+
+    private TaskCompletionSource _connectionLost = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Attaches a connection and starts following its notifications.</summary>
     public async Task AttachAsync(IDebuggeeConnection connection)
@@ -52,6 +68,30 @@ internal sealed class DebugSession : IAsyncDisposable
         _connection = connection;
         GuestStopped = false;
         Halt = connection.Handshake.Halted ? connection.Handshake.CurrentHalt : null;
+        if (connection is ReconnectingConnection reconnecting)
+        {
+            reconnecting.ConnectionLost += (_, reason) =>
+            {
+                lock (_gate)
+                {
+                    Halt = null;
+                }
+
+                _output.Error($"connection to the agent lost: {reason}; reconnecting (q quits)");
+                _connectionLost.TrySetResult();
+            };
+            reconnecting.Reconnected += (_, detail) =>
+            {
+                HandshakeResponse h = reconnecting.Handshake;
+                lock (_gate)
+                {
+                    _connectionLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Halt = h.Halted ? h.CurrentHalt : null;
+                }
+
+                _output.Line($"{detail}; the debuggee is {(h.Halted ? "halted" : "running")}");
+            };
+        }
         _notificationsStop = new CancellationTokenSource();
         CancellationToken token = _notificationsStop.Token;
         _notifications = Task.Run(() => FollowAsync(connection, token));
@@ -209,30 +249,67 @@ internal sealed class DebugSession : IAsyncDisposable
             throw new CommandException("the guest has stopped.");
         }
 
+        Task lost = ConnectionLostTask;
+        Task first;
         try
         {
-            return await next.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            first = await Task.WhenAny(next, lost).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             throw new CommandException($"the debuggee did not halt within {timeout.TotalSeconds:0.#} s (use 'pause' to break in).");
         }
+
+        if (ReferenceEquals(first, lost))
+        {
+            throw new CommandException("the connection to the agent was lost while waiting for a halt.");
+        }
+
+        return await next.ConfigureAwait(false);
     }
 
-    /// <summary>Sends a request; returns the answer (errors in the answer are the caller's to check).</summary>
+    /// <summary>
+    /// Sends a request; returns the answer (errors in the answer are the caller's to check). Every request has a
+    /// deadline (<see cref="RequestTimeout"/>) and ends with the command (Ctrl+C): a frozen or lost agent is reported,
+    /// never waited for without end.
+    /// </summary>
     public async Task<AgentToHost> SendAsync(HostToAgent request, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(request);
         IDebuggeeConnection c = RequireConnection();
         request.RequestId = Interlocked.Increment(ref _nextRequestId);
+        TimeSpan limit = request.BodyCase switch
+        {
+            HostToAgent.BodyOneofCase.EvaluateScript => RequestTimeout * 4,
+            HostToAgent.BodyOneofCase.Pause => RequestTimeout + TimeSpan.FromMilliseconds(request.Pause.TimeoutMs),
+            _ => RequestTimeout,
+        };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, CommandCancellation);
+        deadline.CancelAfter(limit);
         try
         {
-            return await c.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return await c.SendAsync(request, deadline.Token).ConfigureAwait(false);
         }
         catch (ConnectionException ex)
         {
             throw new CommandException(ex.Message, ex);
         }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.Cancelled or Grpc.Core.StatusCode.DeadlineExceeded)
+        {
+            throw Cancelled(limit, c, cancellationToken);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Cancelled(limit, c, cancellationToken);
+        }
     }
+
+    private CommandException Cancelled(TimeSpan limit, IDebuggeeConnection c, CancellationToken caller) =>
+        CommandCancellation.IsCancellationRequested && !caller.IsCancellationRequested
+            ? new CommandException("cancelled (Ctrl+C).")
+            : c is ReconnectingConnection { IsReconnecting: true }
+                ? new CommandException($"the link to the agent is lost and was not back within {limit.TotalSeconds:0} s; it keeps reconnecting.")
+                : new CommandException($"the agent did not answer within {limit.TotalSeconds:0} s (is it frozen?). Change the limit with --timeout.");
 
     /// <summary>Throws a <see cref="CommandException"/> with the agent's message unless <paramref name="status"/> is OK.</summary>
     public static void Check(Status status, string message)

@@ -20,6 +20,8 @@ internal sealed class HostOptions
           --script FILE     run a file of commands ( = FILE, ... = ARGS), then exit
           --json            one JSON object per command result and per notification
           --wait SECONDS    how long a scripted command waits for the debuggee to halt (default 10)
+          --timeout SECONDS how long a request waits for the agent's answer (default 30; scripts on a halted core get
+                            four times as long); a frozen or lost agent is reported, never waited for without end
         exit status: 0 when every command succeeded, 1 at the first failing command, 2 for bad arguments.
         """;
 
@@ -46,6 +48,9 @@ internal sealed class HostOptions
     public bool Json { get; private set; }
 
     public double WaitSeconds { get; private set; } = 10;
+
+    /// <summary>How long a request waits for the agent's answer.</summary>
+    public double TimeoutSeconds { get; private set; } = 30;
 
     public bool NonInteractive => Commands.Count > 0 || Script is not null;
 
@@ -121,6 +126,15 @@ internal sealed class HostOptions
                     }
 
                     options.WaitSeconds = wait;
+                    break;
+                case "--timeout":
+                    if (!double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double timeout) || timeout <= 0 || timeout > 86400)
+                    {
+                        error = "--timeout takes a number of seconds from 0 to 86400";
+                        return false;
+                    }
+
+                    options.TimeoutSeconds = timeout;
                     break;
                 case "-h" or "--help":
                     error = string.Empty;

@@ -22,7 +22,7 @@ if (!HostOptions.TryParse(args, out HostOptions options, out string? error))
 }
 
 var output = new HostOutput(Console.Out, Console.Error, options.Json, colour: HostOutput.ConsoleWantsColour());
-await using var session = new DebugSession(output) { HaltWait = TimeSpan.FromSeconds(options.WaitSeconds) };
+await using var session = new DebugSession(output) { HaltWait = TimeSpan.FromSeconds(options.WaitSeconds), RequestTimeout = TimeSpan.FromSeconds(options.TimeoutSeconds) };
 var runner = new CommandRunner(session, output, interactive: !options.NonInteractive);
 try
 {
@@ -68,27 +68,39 @@ if (options.NonInteractive)
     return 0;
 }
 
-// Interactive: the prompt shows when not connected or halted; while the guest runs, Ctrl+C breaks in.
+// Interactive: the prompt shows when not connected, halted, or reconnecting; while the guest runs, Ctrl+C breaks in,
+// and while a command waits, Ctrl+C cancels it. A lost link returns to the prompt (q quits) while it reconnects.
 var editor = new LineEditor();
+var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true;
-    if (session.Connection is not null && session.Halt is null)
+    if (runner.IsRunning)
+    {
+        runner.CancelCurrent();
+    }
+    else if (session.Connection is not null && session.Halt is null && !session.IsReconnecting)
     {
         _ = runner.RunAsync("pause");
+    }
+    else
+    {
+        interrupted.TrySetResult();
     }
 };
 while (true)
 {
-    if (session.Connection is not null && session.Halt is null && !session.GuestStopped)
+    if (session.Connection is not null && session.Halt is null && !session.GuestStopped && !session.IsReconnecting)
     {
         try
         {
-            await session.WaitForHaltAsync(Timeout.InfiniteTimeSpan);
+            await Task.WhenAny(session.WaitForHaltAsync(Timeout.InfiniteTimeSpan), interrupted.Task);
         }
         catch (HyperDbgRemote.Commands.Parsing.CommandException)
         {
         }
+
+        interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     string? line = editor.ReadLine(session.Prompt);

@@ -30,7 +30,7 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
 
     /// <summary>Connects and shakes hands.</summary>
     /// <exception cref="ConnectionException">The agent cannot be reached, refused the token, or speaks another protocol version.</exception>
-    public static async Task<GrpcDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public static async Task<GrpcDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         GrpcChannel channel = CreateChannel(uri);
@@ -45,7 +45,7 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
         try
         {
             response = await client.HandshakeAsync(
-                new HandshakeRequest { ProtocolVersion = ProtocolVersion.Current, ClientName = "hyperdbg 1.0", Token = token ?? string.Empty },
+                Handshakes.Request(token, resume),
                 headers,
                 DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10)),
                 cancellationToken).ConfigureAwait(false);
@@ -119,9 +119,22 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
     }
 
     /// <inheritdoc/>
+    public async Task AcknowledgeAsync(ulong sequence, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _client.ExecuteAsync(new HostToAgent { Ack = new NotificationAck { SessionId = Handshake.SessionId, Sequence = sequence } }, _headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            // The lost connection is reported by the notification stream and the next request.
+        }
+    }
+
+    /// <inheritdoc/>
     public async IAsyncEnumerable<Notification> NotificationsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using AsyncServerStreamingCall<Notification> call = _client.Notifications(new NotificationsRequest(), _headers, cancellationToken: cancellationToken);
+        using AsyncServerStreamingCall<Notification> call = _client.Notifications(new NotificationsRequest { SessionId = Handshake.SessionId }, _headers, cancellationToken: cancellationToken);
         while (true)
         {
             bool next;
@@ -129,9 +142,13 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
             {
                 next = await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled)
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {
                 yield break;
+            }
+            catch (RpcException ex)
+            {
+                throw new ConnectionException($"the agent's notification stream ended: {ex.Status.Detail} ({ex.StatusCode})", ex);
             }
 
             if (!next)

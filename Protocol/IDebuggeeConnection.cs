@@ -16,4 +16,8 @@ public interface IDebuggeeConnection : IAsyncDisposable
 
     /// <summary>The agent's notifications (halts, script output, logs), until the connection ends.</summary>
     IAsyncEnumerable<Notification> NotificationsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Tells the agent every notification up to <paramref name="sequence"/> was processed, so it need not keep
+    /// them for a resume; best effort (a lost link is found by the other calls).</summary>
+    Task AcknowledgeAsync(ulong sequence, CancellationToken cancellationToken = default);
 }

@@ -13,7 +13,7 @@ namespace HyperDbgRemote.Protocol;
 /// <see cref="NotificationsAsync"/>. When the link ends, pending and later requests fail with
 /// <see cref="ConnectionException"/> and the notification stream ends.
 /// </summary>
-public sealed class LinkDebuggeeConnection : IDebuggeeConnection
+public sealed class LinkDebuggeeConnection : IDebuggeeConnection, IBreakInSender
 {
     private static readonly TimeSpan s_defaultHandshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly ReliableLink<HostToAgent, AgentToHost> _link;
@@ -22,6 +22,7 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
     private readonly Task _pump;
     private long _nextRequestId;
     private Exception? _closedBecause;
+    private volatile bool _disposing;
 
     private LinkDebuggeeConnection(ReliableLink<HostToAgent, AgentToHost> link)
     {
@@ -37,7 +38,7 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
 
     /// <summary>Opens a byte-stream connection string (<c>serial:</c>, <c>pipe:</c>, <c>tcp://</c>) and shakes hands.</summary>
     /// <exception cref="ConnectionException">The string is invalid or gRPC, the transport cannot be opened, or the agent refused.</exception>
-    public static async Task<LinkDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public static async Task<LinkDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, CancellationToken cancellationToken = default)
     {
         if (!ConnectionUri.TryParse(uri, out ConnectionUri? parsed, out string? error))
         {
@@ -59,12 +60,12 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
             throw new ConnectionException($"cannot connect to {uri}: {ex.Message}", ex);
         }
 
-        return await ConnectAsync(transport, token, options: null, timeout, cancellationToken).ConfigureAwait(false);
+        return await ConnectAsync(transport, token, options: null, timeout, resume, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Starts a link on <paramref name="transport"/> and shakes hands (protocol version, token).</summary>
     /// <exception cref="ConnectionException">No answer within <paramref name="timeout"/> (default 10 s), or the agent refused.</exception>
-    public static async Task<LinkDebuggeeConnection> ConnectAsync(ITransport transport, string? token = null, LinkOptions? options = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public static async Task<LinkDebuggeeConnection> ConnectAsync(ITransport transport, string? token = null, LinkOptions? options = null, TimeSpan? timeout = null, ResumePoint? resume = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transport);
         var connection = new LinkDebuggeeConnection(new ReliableLink<HostToAgent, AgentToHost>(transport, options));
@@ -72,10 +73,7 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout ?? s_defaultHandshakeTimeout);
-            var request = new HostToAgent
-            {
-                Handshake = new HandshakeRequest { ProtocolVersion = ProtocolVersion.Current, ClientName = "hyperdbg", Token = token ?? string.Empty },
-            };
+            var request = new HostToAgent { Handshake = Handshakes.Request(token, resume) };
             AgentToHost answer;
             try
             {
@@ -140,17 +138,50 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection
     }
 
     /// <inheritdoc/>
+    public bool TrySendBreakIn()
+    {
+        try
+        {
+            _link.SendBreakIn();
+            return true;
+        }
+        catch (LinkClosedException)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task AcknowledgeAsync(ulong sequence, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _link.SendAsync(new HostToAgent { Ack = new NotificationAck { Sequence = sequence } }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LinkClosedException)
+        {
+            // The lost link is reported by the notification stream and the next request.
+        }
+    }
+
+    /// <inheritdoc/>
     public async IAsyncEnumerable<Notification> NotificationsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (Notification notification in _notifications.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return notification;
         }
+
+        if (_closedBecause is not null && !_disposing)
+        {
+            throw Closed(); // the link was lost, not closed by us
+        }
     }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
         await _link.DisposeAsync().ConfigureAwait(false);
         await _pump.ConfigureAwait(false);
     }

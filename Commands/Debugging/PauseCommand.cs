@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.Commands.Parsing;
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Commands.Debugging;
@@ -30,8 +31,14 @@ internal sealed class PauseCommand : IDebuggerCommand
             return;
         }
 
+        // On the framed link the break-in byte goes first (an agent polling its line sees it at once), then the request.
+        _ = context.Session.Connection is IBreakInSender link && link.TrySendBreakIn();
         AgentToHost r = await context.Session.SendAsync(new HostToAgent { Pause = new PauseRequest { TimeoutMs = 5000 } }).ConfigureAwait(false);
-        DebugSession.Check(r.Pause.Status, r.Pause.Message);
+        if (r.Pause.Status != Status.AlreadyHalted)
+        {
+            DebugSession.Check(r.Pause.Status, r.Pause.Message);
+        }
+
         await context.Session.WaitForHaltAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
     }
 }

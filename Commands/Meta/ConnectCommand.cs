@@ -41,9 +41,10 @@ internal sealed class ConnectCommand : IDebuggerCommand
         }
     }
 
-    /// <summary>Opens a connection of the kind the URI names.</summary>
+    /// <summary>Opens a connection of the kind the URI names, one that re-establishes itself when the link is lost.</summary>
     public static async Task<IDebuggeeConnection> Open(string uri, string? token) =>
-        uri.StartsWith("grpc", StringComparison.OrdinalIgnoreCase)
-            ? await GrpcDebuggeeConnection.ConnectAsync(uri, token).ConfigureAwait(false)
-            : await LinkDebuggeeConnection.ConnectAsync(uri, token).ConfigureAwait(false);
+        await ReconnectingConnection.ConnectAsync(async (resume, ct) =>
+            uri.StartsWith("grpc", StringComparison.OrdinalIgnoreCase)
+                ? await GrpcDebuggeeConnection.ConnectAsync(uri, token, resume: resume, cancellationToken: ct).ConfigureAwait(false)
+                : await LinkDebuggeeConnection.ConnectAsync(uri, token, resume: resume, cancellationToken: ct).ConfigureAwait(false)).ConfigureAwait(false);
 }

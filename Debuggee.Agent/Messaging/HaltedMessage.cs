@@ -3,7 +3,8 @@
 
 namespace HyperDbgRemote.Agent.Messaging;
 
-/// <summary>The guest halted: every core stopped. Sent after pending batched output.</summary>
+/// <summary>The guest halted: every core stopped. Sent after pending batched output, with the halting core's registers
+/// read at the halt (not when the message is sent).</summary>
 /// <param name="Core">The core that halted the VM.</param>
 /// <param name="Reason">"break-in" or "event".</param>
 /// <param name="EventId">The event that broke, if any.</param>
@@ -12,7 +13,8 @@ namespace HyperDbgRemote.Agent.Messaging;
 /// <param name="Rip">RIP of the current instruction.</param>
 /// <param name="InstructionBytes">Its bytes.</param>
 /// <param name="Disassembly">Its Intel-syntax text.</param>
-internal sealed record HaltedMessage(int Core, string Reason, int? EventId, string? Stage, int? Port, ulong Rip, byte[] InstructionBytes, string Disassembly) : AgentMessage;
+/// <param name="Registers">The core's registers at the halt, by name.</param>
+internal sealed record HaltedMessage(int Core, string Reason, int? EventId, string? Stage, int? Port, ulong Rip, byte[] InstructionBytes, string Disassembly, IReadOnlyDictionary<string, ulong> Registers) : AgentMessage;
 
 /// <summary>The guest runs again (after continue).</summary>
 internal sealed record RunningMessage : AgentMessage;

@@ -75,16 +75,17 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(halt);
         Vcpu core = halt.Core;
+        Dictionary<string, ulong> registers = RegisterNames.Displayed.ToDictionary(n => n, n => RegisterNames.Read(core, n), StringComparer.Ordinal);
         if (halt.Exit is IoExit exit)
         {
-            return new HaltedMessage(core.Index, "event", halt.Tag as int?, exit.Stage == ExitStage.Pre ? "pre" : "post", exit.Port, exit.Rip, exit.InstructionBytes.ToArray(), exit.Disassemble());
+            return new HaltedMessage(core.Index, "event", halt.Tag as int?, exit.Stage == ExitStage.Pre ? "pre" : "post", exit.Port, exit.Rip, exit.InstructionBytes.ToArray(), exit.Disassemble(), registers);
         }
 
         ulong rip = core.ReadRegister(GuestRegister.Rip);
         byte[] bytes = new byte[16];
         int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);
         string text = n == 0 ? "??" : Disassemble(core, core.LinearInstructionPointer(), bytes.AsSpan(0, n), 1)[0].Text;
-        return new HaltedMessage(core.Index, halt.Reason == VmxDriver.HaltReason.InitialBreak ? "initial-break" : "break-in", null, null, null, rip, bytes[..n], text);
+        return new HaltedMessage(core.Index, halt.Reason == VmxDriver.HaltReason.InitialBreak ? "initial-break" : "break-in", null, null, null, rip, bytes[..n], text, registers);
     }
 
     /// <summary>Continues a halted guest.</summary>

@@ -3,6 +3,7 @@
 
 using Grpc.Core;
 using HyperDbgRemote.Protocol.Messages;
+using Status = HyperDbgRemote.Protocol.Messages.Status;
 
 namespace HyperDbgRemote.Agent.Wire;
 
@@ -22,19 +23,50 @@ internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
     }
 
     /// <inheritdoc/>
-    public override Task<HandshakeResponse> Handshake(HandshakeRequest request, ServerCallContext context) =>
-        Task.FromResult(_dispatcher.Handle(new HostToAgent { Handshake = request }).Handshake);
+    /// <remarks>A successful handshake opens a session (or resumes the one it names); its notification stream is
+    /// <see cref="Notifications"/> with the session id.</remarks>
+    public override Task<HandshakeResponse> Handshake(HandshakeRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        HandshakeResponse response = _dispatcher.Handle(new HostToAgent { Handshake = request }).Handshake;
+        if (response.Status == Status.Ok)
+        {
+            (HostSession session, bool resumed) = _hub.Open(request);
+            response.SessionId = session.Id;
+            response.Resumed = resumed;
+        }
+
+        return Task.FromResult(response);
+    }
 
     /// <inheritdoc/>
-    public override Task<AgentToHost> Execute(HostToAgent request, ServerCallContext context) =>
-        Task.Run(() => _dispatcher.Handle(request), context.CancellationToken);
+    public override Task<AgentToHost> Execute(HostToAgent request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.BodyCase == HostToAgent.BodyOneofCase.Ack)
+        {
+            HostSession session = _hub.Find(request.Ack.SessionId)
+                ?? throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, $"session '{request.Ack.SessionId}' is unknown: shake hands again."));
+            _hub.Acknowledge(session, request.Ack.Sequence);
+            return Task.FromResult(new AgentToHost { RequestId = request.RequestId });
+        }
+
+        return Task.Run(() => _dispatcher.Handle(request), context.CancellationToken);
+    }
 
     /// <inheritdoc/>
+    /// <remarks>With the session id of a handshake, the stream continues that session (after what it acknowledged, when
+    /// it resumes); without one it is a session of its own that acknowledges nothing.</remarks>
     public override async Task Notifications(NotificationsRequest request, IServerStreamWriter<Notification> responseStream, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
-        (var reader, IDisposable handle) = _hub.Subscribe();
+        HostSession session = request.SessionId.Length == 0
+            ? _hub.Open(new HandshakeRequest()).Session
+            : _hub.Find(request.SessionId) ?? throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, $"session '{request.SessionId}' is unknown (expired, or the agent restarted): shake hands again."));
+        (var reader, IDisposable handle) = _hub.Attach(session);
         using (handle)
         {
             await WriteAllAsync(reader, n => responseStream.WriteAsync(n), o => responseStream.WriteOptions = o, context.CancellationToken).ConfigureAwait(false);

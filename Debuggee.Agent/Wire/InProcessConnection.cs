@@ -57,6 +57,10 @@ internal sealed class InProcessConnection : IDebuggeeConnection
         Task.Run(() => _dispatcher.Handle(request), cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>Nothing to do: an in-process channel cannot be lost, so nothing is kept for a resume.</remarks>
+    public Task AcknowledgeAsync(ulong sequence, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <inheritdoc/>
     public async IAsyncEnumerable<Notification> NotificationsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         (var reader, IDisposable handle) = _hub.Subscribe();

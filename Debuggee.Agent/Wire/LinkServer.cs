@@ -259,6 +259,7 @@ internal sealed class LinkServer : IAsyncDisposable
             TaskContinuationOptions.OnlyOnRanToCompletion,
             TaskScheduler.Default);
         IDisposable? subscription = null;
+        HostSession? host = null;
         Task? notifications = null;
         Log.Information("{Transport}: waiting for a debugger's handshake", transport.Description);
         try
@@ -281,17 +282,27 @@ internal sealed class LinkServer : IAsyncDisposable
                     }
 
                     AgentToHost hello = _dispatcher.Handle(request);
-                    await Send(hello, done.Token).ConfigureAwait(false);
                     if (hello.Handshake.Status != Status.Ok)
                     {
+                        await Send(hello, done.Token).ConfigureAwait(false);
                         break;
                     }
 
+                    (host, bool resumed) = _hub.Open(request.Handshake);
+                    hello.Handshake.SessionId = host.Id;
+                    hello.Handshake.Resumed = resumed;
+                    await Send(hello, done.Token).ConfigureAwait(false);
                     Volatile.Write(ref authenticated, true);
-                    Log.Information("debugger connected on {Transport}", transport.Description);
-                    (var reader, IDisposable handle) = _hub.Subscribe();
+                    Log.Information("debugger {Action} on {Transport}", resumed ? "resumed its session" : "connected", transport.Description);
+                    (var reader, IDisposable handle) = _hub.Attach(host);
                     subscription = handle;
                     notifications = Task.Run(() => ForwardNotificationsAsync(reader, n => Notifications.ForLink(n, chunk), Send, transport, done), CancellationToken.None);
+                    continue;
+                }
+
+                if (request.BodyCase == HostToAgent.BodyOneofCase.Ack)
+                {
+                    _hub.Acknowledge(host!, request.Ack.Sequence); // acknowledgements get no answer
                     continue;
                 }
 

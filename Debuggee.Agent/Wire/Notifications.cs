@@ -146,13 +146,9 @@ internal static class Notifications
             n.Port = (uint)port;
         }
 
-        if (session.Vm.IsHalted && m.Core < session.Vm.Cores.Count)
+        foreach ((string name, ulong value) in m.Registers)
         {
-            Vcpu core = session.Vm.Cores[m.Core];
-            foreach (string name in RegisterNames.Displayed)
-            {
-                n.Registers.Values[name] = RegisterNames.Read(core, name);
-            }
+            n.Registers.Values[name] = value;
         }
 
         return n;

@@ -175,12 +175,19 @@ internal sealed partial class RequestDispatcher
     private PauseResponse Pause(PauseRequest request)
     {
         uint ms = request.TimeoutMs == 0 ? 2000 : Math.Min(request.TimeoutMs, 60_000);
+        bool wasHalted = _session.Vm.IsHalted;
         if (!_session.Pause(TimeSpan.FromMilliseconds(ms)))
         {
             throw new SessionException(_session.Vm.HasStopped ? "the guest has stopped." : $"the guest did not halt within {ms} ms.", _session.Vm.HasStopped ? Status.GuestStopped : Status.Timeout);
         }
 
         VmHaltInfo halt = _session.Vm.CurrentHalt ?? throw new SessionException("the guest resumed at once.", Status.Internal);
-        return new PauseResponse { Status = Status.Ok, Halt = Notifications.Halted(DebuggeeSession.DescribeHalt(halt), _session) };
+        // Already halted (by a break-in byte that came first, another host or an event): said so, with the halt.
+        return new PauseResponse
+        {
+            Status = wasHalted ? Status.AlreadyHalted : Status.Ok,
+            Message = wasHalted ? "the debuggee is already halted." : string.Empty,
+            Halt = Notifications.Halted(DebuggeeSession.DescribeHalt(halt), _session),
+        };
     }
 }

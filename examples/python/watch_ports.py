@@ -10,6 +10,7 @@ and after N breaks clears the event and lets the guest run on. Uses Debian's pyt
 """
 import argparse
 import os
+import re
 import sys
 import tempfile
 
@@ -21,12 +22,12 @@ PROTOS = os.path.normpath(os.path.join(HERE, "..", "..", "protos"))
 
 
 def load_stubs():
-    # Debian's grpc_tools predates proto3 'optional'. The keyword only adds presence tracking on the local side and
-    # does not change the wire format, so the stubs are generated from a copy without it. (Python then cannot send
-    # "present and zero", e.g. port 0: such a field reads as absent, "all ports", on the agent.)
+    # Debian's grpc_tools (1.14) predates proto3 'optional'. protoc implements 'optional T name = N;' as a oneof of its
+    # own holding that one field; the stubs are generated from a copy that spells it so, which is the same on the wire
+    # and keeps presence: event_id=0 or port=0 is sent as present, not taken for "absent" (all events, all ports).
     out = tempfile.mkdtemp(prefix="hdr-stubs-")
     with open(os.path.join(PROTOS, "hyperdbg.proto"), encoding="utf-8") as f:
-        text = f.read().replace(" optional ", " ")
+        text = re.sub(r"\boptional\s+(\w+)\s+(\w+)\s*=\s*(\d+)\s*;", r"oneof _\2 { \1 \2 = \3; }", f.read())
     with open(os.path.join(out, "hyperdbg.proto"), "w", encoding="utf-8") as f:
         f.write(text)
     args = ["protoc", f"-I{out}", f"--python_out={out}", f"--grpc_python_out={out}", os.path.join(out, "hyperdbg.proto")]

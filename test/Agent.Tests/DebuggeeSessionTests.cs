@@ -4,6 +4,7 @@
 using HyperDbgRemote.Agent.Events;
 using HyperDbgRemote.Agent.Messaging;
 using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 using Iced.Intel;
@@ -55,8 +56,7 @@ public sealed class DebuggeeSessionTests
         session.Events.Clear(e.Id);
         session.Continue();
         Assert.That(await Next<RunningMessage>(session), Is.Not.Null);
-        Thread.Sleep(20);
-        Assert.That(session.Devices.PostCode.LastCode, Is.EqualTo((byte)'Z'), "the loop runs on");
+        Eventually.Until(() => session.Devices.PostCode.Writes >= 2 && session.Devices.PostCode.LastCode == (byte)'Z', "the loop runs on and writes 'Z' again");
     }
 
     [Test]

@@ -5,6 +5,7 @@ using HyperDbgRemote.Agent.Events;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 using Iced.Intel;
@@ -28,12 +29,7 @@ public sealed class DisconnectTests
 
     private static async Task WaitFor(Func<bool> condition)
     {
-        for (int i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.That(condition(), Is.True);
+        await Eventually.UntilAsync(condition, "the condition of the test");
     }
 
     [Test]
@@ -72,7 +68,6 @@ public sealed class DisconnectTests
 
         await WaitFor(() => !session.Vm.IsHalted);
         long writes = session.Devices.PostCode.Writes;
-        await Task.Delay(20);
-        Assert.That(session.Devices.PostCode.Writes, Is.GreaterThan(writes), "the guest runs");
+        await Eventually.UntilAsync(() => session.Devices.PostCode.Writes > writes, "the guest runs and writes port 80");
     }
 }

@@ -5,6 +5,7 @@ using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 using Iced.Intel;
@@ -100,7 +101,7 @@ public sealed class GrpcEndToEndTests
         AgentToHost clear = await c.SendAsync(new HostToAgent { RequestId = 4, ModifyEvent = new ModifyEventRequest { Action = EventAction.Clear } });
         AgentToHost go = await c.SendAsync(new HostToAgent { RequestId = 5, Continue = new ContinueRequest() });
         await Next(notes, n => n.Running);
-        await Task.Delay(50);
+        await Eventually.UntilAsync(() => agent.Session.Devices.PostCode.Writes > 1, "the guest runs on and writes port 80 again");
 
         // Assert
         Assert.That(reg.RequestId, Is.EqualTo(1));

@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 
@@ -25,7 +26,7 @@ public sealed class NotificationHubTests
         using (handle)
         {
             // Act: the host starts reading only once its channel is full.
-            await Task.Delay(300);
+            await Eventually.UntilAsync(() => reader.Count >= NotificationHub.SubscriberCapacity, "the host's channel filled");
             var texts = new List<string>(Count);
             bool droppedNotice = false;
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -110,9 +111,11 @@ public sealed class NotificationHubTests
         const int Count = NotificationHub.SubscriberCapacity + 100;
         using DebuggeeSession session = SessionWithMessages(Count);
 
-        await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromMilliseconds(100));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var hub = new NotificationHub(session, time: time, stallTimeout: TimeSpan.FromMilliseconds(100));
         (ChannelReader<Notification> first, IDisposable firstHandle) = hub.Subscribe();
-        await Task.Delay(500);
+        await Eventually.UntilAsync(() => first.Count >= NotificationHub.SubscriberCapacity, "the host's channel filled");
+        time.Advance(TimeSpan.FromSeconds(1)); // it has read nothing for ten stall timeouts
 
         // Act: the host leaves without reading; another comes
         firstHandle.Dispose();

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using HyperDbgRemote.Protocol.Internal;
 using HyperDbgRemote.Protocol.Messages;
 using HyperDbgRemote.Protocol.Tests.Support;
+using HyperDbgRemote.Tests.Shared;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HyperDbgRemote.Protocol.Tests;
@@ -260,14 +261,23 @@ public sealed class ReliableLinkTests
     [Test]
     public async Task KeepAlive_IdleButLivePeers_StayConnected()
     {
-        // Arrange: two idle links on real time with short keep-alives
+        // Arrange: two idle links on one fake clock with short keep-alives; three dead-peer timeouts of idle time pass
+        var clock = new FakeTimeProvider();
         var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
-        // (the dead-peer timeout leaves room for a loaded machine's scheduling stalls; the idle time is 3 of them)
-        var options = new LinkOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(100), DeadPeerTimeout = TimeSpan.FromMilliseconds(1200) };
+        var options = new LinkOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(100), DeadPeerTimeout = TimeSpan.FromMilliseconds(1200), TimeProvider = clock };
         await using var pair = new LinkPair(a, b, options, options);
+        await Task.WhenAll(pair.Host.Established, pair.Agent.Established).DefaultTimeout();
 
-        // Act
-        await Task.Delay(3600);
+        // Act: advance a keep-alive interval at a time, each time until both sides have received the other's keep-alive
+        for (int step = 0; step < 36; step++)
+        {
+            long hostHeard = pair.Host.GetStatistics().BytesReceived;
+            long agentHeard = pair.Agent.GetStatistics().BytesReceived;
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+            await Eventually.UntilAsync(
+                () => pair.Host.GetStatistics().BytesReceived > hostHeard && pair.Agent.GetStatistics().BytesReceived > agentHeard,
+                $"step {step}: both sides heard a keep-alive");
+        }
 
         // Assert
         Assert.That(pair.Host.Completion.IsCompleted, Is.False);
