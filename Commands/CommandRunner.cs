@@ -49,6 +49,13 @@ internal sealed class CommandRunner
         _session.CommandCancellation = cancellation.Token;
         try
         {
+            if (Tokenizer.IsIncomplete(trimmed))
+            {
+                // The prompt reads more lines while a brace is open; a command given whole (-c, --script, a script
+                // file's last command) must close its braces, or half a script would run.
+                throw new CommandException("the command is incomplete: a '{' is not closed.");
+            }
+
             if (!Tokenizer.TryTokenize(trimmed, out List<Token> tokens, out string? error))
             {
                 throw new CommandException(error!);

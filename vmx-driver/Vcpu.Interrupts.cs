@@ -31,8 +31,11 @@ public sealed partial class Vcpu
     private long _interrupts;
 
     // An event to inject (VMX's VM-entry interruption information): the vector, or -1; its error code if any.
-    private int _pendingVector = -1;
-    private uint? _pendingErrorCode;
+    /// <summary>The injected event waiting for delivery: vector and error code swapped in and out as one, so a refused
+    /// second injection never changes the pending one.</summary>
+    private PendingInjection? _pending;
+
+    private sealed record PendingInjection(int Vector, uint? ErrorCode);
 
     /// <summary>
     /// Queues an interrupt or exception for this core, delivered through the guest's IVT or IDT at the next block
@@ -48,8 +51,7 @@ public sealed partial class Vcpu
             return false;
         }
 
-        _pendingErrorCode = errorCode;
-        if (Interlocked.CompareExchange(ref _pendingVector, vector, -1) != -1)
+        if (Interlocked.CompareExchange(ref _pending, new PendingInjection(vector, errorCode), null) is not null)
         {
             return false;
         }
@@ -60,17 +62,18 @@ public sealed partial class Vcpu
     }
 
     /// <summary>An injected event waits for delivery.</summary>
-    internal bool HasPendingInjection => Volatile.Read(ref _pendingVector) >= 0;
+    internal bool HasPendingInjection => Volatile.Read(ref _pending) is not null;
 
     /// <summary>At a block boundary (in the block hook): delivers a pending injected event. Writing RIP there makes the
     /// engine abandon the block before any of its instructions ran.</summary>
     internal void DeliverPendingInjection(ulong blockAddress)
     {
-        int vector = Interlocked.Exchange(ref _pendingVector, -1);
-        if (vector < 0)
+        if (Interlocked.Exchange(ref _pending, null) is not PendingInjection pending)
         {
             return;
         }
+
+        (int vector, uint? errorCode) = (pending.Vector, pending.ErrorCode);
 
         ulong rip = blockAddress - SegmentBase(GuestRegister.Cs);
         if (ReadRegister(GuestRegister.Rip) != rip)
@@ -78,7 +81,7 @@ public sealed partial class Vcpu
             WriteRegister(GuestRegister.Rip, rip);
         }
 
-        DeliverInterrupt(vector, _pendingErrorCode);
+        DeliverInterrupt(vector, errorCode);
     }
 
     /// <summary>

@@ -31,9 +31,11 @@ internal sealed class GoCommand : IDebuggerCommand
             request.ShortCircuit = sc;
         }
 
+        // The setting applies to this halt only: it is spent by the attempt, whatever the answer, so a refused
+        // 'events sc' never blocks every later 'g'.
+        context.Session.PendingShortCircuit = null;
         AgentToHost r = await context.Session.SendAsync(new HostToAgent { Continue = request }).ConfigureAwait(false);
         DebugSession.Check(r.Continue.Status, r.Continue.Message);
-        context.Session.PendingShortCircuit = null;
         context.Session.MarkRunning(halt);
     }
 }

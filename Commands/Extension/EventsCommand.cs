@@ -47,7 +47,14 @@ internal sealed class EventsCommand : IDebuggerCommand
         if (arguments[0].Is("sc"))
         {
             bool on = arguments[1].Is("on") || (arguments[1].Is("off") ? false : throw Usage());
-            await context.RequireHaltAsync().ConfigureAwait(false);
+            HaltedNotification halt = await context.RequireHaltAsync().ConfigureAwait(false);
+            if (halt.Reason != HaltReason.Event || halt.Stage != EventStage.Pre)
+            {
+                throw new CommandException(halt.Reason != HaltReason.Event
+                    ? "events sc applies to a halt caused by an event (this halt is a break-in): no I/O instruction is pending."
+                    : "events sc applies to the pre stage: in the post stage the instruction has already run.");
+            }
+
             context.Session.PendingShortCircuit = on;
             context.Output.Line($"the instruction that caused this halt will {(on ? "be skipped" : "run")} when you continue");
             return;

@@ -37,6 +37,7 @@ internal sealed partial class NotificationHub
     /// <summary>How long a handshake's session waits for its channel.</summary>
     public static readonly TimeSpan PendingWindow = TimeSpan.FromMinutes(1);
 
+    private readonly int _maxRetained;
     private readonly Dictionary<string, HostSession> _sessions = new(StringComparer.Ordinal);
     private readonly Queue<(ulong Sequence, Notification Notification, int Bytes)> _retained = new();
     private long _retainedBytes;
@@ -143,7 +144,7 @@ internal sealed partial class NotificationHub
         int bytes = n.CalculateSize();
         _retained.Enqueue((n.Sequence, n, bytes));
         _retainedBytes += bytes;
-        if (_retained.Count > MaxRetainedNotifications || _retainedBytes > MaxRetainedBytes || (_retained.Count & 0x3FF) == 0)
+        if (_retained.Count > _maxRetained || _retainedBytes > MaxRetainedBytes || (_retained.Count & 0x3FF) == 0)
         {
             Prune();
         }
@@ -166,7 +167,7 @@ internal sealed partial class NotificationHub
             }
         }
 
-        while (_retained.Count > 0 && (_retained.Peek().Sequence <= floor || _retained.Count > MaxRetainedNotifications || _retainedBytes > MaxRetainedBytes))
+        while (_retained.Count > 0 && (_retained.Peek().Sequence <= floor || _retained.Count > _maxRetained || _retainedBytes > MaxRetainedBytes))
         {
             (ulong sequence, Notification n, int bytes) = _retained.Dequeue();
             _retainedBytes -= bytes;

@@ -37,8 +37,9 @@ internal sealed partial class NotificationHub : IAsyncDisposable
 
     private readonly TimeSpan _stallTimeout;
 
-    public NotificationHub(DebuggeeSession session, TimeSpan? resumeAfter = null, TimeProvider? time = null, TimeSpan? stallTimeout = null)
+    public NotificationHub(DebuggeeSession session, TimeSpan? resumeAfter = null, TimeProvider? time = null, TimeSpan? stallTimeout = null, int maxRetained = MaxRetainedNotifications)
     {
+        _maxRetained = maxRetained;
         _session = session;
         _resumeAfter = resumeAfter;
         _time = time ?? TimeProvider.System;

@@ -181,6 +181,13 @@ internal sealed partial class RequestDispatcher
             throw new SessionException("writing registers needs a halted debuggee: pause it first.", Status.NotHalted);
         }
 
+        if (_session.Vm.CurrentHalt?.Exit is IoExit && RegisterNames.TryGet(request.Name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
+        {
+            throw new SessionException(
+                "this halt is inside an I/O instruction (an I/O event's exit): RIP cannot be moved until it completes. Use 'events sc on' then 'g' to skip it, or set RIP at a break-in or an initial break.",
+                Status.InvalidArgument);
+        }
+
         RegisterNames.Write(_session.Core((int)request.Core), request.Name, request.Value);
         return new WriteRegisterResponse { Status = Status.Ok };
     }

@@ -50,14 +50,14 @@ public sealed class NotificationHubTests
     [Test]
     public async Task TwoHosts_OneReadsNothing_TheOtherGetsEverythingAndTheStalledOneLearnsWhatItMissed()
     {
-        // Arrange: a backlog larger than a host's channel, two hosts, one of which reads nothing at first
+        // Arrange: two hosts, one of which reads nothing at first; then a backlog larger than a host's channel
         const int Count = NotificationHub.SubscriberCapacity + 5_000;
-        using DebuggeeSession session = SessionWithMessages(Count);
-
-        session.Messages.Enqueue(new Messaging.RunningMessage());
+        using DebuggeeSession session = SessionWithMessages(0);
         await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromSeconds(1));
         (ChannelReader<Notification> stalled, IDisposable stalledHandle) = hub.Subscribe();
         (ChannelReader<Notification> reading, IDisposable readingHandle) = hub.Subscribe();
+        Enqueue(session, Count);
+        session.Messages.Enqueue(new Messaging.RunningMessage());
         using (stalledHandle)
         using (readingHandle)
         {
@@ -83,10 +83,11 @@ public sealed class NotificationHubTests
     {
         // Arrange: as above, but nothing follows the backlog, so no later write carries the notice
         const int Count = NotificationHub.SubscriberCapacity + 500;
-        using DebuggeeSession session = SessionWithMessages(Count);
+        using DebuggeeSession session = SessionWithMessages(0);
         await using var hub = new NotificationHub(session, stallTimeout: TimeSpan.FromSeconds(1));
         (ChannelReader<Notification> stalled, IDisposable stalledHandle) = hub.Subscribe();
         (ChannelReader<Notification> reading, IDisposable readingHandle) = hub.Subscribe();
+        Enqueue(session, Count);
         using (stalledHandle)
         using (readingHandle)
         {
@@ -138,12 +139,17 @@ public sealed class NotificationHubTests
     private static DebuggeeSession SessionWithMessages(int count)
     {
         var session = new DebuggeeSession(new Flat64Guest([0xF4], 0x100000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        Enqueue(session, count);
+        return session;
+    }
+
+    /// <summary>Queues immediate messages "0" .. "count-1" (a guest printing while the hosts are connected).</summary>
+    private static void Enqueue(DebuggeeSession session, int count)
+    {
         for (int i = 0; i < count; i++)
         {
             session.Messages.Immediate(0, i.ToString(CultureInfo.InvariantCulture));
         }
-
-        return session;
     }
 
     private static async Task<List<Notification>> ReadUntilAsync(ChannelReader<Notification> reader, Func<Notification, bool> last, CancellationToken token)

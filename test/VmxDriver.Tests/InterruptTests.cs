@@ -71,9 +71,10 @@ public sealed class InterruptTests
         Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("LM"));
     }
 
-    [TestCase(null, "IM")]
-    [TestCase(0x1234u, "EM")]
-    public void TryInject_FromAnExit_DeliveredAtTheNextBlockBoundary(uint? errorCode, string expected)
+    [TestCase(null, "IM", false)]
+    [TestCase(0x1234u, "EM", false)]
+    [TestCase(0x1234u, "EM", true, Description = "a second injection refused while the first waits leaves the first's error code alone")]
+    public void TryInject_FromAnExit_DeliveredAtTheNextBlockBoundary(uint? errorCode, string expected, bool secondAttempt)
     {
         // Arrange: an IDT gate for vector 0x40; the handler prints I (or E after popping an error code) and returns.
         const ulong idt = TestVm.DataAddress;
@@ -109,13 +110,19 @@ public sealed class InterruptTests
         WriteIdtGate(t, idt, idtr, 0x40, TestVm.LoadAddress + 2);
         t.Core0.Controls.SetPort(0x80, true);
         bool accepted = false;
-        t.Vm.ExitHandler = new RecordingExitHandler(e => accepted = e.Core.TryInject(0x40, errorCode));
+        bool secondAccepted = false;
+        t.Vm.ExitHandler = new RecordingExitHandler(e =>
+        {
+            accepted = e.Core.TryInject(0x40, errorCode);
+            secondAccepted = secondAttempt && e.Core.TryInject(0x40, 0xDEAD);
+        });
 
         // Act
         t.Run();
 
         // Assert: the event ran after the OUT's block, before the next block.
         Assert.That(accepted, Is.True);
+        Assert.That(secondAccepted, Is.False);
         Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo(expected));
         Assert.That(t.Core0.InterruptsDelivered, Is.EqualTo(1));
         if (errorCode is uint code)
