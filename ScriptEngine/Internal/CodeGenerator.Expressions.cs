@@ -28,9 +28,12 @@ internal sealed partial class CodeGenerator
     }
 
     /// <summary>The condition of if/elsif/while/for: any number (non-zero = true) or condition.</summary>
-    private void EmitCondition(Expr expression)
+    private void EmitCondition(Expr expression) => AsCondition(EmitExpr(expression), expression);
+
+    /// <summary>The value of <paramref name="expression"/>, of type <paramref name="type"/>, is on the stack: makes it a
+    /// condition (a float becomes 0/1).</summary>
+    private void AsCondition(ExprType type, Expr expression)
     {
-        ExprType type = EmitExpr(expression);
         switch (type)
         {
             case ExprType.Void:
@@ -43,7 +46,22 @@ internal sealed partial class CodeGenerator
         }
     }
 
+    /// <summary>Emits <paramref name="expression"/> one nesting level deeper (<see cref="ScriptLimits.MaxNesting"/>).</summary>
     private ExprType EmitExpr(Expr expression)
+    {
+        Descend(expression.Offset);
+        _work++;
+        try
+        {
+            return EmitExprAtLevel(expression);
+        }
+        finally
+        {
+            Ascend();
+        }
+    }
+
+    private ExprType EmitExprAtLevel(Expr expression)
     {
         switch (expression)
         {
@@ -188,13 +206,37 @@ internal sealed partial class CodeGenerator
         }
     }
 
+    /// <summary>A binary operator and the chain down its left side (<c>1+1+...+1</c>, left-associative), in a loop: the
+    /// leftmost operand first, then each operator with its right operand, so a chain of any length needs one level of
+    /// the host's stack (<see cref="Expr.Height"/>).</summary>
     private ExprType EmitBinary(BinaryExpr binary)
+    {
+        var chain = new List<BinaryExpr>();
+        Expr first = binary;
+        while (first is BinaryExpr link)
+        {
+            chain.Add(link);
+            first = link.Left;
+        }
+
+        ExprType left = EmitExpr(first);
+        for (int i = chain.Count - 1; i >= 0; i--)
+        {
+            left = EmitBinaryOperator(chain[i], left);
+        }
+
+        return left;
+    }
+
+    /// <summary>The left operand of <paramref name="binary"/> (of type <paramref name="left"/>) is on the stack: emits the
+    /// right operand and the operator.</summary>
+    private ExprType EmitBinaryOperator(BinaryExpr binary, ExprType left)
     {
         if (binary.Op is "&&" or "||")
         {
             // Short-circuit (spec 6.5): the result is 1 or 0.
             bool and = binary.Op == "&&";
-            EmitCondition(binary.Left);
+            AsCondition(left, binary.Left);
             int shortcut = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
             EmitCondition(binary.Right);
             int other = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
@@ -207,7 +249,6 @@ internal sealed partial class CodeGenerator
             return ExprType.Bool;
         }
 
-        ExprType left = EmitExpr(binary.Left);
         if (left == ExprType.Void)
         {
             throw Error(binary.Left.Offset, $"the left side of '{binary.Op}' comes from a function that returns nothing");

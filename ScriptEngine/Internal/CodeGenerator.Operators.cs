@@ -133,27 +133,6 @@ internal sealed partial class CodeGenerator
         }
     }
 
-    /// <summary>The type <see cref="EmitExpr"/> will produce, without emitting (needed to convert the left operand of a
-    /// float operation before the right one is on the stack).</summary>
-    private ExprType TypeOf(Expr expression) => expression switch
-    {
-        NumberExpr number => number.IsFloat ? ExprType.Float : ExprType.Num,
-        LocalExpr local => _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable) && variable.IsFloat ? ExprType.Float : ExprType.Num,
-        UnaryExpr { Op: "-" or "+" } unary => TypeOf(unary.Operand),
-        UnaryExpr { Op: "!" } => ExprType.Bool,
-        UnaryExpr { Op: "*" } or IndexExpr or MemberExpr => CTypeOf(expression).Storage.IsFloating() ? ExprType.Float : ExprType.Num,
-        UnaryExpr => ExprType.Num,
-        BinaryExpr { Op: "&&" or "||" or "==" or "!=" or "<" or ">" or "<=" or ">=" } => ExprType.Bool,
-        BinaryExpr { Op: "+" or "-" or "*" or "/" } binary =>
-            TypeOf(binary.Left) == ExprType.Float || TypeOf(binary.Right) == ExprType.Float ? ExprType.Float : ExprType.Num,
-        BinaryExpr { Op: "&" or "|" or "^" } binary =>
-            TypeOf(binary.Left) == ExprType.Bool && TypeOf(binary.Right) == ExprType.Bool ? ExprType.Bool : ExprType.Num,
-        BinaryExpr => ExprType.Num,
-        CastExpr cast => cast.Type.Storage.IsFloating() ? ExprType.Float : ExprType.Num,
-        CallExpr call => TypeOfCall(call),
-        _ => ExprType.Num,
-    };
-
     private ExprType TypeOfCall(CallExpr call)
     {
         if (BuiltinTable.TryGet(call.Name, out Builtin builtin))

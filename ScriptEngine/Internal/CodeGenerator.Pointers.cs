@@ -7,47 +7,6 @@ namespace HyperDbgRemote.Script.Internal;
 /// bounds-checked local arrays. An untyped address keeps HyperDbg's 8-byte <c>*p</c> (as <c>poi</c>).</summary>
 internal sealed partial class CodeGenerator
 {
-    /// <summary>The static C type of an expression; untyped (64-bit) when nothing more is known.</summary>
-    private CType CTypeOf(Expr expression)
-    {
-        switch (expression)
-        {
-            case NumberExpr { IsFloat: true }:
-                return CType.Of(ScalarType.Double);
-            case LocalExpr local:
-                return _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable) ? variable.CType : CType.Untyped;
-            case UnaryExpr { Op: "*" } unary:
-                CType pointer = CTypeOf(unary.Operand).Decay();
-                return pointer.Pointers > 0 ? pointer.Target : CType.Untyped;
-            case UnaryExpr { Op: "&", Operand: var operand }:
-                // &untyped and &.global stay plain numbers (HyperDbg's untyped addresses); typed places give T*.
-                CType place = CTypeOf(operand);
-                return operand is GlobalExpr || place == CType.Untyped ? CType.Untyped : place.IsArray ? place.Decay() : place.PointerTo();
-            case UnaryExpr { Op: "-" or "+" } unary:
-                CType value = CTypeOf(unary.Operand);
-                return value.Storage.IsFloating() ? value : CType.Untyped;
-            case IndexExpr index:
-                CType indexed = CTypeOf(index.Base).Decay();
-                return indexed.Pointers > 0 ? indexed.Target : CType.Untyped;
-            case CastExpr cast:
-                return cast.Type;
-            case MemberExpr member:
-                return MemberOf(member)?.Type ?? CType.Untyped;
-            case BinaryExpr { Op: "+" or "-" } binary:
-                CType left = CTypeOf(binary.Left).Decay();
-                CType right = CTypeOf(binary.Right).Decay();
-                return left.IsPointer && !right.IsPointer ? left
-                    : binary.Op == "+" && right.IsPointer && !left.IsPointer ? right
-                    : TypeOf(binary) == ExprType.Float ? CType.Of(ScalarType.Double) : CType.Untyped;
-            case BinaryExpr binary:
-                return TypeOf(binary) == ExprType.Float ? CType.Of(ScalarType.Double) : CType.Untyped;
-            case CallExpr call when _functions.TryGetValue(call.Name, out (int Index, FunctionDef Definition) function):
-                return CType.Of(function.Definition.ReturnType);
-            default:
-                return CType.Untyped;
-        }
-    }
-
     /// <summary><c>sizeof(expression)</c>: the size of its static type (an array: element size × count).</summary>
     private int SizeOf(Expr operand)
     {

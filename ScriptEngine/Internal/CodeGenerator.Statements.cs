@@ -9,8 +9,17 @@ internal sealed partial class CodeGenerator
     {
         foreach (Stmt statement in body)
         {
+            _work++;
             EmitStatement(statement);
         }
+    }
+
+    /// <summary>The body of if/elsif/else/while/do/for, one nesting level deeper (<see cref="ScriptLimits.MaxNesting"/>).</summary>
+    private void EmitBody(IReadOnlyList<Stmt> body, int offset)
+    {
+        Descend(offset);
+        EmitBlock(body);
+        Ascend();
     }
 
     private void EmitStatement(Stmt statement)
@@ -116,14 +125,14 @@ internal sealed partial class CodeGenerator
         {
             EmitCondition(condition);
             int skip = Emit(OpCode.JumpIfZero, 0, 0, -1);
-            EmitBlock(body);
+            EmitBody(body, condition.Offset);
             ends.Add(Emit(OpCode.Jump, 0, 0, 0));
             Patch(skip, _code.Count);
         }
 
         if (branch.Else is not null)
         {
-            EmitBlock(branch.Else);
+            EmitBody(branch.Else, branch.Offset);
         }
 
         foreach (int end in ends)
@@ -137,7 +146,7 @@ internal sealed partial class CodeGenerator
         int start = _code.Count;
         EmitCondition(loop.Condition);
         int exit = Emit(OpCode.JumpIfZero, 0, 0, -1);
-        LoopLabels labels = EmitLoopBody(loop.Body);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset);
         Emit(OpCode.Jump, start, 0, 0);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: start);
         Patch(exit, _code.Count);
@@ -146,7 +155,7 @@ internal sealed partial class CodeGenerator
     private void EmitDoWhile(DoWhileStmt loop)
     {
         int start = _code.Count;
-        LoopLabels labels = EmitLoopBody(loop.Body);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset);
         int condition = _code.Count;
         EmitCondition(loop.Condition);
         Emit(OpCode.JumpIfNotZero, start, 0, -1);
@@ -168,7 +177,7 @@ internal sealed partial class CodeGenerator
             exit = Emit(OpCode.JumpIfZero, 0, 0, -1);
         }
 
-        LoopLabels labels = EmitLoopBody(loop.Body);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset);
         int step = _code.Count;
         if (loop.Step is not null)
         {
@@ -183,11 +192,11 @@ internal sealed partial class CodeGenerator
         }
     }
 
-    private LoopLabels EmitLoopBody(IReadOnlyList<Stmt> body)
+    private LoopLabels EmitLoopBody(IReadOnlyList<Stmt> body, int offset)
     {
         var labels = new LoopLabels();
         _fn.Loops.Add(labels);
-        EmitBlock(body);
+        EmitBody(body, offset);
         _fn.Loops.RemoveAt(_fn.Loops.Count - 1);
         return labels;
     }

@@ -21,6 +21,9 @@ internal sealed partial class CodeGenerator
 {
     private const string MainName = "main";
 
+    /// <summary>Instructions between two looks at the cancellation token.</summary>
+    private const int CancellationStride = 4096;
+
     private readonly SourceText _source;
     private readonly List<string> _warnings = [];
     private readonly List<Instruction> _code = [];
@@ -30,16 +33,27 @@ internal sealed partial class CodeGenerator
     private readonly List<PrintfFormat> _formats = [];
     private readonly List<string> _arrayNames = [];
     private readonly Dictionary<string, (int Index, FunctionDef Definition)> _functions = new(StringComparer.Ordinal);
+
+    // The static type of every operator node, computed once (by reference: the tree's records compare by value).
+    private readonly Dictionary<Expr, StaticType> _staticTypes = new(ReferenceEqualityComparer.Instance);
+    private readonly CancellationToken _cancellation;
     private FunctionState _fn = null!;
 
-    private CodeGenerator(SourceText source)
+    // Nesting of the node being emitted (blocks and expression levels, as the parser counted them).
+    private int _depth;
+
+    private CodeGenerator(SourceText source, CancellationToken cancellation)
     {
         _source = source;
+        _cancellation = cancellation;
     }
 
-    public static ScriptProgramImage Generate(SourceText source, ScriptProgram program)
+    // Type computations and tree nodes visited: the work measure tests use to check that compile time is linear.
+    private long _work;
+
+    public static ScriptProgramImage Generate(SourceText source, ScriptProgram program, CancellationToken cancellation = default)
     {
-        var generator = new CodeGenerator(source);
+        var generator = new CodeGenerator(source, cancellation);
         return generator.Run(program);
     }
 
@@ -77,6 +91,7 @@ internal sealed partial class CodeGenerator
             Formats = [.. _formats],
             FunctionNames = [.. images.Select(static f => f.Name)],
             ArrayNames = [.. _arrayNames],
+            CompileWork = _work,
         };
     }
 
@@ -121,11 +136,28 @@ internal sealed partial class CodeGenerator
 
     private ScriptCompileException Error(int offset, string cause) => _source.Error(offset, cause);
 
+    /// <summary>One level deeper (a nested block or an expression node); the parser bounds the same measure, so this
+    /// is a second line of defence for the host's stack.</summary>
+    private void Descend(int offset)
+    {
+        if (++_depth > ScriptLimits.MaxNesting)
+        {
+            throw Error(offset, $"nesting deeper than {ScriptLimits.MaxNesting} levels; split the script");
+        }
+    }
+
+    private void Ascend() => _depth--;
+
     /// <summary>Records a warning: the script compiles, but probably does not do what its author meant.</summary>
     private void Warn(int offset, string cause) => _warnings.Add("warning: " + _source.Error(offset, cause).Message);
 
     private int Emit(OpCode op, int a, ulong b, int stackDelta)
     {
+        if (_code.Count % CancellationStride == 0)
+        {
+            _cancellation.ThrowIfCancellationRequested();
+        }
+
         _code.Add(new Instruction(op, a, b));
         _fn.Depth += stackDelta;
         _fn.MaxDepth = Math.Max(_fn.MaxDepth, _fn.Depth);
@@ -258,6 +290,9 @@ internal sealed partial class CodeGenerator
 
         public bool IsFloat => Type.IsFloating();
     }
+
+    /// <summary>What an expression yields: its value kind and its C type (untyped for plain 64-bit numbers).</summary>
+    private readonly record struct StaticType(ExprType Type, CType CType);
 
     private sealed class LoopLabels
     {

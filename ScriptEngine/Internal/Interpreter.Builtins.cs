@@ -209,11 +209,12 @@ internal sealed partial class Interpreter
         return true;
     }
 
-    private static void Microsleep(ulong microseconds)
+    private void Microsleep(ulong microseconds)
     {
         if (microseconds >= MicrosecondsPerMillisecond)
         {
-            Thread.Sleep(TimeSpan.FromMicroseconds(microseconds));
+            // A cancelled run wakes at once (the check after the call ends it).
+            _cancellation.WaitHandle.WaitOne(TimeSpan.FromMicroseconds(microseconds));
             return;
         }
 

@@ -104,7 +104,7 @@ internal sealed partial class Interpreter
                 return true;
             }
 
-            if ((stopAtNul && x == 0) || ++operations > ScriptLimits.MaxOperations || i >= MaxStringScan)
+            if ((stopAtNul && x == 0) || ++operations > _limit || i >= MaxStringScan)
             {
                 return true;
             }

@@ -15,6 +15,9 @@ internal sealed partial class Interpreter
     /// <summary>Shift counts are taken modulo 64, as the x64 shift instructions HyperDbg's evaluator compiles to do.</summary>
     private const int ShiftCountMask = 63;
 
+    /// <summary>Operations between two looks at the cancellation token (a few microseconds of work).</summary>
+    private const long CheckpointStride = 4096;
+
     private readonly RunState _state;
     private ScriptProgramImage _image = null!;
     private IScriptTarget _target = null!;
@@ -23,19 +26,32 @@ internal sealed partial class Interpreter
     private ScriptRunContext _context;
     private string? _error;
     private long _operations;
+    private long _limit;
+    private ScriptLimits _limits = ScriptLimits.Default;
+    private CancellationToken _cancellation;
 
     public Interpreter(RunState state)
     {
         _state = state;
     }
 
-    public ScriptRunResult Run(ScriptProgramImage image, IScriptTarget target, ulong[] globals, int[] globalSlots, in ScriptRunContext context)
+    public ScriptRunResult Run(
+        ScriptProgramImage image,
+        IScriptTarget target,
+        ulong[] globals,
+        int[] globalSlots,
+        in ScriptRunContext context,
+        ScriptLimits limits,
+        CancellationToken cancellation)
     {
         _image = image;
         _target = target;
         _globals = globals;
         _globalSlots = globalSlots;
         _context = context;
+        _limits = limits;
+        _limit = limits.MaxOperations == 0 ? long.MaxValue : limits.MaxOperations;
+        _cancellation = cancellation;
         _error = null;
         _operations = 0;
         _state.ScratchUsed = 0;
@@ -50,6 +66,8 @@ internal sealed partial class Interpreter
             _target = null!;
             _globals = null!;
             _globalSlots = null!;
+            _limits = ScriptLimits.Default;
+            _cancellation = default;
         }
     }
 
@@ -66,14 +84,16 @@ internal sealed partial class Interpreter
         int function = 0;
         long operations = 0;
 
+        // One comparison per operation: the limit and the cancellation token are looked at when the count passes the
+        // checkpoint (every CheckpointStride operations, and at the limit).
+        long checkpoint = Math.Min(_limit, CheckpointStride);
+
         // Locals start at 0 on every run (spec 3.5).
         Array.Clear(stack, 0, main.LocalCount);
         while (true)
         {
-            if (++operations > ScriptLimits.MaxOperations)
+            if (++operations > checkpoint && !Checkpoint(operations, function, ref checkpoint))
             {
-                _operations = operations;
-                Fail(function, $"execution limit: more than {ScriptLimits.MaxOperations:N0} operations in one run (endless loop?)");
                 return;
             }
 
@@ -375,6 +395,28 @@ internal sealed partial class Interpreter
             _ => throw new InvalidOperationException($"opcode {ins.Op} is not implemented"),
         };
     }
+
+    /// <summary>At a checkpoint: fails the run beyond the limit or when it was cancelled, else sets the next checkpoint.</summary>
+    private bool Checkpoint(long operations, int function, ref long checkpoint)
+    {
+        if (operations > _limit)
+        {
+            Stop(function, operations, $"execution limit: more than {_limit:N0} operations in one run (endless loop?{LimitSetting()})");
+            return false;
+        }
+
+        if (_cancellation.IsCancellationRequested)
+        {
+            Stop(function, operations - 1, $"interrupted after {operations - 1:N0} operations: the run was cancelled");
+            return false;
+        }
+
+        checkpoint = Math.Min(_limit, operations + CheckpointStride);
+        return true;
+    }
+
+    /// <summary>Where the limit is set, for messages ("; the limit is the agent's --x"), or nothing.</summary>
+    private string LimitSetting() => _limits.MaxOperationsSetting is string setting ? $"; the limit is {setting}" : string.Empty;
 
     private void Stop(int function, long operations, string message)
     {

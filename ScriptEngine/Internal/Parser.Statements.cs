@@ -84,6 +84,7 @@ internal sealed partial class Parser
         }
 
         Enter(open);
+        _blocks++;
         Advance();
         var body = new List<Stmt>();
         while (!Current.Is("}"))
@@ -101,6 +102,7 @@ internal sealed partial class Parser
         }
 
         Advance();
+        _blocks--;
         Leave();
         return body;
     }
