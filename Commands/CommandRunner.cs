@@ -13,6 +13,10 @@ internal sealed class CommandRunner
     private readonly HostOutput _output;
     private readonly CommandRegistry _registry = new();
 
+    // The command line being run and what interrupts it (commands a .script runs share it).
+    private CancellationTokenSource? _current;
+    private int _nesting;
+
     public CommandRunner(DebugSession session, HostOutput output, bool interactive)
     {
         _session = session;
@@ -24,6 +28,31 @@ internal sealed class CommandRunner
 
     public CommandRegistry Registry => _registry;
 
+    /// <summary>True while a command runs.</summary>
+    public bool IsRunning => Volatile.Read(ref _current) is not null;
+
+    /// <summary>Interrupts the command that is running (and the rest of a <c>.script</c> running it); false when none
+    /// runs. Safe from another thread (a Ctrl+C handler).</summary>
+    public bool Interrupt()
+    {
+        CancellationTokenSource? current = Volatile.Read(ref _current);
+        if (current is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            current.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>Runs one command; returns false when it failed (the message was printed).</summary>
     public async Task<bool> RunAsync(string line)
     {
@@ -33,6 +62,14 @@ internal sealed class CommandRunner
             return true;
         }
 
+        CancellationTokenSource? owned = _nesting == 0 ? new CancellationTokenSource() : null;
+        if (owned is not null)
+        {
+            Volatile.Write(ref _current, owned);
+        }
+
+        _nesting++;
+        CancellationToken cancellation = _current!.Token;
         _output.BeginCommand();
         bool ok = false;
         try
@@ -58,6 +95,7 @@ internal sealed class CommandRunner
                 Interactive = Interactive,
                 Line = trimmed,
                 RunLineAsync = RunAsync,
+                Cancellation = cancellation,
             };
             await command.RunAsync(context, args).ConfigureAwait(false);
             ok = true;
@@ -68,11 +106,24 @@ internal sealed class CommandRunner
             _output.Error("err, " + ex.Message);
             return false;
         }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            _output.Error(Interrupted);
+            return false;
+        }
         finally
         {
             _output.EndCommand(trimmed, ok);
+            if (--_nesting == 0 && owned is not null)
+            {
+                Volatile.Write(ref _current, null);
+                owned.Dispose();
+            }
         }
     }
+
+    /// <summary>What an interrupted command prints.</summary>
+    public const string Interrupted = "err, interrupted (Ctrl+C): the agent stopped the command's work.";
 
     /// <summary>The command name and its arguments; <c>?expr</c> and <c>r rax=1</c> forms are split too.</summary>
     private static (string Name, List<Token> Args) SplitName(List<Token> tokens)

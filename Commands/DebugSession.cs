@@ -232,6 +232,11 @@ internal sealed class DebugSession : IAsyncDisposable
         {
             throw new CommandException(ex.Message, ex);
         }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            // gRPC reports a call cancelled by the caller as an RpcException: the command was interrupted all the same.
+            throw new OperationCanceledException("the request was interrupted", ex, cancellationToken);
+        }
     }
 
     /// <summary>Throws a <see cref="CommandException"/> with the agent's message unless <paramref name="status"/> is OK.</summary>

@@ -32,15 +32,15 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     public ScriptGlobals Globals => _globals;
 
     /// <inheritdoc/>
-    public IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null) =>
-        new EventScript(CompileChecked(source, includes), _globals, _vm, _events);
+    public IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default) =>
+        new EventScript(CompileChecked(source, includes, cancellationToken), _globals, _vm, _events);
 
     /// <inheritdoc/>
-    public string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null)
+    public string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(core);
         ArgumentNullException.ThrowIfNull(context);
-        CompiledScript script = CompileChecked(source, includes);
+        CompiledScript script = CompileChecked(source, includes, cancellationToken);
         var output = new StringBuilder();
         var target = new VcpuScriptTarget(core, _events);
         target.BeginEvaluation(output);
@@ -54,7 +54,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
                 EventStage = (ulong)context.Stage,
                 Buffer = 0,
             };
-            result = script.Run(target, _globals, run);
+            result = script.Run(target, _globals, run, ScriptLimits.Default, cancellationToken);
         }
         finally
         {
@@ -73,14 +73,14 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     /// <inheritdoc/>
     public bool TryResolve(string qualifiedName, out ulong address) => _symbols.TryGetValue(qualifiedName, out address);
 
-    private CompiledScript CompileChecked(string source, IReadOnlyDictionary<string, string>? includes)
+    private CompiledScript CompileChecked(string source, IReadOnlyDictionary<string, string>? includes, CancellationToken cancellationToken)
     {
         try
         {
             ScriptCompileOptions options = includes is null || includes.Count == 0
                 ? _options
                 : new ScriptCompileOptions { SymbolResolver = this, IncludeResolver = new SentIncludes(includes) };
-            return ScriptCompiler.Compile(source, options);
+            return ScriptCompiler.Compile(source, options, cancellationToken);
         }
         catch (ScriptCompileException ex)
         {

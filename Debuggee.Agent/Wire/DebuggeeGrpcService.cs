@@ -27,7 +27,7 @@ internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
 
     /// <inheritdoc/>
     public override Task<AgentToHost> Execute(HostToAgent request, ServerCallContext context) =>
-        Task.Run(() => _dispatcher.Handle(request), context.CancellationToken);
+        Task.Run(() => _dispatcher.Handle(request, context.CancellationToken), context.CancellationToken);
 
     /// <inheritdoc/>
     public override async Task Notifications(NotificationsRequest request, IServerStreamWriter<Notification> responseStream, ServerCallContext context)
@@ -71,7 +71,7 @@ internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
                 done.Token);
             await foreach (HostToAgent request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
-                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request), context.CancellationToken).ConfigureAwait(false);
+                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request, context.CancellationToken), context.CancellationToken).ConfigureAwait(false);
                 await writeLock.WaitAsync(context.CancellationToken).ConfigureAwait(false);
                 try
                 {

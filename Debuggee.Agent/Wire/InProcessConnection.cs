@@ -54,7 +54,7 @@ internal sealed class InProcessConnection : IDebuggeeConnection
 
     /// <inheritdoc/>
     public Task<AgentToHost> SendAsync(HostToAgent request, CancellationToken cancellationToken = default) =>
-        Task.Run(() => _dispatcher.Handle(request), cancellationToken);
+        Task.Run(() => _dispatcher.Handle(request, cancellationToken), cancellationToken);
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<Notification> NotificationsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -193,7 +193,7 @@ internal sealed class LinkServer : IAsyncDisposable
                         break;
                     }
 
-                    AgentToHost hello = _dispatcher.Handle(request);
+                    AgentToHost hello = _dispatcher.Handle(request, done.Token);
                     await Send(hello, done.Token).ConfigureAwait(false);
                     if (hello.Handshake.Status != Status.Ok)
                     {
@@ -215,7 +215,7 @@ internal sealed class LinkServer : IAsyncDisposable
                     continue;
                 }
 
-                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request), done.Token).ConfigureAwait(false);
+                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request, done.Token), done.Token).ConfigureAwait(false);
                 await Send(reply, done.Token).ConfigureAwait(false);
             }
         }

@@ -31,14 +31,19 @@ internal sealed partial class RequestDispatcher
     /// <summary>The agent's name in the handshake.</summary>
     public const string AgentName = "hyperdbg-agent 1.0";
 
-    /// <summary>Handles one request.</summary>
-    public AgentToHost Handle(HostToAgent request)
+    /// <summary>Handles one request; <paramref name="cancellationToken"/> is the request's (cancelled when its host gives
+    /// up or goes away): script compilation and evaluation stop with it.</summary>
+    public AgentToHost Handle(HostToAgent request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var reply = new AgentToHost { RequestId = request.RequestId };
         try
         {
-            Dispatch(request, reply);
+            Dispatch(request, reply, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            SetError(request, reply, Status.Timeout, "the request was cancelled before it finished.");
         }
         catch (SessionException ex)
         {
@@ -60,7 +65,7 @@ internal sealed partial class RequestDispatcher
         return reply;
     }
 
-    private void Dispatch(HostToAgent request, AgentToHost reply)
+    private void Dispatch(HostToAgent request, AgentToHost reply, CancellationToken cancellationToken)
     {
         switch (request.BodyCase)
         {
@@ -68,7 +73,7 @@ internal sealed partial class RequestDispatcher
                 reply.Handshake = Handshake(request.Handshake);
                 break;
             case HostToAgent.BodyOneofCase.RegisterEvent:
-                reply.RegisterEvent = RegisterEvent(request.RegisterEvent.Event ?? throw new SessionException("the request carries no event."));
+                reply.RegisterEvent = RegisterEvent(request.RegisterEvent.Event ?? throw new SessionException("the request carries no event."), cancellationToken);
                 break;
             case HostToAgent.BodyOneofCase.ModifyEvent:
                 reply.ModifyEvent = ModifyEvent(request.ModifyEvent);
@@ -101,7 +106,7 @@ internal sealed partial class RequestDispatcher
                 reply.Disassemble = Disassemble(request.Disassemble);
                 break;
             case HostToAgent.BodyOneofCase.EvaluateScript:
-                reply.EvaluateScript = Evaluate(request.EvaluateScript);
+                reply.EvaluateScript = Evaluate(request.EvaluateScript, cancellationToken);
                 break;
             case HostToAgent.BodyOneofCase.Status:
                 reply.Status = StatusOf();
@@ -217,7 +222,7 @@ internal sealed partial class RequestDispatcher
         }
     }
 
-    private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request)
+    private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request, CancellationToken cancellationToken)
     {
         CheckScriptSize(request.Script, request.Includes);
 
@@ -228,7 +233,7 @@ internal sealed partial class RequestDispatcher
 
         VmHaltInfo halt = _session.Vm.CurrentHalt ?? throw new SessionException("scripts run on a halted debuggee: pause it first.", Status.NotHalted);
         var context = new HaltContext(halt.Exit?.Port ?? 0, halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
-        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes);
+        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes, cancellationToken);
         return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
     }
 
