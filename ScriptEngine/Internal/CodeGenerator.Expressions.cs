@@ -98,7 +98,8 @@ internal sealed partial class CodeGenerator
 
                 return variable.IsFloat ? ExprType.Float : ExprType.Num;
             case IndexExpr index:
-                return EmitLoadMem(EmitElementAddress(index), index.Offset);
+                // HyperDbg: MOV, MUL, ADD, ADD and TYPED_LOAD (then a cast when the element is narrower).
+                return EmitLoadMem(EmitElementAddress(index), index.Offset, count: 5);
             case MemberExpr member:
                 return EmitLoadMem(EmitMemberAddress(member), member.Offset);
             case SizeofExpr size:
@@ -125,6 +126,9 @@ internal sealed partial class CodeGenerator
         }
 
         ExprType type = EmitValue(cast.Operand, "the cast operand");
+
+        // HyperDbg: one CAST_SCALAR for every cast.
+        Emit(OpCode.Nop, 0, 0, 0, weight: 1);
         if (cast.Type.IsAggregate)
         {
             throw Error(cast.Offset, $"type error: cannot cast to '{cast.Type}'; cast to a pointer ('{cast.Type} *')");
@@ -187,10 +191,12 @@ internal sealed partial class CodeGenerator
                 }
 
                 variable.Fixed = true;
-                Emit(OpCode.AddrLocal, variable.Slot, 0, 1);
+
+                // HyperDbg: one REFERENCE.
+                Emit(OpCode.AddrLocal, variable.Slot, 0, 1, weight: 1);
                 return ExprType.Num;
             case GlobalExpr global:
-                Emit(OpCode.AddrGlobal, GlobalIndex(global.Name), 0, 1);
+                Emit(OpCode.AddrGlobal, GlobalIndex(global.Name), 0, 1, weight: 1);
                 return ExprType.Num;
             case IndexExpr index:
                 EmitElementAddress(index);
@@ -235,12 +241,14 @@ internal sealed partial class CodeGenerator
         if (binary.Op is "&&" or "||")
         {
             // Short-circuit (spec 6.5): the result is 1 or 0.
+            // HyperDbg counts: the left side, LOGICAL_NOT twice, MOV and the jump; the right side (when evaluated),
+            // LOGICAL_NOT twice and the jump; and one MOV of the result when the right side decides it.
             bool and = binary.Op == "&&";
             AsCondition(left, binary.Left);
-            int shortcut = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
+            int shortcut = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1, weight: 4);
             EmitCondition(binary.Right);
-            int other = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
-            Emit(OpCode.PushConst, 0, and ? 1UL : 0UL, 1);
+            int other = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1, weight: 3);
+            Emit(OpCode.PushConst, 0, and ? 1UL : 0UL, 1, weight: 1);
             int end = Emit(OpCode.Jump, 0, 0, 0);
             Patch(shortcut, _code.Count);
             Patch(other, _code.Count);

@@ -30,13 +30,19 @@ internal sealed partial class CodeGenerator
                 EmitAssign(assign);
                 break;
             case IncDecStmt step:
-                EmitCompound(step.Target, step.Increment ? "+" : "-", new NumberExpr(step.Offset, 1, IsFloat: false), step.Offset);
+                EmitCompound(step.Target, step.Increment ? "+" : "-", new NumberExpr(step.Offset, 1, IsFloat: false), step.Offset, incDec: true);
                 break;
             case DeclStmt declaration:
                 EmitDeclaration(declaration);
                 break;
             case ExprStmt expression:
                 EmitExpr(expression.Expr);
+                if (expression.Expr is CallExpr && _code[^1].Op == OpCode.Call)
+                {
+                    // HyperDbg moves a function's result to a temporary only when the value is used.
+                    AddWeight(_code.Count - 1, -1);
+                }
+
                 Emit(OpCode.Pop, 0, 0, -1);
                 break;
             case IfStmt branch:
@@ -52,10 +58,15 @@ internal sealed partial class CodeGenerator
                 EmitFor(loop);
                 break;
             case BreakStmt jump:
-                CurrentLoop(jump.Offset, "break").Breaks.Add(Emit(OpCode.Jump, 0, 0, 0));
+                CurrentLoop(jump.Offset, "break").Breaks.Add(Emit(OpCode.Jump, 0, 0, 0, weight: 1));
                 break;
             case ContinueStmt jump:
-                CurrentLoop(jump.Offset, "continue").Continues.Add(Emit(OpCode.Jump, 0, 0, 0));
+                LoopLabels innermost = CurrentLoop(jump.Offset, "continue");
+                innermost.Continues.Add(Emit(OpCode.Jump, 0, 0, 0, innermost.ContinueWeight));
+                break;
+            case FunctionDefinedStmt:
+                // HyperDbg's main code jumps over the function's body where it is defined.
+                Emit(OpCode.Nop, 0, 0, 0, weight: 1);
                 break;
             case ReturnStmt exit:
                 EmitReturn(exit);
@@ -100,12 +111,15 @@ internal sealed partial class CodeGenerator
             return;
         }
 
+        // HyperDbg: MOV, after a CAST_SCALAR when the value's type is not the declared one.
+        int count = 1;
         if (declaration.Init is null)
         {
             Emit(OpCode.PushConst, 0, 0, 1);
         }
         else
         {
+            count = HyperTypes.NeedsCast(StaticTypeOf(declaration.Init).Hyper, HyperTypes.Of(type)) ? 2 : 1;
             ExprType value = EmitValue(declaration.Init, "the initial value");
             if (type.IsPointer && value == ExprType.Float)
             {
@@ -115,7 +129,7 @@ internal sealed partial class CodeGenerator
             ConvertTop(value, existing.Type);
         }
 
-        Emit(OpCode.StoreLocal, existing.Slot, 0, -1);
+        Emit(OpCode.StoreLocal, existing.Slot, 0, -1, count);
     }
 
     private void EmitIf(IfStmt branch)
@@ -123,10 +137,11 @@ internal sealed partial class CodeGenerator
         var ends = new List<int>();
         foreach ((Expr condition, IReadOnlyList<Stmt> body) in branch.Branches)
         {
+            // HyperDbg: the condition, JZ, the body, JMP to the end (also after the last branch without else).
             EmitCondition(condition);
-            int skip = Emit(OpCode.JumpIfZero, 0, 0, -1);
+            int skip = Emit(OpCode.JumpIfZero, 0, 0, -1, weight: 1);
             EmitBody(body, condition.Offset);
-            ends.Add(Emit(OpCode.Jump, 0, 0, 0));
+            ends.Add(Emit(OpCode.Jump, 0, 0, 0, weight: 1));
             Patch(skip, _code.Count);
         }
 
@@ -143,27 +158,33 @@ internal sealed partial class CodeGenerator
 
     private void EmitWhile(WhileStmt loop)
     {
+        // HyperDbg: the condition, JZ, the body, JMP back; continue and break are one JMP.
         int start = _code.Count;
         EmitCondition(loop.Condition);
-        int exit = Emit(OpCode.JumpIfZero, 0, 0, -1);
-        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset);
-        Emit(OpCode.Jump, start, 0, 0);
+        int exit = Emit(OpCode.JumpIfZero, 0, 0, -1, weight: 1);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset, continueWeight: 1);
+        Emit(OpCode.Jump, start, 0, 0, weight: 1);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: start);
         Patch(exit, _code.Count);
     }
 
     private void EmitDoWhile(DoWhileStmt loop)
     {
+        // HyperDbg: the body, the condition, JNZ back; continue and break are one JMP.
         int start = _code.Count;
-        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset, continueWeight: 1);
         int condition = _code.Count;
         EmitCondition(loop.Condition);
-        Emit(OpCode.JumpIfNotZero, start, 0, -1);
+        Emit(OpCode.JumpIfNotZero, start, 0, -1, weight: 1);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: condition);
     }
 
     private void EmitFor(ForStmt loop)
     {
+        // HyperDbg lays a for loop out as: init; C: condition; JZ end; JMP B; S: step; JMP C; B: body; JMP S; end. An
+        // iteration counts the condition, JZ, JMP, the body, JMP, the step and JMP; continue is the JMP to the step.
+        // Here the JMP into the body counts when the condition's jump falls through, and the JMP into the step on the
+        // step's first instruction, which both paths into the step (end of body, continue) execute.
         if (loop.Init is not null)
         {
             EmitStatement(loop.Init);
@@ -174,17 +195,27 @@ internal sealed partial class CodeGenerator
         if (loop.Condition is not null)
         {
             EmitCondition(loop.Condition);
-            exit = Emit(OpCode.JumpIfZero, 0, 0, -1);
+            exit = Emit(OpCode.JumpIfZero, 0, 0, -1, weight: 1);
+            AddFallThroughWeight(exit, 1);
         }
 
-        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset, continueWeight: 0);
         int step = _code.Count;
         if (loop.Step is not null)
         {
             EmitStatement(loop.Step);
         }
 
-        Emit(OpCode.Jump, start, 0, 0);
+        if (_code.Count == step)
+        {
+            Emit(OpCode.Nop, 0, 0, 0, weight: 1);
+        }
+        else
+        {
+            AddWeight(step, 1);
+        }
+
+        Emit(OpCode.Jump, start, 0, 0, weight: 1);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: step);
         if (exit >= 0)
         {
@@ -192,9 +223,9 @@ internal sealed partial class CodeGenerator
         }
     }
 
-    private LoopLabels EmitLoopBody(IReadOnlyList<Stmt> body, int offset)
+    private LoopLabels EmitLoopBody(IReadOnlyList<Stmt> body, int offset, int continueWeight)
     {
-        var labels = new LoopLabels();
+        var labels = new LoopLabels { ContinueWeight = continueWeight };
         _fn.Loops.Add(labels);
         EmitBody(body, offset);
         _fn.Loops.RemoveAt(_fn.Loops.Count - 1);
@@ -216,10 +247,11 @@ internal sealed partial class CodeGenerator
                 throw Error(exit.Offset, "the script's top level cannot return a value (use 'return;')");
             }
 
-            Emit(OpCode.End, 0, 0, 0);
+            Emit(OpCode.End, 0, 0, 0, weight: 1);
             return;
         }
 
+        // HyperDbg: MOV of the value to the return register, JMP to the epilogue (counted with the call).
         if (_fn.ReturnType == ScalarType.Void)
         {
             if (exit.Value is not null)
@@ -228,6 +260,8 @@ internal sealed partial class CodeGenerator
             }
 
             Emit(OpCode.PushConst, 0, 0, 1);
+            Emit(OpCode.Return, 0, 0, -1, weight: 1);
+            return;
         }
         else
         {
@@ -240,6 +274,6 @@ internal sealed partial class CodeGenerator
             _fn.ReturnsValue = true;
         }
 
-        Emit(OpCode.Return, 0, 0, -1);
+        Emit(OpCode.Return, 0, 0, -1, weight: 2);
     }
 }

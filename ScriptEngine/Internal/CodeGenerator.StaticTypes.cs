@@ -25,14 +25,19 @@ internal sealed partial class CodeGenerator
         switch (expression)
         {
             case NumberExpr number:
-                return number.IsFloat ? new(ExprType.Float, CType.Of(ScalarType.Double)) : new(ExprType.Num, CType.Untyped);
+                return number.IsFloat ? new(ExprType.Float, CType.Of(ScalarType.Double), HyperType.F64)
+                    : new(ExprType.Num, CType.Untyped, number.Word ? HyperType.Unknown : number.Size ? HyperType.U64 : HyperType.I64);
             case LocalExpr local:
                 // Not remembered: a local's type is fixed by the statements before the one being compiled.
                 return _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable)
-                    ? new(variable.IsFloat ? ExprType.Float : ExprType.Num, variable.CType)
-                    : new(ExprType.Num, CType.Untyped);
-            case StringExpr or RegisterExpr or PseudoExpr or GlobalExpr:
-                return new(ExprType.Num, CType.Untyped);
+                    ? new(variable.IsFloat ? ExprType.Float : ExprType.Num, variable.CType, variable.IsParameter ? HyperType.Unknown : HyperTypes.Of(variable.CType))
+                    : new(ExprType.Num, CType.Untyped, HyperType.U64);
+            case StringExpr:
+                return new(ExprType.Num, CType.Untyped, HyperType.Pointer);
+            case RegisterExpr or PseudoExpr:
+                return new(ExprType.Num, CType.Untyped, HyperType.I64);
+            case GlobalExpr:
+                return new(ExprType.Num, CType.Untyped, HyperType.U64);
             default:
                 break;
         }
@@ -91,10 +96,16 @@ internal sealed partial class CodeGenerator
             "&" or "|" or "^" => left.Type == ExprType.Bool && right.Type == ExprType.Bool ? ExprType.Bool : ExprType.Num,
             _ => ExprType.Num,
         };
+        HyperType hyper = op switch
+        {
+            "&&" or "||" or "==" or "!=" or "<" or ">" or "<=" or ">=" => HyperType.I32,
+            "<<" or ">>" => HyperTypes.Promote(left.Hyper),
+            _ => HyperTypes.Common(left.Hyper, right.Hyper),
+        };
         CType plain = type == ExprType.Float ? CType.Of(ScalarType.Double) : CType.Untyped;
         if (op is not ("+" or "-"))
         {
-            return new(type, plain);
+            return new(type, plain, hyper);
         }
 
         // Pointer arithmetic keeps the pointer's type: p + n, n + p, p - n.
@@ -103,7 +114,7 @@ internal sealed partial class CodeGenerator
         CType pointer = l.IsPointer && !r.IsPointer ? l
             : op == "+" && r.IsPointer && !l.IsPointer ? r
             : plain;
-        return new(type, pointer);
+        return new(type, pointer, l.IsPointer && r.IsPointer ? HyperType.I64 : hyper);
     }
 
     private StaticType NodeType(Expr expression)
@@ -113,20 +124,21 @@ internal sealed partial class CodeGenerator
         {
             case UnaryExpr { Op: "-" or "+" } unary:
                 StaticType value = StaticTypeOf(unary.Operand);
-                return new(value.Type, value.CType.Storage.IsFloating() ? value.CType : CType.Untyped);
+                return new(value.Type, value.CType.Storage.IsFloating() ? value.CType : CType.Untyped, HyperTypes.Promote(value.Hyper));
             case UnaryExpr { Op: "!" } unary:
                 StaticTypeOf(unary.Operand);
-                return new(ExprType.Bool, CType.Untyped);
+                return new(ExprType.Bool, CType.Untyped, HyperType.I32);
             case UnaryExpr { Op: "*" } unary:
+                // HyperDbg reads *p with POI, an unsigned 64-bit value whatever p points to.
                 CType pointer = StaticTypeOf(unary.Operand).CType.Decay();
-                return Loaded(pointer.Pointers > 0 ? pointer.Target : CType.Untyped);
+                return Loaded(pointer.Pointers > 0 ? pointer.Target : CType.Untyped) with { Hyper = HyperType.U64 };
             case UnaryExpr { Op: "&", Operand: var operand }:
                 // &untyped and &.global stay plain numbers (HyperDbg's untyped addresses); typed places give T*.
                 CType place = StaticTypeOf(operand).CType;
-                return new(ExprType.Num, operand is GlobalExpr || place == CType.Untyped ? CType.Untyped : place.IsArray ? place.Decay() : place.PointerTo());
+                return new(ExprType.Num, operand is GlobalExpr || place == CType.Untyped ? CType.Untyped : place.IsArray ? place.Decay() : place.PointerTo(), HyperType.Pointer);
             case UnaryExpr unary:
-                StaticTypeOf(unary.Operand);
-                return new(ExprType.Num, CType.Untyped);
+                StaticType bits = StaticTypeOf(unary.Operand);
+                return new(ExprType.Num, CType.Untyped, HyperTypes.Promote(bits.Hyper));
             case IndexExpr index:
                 StaticTypeOf(index.Index);
                 CType indexed = StaticTypeOf(index.Base).CType.Decay();
@@ -135,18 +147,21 @@ internal sealed partial class CodeGenerator
                 return Loaded(MemberOf(member)?.Type ?? CType.Untyped);
             case CastExpr cast:
                 StaticTypeOf(cast.Operand);
-                return new(cast.Type.Storage.IsFloating() ? ExprType.Float : ExprType.Num, cast.Type);
+                return new(cast.Type.Storage.IsFloating() ? ExprType.Float : ExprType.Num, cast.Type, HyperTypes.Of(cast.Type));
             case CallExpr call:
-                return new(TypeOfCall(call), _functions.TryGetValue(call.Name, out (int Index, FunctionDef Definition) function)
-                    ? CType.Of(function.Definition.ReturnType)
-                    : CType.Untyped);
-            case SizeofExpr:
-                return new(ExprType.Num, CType.Untyped);
+                if (_functions.TryGetValue(call.Name, out (int Index, FunctionDef Definition) function))
+                {
+                    CType returned = CType.Of(function.Definition.ReturnType);
+                    return new(TypeOfCall(call), returned, HyperTypes.Of(returned));
+                }
+
+                return new(TypeOfCall(call), CType.Untyped, HyperType.U64);
             default:
-                return new(ExprType.Num, CType.Untyped);
+                // sizeof(expression): unsigned 64-bit.
+                return new(ExprType.Num, CType.Untyped, HyperType.U64);
         }
     }
 
     /// <summary>A value read from memory of type <paramref name="type"/>.</summary>
-    private static StaticType Loaded(CType type) => new(type.Storage.IsFloating() ? ExprType.Float : ExprType.Num, type);
+    private static StaticType Loaded(CType type) => new(type.Storage.IsFloating() ? ExprType.Float : ExprType.Num, type, HyperTypes.Of(type));
 }

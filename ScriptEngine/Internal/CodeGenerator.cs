@@ -106,7 +106,7 @@ internal sealed partial class CodeGenerator
                 throw Error(offset, $"parameter '{name}' of '{definition.Name}' is declared twice");
             }
 
-            _fn.Declare(name, type);
+            _fn.Declare(name, type).IsParameter = true;
         }
 
         int entry = _code.Count;
@@ -151,14 +151,16 @@ internal sealed partial class CodeGenerator
     /// <summary>Records a warning: the script compiles, but probably does not do what its author meant.</summary>
     private void Warn(int offset, string cause) => _warnings.Add("warning: " + _source.Error(offset, cause).Message);
 
-    private int Emit(OpCode op, int a, ulong b, int stackDelta)
+    /// <summary>Appends an instruction; <paramref name="weight"/> is how many HyperDbg instructions it stands for
+    /// (<see cref="Counting.DefaultWeight"/> when omitted).</summary>
+    private int Emit(OpCode op, int a, ulong b, int stackDelta, int weight = Counting.Default)
     {
         if (_code.Count % CancellationStride == 0)
         {
             _cancellation.ThrowIfCancellationRequested();
         }
 
-        _code.Add(new Instruction(op, a, b));
+        _code.Add(new Instruction(op, a, b, Counting.Weight(op, weight)));
         _fn.Depth += stackDelta;
         _fn.MaxDepth = Math.Max(_fn.MaxDepth, _fn.Depth);
         return _code.Count - 1;
@@ -168,6 +170,23 @@ internal sealed partial class CodeGenerator
     {
         Instruction instruction = _code[at];
         instruction.A = target;
+        _code[at] = instruction;
+    }
+
+    /// <summary>Adds <paramref name="delta"/> to the HyperDbg count of the instruction at <paramref name="at"/>.</summary>
+    private void AddWeight(int at, int delta)
+    {
+        Instruction instruction = _code[at];
+        instruction.Weight = Counting.Weight(instruction.Op, instruction.Weight + delta);
+        _code[at] = instruction;
+    }
+
+    /// <summary>Makes the conditional jump at <paramref name="at"/> count <paramref name="extra"/> more when it falls
+    /// through (HyperDbg's <c>for</c> jumps from its condition into its body).</summary>
+    private void AddFallThroughWeight(int at, int extra)
+    {
+        Instruction instruction = _code[at];
+        instruction.B += (ulong)extra;
         _code[at] = instruction;
     }
 
@@ -281,6 +300,9 @@ internal sealed partial class CodeGenerator
 
         public bool AddressTaken { get; init; }
 
+        /// <summary>A function parameter (HyperDbg gives its symbol no type, which changes what it counts).</summary>
+        public bool IsParameter { get; set; }
+
         public CType CType => Shape ?? CType.Of(Type);
 
         public bool IsArray => Shape is { IsArray: true };
@@ -291,11 +313,16 @@ internal sealed partial class CodeGenerator
         public bool IsFloat => Type.IsFloating();
     }
 
-    /// <summary>What an expression yields: its value kind and its C type (untyped for plain 64-bit numbers).</summary>
-    private readonly record struct StaticType(ExprType Type, CType CType);
+    /// <summary>What an expression yields: its value kind, its C type (untyped for plain 64-bit numbers) and the type
+    /// HyperDbg's compiler gives it (<see cref="HyperType"/>: it decides what HyperDbg counts for an assignment).</summary>
+    private readonly record struct StaticType(ExprType Type, CType CType, HyperType Hyper);
 
     private sealed class LoopLabels
     {
+        /// <summary>What HyperDbg counts for <c>continue</c> here (0 in a for loop: the step's first instruction counts
+        /// the jump into it).</summary>
+        public int ContinueWeight { get; init; }
+
         public List<int> Breaks { get; } = [];
 
         public List<int> Continues { get; } = [];

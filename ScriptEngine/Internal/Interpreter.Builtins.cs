@@ -77,7 +77,7 @@ internal sealed partial class Interpreter
                 return true;
             case BuiltinId.Strlen or BuiltinId.Wcslen or BuiltinId.Strcmp or BuiltinId.Strncmp
                 or BuiltinId.Wcscmp or BuiltinId.Wcsncmp or BuiltinId.Memcmp:
-                return TryStringFunction(id, args, ref operations, out result);
+                return TryStringFunction(id, args, out result);
             case BuiltinId.InterlockedExchange or BuiltinId.InterlockedExchangeAdd or BuiltinId.InterlockedIncrement
                 or BuiltinId.InterlockedDecrement or BuiltinId.InterlockedCompareExchange:
                 return RunInterlocked(id, args, ref operations, out result);

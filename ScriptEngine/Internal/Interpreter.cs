@@ -82,9 +82,10 @@ internal sealed partial class Interpreter
         int sp = main.LocalCount;
         int depth = 0;
         int function = 0;
-        long operations = 0;
+        long operations = Counting.ProgramStart;
 
-        // One comparison per operation: the limit and the cancellation token are looked at when the count passes the
+        // Operations are counted as HyperDbg's evaluator counts its instructions (Instruction.Weight), with one
+        // comparison per instruction: the limit and the cancellation token are looked at when the count passes the
         // checkpoint (every CheckpointStride operations, and at the limit).
         long checkpoint = Math.Min(_limit, CheckpointStride);
 
@@ -92,12 +93,13 @@ internal sealed partial class Interpreter
         Array.Clear(stack, 0, main.LocalCount);
         while (true)
         {
-            if (++operations > checkpoint && !Checkpoint(operations, function, ref checkpoint))
+            ref Instruction ins = ref code[pc++];
+            operations += ins.Weight;
+            if (operations > checkpoint && !Checkpoint(operations, ins.Weight, function, ref checkpoint))
             {
                 return;
             }
 
-            ref Instruction ins = ref code[pc++];
             switch (ins.Op)
             {
                 case OpCode.End:
@@ -229,6 +231,10 @@ internal sealed partial class Interpreter
                     {
                         pc = ins.A;
                     }
+                    else
+                    {
+                        operations += (long)ins.B;
+                    }
 
                     break;
                 case OpCode.JumpIfNotZero:
@@ -236,7 +242,13 @@ internal sealed partial class Interpreter
                     {
                         pc = ins.A;
                     }
+                    else
+                    {
+                        operations += (long)ins.B;
+                    }
 
+                    break;
+                case OpCode.Nop:
                     break;
                 case OpCode.Call:
                     {
@@ -396,8 +408,9 @@ internal sealed partial class Interpreter
         };
     }
 
-    /// <summary>At a checkpoint: fails the run beyond the limit or when it was cancelled, else sets the next checkpoint.</summary>
-    private bool Checkpoint(long operations, int function, ref long checkpoint)
+    /// <summary>At a checkpoint (the instruction about to run weighs <paramref name="weight"/>): fails the run beyond
+    /// the limit or when it was cancelled, else sets the next checkpoint.</summary>
+    private bool Checkpoint(long operations, int weight, int function, ref long checkpoint)
     {
         if (operations > _limit)
         {
@@ -407,7 +420,7 @@ internal sealed partial class Interpreter
 
         if (_cancellation.IsCancellationRequested)
         {
-            Stop(function, operations - 1, $"interrupted after {operations - 1:N0} operations: the run was cancelled");
+            Stop(function, operations - weight, $"interrupted after {operations - weight:N0} operations: the run was cancelled");
             return false;
         }
 

@@ -129,7 +129,7 @@ internal sealed partial class Parser
                 throw Error(at, "syntax error: sizeof(void) has no size");
             }
 
-            result = new NumberExpr(start.Offset, (ulong)type.Size, IsFloat: false);
+            result = new NumberExpr(start.Offset, (ulong)type.Size, IsFloat: false) { Size = true };
         }
         else
         {
@@ -147,7 +147,7 @@ internal sealed partial class Parser
         {
             case TokenKind.Number:
                 Advance();
-                return new NumberExpr(token.Offset, token.Value, IsFloat: false);
+                return new NumberExpr(token.Offset, token.Value, IsFloat: false) { Word = !char.IsAsciiDigit(token.Text[0]) };
             case TokenKind.Float:
                 Advance();
                 return new NumberExpr(token.Offset, token.Value, IsFloat: true);

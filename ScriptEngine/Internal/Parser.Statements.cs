@@ -56,7 +56,7 @@ internal sealed partial class Parser
                     }
 
                     _functions.Add(ParseFunction(start, type));
-                    return null;
+                    return new FunctionDefinedStmt(start.Offset);
                 }
 
                 Stmt declaration = ParseDeclaration(start, type);

@@ -16,7 +16,15 @@ internal abstract record Expr(int Offset)
     public virtual int Height => 1;
 }
 
-internal sealed record NumberExpr(int Offset, ulong Value, bool IsFloat) : Expr(Offset);
+internal sealed record NumberExpr(int Offset, ulong Value, bool IsFloat) : Expr(Offset)
+{
+    /// <summary>Written as a word (a hex number made of letters, such as <c>dc</c>, or a <c>module!symbol</c>): HyperDbg's
+    /// scanner gives such a token no type (it only counts differently).</summary>
+    public bool Word { get; init; }
+
+    /// <summary>A folded <c>sizeof(type)</c>: unsigned 64-bit in HyperDbg.</summary>
+    public bool Size { get; init; }
+}
 
 /// <summary>A string literal; <paramref name="Bytes"/> are already encoded (UTF-16LE when wide).</summary>
 internal sealed record StringExpr(int Offset, string Text, byte[] Bytes, bool Wide) : Expr(Offset);
@@ -100,6 +108,9 @@ internal sealed record BreakStmt(int Offset) : Stmt(Offset);
 internal sealed record ContinueStmt(int Offset) : Stmt(Offset);
 
 internal sealed record ReturnStmt(int Offset, Expr? Value) : Stmt(Offset);
+
+/// <summary>Where a function is defined in the script's top level (HyperDbg's code jumps over its body there).</summary>
+internal sealed record FunctionDefinedStmt(int Offset) : Stmt(Offset);
 
 internal sealed record FunctionDef(int Offset, ScalarType ReturnType, string Name, IReadOnlyList<(CType Type, string Name, int Offset)> Parameters, IReadOnlyList<Stmt> Body) : Stmt(Offset);
 
