@@ -17,6 +17,9 @@ internal sealed class CommandRunner
     private CancellationTokenSource? _current;
     private int _nesting;
 
+    // An interruption that came while no command ran, for the next one (non-interactive runs).
+    private volatile bool _pendingInterrupt;
+
     public CommandRunner(DebugSession session, HostOutput output, bool interactive)
     {
         _session = session;
@@ -32,12 +35,14 @@ internal sealed class CommandRunner
     public bool IsRunning => Volatile.Read(ref _current) is not null;
 
     /// <summary>Interrupts the command that is running (and the rest of a <c>.script</c> running it); false when none
-    /// runs. Safe from another thread (a Ctrl+C handler).</summary>
-    public bool Interrupt()
+    /// runs. With <paramref name="evenIfIdle"/> the next command starts interrupted instead (a Ctrl+C that came just
+    /// before a scripted command began). Safe from another thread (a Ctrl+C handler).</summary>
+    public bool Interrupt(bool evenIfIdle = false)
     {
         CancellationTokenSource? current = Volatile.Read(ref _current);
         if (current is null)
         {
+            _pendingInterrupt |= evenIfIdle;
             return false;
         }
 
@@ -66,6 +71,11 @@ internal sealed class CommandRunner
         if (owned is not null)
         {
             Volatile.Write(ref _current, owned);
+            if (_pendingInterrupt)
+            {
+                _pendingInterrupt = false;
+                owned.Cancel();
+            }
         }
 
         _nesting++;
@@ -123,7 +133,7 @@ internal sealed class CommandRunner
     }
 
     /// <summary>What an interrupted command prints.</summary>
-    public const string Interrupted = "err, interrupted (Ctrl+C): the agent stopped the command's work.";
+    public const string Interrupted = "err, interrupted (Ctrl+C): the agent stopped the command's work (a script on the halted core runs until it ends, Ctrl+C, or the agent's --max-eval-execution-count).";
 
     /// <summary>The command name and its arguments; <c>?expr</c> and <c>r rax=1</c> forms are split too.</summary>
     private static (string Name, List<Token> Args) SplitName(List<Token> tokens)

@@ -32,7 +32,7 @@ try
     }
     else if (options.Local)
     {
-        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak));
+        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak, options.MaxExecutionCount, options.MaxEvalExecutionCount));
     }
 }
 catch (Exception ex) when (ex is GuestImageException or ConnectionException or CpuEngineUnavailableException or ArgumentException)
@@ -40,6 +40,27 @@ catch (Exception ex) when (ex is GuestImageException or ConnectionException or C
     Console.Error.WriteLine($"hyperdbg: {ex.Message}");
     return ex is CpuEngineUnavailableException ? 3 : 2;
 }
+
+// Ctrl+C: interrupts a command running on the halted debuggee (a long ?, print or .script: the agent stops the
+// script), and breaks in while the guest runs. With -c or --script it also stops a command about to start.
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    if (session.Connection is not null && session.Halt is null && !runner.IsRunning)
+    {
+        _ = runner.RunAsync("pause");
+        return;
+    }
+
+    if (runner.IsRunning && session.Connection is LinkDebuggeeConnection link)
+    {
+        // The framed link carries the interruption as its break-in byte (the agent cancels the request it is
+        // handling); gRPC and the embedded agent see the request's cancellation.
+        link.Link.SendBreakIn();
+    }
+
+    runner.Interrupt(evenIfIdle: options.NonInteractive);
+};
 
 if (options.NonInteractive)
 {
@@ -70,14 +91,6 @@ if (options.NonInteractive)
 
 // Interactive: the prompt shows when not connected or halted; while the guest runs, Ctrl+C breaks in.
 var editor = new LineEditor();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    if (session.Connection is not null && session.Halt is null)
-    {
-        _ = runner.RunAsync("pause");
-    }
-};
 while (true)
 {
     if (session.Connection is not null && session.Halt is null && !session.GuestStopped)

@@ -19,12 +19,17 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     private readonly IReadOnlyDictionary<string, ulong> _symbols;
     private readonly ScriptGlobals _globals = new();
     private readonly ScriptCompileOptions _options;
+    private readonly ScriptLimits _eventLimits;
+    private readonly ScriptLimits _evaluationLimits;
 
-    public EngineScriptCompiler(VirtualMachine vm, EventManager events, IReadOnlyDictionary<string, ulong> symbols)
+    /// <summary>Creates the engine; null limits are the agent options' defaults (<see cref="AgentScripts"/>).</summary>
+    public EngineScriptCompiler(VirtualMachine vm, EventManager events, IReadOnlyDictionary<string, ulong> symbols, ScriptLimits? eventLimits = null, ScriptLimits? evaluationLimits = null)
     {
         _vm = vm;
         _events = events;
         _symbols = symbols;
+        _eventLimits = eventLimits ?? AgentScripts.EventLimits(null);
+        _evaluationLimits = evaluationLimits ?? AgentScripts.EvaluationLimits(null);
         _options = new ScriptCompileOptions { SymbolResolver = this };
     }
 
@@ -33,7 +38,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
 
     /// <inheritdoc/>
     public IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default) =>
-        new EventScript(CompileChecked(source, includes, cancellationToken), _globals, _vm, _events);
+        new EventScript(CompileChecked(source, includes, cancellationToken), _globals, _eventLimits, _vm, _events);
 
     /// <inheritdoc/>
     public string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default)
@@ -54,7 +59,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
                 EventStage = (ulong)context.Stage,
                 Buffer = 0,
             };
-            result = script.Run(target, _globals, run, ScriptLimits.Default, cancellationToken);
+            result = script.Run(target, _globals, run, _evaluationLimits, cancellationToken);
         }
         finally
         {
@@ -99,12 +104,14 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     {
         private readonly CompiledScript _script;
         private readonly ScriptGlobals _globals;
+        private readonly ScriptLimits _limits;
         private readonly VcpuScriptTarget[] _targets;
 
-        public EventScript(CompiledScript script, ScriptGlobals globals, VirtualMachine vm, EventManager events)
+        public EventScript(CompiledScript script, ScriptGlobals globals, ScriptLimits limits, VirtualMachine vm, EventManager events)
         {
             _script = script;
             _globals = globals;
+            _limits = limits;
             _targets = [.. vm.Cores.Select(c => new VcpuScriptTarget(c, events))];
         }
 
@@ -122,7 +129,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
                     EventId = (ulong)invocation.Event.Id,
                     EventStage = (ulong)invocation.StageNumber,
                 };
-                return _script.Run(target, _globals, context).Error;
+                return _script.Run(target, _globals, context, _limits).Error;
             }
             finally
             {

@@ -151,7 +151,23 @@ internal sealed class LinkServer : IAsyncDisposable
     private async Task ServeAsync(ITransport transport, CancellationToken stop)
     {
         await using var link = new ReliableLink<AgentToHost, HostToAgent>(transport);
-        link.BreakInReceived += (_, _) => Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
+
+        // The break-in byte (the debugger's Ctrl+C) interrupts the request being handled (a script running on the
+        // halted core) and halts a running guest.
+        CancellationTokenSource? inFlight = null;
+        link.BreakInReceived += (_, _) =>
+        {
+            try
+            {
+                Volatile.Read(ref inFlight)?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended as the byte arrived.
+            }
+
+            _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
+        };
         using var sendLock = new SemaphoreSlim(1, 1);
 
         // On a paced line (serial) a 64 KiB frame takes seconds: batches go out in frames of about a quarter second.
@@ -215,7 +231,20 @@ internal sealed class LinkServer : IAsyncDisposable
                     continue;
                 }
 
-                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request, done.Token), done.Token).ConfigureAwait(false);
+                AgentToHost reply;
+                using (var requestCancellation = CancellationTokenSource.CreateLinkedTokenSource(done.Token))
+                {
+                    Volatile.Write(ref inFlight, requestCancellation);
+                    try
+                    {
+                        reply = await Task.Run(() => _dispatcher.Handle(request, requestCancellation.Token), done.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref inFlight, null);
+                    }
+                }
+
                 await Send(reply, done.Token).ConfigureAwait(false);
             }
         }

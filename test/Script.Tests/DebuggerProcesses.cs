@@ -29,6 +29,13 @@ internal static class DebuggerProcesses
         return (p.ExitCode, output.Result, err.Result);
     }
 
+    /// <summary>Starts the debugger and returns at once; its output is collected line by line.</summary>
+    public static DebuggerChild StartDebugger(params string[] args)
+    {
+        Process p = Process.Start(StartInfo("hyperdbg", Path.Combine("Debugger.Host", "bin", Configuration(), "net10.0", "HyperDbgRemote.Host.dll"), args))!;
+        return new DebuggerChild(p);
+    }
+
     /// <summary>Starts an agent; returns once it printed its JSON ready line (with the addresses it listens on).</summary>
     public static AgentChild StartAgent(params string[] args)
     {
@@ -65,6 +72,91 @@ internal static class DebuggerProcesses
         }
 
         return psi;
+    }
+
+    /// <summary>A running debugger: its output as it comes, SIGINT (what Ctrl+C sends), killed on dispose.</summary>
+    internal sealed class DebuggerChild : IDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _lines = [];
+        private readonly object _lock = new();
+        private readonly Task<string> _errors;
+
+        public DebuggerChild(Process process)
+        {
+            _process = process;
+            _process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                {
+                    lock (_lock)
+                    {
+                        _lines.Add(e.Data);
+                        Monitor.PulseAll(_lock);
+                    }
+                }
+            };
+            _process.BeginOutputReadLine();
+            _errors = _process.StandardError.ReadToEndAsync();
+        }
+
+        /// <summary>Waits until a line of standard output matches (or the limit passes: a hang, not a measurement).</summary>
+        public void WaitForLine(Func<string, bool> match, TimeSpan limit)
+        {
+            lock (_lock)
+            {
+                int seen = 0;
+                while (true)
+                {
+                    for (; seen < _lines.Count; seen++)
+                    {
+                        if (match(_lines[seen]))
+                        {
+                            return;
+                        }
+                    }
+
+                    if (!Monitor.Wait(_lock, limit))
+                    {
+                        Assert.Fail($"the debugger printed no such line:\n{string.Join('\n', _lines)}");
+                    }
+                }
+            }
+        }
+
+        /// <summary>Sends SIGINT, as Ctrl+C in a terminal does.</summary>
+        public void Interrupt()
+        {
+            using Process kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
+            kill.WaitForExit();
+        }
+
+        /// <summary>Waits for the exit; returns the exit code and everything printed (standard output, then error).</summary>
+        public (int Exit, string Output) WaitForExit(TimeSpan limit)
+        {
+            if (!_process.WaitForExit(limit))
+            {
+                _process.Kill(entireProcessTree: true);
+                Assert.Fail($"the debugger did not finish within {limit.TotalSeconds:0} s");
+            }
+
+            _process.WaitForExit();
+            lock (_lock)
+            {
+                return (_process.ExitCode, string.Join('\n', _lines) + "\n" + _errors.Result);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+
+            _process.Dispose();
+        }
     }
 
     /// <summary>A running agent process, killed on dispose.</summary>

@@ -89,4 +89,72 @@ public sealed class ScriptRealPathTests
         Assert.That(output2, Does.Contain("\n1234\n"));
         Assert.That(agent.HasExited, Is.False);
     }
+
+    [Test]
+    public void CtrlC_WhileAScriptRunsOnTheHaltedCore_InterruptsIt_AndNamesTheSetting()
+    {
+        // Arrange: an endless loop on the halted core; there is no operation limit there by default.
+        using DebuggerProcesses.DebuggerChild debugger = DebuggerProcesses.StartDebugger("--local", "--guest", "demo", "-c", "pause", "-c", "? while (1) { }");
+
+        // Act: Ctrl+C once the debugger has echoed the command it is about to run (a Ctrl+C before it starts stops it too).
+        debugger.WaitForLine(l => l.EndsWith("? while (1) { }", StringComparison.Ordinal), s_limit);
+        debugger.Interrupt();
+        (int exit, string output) = debugger.WaitForExit(s_limit);
+
+        // Assert
+        Assert.That(exit, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("err, interrupted (Ctrl+C)").And.Contain("--max-eval-execution-count"));
+    }
+
+    [TestCase("tcp://127.0.0.1:0")]
+    [TestCase("grpc://127.0.0.1:0")]
+    public void CtrlC_WhileAScriptRunsOnARealAgent_InterruptsIt_AndTheAgentServesOn(string listen)
+    {
+        // Arrange
+        using DebuggerProcesses.AgentChild agent = DebuggerProcesses.StartAgent("--guest", "demo", "--listen", listen);
+        using DebuggerProcesses.DebuggerChild debugger = DebuggerProcesses.StartDebugger("--connect", agent.Listen[0], "-c", "pause", "-c", "? while (1) { }");
+
+        // Act
+        debugger.WaitForLine(l => l.EndsWith("? while (1) { }", StringComparison.Ordinal), s_limit);
+        debugger.Interrupt();
+        (int exit, string output) = debugger.WaitForExit(s_limit);
+        (int exit2, string output2, string errors2) = DebuggerProcesses.RunDebugger(s_limit, "--connect", agent.Listen[0], "-c", "print 1234");
+
+        // Assert
+        Assert.That(exit, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("err, interrupted (Ctrl+C)"));
+        Assert.That(exit2, Is.Zero, errors2 + output2);
+        Assert.That(output2, Does.Contain("\n1234\n"));
+        Assert.That(agent.HasExited, Is.False);
+    }
+
+    /// <summary>An event script of 1.2 million operations: beyond HyperDbg's default limit it fails with a warning naming
+    /// the agent option; with the option raised it finishes. A second event on the same OUT pauses, so the debugger
+    /// reads the result at a halt (synchronised on the event, not on time).</summary>
+    [TestCase(null, "0")]
+    [TestCase("2000000", "493e0")]
+    public void EventScript_AgentOperationLimit_DecidesWhetherALongScriptFinishes(string? limit, string done)
+    {
+        // Arrange
+        string[] options = limit is null
+            ? ["--guest", "demo", "--listen", "grpc://127.0.0.1:0"]
+            : ["--guest", "demo", "--listen", "grpc://127.0.0.1:0", "--max-execution-count", limit];
+        using DebuggerProcesses.AgentChild agent = DebuggerProcesses.StartAgent(options);
+
+        // Act
+        (int exit, string output, string errors) = DebuggerProcesses.RunDebugger(
+            s_limit,
+            "--connect", agent.Listen[0], "--wait", "60",
+            "-c", "!ioout 80 script { pause(); }",
+            "-c", "!ioout 80 script { i = 0; while (i < 0n300000) { i++; } .done = i; }",
+            "-c", "print .done");
+
+        // Assert
+        Assert.That(exit, Is.Zero, errors + output);
+        Assert.That(output, Does.Contain($"\n{done}\n"), output);
+        if (limit is null)
+        {
+            Assert.That(errors + output, Does.Contain("script error: execution limit: more than 1,000,000 operations in one run (endless loop?; the limit is the agent's --max-execution-count)"));
+        }
+    }
 }
