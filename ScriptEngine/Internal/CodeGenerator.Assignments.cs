@@ -85,13 +85,13 @@ internal sealed partial class CodeGenerator
             Emit(OpCode.LoadLocal, address.Slot, 0, 1);
             Emit(OpCode.LoadLocal, address.Slot, 0, 1);
             ExprType loaded = EmitLoadMem(pointee, target.Offset, count: 0);
-            ExprType memoryResult = EmitBinaryOperands(op, loaded, pointee.Decay(), value, offset);
+            ExprType memoryResult = EmitBinaryOperands(op, loaded, pointee.Decay(), pointee == CType.Untyped ? HyperType.U64 : HyperTypes.Of(pointee), value, offset);
             EmitStoreMem(pointee, memoryResult, target.Offset, count: incDec ? 0 : 2);
             return;
         }
 
         ExprType targetType = EmitExpr(target);
-        ExprType result = EmitBinaryOperands(op, targetType, CTypeOf(target).Decay(), value, offset);
+        ExprType result = EmitBinaryOperands(op, targetType, CTypeOf(target).Decay(), StaticTypeOf(target).Hyper, value, offset);
         EmitStore(target, result, count: incDec ? 0 : 2);
     }
 

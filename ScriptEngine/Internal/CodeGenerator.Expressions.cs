@@ -262,6 +262,7 @@ internal sealed partial class CodeGenerator
             throw Error(binary.Left.Offset, $"the left side of '{binary.Op}' comes from a function that returns nothing");
         }
 
-        return EmitBinaryOperands(binary.Op, left, CTypeOf(binary.Left).Decay(), binary.Right, binary.Offset);
+        StaticType leftType = StaticTypeOf(binary.Left);
+        return EmitBinaryOperands(binary.Op, left, leftType.CType.Decay(), leftType.Hyper, binary.Right, binary.Offset);
     }
 }

@@ -99,7 +99,6 @@ internal sealed partial class CodeGenerator
         HyperType hyper = op switch
         {
             "&&" or "||" or "==" or "!=" or "<" or ">" or "<=" or ">=" => HyperType.I32,
-            "<<" or ">>" => HyperTypes.Promote(left.Hyper),
             _ => HyperTypes.Common(left.Hyper, right.Hyper),
         };
         CType plain = type == ExprType.Float ? CType.Of(ScalarType.Double) : CType.Untyped;

@@ -32,9 +32,10 @@ internal static class Counting
     /// stores, conversions and jumps (a statement gives those their count, as HyperDbg's code for it has them).</summary>
     public static int DefaultWeight(OpCode op) => op switch
     {
-        OpCode.Add or OpCode.Sub or OpCode.Mul or OpCode.DivU or OpCode.ModU or OpCode.And or OpCode.Or or OpCode.Xor
-            or OpCode.Shl or OpCode.Shr or OpCode.Neg or OpCode.Not or OpCode.LogicalNot => 1,
+        OpCode.Add or OpCode.Sub or OpCode.Mul or OpCode.DivU or OpCode.ModU or OpCode.DivS or OpCode.ModS or OpCode.And
+            or OpCode.Or or OpCode.Xor or OpCode.Shl or OpCode.Shr or OpCode.Sar or OpCode.Neg or OpCode.Not or OpCode.LogicalNot => 1,
         OpCode.CmpEq or OpCode.CmpNe or OpCode.CmpLt or OpCode.CmpGt or OpCode.CmpLe or OpCode.CmpGe => 1,
+        OpCode.CmpLtU or OpCode.CmpGtU or OpCode.CmpLeU or OpCode.CmpGeU => 1,
         OpCode.FAdd or OpCode.FSub or OpCode.FMul or OpCode.FDiv or OpCode.FNeg => 1,
         OpCode.FCmpEq or OpCode.FCmpNe or OpCode.FCmpLt or OpCode.FCmpGt or OpCode.FCmpLe or OpCode.FCmpGe => 1,
         OpCode.Builtin or OpCode.Printf or OpCode.LoadMem => 1,
@@ -97,6 +98,12 @@ internal static class HyperTypes
     /// <summary>Whether HyperDbg casts a value of type <paramref name="value"/> stored into <paramref name="target"/>.</summary>
     public static bool NeedsCast(HyperType value, HyperType target) =>
         value != HyperType.Unknown && target != HyperType.Unknown && value != target;
+
+    /// <summary>Signed after C's usual conversions (so / % >> and comparisons are signed).</summary>
+    public static bool IsSigned(HyperType type) => type is HyperType.I32 or HyperType.I64 or HyperType.I8 or HyperType.I16 or HyperType.Bool;
+
+    /// <summary>Bits of an integer operation of type <paramref name="type"/> (32 for <c>int</c>, else 64).</summary>
+    public static int Width(HyperType type) => type is HyperType.I32 or HyperType.U32 ? 32 : 64;
 
     /// <summary>C's integer promotion: narrower than <c>int</c> becomes <c>int</c>.</summary>
     public static HyperType Promote(HyperType type) =>

@@ -12,9 +12,6 @@ namespace HyperDbgRemote.Script.Internal;
 /// </summary>
 internal sealed partial class Interpreter
 {
-    /// <summary>Shift counts are taken modulo 64, as the x64 shift instructions HyperDbg's evaluator compiles to do.</summary>
-    private const int ShiftCountMask = 63;
-
     /// <summary>Operations between two looks at the cancellation token (a few microseconds of work).</summary>
     private const long CheckpointStride = 4096;
 
@@ -183,12 +180,35 @@ internal sealed partial class Interpreter
                     stack[sp - 1] ^= stack[sp];
                     break;
                 case OpCode.Shl:
-                    sp--;
-                    stack[sp - 1] <<= (int)(stack[sp] & ShiftCountMask);
-                    break;
                 case OpCode.Shr:
+                case OpCode.Sar:
                     sp--;
-                    stack[sp - 1] >>= (int)(stack[sp] & ShiftCountMask);
+                    if (stack[sp] >= (ulong)ins.A)
+                    {
+                        // HyperDbg 0.23 (ScriptEngineEval.c, typed shifts) refuses a count of the operation's width or more.
+                        Stop(function, operations, $"'{(ins.Op == OpCode.Shl ? "<<" : ">>")}': shift count 0x{stack[sp]:x} is not below {ins.A}");
+                        return;
+                    }
+
+                    stack[sp - 1] = ins.Op switch
+                    {
+                        OpCode.Shl => stack[sp - 1] << (int)stack[sp],
+                        OpCode.Shr => stack[sp - 1] >> (int)stack[sp],
+                        _ => unchecked((ulong)((long)stack[sp - 1] >> (int)stack[sp])),
+                    };
+                    break;
+                case OpCode.DivS:
+                case OpCode.ModS:
+                    sp--;
+                    if (stack[sp] == 0 || (stack[sp] == ulong.MaxValue && stack[sp - 1] == 0x8000_0000_0000_0000))
+                    {
+                        Stop(function, operations, stack[sp] == 0
+                            ? (ins.Op == OpCode.DivS ? "'/': division by zero" : "'%': division by zero")
+                            : (ins.Op == OpCode.DivS ? "'/': the quotient does not fit in 64 bits" : "'%': the quotient does not fit in 64 bits"));
+                        return;
+                    }
+
+                    stack[sp - 1] = unchecked((ulong)(ins.Op == OpCode.DivS ? (long)stack[sp - 1] / (long)stack[sp] : (long)stack[sp - 1] % (long)stack[sp]));
                     break;
                 case OpCode.Neg:
                     stack[sp - 1] = unchecked(0 - stack[sp - 1]);
@@ -222,6 +242,22 @@ internal sealed partial class Interpreter
                 case OpCode.CmpGe:
                     sp--;
                     stack[sp - 1] = (long)stack[sp - 1] >= (long)stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpLtU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] < stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpGtU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] > stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpLeU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] <= stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpGeU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] >= stack[sp] ? 1UL : 0UL;
                     break;
                 case OpCode.Jump:
                     pc = ins.A;
@@ -380,10 +416,6 @@ internal sealed partial class Interpreter
                 return;
             case OpCode.FNeg:
                 stack[sp - 1] = BitConverter.DoubleToUInt64Bits(-BitConverter.UInt64BitsToDouble(stack[sp - 1]));
-                return;
-            case OpCode.DivS:
-                sp--;
-                stack[sp - 1] = unchecked((ulong)((long)stack[sp - 1] / (long)stack[sp]));
                 return;
             default:
                 break;

@@ -74,8 +74,21 @@ internal enum OpCode : byte
     /// <summary>Zeroes B frame slots from slot A (an array declaration).</summary>
     ZeroLocals,
 
-    /// <summary>Signed 64-bit division (pointer differences).</summary>
+    /// <summary>Signed 64-bit division (signed operands; pointer differences).</summary>
     DivS,
+
+    /// <summary>Signed 64-bit remainder.</summary>
+    ModS,
+
+    /// <summary>Arithmetic shift right (a signed left operand). Shifts take their width (32 or 64) in A: a count of the
+    /// width or more is a runtime error, as in HyperDbg.</summary>
+    Sar,
+
+    /// <summary>Unsigned comparisons (an unsigned operand after C's conversions).</summary>
+    CmpLtU,
+    CmpGtU,
+    CmpLeU,
+    CmpGeU,
 
     /// <summary>Does nothing; carries the count of a HyperDbg instruction that has no counterpart here (the jump over a
     /// function definition, the jump into an empty <c>for</c> step).</summary>

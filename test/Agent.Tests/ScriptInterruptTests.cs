@@ -63,6 +63,15 @@ public sealed class ScriptInterruptTests
         Assert.That(error.Message, Does.Contain("execution limit: more than 5,000 operations").And.Contain("--max-eval-execution-count"));
     }
 
+    [Test]
+    public void Limits_Defaults_AreHyperDbgsForEventsAndNoneOnTheHaltedCore_AndNameTheirOption()
+    {
+        Assert.That(AgentScripts.EventLimits(null).MaxOperations, Is.EqualTo(1_000_000));
+        Assert.That(AgentScripts.EventLimits(null).MaxOperationsSetting, Is.EqualTo("the agent's --max-execution-count"));
+        Assert.That(AgentScripts.EvaluationLimits(null).MaxOperations, Is.Zero);
+        Assert.That(AgentScripts.EvaluationLimits(null).MaxOperationsSetting, Is.EqualTo("the agent's --max-eval-execution-count"));
+    }
+
     [TestCase("--max-execution-count", "0", false)]
     [TestCase("--max-execution-count", "1", true)]
     [TestCase("--max-eval-execution-count", "0", true)]
