@@ -61,6 +61,7 @@ internal sealed partial class CodeGenerator
     private HyperType TargetHyperType(Expr target) => target switch
     {
         RegisterExpr => HyperType.I64,
+        GlobalExpr global => HyperTypes.Of(GlobalType(global.Name)),
         LocalExpr local when _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable) => variable.IsParameter ? HyperType.Unknown : HyperTypes.Of(variable.CType),
         _ => HyperType.U64,
     };
@@ -120,7 +121,7 @@ internal sealed partial class CodeGenerator
                 Emit(OpCode.StoreLocal, variable.Slot, 0, -1, count);
                 break;
             case GlobalExpr global:
-                ConvertTop(type, ScalarType.Untyped);
+                ConvertTop(type, GlobalType(global.Name).Storage);
                 Emit(OpCode.StoreGlobal, GlobalIndex(global.Name), 0, -1, count);
                 break;
             case RegisterExpr register:
@@ -161,6 +162,9 @@ internal sealed partial class CodeGenerator
             Emit(OpCode.Convert, (int)to, 0, 0);
         }
     }
+
+    /// <summary>A global's declared type in this script, or untyped (HyperDbg's implicit unsigned 64-bit).</summary>
+    private CType GlobalType(string name) => _globalTypes.TryGetValue(name, out CType? type) ? type : CType.Untyped;
 
     private LocalVariable Local(string name) => _fn.Locals.TryGetValue(name, out LocalVariable? local) ? local : _fn.Declare(name, ScalarType.Untyped);
 }

@@ -79,7 +79,14 @@ internal sealed partial class CodeGenerator
                 return ExprType.Num;
             case GlobalExpr global:
                 Emit(OpCode.LoadGlobal, GlobalIndex(global.Name), 0, 1);
-                return ExprType.Num;
+                CType declared = GlobalType(global.Name);
+                if (ScalarTypes.NeedsConversion(declared.Storage))
+                {
+                    // Another script or event may have stored any 64 bits there.
+                    Emit(OpCode.Convert, (int)declared.Storage, 0, 0);
+                }
+
+                return declared.Storage.IsFloating() ? ExprType.Float : ExprType.Num;
             case LocalExpr local:
                 LocalVariable variable = Local(local.Name);
                 variable.Fixed = true;

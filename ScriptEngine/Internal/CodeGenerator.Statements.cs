@@ -86,16 +86,49 @@ internal sealed partial class CodeGenerator
         return _fn.Loops[^1];
     }
 
+    /// <summary>
+    /// A typed local or global. As in HyperDbg 0.23 (script-engine.c, <c>@MOV</c> with a declared type: it sets the type
+    /// of the identifier already in the function's table), declaring a name the function already uses — implicitly,
+    /// with another type, in a block or a <c>for</c> initialiser — retypes that same variable from here on: a function
+    /// has one variable per name and blocks are not scopes. An array or struct takes new storage.
+    /// </summary>
     private void EmitDeclaration(DeclStmt declaration)
     {
         CType type = declaration.Type;
-        if (_fn.Locals.TryGetValue(declaration.Name, out LocalVariable? existing))
+        if (declaration.Global)
         {
-            if (existing.CType != type && (existing.Fixed || type.IsAggregate || existing.IsAggregate))
-            {
-                throw Error(declaration.Offset, $"variable '{declaration.Name}' was already used as another type");
-            }
+            EmitGlobalDeclaration(declaration);
+            return;
+        }
 
+        LocalVariable? existing;
+        if (type.IsAggregate)
+        {
+            existing = _fn.Declare(declaration.Name, type);
+            EmitAggregateInitialiser(declaration, existing);
+            return;
+        }
+
+        // The value first: it reads the variable as it was (HyperDbg evaluates it before the MOV that retypes).
+        // HyperDbg counts: MOV, after a CAST_SCALAR when the value's type is not the declared one.
+        int count = 1;
+        ExprType value = ExprType.Num;
+        if (declaration.Init is null)
+        {
+            Emit(OpCode.PushConst, 0, 0, 1);
+        }
+        else
+        {
+            count = HyperTypes.NeedsCast(StaticTypeOf(declaration.Init).Hyper, HyperTypes.Of(type)) ? 2 : 1;
+            value = EmitValue(declaration.Init, "the initial value");
+            if (type.IsPointer && value == ExprType.Float)
+            {
+                throw Error(declaration.Init.Offset, $"type error: pointer '{declaration.Name}' cannot hold a float");
+            }
+        }
+
+        if (_fn.Locals.TryGetValue(declaration.Name, out existing) && !existing.IsAggregate)
+        {
             existing.Type = type.Storage;
             existing.Shape = type.Pointers > 0 ? type : null;
             existing.Fixed = true;
@@ -105,13 +138,16 @@ internal sealed partial class CodeGenerator
             existing = _fn.Declare(declaration.Name, type);
         }
 
-        if (type.IsAggregate)
-        {
-            EmitAggregateInitialiser(declaration, existing);
-            return;
-        }
+        ConvertTop(value, existing.Type);
+        Emit(OpCode.StoreLocal, existing.Slot, 0, -1, count);
+    }
 
-        // HyperDbg: MOV, after a CAST_SCALAR when the value's type is not the declared one.
+    /// <summary><c>int .g = value;</c>: the global keeps the type for the rest of the script (HyperDbg keeps a type per
+    /// global name); without a value it is set to 0.</summary>
+    private void EmitGlobalDeclaration(DeclStmt declaration)
+    {
+        CType type = declaration.Type;
+        _globalTypes[declaration.Name] = type;
         int count = 1;
         if (declaration.Init is null)
         {
@@ -123,13 +159,13 @@ internal sealed partial class CodeGenerator
             ExprType value = EmitValue(declaration.Init, "the initial value");
             if (type.IsPointer && value == ExprType.Float)
             {
-                throw Error(declaration.Init.Offset, $"type error: pointer '{declaration.Name}' cannot hold a float");
+                throw Error(declaration.Init.Offset, $"type error: pointer '.{declaration.Name}' cannot hold a float");
             }
 
-            ConvertTop(value, existing.Type);
+            ConvertTop(value, type.Storage);
         }
 
-        Emit(OpCode.StoreLocal, existing.Slot, 0, -1, count);
+        Emit(OpCode.StoreGlobal, GlobalIndex(declaration.Name), 0, -1, count);
     }
 
     private void EmitIf(IfStmt branch)

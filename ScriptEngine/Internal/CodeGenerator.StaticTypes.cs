@@ -36,8 +36,9 @@ internal sealed partial class CodeGenerator
                 return new(ExprType.Num, CType.Untyped, HyperType.Pointer);
             case RegisterExpr or PseudoExpr:
                 return new(ExprType.Num, CType.Untyped, HyperType.I64);
-            case GlobalExpr:
-                return new(ExprType.Num, CType.Untyped, HyperType.U64);
+            case GlobalExpr global:
+                CType declared = GlobalType(global.Name);
+                return new(declared.Storage.IsFloating() ? ExprType.Float : ExprType.Num, declared, HyperTypes.Of(declared));
             default:
                 break;
         }

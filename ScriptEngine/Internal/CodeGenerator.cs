@@ -28,6 +28,9 @@ internal sealed partial class CodeGenerator
     private readonly List<string> _warnings = [];
     private readonly List<Instruction> _code = [];
     private readonly Dictionary<string, int> _globals = new(StringComparer.Ordinal);
+
+    // Globals declared with a type in this script (int .g = 5;): stores and reads convert to it.
+    private readonly Dictionary<string, CType> _globalTypes = new(StringComparer.Ordinal);
     private readonly List<byte> _constants = [];
     private readonly Dictionary<string, ulong> _constantAddresses = new(StringComparer.Ordinal);
     private readonly List<PrintfFormat> _formats = [];
@@ -270,7 +273,7 @@ internal sealed partial class CodeGenerator
                 Shape = type.Pointers > 0 || type.IsAggregate ? type : null,
                 AddressTaken = AddressTaken.Contains(name),
             };
-            Locals.Add(name, local);
+            Locals[name] = local;
             SlotCount += type.IsAggregate ? (type.Size + CType.AddressSize - 1) / CType.AddressSize : 1;
             return local;
         }

@@ -91,7 +91,11 @@ internal sealed record IncDecStmt(int Offset, Expr Target, bool Increment) : Stm
 
 /// <summary>A typed local: <c>int x = 1;</c>, <c>char *s = "a";</c>, <c>int a[3] = {1, 2, 3};</c>
 /// (<paramref name="InitList"/> holds the braced initialisers of an array or a struct).</summary>
-internal sealed record DeclStmt(int Offset, CType Type, string Name, Expr? Init, IReadOnlyList<Expr>? InitList = null) : Stmt(Offset);
+internal sealed record DeclStmt(int Offset, CType Type, string Name, Expr? Init, IReadOnlyList<Expr>? InitList = null) : Stmt(Offset)
+{
+    /// <summary>A typed global (<c>int .g = 5;</c>): <see cref="Name"/> is the global's name without the dot.</summary>
+    public bool Global { get; init; }
+}
 
 internal sealed record ExprStmt(int Offset, Expr Expr) : Stmt(Offset);
 
