@@ -42,6 +42,12 @@ public sealed class ScriptLimits
     /// <summary>One <c>printf</c> message, in characters (HyperDbg's 4,096-byte output buffer, spec 6.9).</summary>
     public const int PrintfBufferLength = 4096;
 
+    /// <summary>Longest string (in characters) the string functions and <c>%s</c> scan before giving up.</summary>
+    public const int MaxStringScan = 1 << 20;
+
+    /// <summary>Longest <c>microsleep</c>, in microseconds (a typo must not freeze an agent).</summary>
+    public const long MaxMicrosleep = 1_000_000;
+
     private readonly long _maxOperations = DefaultMaxOperations;
 
     /// <summary>HyperDbg's limits: <see cref="DefaultMaxOperations"/> operations per run.</summary>

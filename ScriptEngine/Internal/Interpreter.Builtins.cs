@@ -15,7 +15,6 @@ internal sealed partial class Interpreter
     private const ulong LowMask = 0xFFFF;
     private const ulong MaxMemcpyLength = 0xFFFF_FFFF;
     private const int CopyChunk = 256;
-    private const ulong MaxMicrosleep = 1_000_000;
     private const int MicrosecondsPerMillisecond = 1000;
     private const ulong MicrosecondsPerSecond = 1_000_000;
 
@@ -102,7 +101,7 @@ internal sealed partial class Interpreter
                 result = _target.ReadTimeStampCounter();
                 return true;
             case BuiltinId.Microsleep:
-                Microsleep(Math.Min(args[0], MaxMicrosleep));
+                Microsleep(Math.Min(args[0], (ulong)ScriptLimits.MaxMicrosleep));
                 return true;
             case BuiltinId.Neg:
                 result = unchecked(0 - args[0]);

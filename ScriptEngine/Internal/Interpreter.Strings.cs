@@ -5,12 +5,10 @@ namespace HyperDbgRemote.Script.Internal;
 
 internal sealed partial class Interpreter
 {
-    /// <summary>Longest string the string functions and <c>%s</c> scan before giving up.</summary>
-    private const int MaxStringScan = 1 << 20;
     private const int ScanChunk = 64;
 
     /// <summary>strlen/wcslen/strcmp/strncmp/wcscmp/wcsncmp/memcmp with C semantics (spec 6.8); comparisons return
-    /// -1, 0 or 1 as a 64-bit value. One operation each, as in HyperDbg; a scan stops after <see cref="MaxStringScan"/>
+    /// -1, 0 or 1 as a 64-bit value. One operation each, as in HyperDbg; a scan stops after <see cref="ScriptLimits.MaxStringScan"/>
     /// units.</summary>
     private bool TryStringFunction(BuiltinId id, ReadOnlySpan<ulong> args, out ulong result)
     {
@@ -20,7 +18,7 @@ internal sealed partial class Interpreter
             case BuiltinId.Strlen or BuiltinId.Wcslen:
                 {
                     int unit = id == BuiltinId.Wcslen ? sizeof(char) : sizeof(byte);
-                    if (!TryMeasure(args[0], unit, MaxStringScan, out int length))
+                    if (!TryMeasure(args[0], unit, ScriptLimits.MaxStringScan, out int length))
                     {
                         return Error(id, $"cannot read a terminated string at 0x{args[0]:x}");
                     }
@@ -104,7 +102,7 @@ internal sealed partial class Interpreter
                 return true;
             }
 
-            if ((stopAtNul && x == 0) || i >= MaxStringScan)
+            if ((stopAtNul && x == 0) || i >= ScriptLimits.MaxStringScan)
             {
                 return true;
             }
