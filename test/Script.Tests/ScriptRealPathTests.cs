@@ -129,24 +129,26 @@ public sealed class ScriptRealPathTests
     }
 
     /// <summary>An event script of 1.2 million operations: beyond HyperDbg's default limit it fails (.done stays 0); with
-    /// the agent option raised it finishes. A second event on the same OUT pauses, so the debugger
-    /// reads the result at a halt (synchronised on the event, not on time).</summary>
+    /// the agent option raised it finishes. An older event on the same OUT pauses after it, so the debugger reads the
+    /// result at that halt (synchronised on the event, not on time).</summary>
     [TestCase(null, "0")]
     [TestCase("2000000", "493e0")]
     public void EventScript_AgentOperationLimit_DecidesWhetherALongScriptFinishes(string? limit, string done)
     {
         // Arrange
+        // Arrange: the guest halted before its first instruction, so both events are in place before any OUT.
         string[] options = limit is null
-            ? ["--guest", "demo", "--listen", "grpc://127.0.0.1:0"]
-            : ["--guest", "demo", "--listen", "grpc://127.0.0.1:0", "--max-execution-count", limit];
+            ? ["--guest", "demo", "--initial-break", "--listen", "grpc://127.0.0.1:0"]
+            : ["--guest", "demo", "--initial-break", "--listen", "grpc://127.0.0.1:0", "--max-execution-count", limit];
         using DebuggerProcesses.AgentChild agent = DebuggerProcesses.StartAgent(options);
 
-        // Act
+        // Act: the newer event (the long one) runs first on the OUT, then the older one's pause() halts the guest.
         (int exit, string output, string errors) = DebuggerProcesses.RunDebugger(
             s_limit,
             "--connect", agent.Listen[0], "--wait", "60",
             "-c", "!ioout 80 script { pause(); }",
             "-c", "!ioout 80 script { i = 0; while (i < 0n300000) { i++; } .done = i; }",
+            "-c", "g",
             "-c", "print .done");
 
         // Assert (the failing run's warning names the option too, but arrives as a log notification in no fixed order
