@@ -30,6 +30,7 @@ public sealed class ScriptInterruptTests
         await using var links = new LinkServer(session, dispatcher, hub, new AgentSecurity(null, null, null));
         links.Listen(ListenUri.Parse("tcp://127.0.0.1:0"));
         session.Start(initialBreak: true);
+        Assert.That(SpinWait.SpinUntil(() => session.Vm.CurrentHalt is not null, TimeSpan.FromMinutes(2)), Is.True, "the guest never halted");
         await using LinkDebuggeeConnection host = await LinkDebuggeeConnection.ConnectAsync(links.Addresses[0]);
         Task<AgentToHost> run = host.SendAsync(new HostToAgent
         {
@@ -37,7 +38,9 @@ public sealed class ScriptInterruptTests
         });
 
         // Act: once the script is looping (it wrote its marker), the debugger's break-in byte.
-        Assert.That(SpinWait.SpinUntil(() => BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)) == 0x1234, TimeSpan.FromMinutes(2)), Is.True, "the script never started");
+        SpinWait.SpinUntil(() => run.IsCompleted || BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)) == 0x1234, TimeSpan.FromMinutes(2));
+        Assert.That(run.IsCompleted, Is.False, () => $"the script ended before the break-in: {run.Result.EvaluateScript.Message}");
+        Assert.That(BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)), Is.EqualTo(0x1234UL), "the script never started");
         host.Link.SendBreakIn();
         AgentToHost interrupted = await run.WaitAsync(TimeSpan.FromMinutes(2));
         AgentToHost next = await host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "print(1234);" } }).WaitAsync(TimeSpan.FromMinutes(2));
