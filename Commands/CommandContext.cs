@@ -21,6 +21,10 @@ internal sealed class CommandContext
     /// <summary>The full command line as typed.</summary>
     public string Line { get; set; } = string.Empty;
 
+    /// <summary>Cancelled when the user interrupts the command (Ctrl+C at a halted prompt): requests made for it pass it
+    /// on, so the agent stops the work.</summary>
+    public CancellationToken Cancellation { get; init; }
+
     /// <summary>Runs a command line (for <c>.script</c>); returns false when it failed.</summary>
     public required Func<string, Task<bool>> RunLineAsync { get; init; }
 

@@ -13,6 +13,13 @@ internal sealed class CommandRunner
     private readonly HostOutput _output;
     private readonly CommandRegistry _registry = new();
 
+    // The command line being run and what interrupts it (commands a .script runs share it).
+    private CancellationTokenSource? _current;
+    private int _nesting;
+
+    // An interruption that came while no command ran, for the next one (non-interactive runs).
+    private volatile bool _pendingInterrupt;
+
     public CommandRunner(DebugSession session, HostOutput output, bool interactive)
     {
         _session = session;
@@ -22,15 +29,34 @@ internal sealed class CommandRunner
 
     public bool Interactive { get; }
 
-    /// <summary>True while a command runs.</summary>
-    public bool IsRunning => Volatile.Read(ref _running) is not null;
-
-    private CancellationTokenSource? _running;
-
-    /// <summary>Cancels the command that runs (Ctrl+C): its request stops waiting and it fails with "cancelled".</summary>
-    public void CancelCurrent() => Volatile.Read(ref _running)?.Cancel();
-
     public CommandRegistry Registry => _registry;
+
+    /// <summary>True while a command runs.</summary>
+    public bool IsRunning => Volatile.Read(ref _current) is not null;
+
+    /// <summary>Interrupts the command that is running (and the rest of a <c>.script</c> running it); false when none
+    /// runs. With <paramref name="evenIfIdle"/> the next command starts interrupted instead (a Ctrl+C that came just
+    /// before a scripted command began). Safe from another thread (a Ctrl+C handler).</summary>
+    public bool Interrupt(bool evenIfIdle = false)
+    {
+        CancellationTokenSource? current = Volatile.Read(ref _current);
+        if (current is null)
+        {
+            _pendingInterrupt |= evenIfIdle;
+            return false;
+        }
+
+        try
+        {
+            current.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        return true;
+    }
 
     /// <summary>Runs one command; returns false when it failed (the message was printed).</summary>
     public async Task<bool> RunAsync(string line)
@@ -41,12 +67,23 @@ internal sealed class CommandRunner
             return true;
         }
 
+        CancellationTokenSource? owned = _nesting == 0 ? new CancellationTokenSource() : null;
+        if (owned is not null)
+        {
+            Volatile.Write(ref _current, owned);
+            if (_pendingInterrupt)
+            {
+                _pendingInterrupt = false;
+                owned.Cancel();
+            }
+        }
+
+        _nesting++;
+        CancellationToken cancellation = _current!.Token;
         _output.BeginCommand();
         bool ok = false;
-        using var cancellation = new CancellationTokenSource();
-        CancellationTokenSource? outer = Interlocked.Exchange(ref _running, cancellation);
         CancellationToken previous = _session.CommandCancellation;
-        _session.CommandCancellation = cancellation.Token;
+        _session.CommandCancellation = cancellation;
         try
         {
             if (Tokenizer.IsIncomplete(trimmed))
@@ -77,6 +114,7 @@ internal sealed class CommandRunner
                 Interactive = Interactive,
                 Line = trimmed,
                 RunLineAsync = RunAsync,
+                Cancellation = cancellation,
             };
             await command.RunAsync(context, args).ConfigureAwait(false);
             ok = true;
@@ -87,13 +125,25 @@ internal sealed class CommandRunner
             _output.Error("err, " + ex.Message);
             return false;
         }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            _output.Error(Interrupted);
+            return false;
+        }
         finally
         {
             _session.CommandCancellation = previous;
-            Interlocked.Exchange(ref _running, outer);
             _output.EndCommand(trimmed, ok);
+            if (--_nesting == 0 && owned is not null)
+            {
+                Volatile.Write(ref _current, null);
+                owned.Dispose();
+            }
         }
     }
+
+    /// <summary>What an interrupted command prints.</summary>
+    public const string Interrupted = "err, interrupted (Ctrl+C): the agent stopped the command's work (a script on the halted core runs until it ends, Ctrl+C, or the agent's --max-eval-execution-count).";
 
     /// <summary>The command name and its arguments; <c>?expr</c> and <c>r rax=1</c> forms are split too.</summary>
     private static (string Name, List<Token> Args) SplitName(List<Token> tokens)

@@ -288,28 +288,31 @@ internal sealed class DebugSession : IAsyncDisposable
         deadline.CancelAfter(limit);
         try
         {
-            return await c.SendAsync(request, deadline.Token).ConfigureAwait(false);
+            AgentToHost answer = await c.SendAsync(request, deadline.Token).ConfigureAwait(false);
+
+            // The answer to an interrupted request (an embedded agent answers the script it stopped): interrupted.
+            CommandCancellation.ThrowIfCancellationRequested();
+            cancellationToken.ThrowIfCancellationRequested();
+            return answer;
         }
         catch (ConnectionException ex)
         {
             throw new CommandException(ex.Message, ex);
         }
-        catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.Cancelled or Grpc.Core.StatusCode.DeadlineExceeded)
+        catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled or Grpc.Core.StatusCode.DeadlineExceeded })
         {
-            throw Cancelled(limit, c, cancellationToken);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw Cancelled(limit, c, cancellationToken);
-        }
-    }
+            if (cancellationToken.IsCancellationRequested || CommandCancellation.IsCancellationRequested)
+            {
+                // Interrupted (Ctrl+C): gRPC reports a call cancelled by the caller as an RpcException; the command
+                // runner reports the interruption.
+                throw new OperationCanceledException("the request was interrupted", ex, cancellationToken.IsCancellationRequested ? cancellationToken : CommandCancellation);
+            }
 
-    private CommandException Cancelled(TimeSpan limit, IDebuggeeConnection c, CancellationToken caller) =>
-        CommandCancellation.IsCancellationRequested && !caller.IsCancellationRequested
-            ? new CommandException("cancelled (Ctrl+C).")
-            : c is ReconnectingConnection { IsReconnecting: true }
+            throw c is ReconnectingConnection { IsReconnecting: true }
                 ? new CommandException($"the link to the agent is lost and was not back within {limit.TotalSeconds:0} s; it keeps reconnecting.")
                 : new CommandException($"the agent did not answer within {limit.TotalSeconds:0} s (is it frozen?). Change the limit with --timeout.");
+        }
+    }
 
     /// <summary>Throws a <see cref="CommandException"/> with the agent's message unless <paramref name="status"/> is OK.</summary>
     public static void Check(Status status, string message)

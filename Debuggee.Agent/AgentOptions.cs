@@ -18,6 +18,7 @@ internal sealed class AgentOptions
                               [--script FILE] [--initial-break] [--resume-after S]
                               [--output-dir DIR] [--allow-output-connections]
                               [--max-connections N] [--handshake-timeout S]
+                              [--max-execution-count N] [--max-eval-execution-count N]
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
                             one JSON line {"ready":...} when listening
@@ -42,6 +43,12 @@ internal sealed class AgentOptions
           --run-seconds S   run the guest for S seconds, then print what it wrote to COM1 and the debug console and the
                             I/O exits per port (default: until the guest stops)
           --trap PORTS      set the I/O-bitmap bits of these ports (hex) or of all ports on every core
+          --max-execution-count N
+                            operations one event-script run may execute, counted as HyperDbg counts (default
+                            1000000, HyperDbg's MAX_EXECUTION_COUNT)
+          --max-eval-execution-count N
+                            the same for ?, print and r on the halted core (default 0: no limit; Ctrl+C in the
+                            debugger interrupts them)
         """;
 
     public string Guest { get; private set; } = "demo";
@@ -83,6 +90,12 @@ internal sealed class AgentOptions
     public TimeSpan? ResumeAfter { get; private set; }
 
     public bool InitialBreak { get; private set; }
+
+    /// <summary>--max-execution-count, or null for HyperDbg's 1,000,000.</summary>
+    public long? MaxExecutionCount { get; private set; }
+
+    /// <summary>--max-eval-execution-count, or null for no limit.</summary>
+    public long? MaxEvalExecutionCount { get; private set; }
 
     public static bool TryParse(string[] args, out AgentOptions options, out string? error)
     {
@@ -232,6 +245,22 @@ internal sealed class AgentOptions
                     break;
                 case "--initial-break":
                     options.InitialBreak = true;
+                    break;
+                case Events.AgentScripts.EventLimitOption or Events.AgentScripts.EvaluationLimitOption:
+                    if (!Events.AgentScripts.TryParseLimit(arg, Next(), out long limit, out error))
+                    {
+                        return false;
+                    }
+
+                    if (arg == Events.AgentScripts.EventLimitOption)
+                    {
+                        options.MaxExecutionCount = limit;
+                    }
+                    else
+                    {
+                        options.MaxEvalExecutionCount = limit;
+                    }
+
                     break;
                 case "--script":
                     options.ScriptFile = Next();

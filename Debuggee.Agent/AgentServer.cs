@@ -26,7 +26,7 @@ internal static class AgentServer
             ? OutputPolicy.ForDirectory(dir, options.AllowOutputConnections)
             : new OutputPolicy(null, options.AllowOutputConnections);
         using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 }, options.Limits, outputs: outputs);
-        var dispatcher = new RequestDispatcher(session, Events.AgentScripts.Create(session));
+        var dispatcher = new RequestDispatcher(session, Events.AgentScripts.Create(session, options.MaxExecutionCount, options.MaxEvalExecutionCount));
         await using var hub = new NotificationHub(session, options.ResumeAfter);
         var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);
         List<ListenUri> grpc = [.. uris.Where(u => u.Scheme is "grpc" or "grpc+unix")];

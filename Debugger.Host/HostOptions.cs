@@ -12,6 +12,7 @@ internal sealed class HostOptions
         """
         usage: hyperdbg [--local --guest SPEC [--cores N] [--memory MIB] | --connect URI [--token T]]
                         [-c COMMAND]... [--script FILE [ARGS...]] [--json] [--wait SECONDS]
+                        [--max-execution-count N] [--max-eval-execution-count N]
           --local           run an agent inside the debugger (the default, with --guest demo)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR
           --initial-break   with --local: the guest halts before its first instruction (g starts it)
@@ -22,6 +23,9 @@ internal sealed class HostOptions
           --wait SECONDS    how long a scripted command waits for the debuggee to halt (default 10)
           --timeout SECONDS how long a request waits for the agent's answer (default 30; scripts on a halted core get
                             four times as long); a frozen or lost agent is reported, never waited for without end
+          --max-execution-count N, --max-eval-execution-count N
+                            with --local: the operation limits of event scripts (default 1000000) and of ?, print
+                            and r on the halted core (default 0: none; Ctrl+C interrupts), as the agent's options
         exit status: 0 when every command succeeded, 1 at the first failing command, 2 for bad arguments.
         """;
 
@@ -51,6 +55,12 @@ internal sealed class HostOptions
 
     /// <summary>How long a request waits for the agent's answer.</summary>
     public double TimeoutSeconds { get; private set; } = 30;
+
+    /// <summary>--max-execution-count for the embedded agent (null: HyperDbg's 1,000,000).</summary>
+    public long? MaxExecutionCount { get; private set; }
+
+    /// <summary>--max-eval-execution-count for the embedded agent (null: no limit).</summary>
+    public long? MaxEvalExecutionCount { get; private set; }
 
     public bool NonInteractive => Commands.Count > 0 || Script is not null;
 
@@ -90,6 +100,23 @@ internal sealed class HostOptions
                     break;
                 case "--initial-break":
                     options.InitialBreak = true;
+                    break;
+                case HyperDbgRemote.Agent.Events.AgentScripts.EventLimitOption or HyperDbgRemote.Agent.Events.AgentScripts.EvaluationLimitOption:
+                    string option = args[i];
+                    if (!HyperDbgRemote.Agent.Events.AgentScripts.TryParseLimit(option, Next(), out long limit, out error))
+                    {
+                        return false;
+                    }
+
+                    if (option == HyperDbgRemote.Agent.Events.AgentScripts.EventLimitOption)
+                    {
+                        options.MaxExecutionCount = limit;
+                    }
+                    else
+                    {
+                        options.MaxEvalExecutionCount = limit;
+                    }
+
                     break;
                 case "--connect":
                     options.Connect = Next();

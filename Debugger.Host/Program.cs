@@ -32,7 +32,7 @@ try
     }
     else if (options.Local)
     {
-        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak));
+        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak, options.MaxExecutionCount, options.MaxEvalExecutionCount));
     }
 }
 catch (Exception ex) when (ex is GuestImageException or ConnectionException or CpuEngineUnavailableException or ArgumentException)
@@ -40,6 +40,30 @@ catch (Exception ex) when (ex is GuestImageException or ConnectionException or C
     Console.Error.WriteLine($"hyperdbg: {ex.Message}");
     return ex is CpuEngineUnavailableException ? 3 : 2;
 }
+
+// Ctrl+C: interrupts a command that waits (a long ?, print or .script: the agent stops the script; a request to a
+// frozen agent), and breaks in while the guest runs. With -c or --script it also stops a command about to start.
+// While the link is lost and reconnecting, it returns to the prompt (q quits).
+var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    if (session.Connection is not null && session.Halt is null && !runner.IsRunning && !session.IsReconnecting)
+    {
+        _ = runner.RunAsync("pause");
+        return;
+    }
+
+    if (runner.IsRunning && session.Connection is IBreakInSender link)
+    {
+        // The framed link carries the interruption as its break-in byte (the agent cancels the request it is
+        // handling); gRPC and the embedded agent see the request's cancellation.
+        _ = link.TrySendBreakIn();
+    }
+
+    runner.Interrupt(evenIfIdle: options.NonInteractive);
+    interrupted.TrySetResult();
+};
 
 if (options.NonInteractive)
 {
@@ -71,23 +95,6 @@ if (options.NonInteractive)
 // Interactive: the prompt shows when not connected, halted, or reconnecting; while the guest runs, Ctrl+C breaks in,
 // and while a command waits, Ctrl+C cancels it. A lost link returns to the prompt (q quits) while it reconnects.
 var editor = new LineEditor();
-var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    if (runner.IsRunning)
-    {
-        runner.CancelCurrent();
-    }
-    else if (session.Connection is not null && session.Halt is null && !session.IsReconnecting)
-    {
-        _ = runner.RunAsync("pause");
-    }
-    else
-    {
-        interrupted.TrySetResult();
-    }
-};
 while (true)
 {
     if (session.Connection is not null && session.Halt is null && !session.GuestStopped && !session.IsReconnecting)

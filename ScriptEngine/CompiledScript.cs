@@ -39,15 +39,28 @@ public sealed class CompiledScript
 
     internal ScriptProgramImage Image => _image;
 
+    /// <summary>The code generator's work for this script (see <see cref="ScriptProgramImage.CompileWork"/>).</summary>
+    internal long CompileWork => _image.CompileWork;
+
     /// <summary>
-    /// Runs the script once against <paramref name="target"/>. A runtime error (bad memory access, division by zero,
-    /// stack overflow, more than <see cref="ScriptLimits.MaxOperations"/> operations, a full global table) ends this
-    /// run only and comes back in <see cref="ScriptRunResult.Error"/>. Exceptions thrown by the target propagate.
+    /// Runs the script once against <paramref name="target"/> with HyperDbg's limits (<see cref="ScriptLimits.Default"/>).
+    /// A runtime error (bad memory access, division by zero, stack overflow, more than
+    /// <see cref="ScriptLimits.DefaultMaxOperations"/> operations, a full global table) ends this run only and comes back
+    /// in <see cref="ScriptRunResult.Error"/>. Exceptions thrown by the target propagate.
     /// </summary>
-    public ScriptRunResult Run(IScriptTarget target, ScriptGlobals globals, in ScriptRunContext context)
+    public ScriptRunResult Run(IScriptTarget target, ScriptGlobals globals, in ScriptRunContext context) =>
+        Run(target, globals, context, ScriptLimits.Default, CancellationToken.None);
+
+    /// <summary>
+    /// Runs the script once with <paramref name="limits"/> (<see cref="ScriptLimits.MaxOperations"/>). When
+    /// <paramref name="cancellationToken"/> is cancelled the run ends within a few thousand operations with an error
+    /// saying it was interrupted (a built-in that waits, such as <c>microsleep</c> or a spinlock, wakes at once).
+    /// </summary>
+    public ScriptRunResult Run(IScriptTarget target, ScriptGlobals globals, in ScriptRunContext context, ScriptLimits limits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(globals);
+        ArgumentNullException.ThrowIfNull(limits);
         GlobalBinding? binding = _binding;
         if (binding is null || !ReferenceEquals(binding.Globals, globals) || binding.Version != globals.Version)
         {
@@ -63,7 +76,7 @@ public sealed class CompiledScript
         RunState state = RunState.Rent();
         try
         {
-            return state.Interpreter.Run(_image, target, globals.Values, binding.Slots, context);
+            return state.Interpreter.Run(_image, target, globals.Values, binding.Slots, context, limits, cancellationToken);
         }
         finally
         {

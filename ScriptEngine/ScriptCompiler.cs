@@ -16,9 +16,14 @@ namespace HyperDbgRemote.Script;
 public static class ScriptCompiler
 {
     /// <summary>Compiles <paramref name="source"/> or throws <see cref="ScriptCompileException"/> (line, column,
-    /// source line and caret in its message). Sources longer than <see cref="ScriptLimits.MaxSourceLength"/> are
-    /// rejected.</summary>
-    public static CompiledScript Compile(string source, ScriptCompileOptions? options = null)
+    /// source line and caret in its message). Sources longer than <see cref="ScriptLimits.MaxSourceLength"/> and nesting
+    /// deeper than <see cref="ScriptLimits.MaxNesting"/> are rejected; time and stack grow linearly with the source, at
+    /// most.</summary>
+    public static CompiledScript Compile(string source, ScriptCompileOptions? options = null) => Compile(source, options, CancellationToken.None);
+
+    /// <summary>As <see cref="Compile(string, ScriptCompileOptions?)"/>; stops with <see cref="OperationCanceledException"/>
+    /// soon after <paramref name="cancellationToken"/> is cancelled (the request that asked for it is gone).</summary>
+    public static CompiledScript Compile(string source, ScriptCompileOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source.Length > ScriptLimits.MaxSourceLength)
@@ -27,24 +32,26 @@ public static class ScriptCompiler
                 $"the script is {source.Length:N0} characters long; the limit is {ScriptLimits.MaxSourceLength:N0}");
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         var text = new SourceText(source);
-        List<Token> tokens = Includes.Expand(Lexer.Tokenize(source, options?.SymbolResolver), text, options);
-        ScriptProgram program = Parser.Parse(text, tokens);
-        ScriptProgramImage image = CodeGenerator.Generate(text, program);
+        List<Token> tokens = Includes.Expand(Lexer.Tokenize(source, options?.SymbolResolver, cancellationToken), text, options, cancellationToken);
+        ScriptProgram program = Parser.Parse(text, tokens, cancellationToken);
+        ScriptProgramImage image = CodeGenerator.Generate(text, program, cancellationToken);
         return new CompiledScript(source, image);
     }
 
     /// <summary>Compiles <paramref name="source"/>; on failure returns false and the full error text
-    /// (the exception message).</summary>
+    /// (the exception message). Cancellation is not a failure: it throws <see cref="OperationCanceledException"/>.</summary>
     public static bool TryCompile(
         string source,
         [NotNullWhen(true)] out CompiledScript? script,
         [NotNullWhen(false)] out string? error,
-        ScriptCompileOptions? options = null)
+        ScriptCompileOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         try
         {
-            script = Compile(source, options);
+            script = Compile(source, options, cancellationToken);
             error = null;
             return true;
         }

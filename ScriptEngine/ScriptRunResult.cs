@@ -21,7 +21,8 @@ public readonly struct ScriptRunResult
     /// <summary>The runtime error, or null on success.</summary>
     public string? Error { get; }
 
-    /// <summary>How many interpreter operations the run executed (bounded by <see cref="ScriptLimits.MaxOperations"/>).</summary>
+    /// <summary>How many operations the run executed, counted as HyperDbg's evaluator counts its instructions (bounded by
+    /// <see cref="ScriptLimits.MaxOperations"/>; docs/script-language.md, "What counts as an operation").</summary>
     public long Operations { get; }
 
     internal static ScriptRunResult Succeeded(long operations) => new(null, operations);

@@ -19,12 +19,19 @@ internal static class ScriptBenchmarks
     private const string EventScript = "printf(\"%x %x %x\\n\", @al, $core, $pid);";
     private const int EvalRuns = 2_000_000;
     private const int CompileLines = 200;
+    private static readonly int[] s_chainTerms = [1_600, 3_200, 16_000, 30_000];
 
     /// <summary>The script engine alone.</summary>
     public static IEnumerable<(string Name, Func<double> Run)> Engine()
     {
         yield return ("script.eval_per_s", () => Measure.Median(Evaluate));
         yield return ("script.compile_ms", () => Measure.Median(Compile));
+
+        // ".x = 1+1+...+1;": compile time of operator chains (linear: 2x the terms, about 2x the time).
+        foreach (int terms in s_chainTerms)
+        {
+            yield return ($"script.compile_chain_ms.{terms}", () => Measure.Median(() => CompileChain(terms)));
+        }
     }
 
     /// <summary>Script events through the agent to a connected host.</summary>
@@ -65,6 +72,14 @@ internal static class ScriptBenchmarks
         }
 
         string text = source.ToString();
+        return Measure.Seconds(() => ScriptCompiler.Compile(text)) * 1000;
+    }
+
+    /// <summary>Milliseconds to compile <c>.x = 1+1+...+1;</c> with <paramref name="terms"/> terms (issue 9: 16,000 terms
+    /// overflowed the stack, 3,200 took 43 s).</summary>
+    private static double CompileChain(int terms)
+    {
+        string text = ".x = " + string.Join('+', Enumerable.Repeat("1", terms)) + ";";
         return Measure.Seconds(() => ScriptCompiler.Compile(text)) * 1000;
     }
 

@@ -37,7 +37,7 @@ internal sealed class EvaluateCommand : IDebuggerCommand
             throw new CommandException("there is no script to run.");
         }
 
-        if (HostScriptCheck.Check(script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings) is string error)
+        if (HostScriptCheck.Check(script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings, context.Cancellation) is string error)
         {
             throw new CommandException($"the script does not compile: {error}");
         }
@@ -48,7 +48,7 @@ internal sealed class EvaluateCommand : IDebuggerCommand
         }
 
         HaltedNotification halt = await context.RequireHaltAsync().ConfigureAwait(false);
-        AgentToHost r = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core, Includes = { includes } } }).ConfigureAwait(false);
+        AgentToHost r = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core, Includes = { includes } } }, context.Cancellation).ConfigureAwait(false);
         DebugSession.Check(r.EvaluateScript.Status, r.EvaluateScript.Message);
         context.Output.Text(r.EvaluateScript.Output);
     }

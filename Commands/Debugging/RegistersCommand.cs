@@ -48,7 +48,7 @@ internal sealed class RegistersCommand : IDebuggerCommand
                 throw new CommandException($"'r {text}': {error}");
             }
 
-            AgentToHost e = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core } }).ConfigureAwait(false);
+            AgentToHost e = await context.Session.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = script, Core = halt.Core } }, context.Cancellation).ConfigureAwait(false);
             DebugSession.Check(e.EvaluateScript.Status, e.EvaluateScript.Message);
             return;
         }

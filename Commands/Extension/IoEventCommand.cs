@@ -54,7 +54,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
         }
 
         context.Session.RequireConnection();
-        AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = registration } }).ConfigureAwait(false);
+        AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = registration } }, context.Cancellation).ConfigureAwait(false);
         DebugSession.Check(reply.RegisterEvent.Status, reply.RegisterEvent.Message);
         context.Output.Line($"event {reply.RegisterEvent.EventId:x} registered");
     }

@@ -22,12 +22,17 @@ internal static class HostScriptCheck
 
     /// <summary>As <see cref="Check(string, out Dictionary{string, string})"/>, with the compiler's warnings (empty
     /// when it does not compile).</summary>
-    public static string? Check(string script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings)
+    public static string? Check(string script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings) =>
+        Check(script, out includes, out warnings, CancellationToken.None);
+
+    /// <summary>As <see cref="Check(string, out Dictionary{string, string}, out IReadOnlyList{string})"/>; stops with
+    /// <see cref="OperationCanceledException"/> when the command is interrupted.</summary>
+    public static string? Check(string script, out Dictionary<string, string> includes, out IReadOnlyList<string> warnings, CancellationToken cancellationToken)
     {
         var files = new FileIncludes();
         includes = files.Read;
         var options = new ScriptCompileOptions { SymbolResolver = new AnySymbol(), IncludeResolver = files };
-        bool ok = ScriptCompiler.TryCompile(script, out CompiledScript? compiled, out string? error, options);
+        bool ok = ScriptCompiler.TryCompile(script, out CompiledScript? compiled, out string? error, options, cancellationToken);
         warnings = compiled?.Warnings ?? [];
         return ok ? null : error;
     }

@@ -19,12 +19,17 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     private readonly IReadOnlyDictionary<string, ulong> _symbols;
     private readonly ScriptGlobals _globals = new();
     private readonly ScriptCompileOptions _options;
+    private readonly ScriptLimits _eventLimits;
+    private readonly ScriptLimits _evaluationLimits;
 
-    public EngineScriptCompiler(VirtualMachine vm, EventManager events, IReadOnlyDictionary<string, ulong> symbols)
+    /// <summary>Creates the engine; null limits are the agent options' defaults (<see cref="AgentScripts"/>).</summary>
+    public EngineScriptCompiler(VirtualMachine vm, EventManager events, IReadOnlyDictionary<string, ulong> symbols, ScriptLimits? eventLimits = null, ScriptLimits? evaluationLimits = null)
     {
         _vm = vm;
         _events = events;
         _symbols = symbols;
+        _eventLimits = eventLimits ?? AgentScripts.EventLimits(null);
+        _evaluationLimits = evaluationLimits ?? AgentScripts.EvaluationLimits(null);
         _options = new ScriptCompileOptions { SymbolResolver = this };
     }
 
@@ -32,15 +37,15 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     public ScriptGlobals Globals => _globals;
 
     /// <inheritdoc/>
-    public IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null) =>
-        new EventScript(CompileChecked(source, includes), _globals, _vm, _events);
+    public IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default) =>
+        new EventScript(CompileChecked(source, includes, cancellationToken), _globals, _eventLimits, _vm, _events);
 
     /// <inheritdoc/>
-    public string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null)
+    public string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(core);
         ArgumentNullException.ThrowIfNull(context);
-        CompiledScript script = CompileChecked(source, includes);
+        CompiledScript script = CompileChecked(source, includes, cancellationToken);
         var output = new StringBuilder();
         var target = new VcpuScriptTarget(core, _events);
         target.BeginEvaluation(output);
@@ -54,7 +59,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
                 EventStage = (ulong)context.Stage,
                 Buffer = 0,
             };
-            result = script.Run(target, _globals, run);
+            result = script.Run(target, _globals, run, _evaluationLimits, cancellationToken);
         }
         finally
         {
@@ -73,14 +78,14 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     /// <inheritdoc/>
     public bool TryResolve(string qualifiedName, out ulong address) => _symbols.TryGetValue(qualifiedName, out address);
 
-    private CompiledScript CompileChecked(string source, IReadOnlyDictionary<string, string>? includes)
+    private CompiledScript CompileChecked(string source, IReadOnlyDictionary<string, string>? includes, CancellationToken cancellationToken)
     {
         try
         {
             ScriptCompileOptions options = includes is null || includes.Count == 0
                 ? _options
                 : new ScriptCompileOptions { SymbolResolver = this, IncludeResolver = new SentIncludes(includes) };
-            return ScriptCompiler.Compile(source, options);
+            return ScriptCompiler.Compile(source, options, cancellationToken);
         }
         catch (ScriptCompileException ex)
         {
@@ -99,12 +104,14 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
     {
         private readonly CompiledScript _script;
         private readonly ScriptGlobals _globals;
+        private readonly ScriptLimits _limits;
         private readonly VcpuScriptTarget[] _targets;
 
-        public EventScript(CompiledScript script, ScriptGlobals globals, VirtualMachine vm, EventManager events)
+        public EventScript(CompiledScript script, ScriptGlobals globals, ScriptLimits limits, VirtualMachine vm, EventManager events)
         {
             _script = script;
             _globals = globals;
+            _limits = limits;
             _targets = [.. vm.Cores.Select(c => new VcpuScriptTarget(c, events))];
         }
 
@@ -122,7 +129,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
                     EventId = (ulong)invocation.Event.Id,
                     EventStage = (ulong)invocation.StageNumber,
                 };
-                return _script.Run(target, _globals, context).Error;
+                return _script.Run(target, _globals, context, _limits).Error;
             }
             finally
             {

@@ -9,11 +9,13 @@ namespace HyperDbgRemote.Agent.Events;
 internal interface IScriptCompiler
 {
     /// <summary>Compiles an event's script; throws <see cref="ScriptException"/> with line, column and caret on errors.
-    /// <paramref name="includes"/> holds the text of the files it <c>#include</c>s, read by the debugger.</summary>
-    IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null);
+    /// <paramref name="includes"/> holds the text of the files it <c>#include</c>s, read by the debugger. Stops with
+    /// <see cref="OperationCanceledException"/> when the request is cancelled.</summary>
+    IEventScript Compile(string source, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Runs a script once on a halted core (<c>?</c>, <c>print</c>, <c>r x = …</c>); returns what it printed.</summary>
-    string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null);
+    /// <summary>Runs a script once on a halted core (<c>?</c>, <c>print</c>, <c>r x = …</c>); returns what it printed. A
+    /// cancelled request interrupts the run (a <see cref="ScriptException"/> saying so).</summary>
+    string Evaluate(string source, Vcpu core, HaltContext context, IReadOnlyDictionary<string, string>? includes = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What a script evaluated while halted sees of the halt (HyperDbg: $context, $event_id, $event_stage).</summary>

@@ -36,14 +36,14 @@ internal sealed class InProcessConnection : IDebuggeeConnection
     /// <inheritdoc/>
     public HandshakeResponse Handshake { get; }
 
-    /// <summary>Starts a guest in this process.</summary>
-    public static InProcessConnection Start(string guestSpec, int? cores, int memoryMiB, bool initialBreak = false)
+    /// <summary>Starts a guest in this process; the script limits are the agent options' (null: their defaults).</summary>
+    public static InProcessConnection Start(string guestSpec, int? cores, int memoryMiB, bool initialBreak = false, long? maxExecutionCount = null, long? maxEvalExecutionCount = null)
     {
         IGuestLoader loader = GuestSpec.Parse(guestSpec);
         int n = cores ?? loader.DefaultCores;
         var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = (ulong)memoryMiB * 1024 * 1024 });
         var hub = new NotificationHub(session);
-        var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));
+        var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session, maxExecutionCount, maxEvalExecutionCount));
         session.Start(initialBreak);
         return new InProcessConnection(session, hub, dispatcher, ownsSession: true);
     }
@@ -54,7 +54,7 @@ internal sealed class InProcessConnection : IDebuggeeConnection
 
     /// <inheritdoc/>
     public Task<AgentToHost> SendAsync(HostToAgent request, CancellationToken cancellationToken = default) =>
-        Task.Run(() => _dispatcher.Handle(request), cancellationToken);
+        Task.Run(() => _dispatcher.Handle(request, cancellationToken), cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>Nothing to do: an in-process channel cannot be lost, so nothing is kept for a resume.</remarks>

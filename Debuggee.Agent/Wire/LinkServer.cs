@@ -211,16 +211,28 @@ internal sealed class LinkServer : IAsyncDisposable
     {
         await using var link = new ReliableLink<AgentToHost, HostToAgent>(transport);
         bool authenticated = false;
+
+        // The break-in byte (the debugger's Ctrl+C) interrupts the request being handled (a script running on the
+        // halted core) and halts a running guest; from a peer that has not shaken hands it is ignored.
+        CancellationTokenSource? inFlight = null;
         link.BreakInReceived += (_, _) =>
         {
-            if (Volatile.Read(ref authenticated))
-            {
-                _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
-            }
-            else
+            if (!Volatile.Read(ref authenticated))
             {
                 Log.Warning("{Transport}: break-in from a peer that has not completed its handshake: ignored", transport.Description);
+                return;
             }
+
+            try
+            {
+                Volatile.Read(ref inFlight)?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended as the byte arrived.
+            }
+
+            _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
         };
         using var sendLock = new SemaphoreSlim(1, 1);
 
@@ -281,7 +293,7 @@ internal sealed class LinkServer : IAsyncDisposable
                         break;
                     }
 
-                    AgentToHost hello = _dispatcher.Handle(request);
+                    AgentToHost hello = _dispatcher.Handle(request, done.Token);
                     if (hello.Handshake.Status != Status.Ok)
                     {
                         await Send(hello, done.Token).ConfigureAwait(false);
@@ -306,7 +318,20 @@ internal sealed class LinkServer : IAsyncDisposable
                     continue;
                 }
 
-                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request), done.Token).ConfigureAwait(false);
+                AgentToHost reply;
+                using (var requestCancellation = CancellationTokenSource.CreateLinkedTokenSource(done.Token))
+                {
+                    Volatile.Write(ref inFlight, requestCancellation);
+                    try
+                    {
+                        reply = await Task.Run(() => _dispatcher.Handle(request, requestCancellation.Token), done.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref inFlight, null);
+                    }
+                }
+
                 await Send(reply, done.Token).ConfigureAwait(false);
             }
         }

@@ -12,15 +12,16 @@ namespace HyperDbgRemote.Agent.Wire;
 /// <content>Events, outputs and execution control.</content>
 internal sealed partial class RequestDispatcher
 {
-    private RegisterEventResponse RegisterEvent(EventRegistration r)
+    private RegisterEventResponse RegisterEvent(EventRegistration r, CancellationToken cancellationToken)
     {
-        IoEventSpec spec = ToSpec(r);
+        IoEventSpec spec = ToSpec(r, cancellationToken);
         RegisteredEvent e = _session.Events.Register(spec);
         return new RegisterEventResponse { Status = Status.Ok, EventId = (uint)e.Id };
     }
 
-    /// <summary>Validates a registration from the wire (its sizes were checked by <see cref="Handle"/>) and turns it into an event specification.</summary>
-    private IoEventSpec ToSpec(EventRegistration r)
+    /// <summary>Validates a registration from the wire (its sizes were checked by <see cref="Handle"/>) and turns it into
+    /// an event specification (compiling its script unless <paramref name="cancellationToken"/> is cancelled first).</summary>
+    private IoEventSpec ToSpec(EventRegistration r, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(r);
         IoEventDirection direction = r.Direction switch
@@ -49,7 +50,7 @@ internal sealed partial class RequestDispatcher
         IEventScript? script = null;
         if (r.Script.Length > 0)
         {
-            script = (_scripts ?? throw new SessionException("this agent has no script engine.", Status.Unsupported)).Compile(r.Script, r.ScriptIncludes);
+            script = (_scripts ?? throw new SessionException("this agent has no script engine.", Status.Unsupported)).Compile(r.Script, r.ScriptIncludes, cancellationToken);
         }
 
         return new IoEventSpec

@@ -31,8 +31,9 @@ internal sealed partial class RequestDispatcher
     /// <summary>The agent's name in the handshake.</summary>
     public const string AgentName = "hyperdbg-agent 1.0";
 
-    /// <summary>Handles one request.</summary>
-    public AgentToHost Handle(HostToAgent request)
+    /// <summary>Handles one request; <paramref name="cancellationToken"/> is the request's (cancelled when its host gives
+    /// up or goes away): script compilation and evaluation stop with it.</summary>
+    public AgentToHost Handle(HostToAgent request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var reply = new AgentToHost { RequestId = request.RequestId };
@@ -43,7 +44,11 @@ internal sealed partial class RequestDispatcher
                 throw new SessionException(limit, Status.LimitExceeded);
             }
 
-            Dispatch(request, reply);
+            Dispatch(request, reply, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            SetError(request, reply, Status.Timeout, "the request was cancelled before it finished.");
         }
         catch (SessionException ex)
         {
@@ -72,7 +77,7 @@ internal sealed partial class RequestDispatcher
         return reply;
     }
 
-    private void Dispatch(HostToAgent request, AgentToHost reply)
+    private void Dispatch(HostToAgent request, AgentToHost reply, CancellationToken cancellationToken)
     {
         switch (request.BodyCase)
         {
@@ -80,7 +85,7 @@ internal sealed partial class RequestDispatcher
                 reply.Handshake = Handshake(request.Handshake);
                 break;
             case HostToAgent.BodyOneofCase.RegisterEvent:
-                reply.RegisterEvent = RegisterEvent(request.RegisterEvent.Event ?? throw new SessionException("the request carries no event."));
+                reply.RegisterEvent = RegisterEvent(request.RegisterEvent.Event ?? throw new SessionException("the request carries no event."), cancellationToken);
                 break;
             case HostToAgent.BodyOneofCase.ModifyEvent:
                 reply.ModifyEvent = ModifyEvent(request.ModifyEvent);
@@ -113,7 +118,7 @@ internal sealed partial class RequestDispatcher
                 reply.Disassemble = Disassemble(request.Disassemble);
                 break;
             case HostToAgent.BodyOneofCase.EvaluateScript:
-                reply.EvaluateScript = Evaluate(request.EvaluateScript);
+                reply.EvaluateScript = Evaluate(request.EvaluateScript, cancellationToken);
                 break;
             case HostToAgent.BodyOneofCase.Status:
                 reply.Status = StatusOf();
@@ -226,7 +231,7 @@ internal sealed partial class RequestDispatcher
         return response;
     }
 
-    private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request)
+    private EvaluateScriptResponse Evaluate(EvaluateScriptRequest request, CancellationToken cancellationToken)
     {
         if (_scripts is null)
         {
@@ -235,7 +240,7 @@ internal sealed partial class RequestDispatcher
 
         VmHaltInfo halt = _session.Vm.CurrentHalt ?? throw new SessionException("scripts run on a halted debuggee: pause it first.", Status.NotHalted);
         var context = new HaltContext(halt.Exit?.Port ?? 0, halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
-        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes);
+        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes, cancellationToken);
         return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
     }
 

@@ -18,6 +18,7 @@ internal sealed partial class CodeGenerator
             return;
         }
 
+        // HyperDbg: MUL, ADD and a write per initial value.
         CType element = type.Target;
         int slots = (type.Size + CType.AddressSize - 1) / CType.AddressSize;
         Emit(OpCode.ZeroLocals, array.Slot, (ulong)slots, 0);
@@ -52,7 +53,7 @@ internal sealed partial class CodeGenerator
         for (int i = 0; i < values.Count; i++)
         {
             Emit(OpCode.AddrLocal, array.Slot, (ulong)(i * element.Size), 1);
-            EmitStoreMem(element, EmitValue(values[i], $"initial value {i + 1} of '{declaration.Name}'"), values[i].Offset);
+            EmitStoreMem(element, EmitValue(values[i], $"initial value {i + 1} of '{declaration.Name}'"), values[i].Offset, count: 3);
         }
     }
 

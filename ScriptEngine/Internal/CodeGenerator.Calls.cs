@@ -29,7 +29,9 @@ internal sealed partial class CodeGenerator
             ConvertTop(EmitValue(call.Args[i], $"argument {i + 1} of '{call.Name}'"), definition.Parameters[i].Type.Storage);
         }
 
-        Emit(OpCode.Call, function.Index, 0, 1 - call.Args.Count);
+        // HyperDbg: a PUSH per argument, CALL, the callee's prologue and epilogue, SUB, and a MOV of the result (taken
+        // off again when the call is a statement).
+        Emit(OpCode.Call, function.Index, 0, 1 - call.Args.Count, call.Args.Count + Counting.Call + 1);
         ScalarType type = definition.ReturnType;
         return type == ScalarType.Void ? ExprType.Void : type.IsFloating() ? ExprType.Float : ExprType.Num;
     }

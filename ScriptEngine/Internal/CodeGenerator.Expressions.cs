@@ -28,9 +28,12 @@ internal sealed partial class CodeGenerator
     }
 
     /// <summary>The condition of if/elsif/while/for: any number (non-zero = true) or condition.</summary>
-    private void EmitCondition(Expr expression)
+    private void EmitCondition(Expr expression) => AsCondition(EmitExpr(expression), expression);
+
+    /// <summary>The value of <paramref name="expression"/>, of type <paramref name="type"/>, is on the stack: makes it a
+    /// condition (a float becomes 0/1).</summary>
+    private void AsCondition(ExprType type, Expr expression)
     {
-        ExprType type = EmitExpr(expression);
         switch (type)
         {
             case ExprType.Void:
@@ -43,7 +46,22 @@ internal sealed partial class CodeGenerator
         }
     }
 
+    /// <summary>Emits <paramref name="expression"/> one nesting level deeper (<see cref="ScriptLimits.MaxNesting"/>).</summary>
     private ExprType EmitExpr(Expr expression)
+    {
+        Descend(expression.Offset);
+        _work++;
+        try
+        {
+            return EmitExprAtLevel(expression);
+        }
+        finally
+        {
+            Ascend();
+        }
+    }
+
+    private ExprType EmitExprAtLevel(Expr expression)
     {
         switch (expression)
         {
@@ -61,7 +79,14 @@ internal sealed partial class CodeGenerator
                 return ExprType.Num;
             case GlobalExpr global:
                 Emit(OpCode.LoadGlobal, GlobalIndex(global.Name), 0, 1);
-                return ExprType.Num;
+                CType declared = GlobalType(global.Name);
+                if (ScalarTypes.NeedsConversion(declared.Storage))
+                {
+                    // Another script or event may have stored any 64 bits there.
+                    Emit(OpCode.Convert, (int)declared.Storage, 0, 0);
+                }
+
+                return declared.Storage.IsFloating() ? ExprType.Float : ExprType.Num;
             case LocalExpr local:
                 LocalVariable variable = Local(local.Name);
                 variable.Fixed = true;
@@ -80,7 +105,8 @@ internal sealed partial class CodeGenerator
 
                 return variable.IsFloat ? ExprType.Float : ExprType.Num;
             case IndexExpr index:
-                return EmitLoadMem(EmitElementAddress(index), index.Offset);
+                // HyperDbg: MOV, MUL, ADD, ADD and TYPED_LOAD (then a cast when the element is narrower).
+                return EmitLoadMem(EmitElementAddress(index), index.Offset, count: 5);
             case MemberExpr member:
                 return EmitLoadMem(EmitMemberAddress(member), member.Offset);
             case SizeofExpr size:
@@ -107,6 +133,9 @@ internal sealed partial class CodeGenerator
         }
 
         ExprType type = EmitValue(cast.Operand, "the cast operand");
+
+        // HyperDbg: one CAST_SCALAR for every cast.
+        Emit(OpCode.Nop, 0, 0, 0, weight: 1);
         if (cast.Type.IsAggregate)
         {
             throw Error(cast.Offset, $"type error: cannot cast to '{cast.Type}'; cast to a pointer ('{cast.Type} *')");
@@ -169,10 +198,12 @@ internal sealed partial class CodeGenerator
                 }
 
                 variable.Fixed = true;
-                Emit(OpCode.AddrLocal, variable.Slot, 0, 1);
+
+                // HyperDbg: one REFERENCE.
+                Emit(OpCode.AddrLocal, variable.Slot, 0, 1, weight: 1);
                 return ExprType.Num;
             case GlobalExpr global:
-                Emit(OpCode.AddrGlobal, GlobalIndex(global.Name), 0, 1);
+                Emit(OpCode.AddrGlobal, GlobalIndex(global.Name), 0, 1, weight: 1);
                 return ExprType.Num;
             case IndexExpr index:
                 EmitElementAddress(index);
@@ -188,17 +219,43 @@ internal sealed partial class CodeGenerator
         }
     }
 
+    /// <summary>A binary operator and the chain down its left side (<c>1+1+...+1</c>, left-associative), in a loop: the
+    /// leftmost operand first, then each operator with its right operand, so a chain of any length needs one level of
+    /// the host's stack (<see cref="Expr.Height"/>).</summary>
     private ExprType EmitBinary(BinaryExpr binary)
+    {
+        var chain = new List<BinaryExpr>();
+        Expr first = binary;
+        while (first is BinaryExpr link)
+        {
+            chain.Add(link);
+            first = link.Left;
+        }
+
+        ExprType left = EmitExpr(first);
+        for (int i = chain.Count - 1; i >= 0; i--)
+        {
+            left = EmitBinaryOperator(chain[i], left);
+        }
+
+        return left;
+    }
+
+    /// <summary>The left operand of <paramref name="binary"/> (of type <paramref name="left"/>) is on the stack: emits the
+    /// right operand and the operator.</summary>
+    private ExprType EmitBinaryOperator(BinaryExpr binary, ExprType left)
     {
         if (binary.Op is "&&" or "||")
         {
             // Short-circuit (spec 6.5): the result is 1 or 0.
+            // HyperDbg counts: the left side, LOGICAL_NOT twice, MOV and the jump; the right side (when evaluated),
+            // LOGICAL_NOT twice and the jump; and one MOV of the result when the right side decides it.
             bool and = binary.Op == "&&";
-            EmitCondition(binary.Left);
-            int shortcut = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
+            AsCondition(left, binary.Left);
+            int shortcut = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1, weight: 4);
             EmitCondition(binary.Right);
-            int other = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1);
-            Emit(OpCode.PushConst, 0, and ? 1UL : 0UL, 1);
+            int other = Emit(and ? OpCode.JumpIfZero : OpCode.JumpIfNotZero, 0, 0, -1, weight: 3);
+            Emit(OpCode.PushConst, 0, and ? 1UL : 0UL, 1, weight: 1);
             int end = Emit(OpCode.Jump, 0, 0, 0);
             Patch(shortcut, _code.Count);
             Patch(other, _code.Count);
@@ -207,12 +264,12 @@ internal sealed partial class CodeGenerator
             return ExprType.Bool;
         }
 
-        ExprType left = EmitExpr(binary.Left);
         if (left == ExprType.Void)
         {
             throw Error(binary.Left.Offset, $"the left side of '{binary.Op}' comes from a function that returns nothing");
         }
 
-        return EmitBinaryOperands(binary.Op, left, CTypeOf(binary.Left).Decay(), binary.Right, binary.Offset);
+        StaticType leftType = StaticTypeOf(binary.Left);
+        return EmitBinaryOperands(binary.Op, left, leftType.CType.Decay(), leftType.Hyper, binary.Right, binary.Offset);
     }
 }

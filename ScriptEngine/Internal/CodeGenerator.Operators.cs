@@ -6,10 +6,13 @@ namespace HyperDbgRemote.Script.Internal;
 internal sealed partial class CodeGenerator
 {
     /// <summary>The left operand (of type <paramref name="left"/>) is on the stack; emits the right one and the operator,
-    /// applying the type rules of docs/script-language.md.</summary>
-    private ExprType EmitBinaryOperands(string op, ExprType left, CType leftC, Expr right, int offset)
+    /// applying the type rules of docs/script-language.md. <paramref name="leftHyper"/> is the left operand's type in
+    /// HyperDbg (it decides, with the right's, whether / % >> and comparisons are signed: C's usual conversions).</summary>
+    private ExprType EmitBinaryOperands(string op, ExprType left, CType leftC, HyperType leftHyper, Expr right, int offset)
     {
         ExprType rightType = TypeOf(right);
+        HyperType common = HyperTypes.Common(leftHyper, StaticTypeOf(right).Hyper);
+        bool signed = HyperTypes.IsSigned(common);
         if (rightType == ExprType.Void)
         {
             throw Error(right.Offset, $"the right side of '{op}' comes from a function that returns nothing");
@@ -28,19 +31,19 @@ internal sealed partial class CodeGenerator
                     throw Error(offset, $"type error: '{op}' compares a condition (true/false) with a number; compare two numbers or two conditions");
                 }
 
-                return EmitArithmetic(op, left, right, rightType, offset, compare: true);
+                return EmitArithmetic(op, left, right, rightType, offset, compare: true, signed);
             case ">" or "<" or ">=" or "<=":
                 RequireArithmetic(left, op, offset, "its left side");
                 RequireArithmetic(rightType, op, offset, "its right side");
-                return EmitArithmetic(op, left, right, rightType, offset, compare: true);
+                return EmitArithmetic(op, left, right, rightType, offset, compare: true, signed);
             case "+" or "-" or "*" or "/":
                 RequireArithmetic(left, op, offset, "its left side");
                 RequireArithmetic(rightType, op, offset, "its right side");
-                return EmitArithmetic(op, left, right, rightType, offset, compare: false);
+                return EmitArithmetic(op, left, right, rightType, offset, compare: false, signed);
             case "&" or "|" or "^" when left == ExprType.Bool || rightType == ExprType.Bool:
                 if (left != rightType)
                 {
-                    throw Error(offset, $"type error: '{op}' mixes a condition (true/false) with a number; use '{op}{op}' for conditions or compare the number first");
+                    throw Error(offset, $"type error: '{op}' mixes a condition (true/false) with a number; use {(op == "^" ? "'!='" : $"'{op}{op}'")} for conditions or compare the number first");
                 }
 
                 EmitExpr(right);
@@ -55,22 +58,25 @@ internal sealed partial class CodeGenerator
                 EmitExpr(right);
                 OpCode code = op switch
                 {
-                    "%" => OpCode.ModU,
+                    "%" => signed ? OpCode.ModS : OpCode.ModU,
                     "&" => OpCode.And,
                     "|" => OpCode.Or,
                     "^" => OpCode.Xor,
                     "<<" => OpCode.Shl,
-                    ">>" => OpCode.Shr,
+                    ">>" => signed ? OpCode.Sar : OpCode.Shr,
                     _ => throw Error(offset, $"unknown operator '{op}'"),
                 };
-                Emit(code, 0, 0, -1);
+
+                // A shift's A is the operation's width: HyperDbg refuses a count of the width or more.
+                Emit(code, op is "<<" or ">>" ? HyperTypes.Width(common) : 0, 0, -1);
                 return ExprType.Num;
         }
     }
 
     /// <summary>+ - * / and comparisons: float when either side is a float (the other is converted), else 64-bit
-    /// integers with unsigned division and signed comparisons (spec 6.5).</summary>
-    private ExprType EmitArithmetic(string op, ExprType left, Expr right, ExprType rightType, int offset, bool compare)
+    /// integers, with division and comparisons signed when C's usual conversions give a signed type (HyperDbg 0.23:
+    /// literals and registers are signed, undeclared variables unsigned).</summary>
+    private ExprType EmitArithmetic(string op, ExprType left, Expr right, ExprType rightType, int offset, bool compare, bool signed)
     {
         bool floating = left == ExprType.Float || rightType == ExprType.Float;
         if (floating && left != ExprType.Float)
@@ -89,17 +95,17 @@ internal sealed partial class CodeGenerator
             ("+", false) => OpCode.Add,
             ("-", false) => OpCode.Sub,
             ("*", false) => OpCode.Mul,
-            ("/", false) => OpCode.DivU,
+            ("/", false) => signed ? OpCode.DivS : OpCode.DivU,
             ("+", true) => OpCode.FAdd,
             ("-", true) => OpCode.FSub,
             ("*", true) => OpCode.FMul,
             ("/", true) => OpCode.FDiv,
             ("==", false) => OpCode.CmpEq,
             ("!=", false) => OpCode.CmpNe,
-            ("<", false) => OpCode.CmpLt,
-            (">", false) => OpCode.CmpGt,
-            ("<=", false) => OpCode.CmpLe,
-            (">=", false) => OpCode.CmpGe,
+            ("<", false) => signed ? OpCode.CmpLt : OpCode.CmpLtU,
+            (">", false) => signed ? OpCode.CmpGt : OpCode.CmpGtU,
+            ("<=", false) => signed ? OpCode.CmpLe : OpCode.CmpLeU,
+            (">=", false) => signed ? OpCode.CmpGe : OpCode.CmpGeU,
             ("==", true) => OpCode.FCmpEq,
             ("!=", true) => OpCode.FCmpNe,
             ("<", true) => OpCode.FCmpLt,
@@ -132,27 +138,6 @@ internal sealed partial class CodeGenerator
             throw Error(offset, $"type error: '{op}' needs integers, not floats");
         }
     }
-
-    /// <summary>The type <see cref="EmitExpr"/> will produce, without emitting (needed to convert the left operand of a
-    /// float operation before the right one is on the stack).</summary>
-    private ExprType TypeOf(Expr expression) => expression switch
-    {
-        NumberExpr number => number.IsFloat ? ExprType.Float : ExprType.Num,
-        LocalExpr local => _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable) && variable.IsFloat ? ExprType.Float : ExprType.Num,
-        UnaryExpr { Op: "-" or "+" } unary => TypeOf(unary.Operand),
-        UnaryExpr { Op: "!" } => ExprType.Bool,
-        UnaryExpr { Op: "*" } or IndexExpr or MemberExpr => CTypeOf(expression).Storage.IsFloating() ? ExprType.Float : ExprType.Num,
-        UnaryExpr => ExprType.Num,
-        BinaryExpr { Op: "&&" or "||" or "==" or "!=" or "<" or ">" or "<=" or ">=" } => ExprType.Bool,
-        BinaryExpr { Op: "+" or "-" or "*" or "/" } binary =>
-            TypeOf(binary.Left) == ExprType.Float || TypeOf(binary.Right) == ExprType.Float ? ExprType.Float : ExprType.Num,
-        BinaryExpr { Op: "&" or "|" or "^" } binary =>
-            TypeOf(binary.Left) == ExprType.Bool && TypeOf(binary.Right) == ExprType.Bool ? ExprType.Bool : ExprType.Num,
-        BinaryExpr => ExprType.Num,
-        CastExpr cast => cast.Type.Storage.IsFloating() ? ExprType.Float : ExprType.Num,
-        CallExpr call => TypeOfCall(call),
-        _ => ExprType.Num,
-    };
 
     private ExprType TypeOfCall(CallExpr call)
     {

@@ -7,47 +7,6 @@ namespace HyperDbgRemote.Script.Internal;
 /// bounds-checked local arrays. An untyped address keeps HyperDbg's 8-byte <c>*p</c> (as <c>poi</c>).</summary>
 internal sealed partial class CodeGenerator
 {
-    /// <summary>The static C type of an expression; untyped (64-bit) when nothing more is known.</summary>
-    private CType CTypeOf(Expr expression)
-    {
-        switch (expression)
-        {
-            case NumberExpr { IsFloat: true }:
-                return CType.Of(ScalarType.Double);
-            case LocalExpr local:
-                return _fn.Locals.TryGetValue(local.Name, out LocalVariable? variable) ? variable.CType : CType.Untyped;
-            case UnaryExpr { Op: "*" } unary:
-                CType pointer = CTypeOf(unary.Operand).Decay();
-                return pointer.Pointers > 0 ? pointer.Target : CType.Untyped;
-            case UnaryExpr { Op: "&", Operand: var operand }:
-                // &untyped and &.global stay plain numbers (HyperDbg's untyped addresses); typed places give T*.
-                CType place = CTypeOf(operand);
-                return operand is GlobalExpr || place == CType.Untyped ? CType.Untyped : place.IsArray ? place.Decay() : place.PointerTo();
-            case UnaryExpr { Op: "-" or "+" } unary:
-                CType value = CTypeOf(unary.Operand);
-                return value.Storage.IsFloating() ? value : CType.Untyped;
-            case IndexExpr index:
-                CType indexed = CTypeOf(index.Base).Decay();
-                return indexed.Pointers > 0 ? indexed.Target : CType.Untyped;
-            case CastExpr cast:
-                return cast.Type;
-            case MemberExpr member:
-                return MemberOf(member)?.Type ?? CType.Untyped;
-            case BinaryExpr { Op: "+" or "-" } binary:
-                CType left = CTypeOf(binary.Left).Decay();
-                CType right = CTypeOf(binary.Right).Decay();
-                return left.IsPointer && !right.IsPointer ? left
-                    : binary.Op == "+" && right.IsPointer && !left.IsPointer ? right
-                    : TypeOf(binary) == ExprType.Float ? CType.Of(ScalarType.Double) : CType.Untyped;
-            case BinaryExpr binary:
-                return TypeOf(binary) == ExprType.Float ? CType.Of(ScalarType.Double) : CType.Untyped;
-            case CallExpr call when _functions.TryGetValue(call.Name, out (int Index, FunctionDef Definition) function):
-                return CType.Of(function.Definition.ReturnType);
-            default:
-                return CType.Untyped;
-        }
-    }
-
     /// <summary><c>sizeof(expression)</c>: the size of its static type (an array: element size × count).</summary>
     private int SizeOf(Expr operand)
     {
@@ -152,20 +111,22 @@ internal sealed partial class CodeGenerator
 
     private void EmitScale(CType pointer)
     {
+        // Part of HyperDbg's typed pointer arithmetic or element access, not an instruction of its own.
         if (pointer.Stride != 1)
         {
             Emit(OpCode.PushConst, 0, (ulong)pointer.Stride, 1);
-            Emit(OpCode.Mul, 0, 0, -1);
+            Emit(OpCode.Mul, 0, 0, -1, weight: 0);
         }
     }
 
-    /// <summary>Replaces the address on the stack by the <paramref name="pointee"/> it points to.</summary>
-    private ExprType EmitLoadMem(CType pointee, int offset)
+    /// <summary>Replaces the address on the stack by the <paramref name="pointee"/> it points to (one HyperDbg
+    /// instruction, a POI or typed load, unless <paramref name="count"/> says otherwise).</summary>
+    private ExprType EmitLoadMem(CType pointee, int offset, int count = 1)
     {
         if (pointee == CType.Untyped)
         {
             // HyperDbg's '*' on a plain number: an 8-byte read like poi (spec 6.5).
-            Emit(OpCode.Builtin, (int)BuiltinId.Poi, 1, 0);
+            Emit(OpCode.Builtin, (int)BuiltinId.Poi, 1, 0, count);
             return ExprType.Num;
         }
 
@@ -180,12 +141,13 @@ internal sealed partial class CodeGenerator
             throw Error(offset, "type error: cannot dereference a 'void *'; cast it to a typed pointer first");
         }
 
-        Emit(OpCode.LoadMem, (int)pointee.Storage, (ulong)pointee.Size, 0);
+        Emit(OpCode.LoadMem, (int)pointee.Storage, (ulong)pointee.Size, 0, count);
         return pointee.Storage.IsFloating() ? ExprType.Float : ExprType.Num;
     }
 
-    /// <summary>Address and value are on the stack: converts the value to <paramref name="pointee"/> and writes its bytes.</summary>
-    private void EmitStoreMem(CType pointee, ExprType value, int offset)
+    /// <summary>Address and value are on the stack: converts the value to <paramref name="pointee"/> and writes its bytes
+    /// (one HyperDbg instruction, an EQ or typed store, unless <paramref name="count"/> says otherwise).</summary>
+    private void EmitStoreMem(CType pointee, ExprType value, int offset, int count = 1)
     {
         if (pointee.IsAggregate || pointee == CType.Of(ScalarType.Void))
         {
@@ -201,7 +163,7 @@ internal sealed partial class CodeGenerator
 
         ScalarType storage = pointee == CType.Untyped ? ScalarType.Untyped : pointee.Storage;
         ConvertTop(value, storage);
-        Emit(OpCode.StoreMem, pointee.Size, storage == ScalarType.Float ? 1UL : 0UL, -2);
+        Emit(OpCode.StoreMem, pointee.Size, storage == ScalarType.Float ? 1UL : 0UL, -2, count);
     }
 
     /// <summary><c>p + n</c>, <c>n + p</c>, <c>p - n</c> (n scaled by the element size) and <c>p - q</c> (elements
@@ -227,8 +189,9 @@ internal sealed partial class CodeGenerator
             Emit(OpCode.Sub, 0, 0, -1);
             if (leftC.Stride != 1)
             {
+                // One HyperDbg POINTER_DIFF with the subtraction.
                 Emit(OpCode.PushConst, 0, (ulong)leftC.Stride, 1);
-                Emit(OpCode.DivS, 0, 0, -1);
+                Emit(OpCode.DivS, 0, 0, -1, weight: 0);
             }
 
             return ExprType.Num;

@@ -9,8 +9,17 @@ internal sealed partial class CodeGenerator
     {
         foreach (Stmt statement in body)
         {
+            _work++;
             EmitStatement(statement);
         }
+    }
+
+    /// <summary>The body of if/elsif/else/while/do/for, one nesting level deeper (<see cref="ScriptLimits.MaxNesting"/>).</summary>
+    private void EmitBody(IReadOnlyList<Stmt> body, int offset)
+    {
+        Descend(offset);
+        EmitBlock(body);
+        Ascend();
     }
 
     private void EmitStatement(Stmt statement)
@@ -21,13 +30,19 @@ internal sealed partial class CodeGenerator
                 EmitAssign(assign);
                 break;
             case IncDecStmt step:
-                EmitCompound(step.Target, step.Increment ? "+" : "-", new NumberExpr(step.Offset, 1, IsFloat: false), step.Offset);
+                EmitCompound(step.Target, step.Increment ? "+" : "-", new NumberExpr(step.Offset, 1, IsFloat: false), step.Offset, incDec: true);
                 break;
             case DeclStmt declaration:
                 EmitDeclaration(declaration);
                 break;
             case ExprStmt expression:
                 EmitExpr(expression.Expr);
+                if (expression.Expr is CallExpr && _code[^1].Op == OpCode.Call)
+                {
+                    // HyperDbg moves a function's result to a temporary only when the value is used.
+                    AddWeight(_code.Count - 1, -1);
+                }
+
                 Emit(OpCode.Pop, 0, 0, -1);
                 break;
             case IfStmt branch:
@@ -43,10 +58,15 @@ internal sealed partial class CodeGenerator
                 EmitFor(loop);
                 break;
             case BreakStmt jump:
-                CurrentLoop(jump.Offset, "break").Breaks.Add(Emit(OpCode.Jump, 0, 0, 0));
+                CurrentLoop(jump.Offset, "break").Breaks.Add(Emit(OpCode.Jump, 0, 0, 0, weight: 1));
                 break;
             case ContinueStmt jump:
-                CurrentLoop(jump.Offset, "continue").Continues.Add(Emit(OpCode.Jump, 0, 0, 0));
+                LoopLabels innermost = CurrentLoop(jump.Offset, "continue");
+                innermost.Continues.Add(Emit(OpCode.Jump, 0, 0, 0, innermost.ContinueWeight));
+                break;
+            case FunctionDefinedStmt:
+                // HyperDbg's main code jumps over the function's body where it is defined.
+                Emit(OpCode.Nop, 0, 0, 0, weight: 1);
                 break;
             case ReturnStmt exit:
                 EmitReturn(exit);
@@ -66,16 +86,49 @@ internal sealed partial class CodeGenerator
         return _fn.Loops[^1];
     }
 
+    /// <summary>
+    /// A typed local or global. As in HyperDbg 0.23 (script-engine.c, <c>@MOV</c> with a declared type: it sets the type
+    /// of the identifier already in the function's table), declaring a name the function already uses — implicitly,
+    /// with another type, in a block or a <c>for</c> initialiser — retypes that same variable from here on: a function
+    /// has one variable per name and blocks are not scopes. An array or struct takes new storage.
+    /// </summary>
     private void EmitDeclaration(DeclStmt declaration)
     {
         CType type = declaration.Type;
-        if (_fn.Locals.TryGetValue(declaration.Name, out LocalVariable? existing))
+        if (declaration.Global)
         {
-            if (existing.CType != type && (existing.Fixed || type.IsAggregate || existing.IsAggregate))
-            {
-                throw Error(declaration.Offset, $"variable '{declaration.Name}' was already used as another type");
-            }
+            EmitGlobalDeclaration(declaration);
+            return;
+        }
 
+        LocalVariable? existing;
+        if (type.IsAggregate)
+        {
+            existing = _fn.Declare(declaration.Name, type);
+            EmitAggregateInitialiser(declaration, existing);
+            return;
+        }
+
+        // The value first: it reads the variable as it was (HyperDbg evaluates it before the MOV that retypes).
+        // HyperDbg counts: MOV, after a CAST_SCALAR when the value's type is not the declared one.
+        int count = 1;
+        ExprType value = ExprType.Num;
+        if (declaration.Init is null)
+        {
+            Emit(OpCode.PushConst, 0, 0, 1);
+        }
+        else
+        {
+            count = HyperTypes.NeedsCast(StaticTypeOf(declaration.Init).Hyper, HyperTypes.Of(type)) ? 2 : 1;
+            value = EmitValue(declaration.Init, "the initial value");
+            if (type.IsPointer && value == ExprType.Float)
+            {
+                throw Error(declaration.Init.Offset, $"type error: pointer '{declaration.Name}' cannot hold a float");
+            }
+        }
+
+        if (_fn.Locals.TryGetValue(declaration.Name, out existing) && !existing.IsAggregate)
+        {
             existing.Type = type.Storage;
             existing.Shape = type.Pointers > 0 ? type : null;
             existing.Fixed = true;
@@ -85,28 +138,34 @@ internal sealed partial class CodeGenerator
             existing = _fn.Declare(declaration.Name, type);
         }
 
-        if (type.IsAggregate)
-        {
-            EmitAggregateInitialiser(declaration, existing);
-            return;
-        }
+        ConvertTop(value, existing.Type);
+        Emit(OpCode.StoreLocal, existing.Slot, 0, -1, count);
+    }
 
+    /// <summary><c>int .g = value;</c>: the global keeps the type for the rest of the script (HyperDbg keeps a type per
+    /// global name); without a value it is set to 0.</summary>
+    private void EmitGlobalDeclaration(DeclStmt declaration)
+    {
+        CType type = declaration.Type;
+        _globalTypes[declaration.Name] = type;
+        int count = 1;
         if (declaration.Init is null)
         {
             Emit(OpCode.PushConst, 0, 0, 1);
         }
         else
         {
+            count = HyperTypes.NeedsCast(StaticTypeOf(declaration.Init).Hyper, HyperTypes.Of(type)) ? 2 : 1;
             ExprType value = EmitValue(declaration.Init, "the initial value");
             if (type.IsPointer && value == ExprType.Float)
             {
-                throw Error(declaration.Init.Offset, $"type error: pointer '{declaration.Name}' cannot hold a float");
+                throw Error(declaration.Init.Offset, $"type error: pointer '.{declaration.Name}' cannot hold a float");
             }
 
-            ConvertTop(value, existing.Type);
+            ConvertTop(value, type.Storage);
         }
 
-        Emit(OpCode.StoreLocal, existing.Slot, 0, -1);
+        Emit(OpCode.StoreGlobal, GlobalIndex(declaration.Name), 0, -1, count);
     }
 
     private void EmitIf(IfStmt branch)
@@ -114,16 +173,17 @@ internal sealed partial class CodeGenerator
         var ends = new List<int>();
         foreach ((Expr condition, IReadOnlyList<Stmt> body) in branch.Branches)
         {
+            // HyperDbg: the condition, JZ, the body, JMP to the end (also after the last branch without else).
             EmitCondition(condition);
-            int skip = Emit(OpCode.JumpIfZero, 0, 0, -1);
-            EmitBlock(body);
-            ends.Add(Emit(OpCode.Jump, 0, 0, 0));
+            int skip = Emit(OpCode.JumpIfZero, 0, 0, -1, weight: 1);
+            EmitBody(body, condition.Offset);
+            ends.Add(Emit(OpCode.Jump, 0, 0, 0, weight: 1));
             Patch(skip, _code.Count);
         }
 
         if (branch.Else is not null)
         {
-            EmitBlock(branch.Else);
+            EmitBody(branch.Else, branch.Offset);
         }
 
         foreach (int end in ends)
@@ -134,27 +194,33 @@ internal sealed partial class CodeGenerator
 
     private void EmitWhile(WhileStmt loop)
     {
+        // HyperDbg: the condition, JZ, the body, JMP back; continue and break are one JMP.
         int start = _code.Count;
         EmitCondition(loop.Condition);
-        int exit = Emit(OpCode.JumpIfZero, 0, 0, -1);
-        LoopLabels labels = EmitLoopBody(loop.Body);
-        Emit(OpCode.Jump, start, 0, 0);
+        int exit = Emit(OpCode.JumpIfZero, 0, 0, -1, weight: 1);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset, continueWeight: 1);
+        Emit(OpCode.Jump, start, 0, 0, weight: 1);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: start);
         Patch(exit, _code.Count);
     }
 
     private void EmitDoWhile(DoWhileStmt loop)
     {
+        // HyperDbg: the body, the condition, JNZ back; continue and break are one JMP.
         int start = _code.Count;
-        LoopLabels labels = EmitLoopBody(loop.Body);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset, continueWeight: 1);
         int condition = _code.Count;
         EmitCondition(loop.Condition);
-        Emit(OpCode.JumpIfNotZero, start, 0, -1);
+        Emit(OpCode.JumpIfNotZero, start, 0, -1, weight: 1);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: condition);
     }
 
     private void EmitFor(ForStmt loop)
     {
+        // HyperDbg lays a for loop out as: init; C: condition; JZ end; JMP B; S: step; JMP C; B: body; JMP S; end. An
+        // iteration counts the condition, JZ, JMP, the body, JMP, the step and JMP; continue is the JMP to the step.
+        // Here the JMP into the body counts when the condition's jump falls through, and the JMP into the step on the
+        // step's first instruction, which both paths into the step (end of body, continue) execute.
         if (loop.Init is not null)
         {
             EmitStatement(loop.Init);
@@ -165,17 +231,27 @@ internal sealed partial class CodeGenerator
         if (loop.Condition is not null)
         {
             EmitCondition(loop.Condition);
-            exit = Emit(OpCode.JumpIfZero, 0, 0, -1);
+            exit = Emit(OpCode.JumpIfZero, 0, 0, -1, weight: 1);
+            AddFallThroughWeight(exit, 1);
         }
 
-        LoopLabels labels = EmitLoopBody(loop.Body);
+        LoopLabels labels = EmitLoopBody(loop.Body, loop.Offset, continueWeight: 0);
         int step = _code.Count;
         if (loop.Step is not null)
         {
             EmitStatement(loop.Step);
         }
 
-        Emit(OpCode.Jump, start, 0, 0);
+        if (_code.Count == step)
+        {
+            Emit(OpCode.Nop, 0, 0, 0, weight: 1);
+        }
+        else
+        {
+            AddWeight(step, 1);
+        }
+
+        Emit(OpCode.Jump, start, 0, 0, weight: 1);
         CloseLoop(labels, breakTarget: _code.Count, continueTarget: step);
         if (exit >= 0)
         {
@@ -183,11 +259,11 @@ internal sealed partial class CodeGenerator
         }
     }
 
-    private LoopLabels EmitLoopBody(IReadOnlyList<Stmt> body)
+    private LoopLabels EmitLoopBody(IReadOnlyList<Stmt> body, int offset, int continueWeight)
     {
-        var labels = new LoopLabels();
+        var labels = new LoopLabels { ContinueWeight = continueWeight };
         _fn.Loops.Add(labels);
-        EmitBlock(body);
+        EmitBody(body, offset);
         _fn.Loops.RemoveAt(_fn.Loops.Count - 1);
         return labels;
     }
@@ -207,10 +283,11 @@ internal sealed partial class CodeGenerator
                 throw Error(exit.Offset, "the script's top level cannot return a value (use 'return;')");
             }
 
-            Emit(OpCode.End, 0, 0, 0);
+            Emit(OpCode.End, 0, 0, 0, weight: 1);
             return;
         }
 
+        // HyperDbg: MOV of the value to the return register, JMP to the epilogue (counted with the call).
         if (_fn.ReturnType == ScalarType.Void)
         {
             if (exit.Value is not null)
@@ -219,6 +296,8 @@ internal sealed partial class CodeGenerator
             }
 
             Emit(OpCode.PushConst, 0, 0, 1);
+            Emit(OpCode.Return, 0, 0, -1, weight: 1);
+            return;
         }
         else
         {
@@ -231,6 +310,6 @@ internal sealed partial class CodeGenerator
             _fn.ReturnsValue = true;
         }
 
-        Emit(OpCode.Return, 0, 0, -1);
+        Emit(OpCode.Return, 0, 0, -1, weight: 2);
     }
 }

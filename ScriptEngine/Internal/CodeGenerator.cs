@@ -21,25 +21,42 @@ internal sealed partial class CodeGenerator
 {
     private const string MainName = "main";
 
+    /// <summary>Instructions between two looks at the cancellation token.</summary>
+    private const int CancellationStride = 4096;
+
     private readonly SourceText _source;
     private readonly List<string> _warnings = [];
     private readonly List<Instruction> _code = [];
     private readonly Dictionary<string, int> _globals = new(StringComparer.Ordinal);
+
+    // Globals declared with a type in this script (int .g = 5;): stores and reads convert to it.
+    private readonly Dictionary<string, CType> _globalTypes = new(StringComparer.Ordinal);
     private readonly List<byte> _constants = [];
     private readonly Dictionary<string, ulong> _constantAddresses = new(StringComparer.Ordinal);
     private readonly List<PrintfFormat> _formats = [];
     private readonly List<string> _arrayNames = [];
     private readonly Dictionary<string, (int Index, FunctionDef Definition)> _functions = new(StringComparer.Ordinal);
+
+    // The static type of every operator node, computed once (by reference: the tree's records compare by value).
+    private readonly Dictionary<Expr, StaticType> _staticTypes = new(ReferenceEqualityComparer.Instance);
+    private readonly CancellationToken _cancellation;
     private FunctionState _fn = null!;
 
-    private CodeGenerator(SourceText source)
+    // Nesting of the node being emitted (blocks and expression levels, as the parser counted them).
+    private int _depth;
+
+    private CodeGenerator(SourceText source, CancellationToken cancellation)
     {
         _source = source;
+        _cancellation = cancellation;
     }
 
-    public static ScriptProgramImage Generate(SourceText source, ScriptProgram program)
+    // Type computations and tree nodes visited: the work measure tests use to check that compile time is linear.
+    private long _work;
+
+    public static ScriptProgramImage Generate(SourceText source, ScriptProgram program, CancellationToken cancellation = default)
     {
-        var generator = new CodeGenerator(source);
+        var generator = new CodeGenerator(source, cancellation);
         return generator.Run(program);
     }
 
@@ -77,6 +94,7 @@ internal sealed partial class CodeGenerator
             Formats = [.. _formats],
             FunctionNames = [.. images.Select(static f => f.Name)],
             ArrayNames = [.. _arrayNames],
+            CompileWork = _work,
         };
     }
 
@@ -91,7 +109,7 @@ internal sealed partial class CodeGenerator
                 throw Error(offset, $"parameter '{name}' of '{definition.Name}' is declared twice");
             }
 
-            _fn.Declare(name, type);
+            _fn.Declare(name, type).IsParameter = true;
         }
 
         int entry = _code.Count;
@@ -121,12 +139,31 @@ internal sealed partial class CodeGenerator
 
     private ScriptCompileException Error(int offset, string cause) => _source.Error(offset, cause);
 
+    /// <summary>One level deeper (a nested block or an expression node); the parser bounds the same measure, so this
+    /// is a second line of defence for the host's stack.</summary>
+    private void Descend(int offset)
+    {
+        if (++_depth > ScriptLimits.MaxNesting)
+        {
+            throw Error(offset, $"nesting deeper than {ScriptLimits.MaxNesting} levels; split the script");
+        }
+    }
+
+    private void Ascend() => _depth--;
+
     /// <summary>Records a warning: the script compiles, but probably does not do what its author meant.</summary>
     private void Warn(int offset, string cause) => _warnings.Add("warning: " + _source.Error(offset, cause).Message);
 
-    private int Emit(OpCode op, int a, ulong b, int stackDelta)
+    /// <summary>Appends an instruction; <paramref name="weight"/> is how many HyperDbg instructions it stands for
+    /// (<see cref="Counting.DefaultWeight"/> when omitted).</summary>
+    private int Emit(OpCode op, int a, ulong b, int stackDelta, int weight = Counting.Default)
     {
-        _code.Add(new Instruction(op, a, b));
+        if (_code.Count % CancellationStride == 0)
+        {
+            _cancellation.ThrowIfCancellationRequested();
+        }
+
+        _code.Add(new Instruction(op, a, b, Counting.Weight(op, weight)));
         _fn.Depth += stackDelta;
         _fn.MaxDepth = Math.Max(_fn.MaxDepth, _fn.Depth);
         return _code.Count - 1;
@@ -136,6 +173,23 @@ internal sealed partial class CodeGenerator
     {
         Instruction instruction = _code[at];
         instruction.A = target;
+        _code[at] = instruction;
+    }
+
+    /// <summary>Adds <paramref name="delta"/> to the HyperDbg count of the instruction at <paramref name="at"/>.</summary>
+    private void AddWeight(int at, int delta)
+    {
+        Instruction instruction = _code[at];
+        instruction.Weight = Counting.Weight(instruction.Op, instruction.Weight + delta);
+        _code[at] = instruction;
+    }
+
+    /// <summary>Makes the conditional jump at <paramref name="at"/> count <paramref name="extra"/> more when it falls
+    /// through (HyperDbg's <c>for</c> jumps from its condition into its body).</summary>
+    private void AddFallThroughWeight(int at, int extra)
+    {
+        Instruction instruction = _code[at];
+        instruction.B += (ulong)extra;
         _code[at] = instruction;
     }
 
@@ -219,7 +273,7 @@ internal sealed partial class CodeGenerator
                 Shape = type.Pointers > 0 || type.IsAggregate ? type : null,
                 AddressTaken = AddressTaken.Contains(name),
             };
-            Locals.Add(name, local);
+            Locals[name] = local;
             SlotCount += type.IsAggregate ? (type.Size + CType.AddressSize - 1) / CType.AddressSize : 1;
             return local;
         }
@@ -249,6 +303,9 @@ internal sealed partial class CodeGenerator
 
         public bool AddressTaken { get; init; }
 
+        /// <summary>A function parameter (HyperDbg gives its symbol no type, which changes what it counts).</summary>
+        public bool IsParameter { get; set; }
+
         public CType CType => Shape ?? CType.Of(Type);
 
         public bool IsArray => Shape is { IsArray: true };
@@ -259,8 +316,16 @@ internal sealed partial class CodeGenerator
         public bool IsFloat => Type.IsFloating();
     }
 
+    /// <summary>What an expression yields: its value kind, its C type (untyped for plain 64-bit numbers) and the type
+    /// HyperDbg's compiler gives it (<see cref="HyperType"/>: it decides what HyperDbg counts for an assignment).</summary>
+    private readonly record struct StaticType(ExprType Type, CType CType, HyperType Hyper);
+
     private sealed class LoopLabels
     {
+        /// <summary>What HyperDbg counts for <c>continue</c> here (0 in a for loop: the step's first instruction counts
+        /// the jump into it).</summary>
+        public int ContinueWeight { get; init; }
+
         public List<int> Breaks { get; } = [];
 
         public List<int> Continues { get; } = [];

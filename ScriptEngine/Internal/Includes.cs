@@ -6,17 +6,11 @@ namespace HyperDbgRemote.Script.Internal;
 /// <summary>
 /// <c>#include "file"</c> (spec 6.1): replaces the directive by the tokens of the file, as if its text were written
 /// in place. Files come from <see cref="ScriptCompileOptions.IncludeResolver"/>; a missing resolver or file, a cycle
-/// and nesting deeper than <see cref="MaxDepth"/> are compile errors at the directive.
+/// and nesting deeper than <see cref="ScriptLimits.MaxIncludeDepth"/> are compile errors at the directive.
 /// </summary>
 internal static class Includes
 {
-    /// <summary>Deepest chain of nested includes.</summary>
-    public const int MaxDepth = 16;
-
-    /// <summary>All included text together may be this many times <see cref="ScriptLimits.MaxSourceLength"/>.</summary>
-    private const int MaxTotalScripts = 16;
-
-    public static List<Token> Expand(List<Token> tokens, SourceText text, ScriptCompileOptions? options)
+    public static List<Token> Expand(List<Token> tokens, SourceText text, ScriptCompileOptions? options, CancellationToken cancellation = default)
     {
         if (!tokens.Exists(static t => t.Is("#")))
         {
@@ -24,11 +18,11 @@ internal static class Includes
         }
 
         var result = new List<Token>(tokens.Count);
-        ExpandInto(result, tokens, text, options, []);
+        ExpandInto(result, tokens, text, options, [], cancellation);
         return result;
     }
 
-    private static void ExpandInto(List<Token> result, List<Token> tokens, SourceText text, ScriptCompileOptions? options, List<string> chain)
+    private static void ExpandInto(List<Token> result, List<Token> tokens, SourceText text, ScriptCompileOptions? options, List<string> chain, CancellationToken cancellation)
     {
         for (int i = 0; i < tokens.Count; i++)
         {
@@ -59,33 +53,33 @@ internal static class Includes
                 throw text.Error(file, $"#include: include cycle: {string.Join(" -> ", chain.Append(name).Select(static n => $"\"{n}\""))}");
             }
 
-            if (chain.Count >= MaxDepth)
+            if (chain.Count >= ScriptLimits.MaxIncludeDepth)
             {
-                throw text.Error(file, $"#include: includes nested deeper than {MaxDepth} levels");
+                throw text.Error(file, $"#include: includes nested deeper than {ScriptLimits.MaxIncludeDepth} levels");
             }
 
             string content = resolver.Resolve(name) ?? throw text.Error(file, $"#include: cannot find \"{name}\"");
-            if (content.Length > ScriptLimits.MaxSourceLength || text.TotalLength + content.Length > MaxTotalScripts * ScriptLimits.MaxSourceLength)
+            if (content.Length > ScriptLimits.MaxSourceLength || text.TotalLength + content.Length > ScriptLimits.MaxIncludedSources * ScriptLimits.MaxSourceLength)
             {
                 throw text.Error(file, $"#include: \"{name}\" makes the script longer than the limit");
             }
 
             int start = text.Add(name, content);
-            List<Token> included = Tokenize(content, name, start, options);
+            List<Token> included = Tokenize(content, name, start, options, cancellation);
             chain.Add(name);
-            ExpandInto(result, included, text, options, chain);
+            ExpandInto(result, included, text, options, chain, cancellation);
             chain.RemoveAt(chain.Count - 1);
             i += 2;
         }
     }
 
     /// <summary>Tokens of an included file, moved to its base offset, without the end marker.</summary>
-    private static List<Token> Tokenize(string content, string name, int start, ScriptCompileOptions? options)
+    private static List<Token> Tokenize(string content, string name, int start, ScriptCompileOptions? options, CancellationToken cancellation)
     {
         List<Token> tokens;
         try
         {
-            tokens = Lexer.Tokenize(content, options?.SymbolResolver);
+            tokens = Lexer.Tokenize(content, options?.SymbolResolver, cancellation);
         }
         catch (ScriptCompileException e)
         {

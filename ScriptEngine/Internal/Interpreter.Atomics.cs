@@ -48,7 +48,7 @@ internal sealed partial class Interpreter
                 return false;
             }
 
-            if (old == seen || ++operations > ScriptLimits.MaxOperations)
+            if (old == seen || ++operations > _limit)
             {
                 return old == seen;
             }
@@ -65,7 +65,7 @@ internal sealed partial class Interpreter
                 return false;
             }
 
-            if (old == seen || ++operations > ScriptLimits.MaxOperations)
+            if (old == seen || ++operations > _limit)
             {
                 return old == seen;
             }
@@ -90,9 +90,11 @@ internal sealed partial class Interpreter
                 return true;
             }
 
-            if (++operations > ScriptLimits.MaxOperations)
+            if (++operations > _limit || _cancellation.IsCancellationRequested)
             {
-                return Error(id, $"the lock at 0x{address:x} was not released within the execution limit ({ScriptLimits.MaxOperations:N0} operations)");
+                return Error(id, _cancellation.IsCancellationRequested
+                    ? $"the lock at 0x{address:x} was still taken when the run was interrupted"
+                    : $"the lock at 0x{address:x} was not released within the execution limit ({_limit:N0} operations{LimitSetting()})");
             }
 
             Thread.SpinWait(spins);

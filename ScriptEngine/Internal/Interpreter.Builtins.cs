@@ -15,7 +15,6 @@ internal sealed partial class Interpreter
     private const ulong LowMask = 0xFFFF;
     private const ulong MaxMemcpyLength = 0xFFFF_FFFF;
     private const int CopyChunk = 256;
-    private const ulong MaxMicrosleep = 1_000_000;
     private const int MicrosecondsPerMillisecond = 1000;
     private const ulong MicrosecondsPerSecond = 1_000_000;
 
@@ -77,7 +76,7 @@ internal sealed partial class Interpreter
                 return true;
             case BuiltinId.Strlen or BuiltinId.Wcslen or BuiltinId.Strcmp or BuiltinId.Strncmp
                 or BuiltinId.Wcscmp or BuiltinId.Wcsncmp or BuiltinId.Memcmp:
-                return TryStringFunction(id, args, ref operations, out result);
+                return TryStringFunction(id, args, out result);
             case BuiltinId.InterlockedExchange or BuiltinId.InterlockedExchangeAdd or BuiltinId.InterlockedIncrement
                 or BuiltinId.InterlockedDecrement or BuiltinId.InterlockedCompareExchange:
                 return RunInterlocked(id, args, ref operations, out result);
@@ -102,7 +101,7 @@ internal sealed partial class Interpreter
                 result = _target.ReadTimeStampCounter();
                 return true;
             case BuiltinId.Microsleep:
-                Microsleep(Math.Min(args[0], MaxMicrosleep));
+                Microsleep(Math.Min(args[0], (ulong)ScriptLimits.MaxMicrosleep));
                 return true;
             case BuiltinId.Neg:
                 result = unchecked(0 - args[0]);
@@ -209,11 +208,12 @@ internal sealed partial class Interpreter
         return true;
     }
 
-    private static void Microsleep(ulong microseconds)
+    private void Microsleep(ulong microseconds)
     {
         if (microseconds >= MicrosecondsPerMillisecond)
         {
-            Thread.Sleep(TimeSpan.FromMicroseconds(microseconds));
+            // A cancelled run wakes at once (the check after the call ends it).
+            _cancellation.WaitHandle.WaitOne(TimeSpan.FromMicroseconds(microseconds));
             return;
         }
 

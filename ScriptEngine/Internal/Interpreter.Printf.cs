@@ -228,8 +228,7 @@ internal sealed partial class Interpreter
         bool wide = piece.Conversion == PrintfConversion.WideString;
         int unit = wide ? sizeof(char) : sizeof(byte);
         int room = _state.Text.Length - length;
-        long scanned = 0;
-        if (!TryMeasure(address, unit, room + 1, ref scanned, out int units))
+        if (!TryMeasure(address, unit, room + 1, out int units))
         {
             if (units <= room)
             {

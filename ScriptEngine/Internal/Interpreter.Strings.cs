@@ -5,13 +5,12 @@ namespace HyperDbgRemote.Script.Internal;
 
 internal sealed partial class Interpreter
 {
-    /// <summary>Longest string the string functions and <c>%s</c> scan before giving up.</summary>
-    private const int MaxStringScan = 1 << 20;
     private const int ScanChunk = 64;
 
     /// <summary>strlen/wcslen/strcmp/strncmp/wcscmp/wcsncmp/memcmp with C semantics (spec 6.8); comparisons return
-    /// -1, 0 or 1 as a 64-bit value.</summary>
-    private bool TryStringFunction(BuiltinId id, ReadOnlySpan<ulong> args, ref long operations, out ulong result)
+    /// -1, 0 or 1 as a 64-bit value. One operation each, as in HyperDbg; a scan stops after <see cref="ScriptLimits.MaxStringScan"/>
+    /// units.</summary>
+    private bool TryStringFunction(BuiltinId id, ReadOnlySpan<ulong> args, out ulong result)
     {
         result = 0;
         switch (id)
@@ -19,7 +18,7 @@ internal sealed partial class Interpreter
             case BuiltinId.Strlen or BuiltinId.Wcslen:
                 {
                     int unit = id == BuiltinId.Wcslen ? sizeof(char) : sizeof(byte);
-                    if (!TryMeasure(args[0], unit, MaxStringScan, ref operations, out int length))
+                    if (!TryMeasure(args[0], unit, ScriptLimits.MaxStringScan, out int length))
                     {
                         return Error(id, $"cannot read a terminated string at 0x{args[0]:x}");
                     }
@@ -34,7 +33,7 @@ internal sealed partial class Interpreter
                     bool bounded = id is BuiltinId.Strncmp or BuiltinId.Wcsncmp or BuiltinId.Memcmp;
                     bool stopAtNul = id != BuiltinId.Memcmp;
                     ulong limit = bounded ? args[2] : ulong.MaxValue;
-                    if (!TryCompare(args[0], args[1], unit, limit, stopAtNul, ref operations, out int order))
+                    if (!TryCompare(args[0], args[1], unit, limit, stopAtNul, out int order))
                     {
                         return Error(id, $"cannot read the strings at 0x{args[0]:x} and 0x{args[1]:x}");
                     }
@@ -46,7 +45,7 @@ internal sealed partial class Interpreter
     }
 
     /// <summary>Counts units (1 or 2 bytes) before a zero unit.</summary>
-    private bool TryMeasure(ulong address, int unit, int maxUnits, ref long operations, out int length)
+    private bool TryMeasure(ulong address, int unit, int maxUnits, out int length)
     {
         Span<byte> chunk = stackalloc byte[ScanChunk];
         length = 0;
@@ -77,13 +76,12 @@ internal sealed partial class Interpreter
             }
 
             cursor += (ulong)read;
-            operations++;
         }
 
         return false;
     }
 
-    private bool TryCompare(ulong left, ulong right, int unit, ulong limitUnits, bool stopAtNul, ref long operations, out int order)
+    private bool TryCompare(ulong left, ulong right, int unit, ulong limitUnits, bool stopAtNul, out int order)
     {
         Span<byte> a = stackalloc byte[sizeof(char)];
         Span<byte> b = stackalloc byte[sizeof(char)];
@@ -104,7 +102,7 @@ internal sealed partial class Interpreter
                 return true;
             }
 
-            if ((stopAtNul && x == 0) || ++operations > ScriptLimits.MaxOperations || i >= MaxStringScan)
+            if ((stopAtNul && x == 0) || i >= ScriptLimits.MaxStringScan)
             {
                 return true;
             }

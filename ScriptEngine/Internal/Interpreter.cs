@@ -12,8 +12,8 @@ namespace HyperDbgRemote.Script.Internal;
 /// </summary>
 internal sealed partial class Interpreter
 {
-    /// <summary>Shift counts are taken modulo 64, as the x64 shift instructions HyperDbg's evaluator compiles to do.</summary>
-    private const int ShiftCountMask = 63;
+    /// <summary>Operations between two looks at the cancellation token (a few microseconds of work).</summary>
+    private const long CheckpointStride = 4096;
 
     private readonly RunState _state;
     private ScriptProgramImage _image = null!;
@@ -23,19 +23,32 @@ internal sealed partial class Interpreter
     private ScriptRunContext _context;
     private string? _error;
     private long _operations;
+    private long _limit;
+    private ScriptLimits _limits = ScriptLimits.Default;
+    private CancellationToken _cancellation;
 
     public Interpreter(RunState state)
     {
         _state = state;
     }
 
-    public ScriptRunResult Run(ScriptProgramImage image, IScriptTarget target, ulong[] globals, int[] globalSlots, in ScriptRunContext context)
+    public ScriptRunResult Run(
+        ScriptProgramImage image,
+        IScriptTarget target,
+        ulong[] globals,
+        int[] globalSlots,
+        in ScriptRunContext context,
+        ScriptLimits limits,
+        CancellationToken cancellation)
     {
         _image = image;
         _target = target;
         _globals = globals;
         _globalSlots = globalSlots;
         _context = context;
+        _limits = limits;
+        _limit = limits.MaxOperations == 0 ? long.MaxValue : limits.MaxOperations;
+        _cancellation = cancellation;
         _error = null;
         _operations = 0;
         _state.ScratchUsed = 0;
@@ -50,6 +63,8 @@ internal sealed partial class Interpreter
             _target = null!;
             _globals = null!;
             _globalSlots = null!;
+            _limits = ScriptLimits.Default;
+            _cancellation = default;
         }
     }
 
@@ -64,20 +79,24 @@ internal sealed partial class Interpreter
         int sp = main.LocalCount;
         int depth = 0;
         int function = 0;
-        long operations = 0;
+        long operations = Counting.ProgramStart;
+
+        // Operations are counted as HyperDbg's evaluator counts its instructions (Instruction.Weight), with one
+        // comparison per instruction: the limit and the cancellation token are looked at when the count passes the
+        // checkpoint (every CheckpointStride operations, and at the limit).
+        long checkpoint = Math.Min(_limit, CheckpointStride);
 
         // Locals start at 0 on every run (spec 3.5).
         Array.Clear(stack, 0, main.LocalCount);
         while (true)
         {
-            if (++operations > ScriptLimits.MaxOperations)
+            ref Instruction ins = ref code[pc++];
+            operations += ins.Weight;
+            if (operations > checkpoint && !Checkpoint(operations, ins.Weight, function, ref checkpoint))
             {
-                _operations = operations;
-                Fail(function, $"execution limit: more than {ScriptLimits.MaxOperations:N0} operations in one run (endless loop?)");
                 return;
             }
 
-            ref Instruction ins = ref code[pc++];
             switch (ins.Op)
             {
                 case OpCode.End:
@@ -161,12 +180,35 @@ internal sealed partial class Interpreter
                     stack[sp - 1] ^= stack[sp];
                     break;
                 case OpCode.Shl:
-                    sp--;
-                    stack[sp - 1] <<= (int)(stack[sp] & ShiftCountMask);
-                    break;
                 case OpCode.Shr:
+                case OpCode.Sar:
                     sp--;
-                    stack[sp - 1] >>= (int)(stack[sp] & ShiftCountMask);
+                    if (stack[sp] >= (ulong)ins.A)
+                    {
+                        // HyperDbg 0.23 (ScriptEngineEval.c, typed shifts) refuses a count of the operation's width or more.
+                        Stop(function, operations, $"'{(ins.Op == OpCode.Shl ? "<<" : ">>")}': shift count 0x{stack[sp]:x} is not below {ins.A}");
+                        return;
+                    }
+
+                    stack[sp - 1] = ins.Op switch
+                    {
+                        OpCode.Shl => stack[sp - 1] << (int)stack[sp],
+                        OpCode.Shr => stack[sp - 1] >> (int)stack[sp],
+                        _ => unchecked((ulong)((long)stack[sp - 1] >> (int)stack[sp])),
+                    };
+                    break;
+                case OpCode.DivS:
+                case OpCode.ModS:
+                    sp--;
+                    if (stack[sp] == 0 || (stack[sp] == ulong.MaxValue && stack[sp - 1] == 0x8000_0000_0000_0000))
+                    {
+                        Stop(function, operations, stack[sp] == 0
+                            ? (ins.Op == OpCode.DivS ? "'/': division by zero" : "'%': division by zero")
+                            : (ins.Op == OpCode.DivS ? "'/': the quotient does not fit in 64 bits" : "'%': the quotient does not fit in 64 bits"));
+                        return;
+                    }
+
+                    stack[sp - 1] = unchecked((ulong)(ins.Op == OpCode.DivS ? (long)stack[sp - 1] / (long)stack[sp] : (long)stack[sp - 1] % (long)stack[sp]));
                     break;
                 case OpCode.Neg:
                     stack[sp - 1] = unchecked(0 - stack[sp - 1]);
@@ -201,6 +243,22 @@ internal sealed partial class Interpreter
                     sp--;
                     stack[sp - 1] = (long)stack[sp - 1] >= (long)stack[sp] ? 1UL : 0UL;
                     break;
+                case OpCode.CmpLtU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] < stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpGtU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] > stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpLeU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] <= stack[sp] ? 1UL : 0UL;
+                    break;
+                case OpCode.CmpGeU:
+                    sp--;
+                    stack[sp - 1] = stack[sp - 1] >= stack[sp] ? 1UL : 0UL;
+                    break;
                 case OpCode.Jump:
                     pc = ins.A;
                     break;
@@ -209,6 +267,10 @@ internal sealed partial class Interpreter
                     {
                         pc = ins.A;
                     }
+                    else
+                    {
+                        operations += (long)ins.B;
+                    }
 
                     break;
                 case OpCode.JumpIfNotZero:
@@ -216,7 +278,13 @@ internal sealed partial class Interpreter
                     {
                         pc = ins.A;
                     }
+                    else
+                    {
+                        operations += (long)ins.B;
+                    }
 
+                    break;
+                case OpCode.Nop:
                     break;
                 case OpCode.Call:
                     {
@@ -349,10 +417,6 @@ internal sealed partial class Interpreter
             case OpCode.FNeg:
                 stack[sp - 1] = BitConverter.DoubleToUInt64Bits(-BitConverter.UInt64BitsToDouble(stack[sp - 1]));
                 return;
-            case OpCode.DivS:
-                sp--;
-                stack[sp - 1] = unchecked((ulong)((long)stack[sp - 1] / (long)stack[sp]));
-                return;
             default:
                 break;
         }
@@ -375,6 +439,29 @@ internal sealed partial class Interpreter
             _ => throw new InvalidOperationException($"opcode {ins.Op} is not implemented"),
         };
     }
+
+    /// <summary>At a checkpoint (the instruction about to run weighs <paramref name="weight"/>): fails the run beyond
+    /// the limit or when it was cancelled, else sets the next checkpoint.</summary>
+    private bool Checkpoint(long operations, int weight, int function, ref long checkpoint)
+    {
+        if (operations > _limit)
+        {
+            Stop(function, operations, $"execution limit: more than {_limit:N0} operations in one run (endless loop?{LimitSetting()})");
+            return false;
+        }
+
+        if (_cancellation.IsCancellationRequested)
+        {
+            Stop(function, operations - weight, $"interrupted after {operations - weight:N0} operations: the run was cancelled");
+            return false;
+        }
+
+        checkpoint = Math.Min(_limit, operations + CheckpointStride);
+        return true;
+    }
+
+    /// <summary>Where the limit is set, for messages ("; the limit is the agent's --x"), or nothing.</summary>
+    private string LimitSetting() => _limits.MaxOperationsSetting is string setting ? $"; the limit is {setting}" : string.Empty;
 
     private void Stop(int function, long operations, string message)
     {

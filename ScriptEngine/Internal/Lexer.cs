@@ -40,17 +40,25 @@ internal sealed partial class Lexer
 
     public static bool IsKeyword(string word) => s_keywords.Contains(word);
 
-    public static List<Token> Tokenize(string source, IScriptSymbolResolver? symbols)
+    /// <summary>Tokens between two looks at the cancellation token.</summary>
+    private const int CancellationStride = 4096;
+
+    public static List<Token> Tokenize(string source, IScriptSymbolResolver? symbols, CancellationToken cancellation = default)
     {
         var lexer = new Lexer(source, symbols);
-        lexer.Run();
+        lexer.Run(cancellation);
         return lexer._tokens;
     }
 
-    private void Run()
+    private void Run(CancellationToken cancellation)
     {
         while (true)
         {
+            if (_tokens.Count % CancellationStride == 0)
+            {
+                cancellation.ThrowIfCancellationRequested();
+            }
+
             SkipTrivia();
             if (_pos >= _source.Length)
             {

@@ -74,24 +74,48 @@ internal enum OpCode : byte
     /// <summary>Zeroes B frame slots from slot A (an array declaration).</summary>
     ZeroLocals,
 
-    /// <summary>Signed 64-bit division (pointer differences).</summary>
+    /// <summary>Signed 64-bit division (signed operands; pointer differences).</summary>
     DivS,
+
+    /// <summary>Signed 64-bit remainder.</summary>
+    ModS,
+
+    /// <summary>Arithmetic shift right (a signed left operand). Shifts take their width (32 or 64) in A: a count of the
+    /// width or more is a runtime error, as in HyperDbg.</summary>
+    Sar,
+
+    /// <summary>Unsigned comparisons (an unsigned operand after C's conversions).</summary>
+    CmpLtU,
+    CmpGtU,
+    CmpLeU,
+    CmpGeU,
+
+    /// <summary>Does nothing; carries the count of a HyperDbg instruction that has no counterpart here (the jump over a
+    /// function definition, the jump into an empty <c>for</c> step).</summary>
+    Nop,
 }
 
-/// <summary>One instruction: 16 bytes, laid out for a tight dispatch loop.</summary>
+/// <summary>
+/// One instruction: 16 bytes, laid out for a tight dispatch loop. <see cref="Weight"/> is how many instructions
+/// HyperDbg's evaluator executes for it (0 for operand pushes, which are operands of HyperDbg's three-address code), so
+/// a run's operation count is HyperDbg's executed-instruction count (docs/script-language.md, "Runtime limits"). A
+/// conditional jump adds <see cref="B"/> more when it falls through.
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct Instruction
 {
     public OpCode Op;
+    public byte Weight;
     public int A;
     public ulong B;
 
-    public Instruction(OpCode op, int a, ulong b)
+    public Instruction(OpCode op, int a, ulong b, byte weight)
     {
         Op = op;
+        Weight = weight;
         A = a;
         B = b;
     }
 
-    public override readonly string ToString() => $"{Op} {A} 0x{B:x}";
+    public override readonly string ToString() => $"{Op} {A} 0x{B:x} ({Weight})";
 }

@@ -76,6 +76,11 @@ internal sealed partial class Parser
     private DeclStmt ParseDeclaration(Token start, CType type)
     {
         Token name = Current;
+        if (name.Kind == TokenKind.Global)
+        {
+            return ParseGlobalDeclaration(start, type, name);
+        }
+
         RequireVariableName(name, "variable");
         if (type == CType.Of(ScalarType.Void))
         {
@@ -103,6 +108,25 @@ internal sealed partial class Parser
         }
 
         return new DeclStmt(start.Offset, type, name.Text, init, list);
+    }
+
+    /// <summary><c>int .g = 5;</c>: a typed global (HyperDbg 0.23 keeps a type per global, script-engine.c
+    /// SetGlobalIdentifierVariableType); a scalar or a pointer, with or without an initial value.</summary>
+    private DeclStmt ParseGlobalDeclaration(Token start, CType type, Token name)
+    {
+        if (type == CType.Of(ScalarType.Void) || type.IsStruct)
+        {
+            throw Error(name, $"syntax error: global '.{name.Text}' must be a number, a float or a pointer, not '{type}'");
+        }
+
+        Advance();
+        if (Current.Is("["))
+        {
+            throw Error(Current, $"syntax error: global '.{name.Text}' cannot be an array; declare a local array");
+        }
+
+        Expr? init = AcceptPunct("=") ? ParseExpression() : null;
+        return new DeclStmt(start.Offset, type, name.Text, init) { Global = true };
     }
 
     /// <summary><c>{ value, value, ... }</c> for an array or a struct.</summary>

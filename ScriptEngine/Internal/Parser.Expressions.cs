@@ -39,7 +39,7 @@ internal sealed partial class Parser
         {
             Token op = Advance();
             Expr right = ParseBinary(level + 1);
-            left = new BinaryExpr(op.Offset, op.Text, left, right);
+            left = Bounded(new BinaryExpr(op.Offset, op.Text, left, right));
         }
 
         return left;
@@ -62,7 +62,7 @@ internal sealed partial class Parser
                     Enter(token);
                     Expr operand = ParseUnary();
                     Leave();
-                    return new UnaryExpr(token.Offset, token.Text, operand);
+                    return Bounded(new UnaryExpr(token.Offset, token.Text, operand));
                 case "++":
                 case "--":
                     throw Error(token, $"syntax error: '{token.Text}' is a statement ('x{token.Text};'), not part of an expression");
@@ -73,7 +73,7 @@ internal sealed partial class Parser
                     Enter(token);
                     Expr cast = ParseUnary();
                     Leave();
-                    return new CastExpr(token.Offset, type, cast);
+                    return Bounded(new CastExpr(token.Offset, type, cast));
                 default:
                     break;
             }
@@ -94,7 +94,7 @@ internal sealed partial class Parser
                 Expr index = ParseExpression();
                 Leave();
                 ExpectPunct("]", "to close '['");
-                primary = new IndexExpr(open.Offset, primary, index);
+                primary = Bounded(new IndexExpr(open.Offset, primary, index));
             }
             else if (AcceptPunct(".") || AcceptPunct("->"))
             {
@@ -105,7 +105,7 @@ internal sealed partial class Parser
                 }
 
                 Advance();
-                primary = new MemberExpr(open.Offset, primary, member.Text, open.Text == "->");
+                primary = Bounded(new MemberExpr(open.Offset, primary, member.Text, open.Text == "->"));
             }
             else
             {
@@ -129,11 +129,11 @@ internal sealed partial class Parser
                 throw Error(at, "syntax error: sizeof(void) has no size");
             }
 
-            result = new NumberExpr(start.Offset, (ulong)type.Size, IsFloat: false);
+            result = new NumberExpr(start.Offset, (ulong)type.Size, IsFloat: false) { Size = true };
         }
         else
         {
-            result = new SizeofExpr(start.Offset, ParseExpression());
+            result = Bounded(new SizeofExpr(start.Offset, ParseExpression()));
         }
 
         ExpectPunct(")", "to close 'sizeof('");
@@ -147,7 +147,7 @@ internal sealed partial class Parser
         {
             case TokenKind.Number:
                 Advance();
-                return new NumberExpr(token.Offset, token.Value, IsFloat: false);
+                return new NumberExpr(token.Offset, token.Value, IsFloat: false) { Word = !char.IsAsciiDigit(token.Text[0]) };
             case TokenKind.Float:
                 Advance();
                 return new NumberExpr(token.Offset, token.Value, IsFloat: true);
@@ -198,6 +198,6 @@ internal sealed partial class Parser
 
         Advance();
         Leave();
-        return new CallExpr(name.Offset, name.Text, args);
+        return Bounded(new CallExpr(name.Offset, name.Text, args));
     }
 }

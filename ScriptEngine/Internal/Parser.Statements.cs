@@ -56,7 +56,7 @@ internal sealed partial class Parser
                     }
 
                     _functions.Add(ParseFunction(start, type));
-                    return null;
+                    return new FunctionDefinedStmt(start.Offset);
                 }
 
                 Stmt declaration = ParseDeclaration(start, type);
@@ -84,6 +84,7 @@ internal sealed partial class Parser
         }
 
         Enter(open);
+        _blocks++;
         Advance();
         var body = new List<Stmt>();
         while (!Current.Is("}"))
@@ -101,6 +102,7 @@ internal sealed partial class Parser
         }
 
         Advance();
+        _blocks--;
         Leave();
         return body;
     }

@@ -9,26 +9,35 @@ namespace HyperDbgRemote.Script.Internal;
 /// </summary>
 internal sealed partial class Parser
 {
-    /// <summary>Nesting bound for blocks and parentheses, so hostile input cannot overflow the host stack.</summary>
-    private const int MaxNesting = 200;
+    /// <summary>Tokens between two looks at the cancellation token.</summary>
+    private const int CancellationStride = 4096;
 
     private readonly SourceText _source;
     private readonly List<Token> _tokens;
+    private readonly CancellationToken _cancellation;
     private readonly List<FunctionDef> _functions = [];
     private readonly Dictionary<string, CType> _typedefs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StructLayout> _structs = new(StringComparer.Ordinal);
     private int _index;
+
+    // The parser's own recursion (blocks, parentheses, operands): bounds its stack.
     private int _depth;
 
-    private Parser(SourceText source, List<Token> tokens)
+    // Blocks around the statement being parsed: blocks plus an expression's height must stay within the limit.
+    private int _blocks;
+
+    private Parser(SourceText source, List<Token> tokens, CancellationToken cancellation)
     {
         _source = source;
         _tokens = tokens;
+        _cancellation = cancellation;
     }
 
-    public static ScriptProgram Parse(SourceText source, List<Token> tokens)
+    /// <summary>Parses <paramref name="tokens"/>; a syntax error or nesting beyond <see cref="ScriptLimits.MaxNesting"/>
+    /// throws <see cref="ScriptCompileException"/>, cancellation <see cref="OperationCanceledException"/>.</summary>
+    public static ScriptProgram Parse(SourceText source, List<Token> tokens, CancellationToken cancellation = default)
     {
-        var parser = new Parser(source, tokens);
+        var parser = new Parser(source, tokens, cancellation);
         var body = new List<Stmt>();
         while (parser.Current.Kind != TokenKind.End)
         {
@@ -52,6 +61,10 @@ internal sealed partial class Parser
         if (_index < _tokens.Count - 1)
         {
             _index++;
+            if (_index % CancellationStride == 0)
+            {
+                _cancellation.ThrowIfCancellationRequested();
+            }
         }
 
         return token;
@@ -84,11 +97,27 @@ internal sealed partial class Parser
 
     private void Enter(Token at)
     {
-        if (++_depth > MaxNesting)
+        if (++_depth > ScriptLimits.MaxNesting)
         {
-            throw Error(at, $"syntax error: nesting deeper than {MaxNesting} levels; split the script");
+            throw NestingError(at.Offset);
         }
     }
 
     private void Leave() => _depth--;
+
+    /// <summary>Returns <paramref name="node"/> once its height plus the blocks around it is within
+    /// <see cref="ScriptLimits.MaxNesting"/> (operator chains count once: <see cref="Expr.Height"/>).</summary>
+    private T Bounded<T>(T node)
+        where T : Expr
+    {
+        if (_blocks + node.Height > ScriptLimits.MaxNesting)
+        {
+            throw NestingError(node.Offset);
+        }
+
+        return node;
+    }
+
+    private ScriptCompileException NestingError(int offset) =>
+        Error(offset, $"syntax error: nesting deeper than {ScriptLimits.MaxNesting} levels (blocks, parentheses, operators, calls and indexing together); split the script");
 }

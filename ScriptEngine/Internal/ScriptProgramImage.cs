@@ -33,4 +33,8 @@ internal sealed class ScriptProgramImage
 
     /// <summary>Source text of each function, for error messages (index = function).</summary>
     public required string[] FunctionNames { get; init; }
+
+    /// <summary>How much work the code generator did (tree nodes typed and emitted): tests check it grows linearly
+    /// with the script.</summary>
+    public long CompileWork { get; init; }
 }

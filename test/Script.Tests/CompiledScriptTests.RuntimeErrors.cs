@@ -51,7 +51,7 @@ public sealed partial class CompiledScriptTests
         // Assert
         Assert.That(result.Success, Is.False);
         Assert.That(result.Error, Does.StartWith("execution limit: more than 1,000,000 operations"));
-        Assert.That(result.Operations, Is.EqualTo(ScriptLimits.MaxOperations + 1));
+        Assert.That(result.Operations, Is.EqualTo(ScriptLimits.DefaultMaxOperations + 1));
     }
 
     [Test]

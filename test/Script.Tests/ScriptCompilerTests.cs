@@ -157,7 +157,6 @@ public sealed partial class ScriptCompilerTests
     [TestCase("void f() { } x = f();")]
     [TestCase("if (1) { int g() { return 1; } }")]
     [TestCase("int poi(int x) { return x; }")]
-    [TestCase("int x = 1; double x = 2;")]
     public void Compile_InvalidProgram_Throws(string source)
     {
         Assert.That(() => ScriptCompiler.Compile(source), Throws.TypeOf<ScriptCompileException>());

@@ -67,6 +67,13 @@ internal sealed class TestScriptTarget : IScriptTarget, IScriptSymbolResolver
         }
     }
 
+    /// <summary>Called after each <c>test_statement</c> value is recorded, on the running thread (a synchronisation point
+    /// for tests: cancel a run, signal another thread).</summary>
+    public Action<ulong>? OnTestValue { get; set; }
+
+    /// <summary>Called when the compiler resolves a symbol, on the compiling thread.</summary>
+    public Action<string>? OnResolve { get; set; }
+
     /// <summary>Counts output messages without keeping them (for throughput tests).</summary>
     public bool DiscardOutput { get; set; }
 
@@ -228,9 +235,15 @@ internal sealed class TestScriptTarget : IScriptTarget, IScriptSymbolResolver
         {
             _testValues.Add(value);
         }
+
+        OnTestValue?.Invoke(value);
     }
 
-    public bool TryResolve(string qualifiedName, out ulong address) => _symbols.TryGetValue(qualifiedName, out address);
+    public bool TryResolve(string qualifiedName, out ulong address)
+    {
+        OnResolve?.Invoke(qualifiedName);
+        return _symbols.TryGetValue(qualifiedName, out address);
+    }
 
     private static bool Access(Dictionary<ulong, byte[]> pages, ulong address, int length, Action<byte[], int, int, int> copy)
     {

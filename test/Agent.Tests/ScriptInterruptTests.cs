@@ -1,0 +1,94 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+
+namespace HyperDbgRemote.Agent.Tests;
+
+/// <summary>
+/// A script running on the halted core stops when its request is interrupted: over the framed link (raw TCP on
+/// loopback here) the debugger's Ctrl+C is the break-in byte, which cancels the request in flight while the connection
+/// goes on serving. The test synchronises on the script's own write to guest memory, not on time.
+/// </summary>
+public sealed class ScriptInterruptTests
+{
+    private const ulong Marker = 0x7000;
+
+    [Test]
+    public async Task BreakIn_WhileAScriptRunsOnTheHaltedCore_InterruptsIt_AndTheLinkServesOn()
+    {
+        // Arrange: an agent with no limit on the halted core (the default), halted before the guest's first instruction.
+        using var session = new DebuggeeSession(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));
+        await using var hub = new NotificationHub(session);
+        await using var links = new LinkServer(session, dispatcher, hub, new AgentSecurity(null, null, null));
+        links.Listen(ListenUri.Parse("tcp://127.0.0.1:0"));
+        session.Start(initialBreak: true);
+        Assert.That(SpinWait.SpinUntil(() => session.Vm.CurrentHalt is not null, TimeSpan.FromMinutes(2)), Is.True, "the guest never halted");
+        await using LinkDebuggeeConnection host = await LinkDebuggeeConnection.ConnectAsync(links.Addresses[0]);
+        Task<AgentToHost> run = host.SendAsync(new HostToAgent
+        {
+            EvaluateScript = new EvaluateScriptRequest { Script = $"eq_pa({Marker:x}, 1234); while (1) {{ }}" },
+        });
+
+        // Act: once the script is looping (it wrote its marker), the debugger's break-in byte.
+        SpinWait.SpinUntil(() => run.IsCompleted || BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)) == 0x1234, TimeSpan.FromMinutes(2));
+        Assert.That(run.IsCompleted, Is.False, () => $"the script ended before the break-in: {run.Result.EvaluateScript.Message}");
+        Assert.That(BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)), Is.EqualTo(0x1234UL), "the script never started");
+        host.Link.SendBreakIn();
+        AgentToHost interrupted = await run.WaitAsync(TimeSpan.FromMinutes(2));
+        AgentToHost next = await host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "print(1234);" } }).WaitAsync(TimeSpan.FromMinutes(2));
+
+        // Assert
+        Assert.That(interrupted.EvaluateScript.Status, Is.Not.EqualTo(Status.Ok));
+        Assert.That(interrupted.EvaluateScript.Message, Does.Contain("interrupted after").And.Contain("the run was cancelled"));
+        Assert.That(next.EvaluateScript.Output, Is.EqualTo("1234\n"));
+    }
+
+    [Test]
+    public void Evaluate_WithAnEvaluationLimit_StopsAtIt_AndNamesTheOption()
+    {
+        // Arrange
+        using var session = new DebuggeeSession(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        IScriptCompiler scripts = AgentScripts.Create(session, evaluationLimit: 5_000);
+        session.Start(initialBreak: true);
+
+        // Act
+        ScriptException error = Assert.Throws<ScriptException>(() => scripts.Evaluate("while (1) { }", session.Core(0), new HaltContext(0, null, 0)))!;
+
+        // Assert
+        Assert.That(error.Message, Does.Contain("execution limit: more than 5,000 operations").And.Contain("--max-eval-execution-count"));
+    }
+
+    [Test]
+    public void Limits_Defaults_AreHyperDbgsForEventsAndNoneOnTheHaltedCore_AndNameTheirOption()
+    {
+        Assert.That(AgentScripts.EventLimits(null).MaxOperations, Is.EqualTo(1_000_000));
+        Assert.That(AgentScripts.EventLimits(null).MaxOperationsSetting, Is.EqualTo("the agent's --max-execution-count"));
+        Assert.That(AgentScripts.EvaluationLimits(null).MaxOperations, Is.Zero);
+        Assert.That(AgentScripts.EvaluationLimits(null).MaxOperationsSetting, Is.EqualTo("the agent's --max-eval-execution-count"));
+    }
+
+    [TestCase("--max-execution-count", "0", false)]
+    [TestCase("--max-execution-count", "1", true)]
+    [TestCase("--max-eval-execution-count", "0", true)]
+    [TestCase("--max-eval-execution-count", "-5", false)]
+    [TestCase("--max-execution-count", "1000000000001", false)]
+    [TestCase("--max-execution-count", "0x10", false)]
+    public void ParseLimit_Options_AcceptOnlyTheirRange(string option, string text, bool accepted)
+    {
+        bool ok = AgentScripts.TryParseLimit(option, text, out _, out string? error);
+
+        Assert.That(ok, Is.EqualTo(accepted), error);
+        if (!accepted)
+        {
+            Assert.That(error, Does.StartWith(option));
+        }
+    }
+}
