@@ -3,28 +3,59 @@
 
 namespace HyperDbgRemote.VmxDriver.Guests;
 
-/// <summary>Reads guest image files with errors that name the file and the problem.</summary>
+/// <summary>
+/// Reads guest image files with errors that name the file and the problem. The size is checked before anything is
+/// opened (a directory, a FIFO, /dev/zero or another device has no regular size and is refused without blocking), and
+/// no read goes beyond the limit even when the file grows meanwhile.
+/// </summary>
 internal static class ImageFile
 {
-    public static byte[] Read(string path, string kind)
+    /// <summary>The default limit for an image (256 MiB).</summary>
+    public const long DefaultMaximumBytes = 256L * 1024 * 1024;
+
+    public static byte[] Read(string path, string kind, long maximumBytes = DefaultMaximumBytes)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
             throw new GuestImageException($"The {kind} image path is empty.");
         }
 
-        byte[] bytes;
+        if (Directory.Exists(path))
+        {
+            throw new GuestImageException($"The {kind} image '{path}' is a directory, not a file.");
+        }
+
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new GuestImageException(Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path)))
+                ? $"The {kind} image '{path}' does not exist."
+                : $"The {kind} image '{path}' does not exist (no such directory).");
+        }
+
+        // FIFOs, character and block devices report no size: refusing them here also means never blocking in open().
+        long size = info.Length;
+        if (size == 0)
+        {
+            throw new GuestImageException($"The {kind} image '{path}' is empty (or not a regular file: a device, FIFO or socket has no size).");
+        }
+
+        if (size > maximumBytes)
+        {
+            throw new GuestImageException($"The {kind} image '{path}' is {size:N0} bytes; the limit is {maximumBytes:N0} bytes.");
+        }
+
         try
         {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' does not exist.");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' does not exist (no such directory).");
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            var bytes = new byte[size];
+            int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            if (read != bytes.Length || stream.ReadByte() >= 0)
+            {
+                throw new GuestImageException($"The {kind} image '{path}' changed size while it was read.");
+            }
+
+            return bytes;
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -34,13 +65,6 @@ internal static class ImageFile
         {
             throw new GuestImageException($"The {kind} image '{path}' cannot be read: {ex.Message}");
         }
-
-        if (bytes.Length == 0)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' is empty.");
-        }
-
-        return bytes;
     }
 
     public static void CheckFits(string name, ulong address, int length, ulong ramSize)
