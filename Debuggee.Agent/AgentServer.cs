@@ -5,6 +5,7 @@ using System.Text.Json;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices.Serial;
 using HyperDbgRemote.VmxDriver.Guests;
 using Serilog;
 
@@ -20,8 +21,15 @@ internal static class AgentServer
     {
         List<ListenUri> uris = [.. options.Listen.Select(ListenUri.Parse)];
         IGuestLoader loader = GuestSpec.Parse(options.Guest);
-        int cores = options.Cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
-        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 });
+        int cores = options.Cores ?? (loader is DemoGuest ? 2 : 1);
+        using var session = new DebuggeeSession(
+            loader, new VmConfiguration { Cores = cores, MemoryBytes = options.MemoryBytesFor(loader) }, serialPorts: SerialBackendSet.SerialPortsFor(options.ComPorts));
+        using SerialBackendSet serial = SerialBackendSet.Attach(session.Devices, options.ComPorts);
+        foreach (string line in serial.Describe())
+        {
+            Console.Error.WriteLine(line);
+        }
+
         var dispatcher = new RequestDispatcher(session, Events.AgentScripts.Create(session));
         await using var hub = new NotificationHub(session, options.ResumeAfter);
         var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);

@@ -19,13 +19,13 @@ internal sealed partial class DebuggeeSession : IDisposable
 {
     private readonly IGuestLoader _guest;
 
-    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, AgentLimits? limits = null, TimeProvider? time = null)
+    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, AgentLimits? limits = null, TimeProvider? time = null, int serialPorts = 4)
     {
         ArgumentNullException.ThrowIfNull(guest);
         _guest = guest;
         Limits = limits ?? new AgentLimits();
         Vm = new VirtualMachine(configuration);
-        Devices = StandardDevices.Attach(Vm, time);
+        Devices = StandardDevices.Attach(Vm, new StandardDevicesOptions { Time = time, SerialPorts = serialPorts });
         Vm.AddCores(guest.Load(Vm));
         Messages = new MessageQueue(time);
         Outputs = new OutputManager();

@@ -37,11 +37,12 @@ internal sealed class InProcessConnection : IDebuggeeConnection
     public HandshakeResponse Handshake { get; }
 
     /// <summary>Starts a guest in this process.</summary>
-    public static InProcessConnection Start(string guestSpec, int? cores, int memoryMiB, bool initialBreak = false)
+    public static InProcessConnection Start(string guestSpec, int? cores, int? memoryMiB, bool initialBreak = false)
     {
         IGuestLoader loader = GuestSpec.Parse(guestSpec);
-        int n = cores ?? (loader.GetType().Name == "DemoGuest" ? 2 : 1);
-        var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = (ulong)memoryMiB * 1024 * 1024 });
+        int n = cores ?? (loader is DemoGuest ? 2 : 1);
+        ulong memory = memoryMiB is int mib ? (ulong)mib * 1024 * 1024 : loader.DefaultMemoryBytes ?? 64UL * 1024 * 1024;
+        var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = memory });
         var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));
         session.Start(initialBreak);
