@@ -58,28 +58,32 @@ linux_guest() {
         return 0
     fi
     mkdir -p "$LINUX_DIR/debs"
-    if [ ! -f "$LINUX_DIR/vmlinuz" ] || [ ! -f "$LINUX_DIR/System.map" ]; then
+    if [ ! -f "$LINUX_DIR/vmlinuz" ]; then
         local image
-        image="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
-        if [ -z "$image" ]; then
-            echo "build.sh: apt does not know linux-image-amd64 (run apt-get update, or check /etc/apt/sources.list)" >&2
-            exit 1
-        fi
+        image="$(kernel_package)"
         log "downloading Debian's kernel package $image (not installed; extracted into $LINUX_DIR)"
+        if ! apt_download "$image"; then
+            # Stale package lists: the kernel they name may be gone from the archive. Refresh and resolve again.
+            apt_update
+            image="$(kernel_package)"
+            apt_download "$image" || { echo "build.sh: apt-get download $image failed (network? see /etc/apt/sources.list)" >&2; exit 1; }
+        fi
         rm -rf "$LINUX_DIR/kernel"
-        apt_download "$image"
         mkdir -p "$LINUX_DIR/kernel"
         # Only /boot: the modules (400 MB) are not needed, the initramfs has no module loader.
         dpkg-deb --fsys-tarfile "$LINUX_DIR/debs/${image}"_*.deb | tar -x -C "$LINUX_DIR/kernel" ./boot
         local vmlinuz
         vmlinuz="$(find "$LINUX_DIR/kernel/boot" -name 'vmlinuz-*' | head -n 1)"
-        cp "$vmlinuz" "$LINUX_DIR/vmlinuz"
         cp "$LINUX_DIR/kernel/boot/config-${vmlinuz##*/vmlinuz-}" "$LINUX_DIR/config"
         echo "$image $(dpkg-deb -f "$LINUX_DIR/debs/${image}"_*.deb Version)" >"$LINUX_DIR/VERSION"
+        cp "$vmlinuz" "$LINUX_DIR/vmlinuz"
     fi
     if [ ! -x "$LINUX_DIR/busybox/bin/busybox" ]; then
         log "downloading Debian's busybox-static (not installed; extracted into $LINUX_DIR)"
-        apt_download busybox-static
+        apt_download busybox-static || { apt_update; apt_download busybox-static; } || {
+            echo "build.sh: apt-get download busybox-static failed (network? see /etc/apt/sources.list)" >&2
+            exit 1
+        }
         rm -rf "$LINUX_DIR/busybox"
         dpkg-deb -x "$LINUX_DIR"/debs/busybox-static_*.deb "$LINUX_DIR/busybox"
     fi
@@ -112,12 +116,27 @@ make_system_map() {
     log "System.map: $(wc -l <"$LINUX_DIR/System.map") symbols"
 }
 
+# The versioned kernel package linux-image-amd64 depends on (linux-image-6.1.0-57-amd64, ...).
+kernel_package() {
+    local image
+    image="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
+    if [ -z "$image" ]; then
+        echo "build.sh: apt does not know linux-image-amd64 (run apt-get update, or check /etc/apt/sources.list)" >&2
+        exit 1
+    fi
+    echo "$image"
+}
+
+apt_update() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+}
+
+# Downloads a package's .deb into $LINUX_DIR/debs (apt-get download: nothing is installed); false on failure.
 apt_download() {
     rm -f "$LINUX_DIR/debs/$1"_*.deb
-    (cd "$LINUX_DIR/debs" && apt-get download -q -o APT::Sandbox::User=root "$1" >/dev/null) || {
-        echo "build.sh: apt-get download $1 failed (network? run apt-get update)" >&2
-        exit 1
-    }
+    (cd "$LINUX_DIR/debs" && apt-get download -q -o APT::Sandbox::User=root "$1" >/dev/null 2>&1)
 }
 
 # The initramfs: busybox, /init (vmx-driver/Guests/Linux/init), empty mount points, and /dev/console (a character
