@@ -141,9 +141,10 @@ public sealed class SerialBackendTests
             Assert.That(GuestReceives(3), Is.EqualTo("ls\n"));
         }
 
-        // A second client after the first left.
+        // A second client after the first left: it is connected once the backend has seen the first one go.
         using var again = new TcpClient();
         again.Connect("127.0.0.1", backend.Port);
+        Assert.That(SpinWait.SpinUntil(() => backend.ClientsAccepted == 2, s_timeout), Is.True, "the second client is taken");
         GuestSends("#");
         Assert.That(ReadExactly(again.GetStream(), 1), Is.EqualTo("#"));
     }

@@ -19,6 +19,7 @@ public sealed class SocketSerialBackend : SerialBackend
     private readonly string? _socketPath;
     private readonly Thread _acceptor;
     private Socket? _client;
+    private long _accepted;
 
     private SocketSerialBackend(Socket listener, string description, string? socketPath)
         : base(description)
@@ -28,6 +29,9 @@ public sealed class SocketSerialBackend : SerialBackend
         _acceptor = new Thread(AcceptLoop) { IsBackground = true, Name = $"serial-accept {description}" };
         _acceptor.Start();
     }
+
+    /// <summary>Clients connected so far; the current one is the last (the next is accepted when it leaves).</summary>
+    public long ClientsAccepted => Interlocked.Read(ref _accepted);
 
     /// <summary>The TCP port listened on (0 for a Unix socket).</summary>
     public int Port => (_listener.LocalEndPoint as IPEndPoint)?.Port ?? 0;
@@ -215,6 +219,7 @@ public sealed class SocketSerialBackend : SerialBackend
             lock (_clientLock)
             {
                 _client = client;
+                Interlocked.Increment(ref _accepted);
                 Monitor.PulseAll(_clientLock);
             }
 
