@@ -25,7 +25,7 @@ public sealed class LinuxGuest : IGuestLoader
     private const ulong OneGiB = 1UL << 30;
 
     private readonly byte[]? _initrd;
-    private readonly SystemMap? _map;
+    private readonly Lazy<IReadOnlyDictionary<string, ulong>> _symbols;
 
     /// <summary>A kernel, an optional initrd and map, and the command line.</summary>
     public LinuxGuest(BzImage kernel, byte[]? initrd, string commandLine, SystemMap? map = null, string? initrdName = null)
@@ -35,7 +35,9 @@ public sealed class LinuxGuest : IGuestLoader
         CheckCommandLine(commandLine);
         Kernel = kernel;
         _initrd = initrd is { Length: > 0 } ? initrd : null;
-        _map = map;
+        _symbols = new Lazy<IReadOnlyDictionary<string, ulong>>(() => map is null
+            ? new Dictionary<string, ulong>()
+            : map.Symbols.ToDictionary(s => "linux!" + s.Key, s => s.Value, StringComparer.Ordinal));
         CommandLine = commandLine;
         Description = $"linux {kernel.Name}" + (initrd is null ? string.Empty : $", initrd {initrdName ?? "(memory)"}") +
             (kernel.KernelVersion.Length > 0 ? $" ({kernel.KernelVersion.Split(' ')[0]})" : string.Empty);
@@ -63,10 +65,8 @@ public sealed class LinuxGuest : IGuestLoader
     /// <inheritdoc/>
     public ulong? DefaultMemoryBytes => DefaultRamBytes;
 
-    /// <summary>System.map's symbols as <c>linux!name</c>.</summary>
-    public IReadOnlyDictionary<string, ulong> Symbols => _map is null
-        ? new Dictionary<string, ulong>()
-        : _map.Symbols.ToDictionary(s => "linux!" + s.Key, s => s.Value, StringComparer.Ordinal);
+    /// <summary>System.map's symbols as <c>linux!name</c> (built once).</summary>
+    public IReadOnlyDictionary<string, ulong> Symbols => _symbols.Value;
 
     /// <summary>Where things went in the last <see cref="Load"/>.</summary>
     public LinuxBootLayout? Layout { get; private set; }
