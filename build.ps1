@@ -1,6 +1,7 @@
 # HyperDbgRemote build script (Windows). Verbs: deps, build, test, demo, bench [prefix], conformance [DIR], format — as build.sh.
 # The CPU engine on Windows: unicorn.dll of Unicorn 2.1 or later (x64) on PATH or next to the built programs; the
 # programs refuse Unicorn 2.0 (it ignores guest paging). HYPERDBG_UNICORN_LIBRARY may name the file instead.
+# The Linux guest's files (.cache\linux) and QEMU are not fetched on Windows: deps says what to provide.
 param(
     [Parameter(Position = 0)][string]$Verb = "build",
     [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
@@ -16,8 +17,24 @@ function Invoke-Deps {
     if (-not $env:HYPERDBG_UNICORN_LIBRARY -and -not (Get-Command unicorn.dll -ErrorAction SilentlyContinue)) {
         Write-Warning "unicorn.dll (Unicorn 2.1 or later, x64) was not found on PATH; the VMX driver needs it (Unicorn 2.0 is refused)."
     }
+    Test-LinuxGuest
     dotnet restore HyperDbgRemote.sln --verbosity quiet
     if ($LASTEXITCODE -ne 0) { throw "restore failed" }
+}
+
+# The Linux guest (--guest linux) and the QEMU oracle tests. build.sh fetches Debian's kernel and busybox with apt and
+# builds the initramfs; Windows has no apt, so the user provides these files.
+function Test-LinuxGuest {
+    $dir = Join-Path $PSScriptRoot ".cache\linux"
+    $missing = @("vmlinuz", "initramfs.cpio.gz", "System.map") | Where-Object { -not (Test-Path (Join-Path $dir $_)) }
+    if ($missing.Count -gt 0) {
+        Write-Warning ("The Linux guest files are missing from $dir ($($missing -join ', ')). Run './build.sh deps' on a " +
+            "Debian 12 machine and copy its .cache/linux folder here, or start the guest with " +
+            "--guest linux:PATH\vmlinuz,initrd=PATH\initramfs.cpio.gz. The Linux tests are skipped until then.")
+    }
+    if (-not (Get-Command qemu-system-x86_64 -ErrorAction SilentlyContinue)) {
+        Write-Warning "qemu-system-x86_64 (QEMU 7.2) is not on PATH; the QEMU oracle tests are skipped."
+    }
 }
 
 function Invoke-Build {

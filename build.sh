@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 CONFIG="${CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-APT_PACKAGES=(socat seabios python3-grpcio python3-grpc-tools python3-protobuf)
+APT_PACKAGES=(socat seabios python3-grpcio python3-grpc-tools python3-protobuf cpio qemu-system-x86 qemu-system-data)
 # The CPU engine: Debian 13's Unicorn 2.1 (it depends only on libc6 >= 2.34, so it runs on Debian 12), fetched by package
 # name with a private apt configuration and extracted here; vmx-driver copies the library into every build output.
 # Debian 12's Unicorn 2.0 (which ignores guest paging) is fetched the same way, only for the test that refuses it.
@@ -17,6 +17,9 @@ ENGINE_LIBRARY="$ENGINE_DIR/unicorn/usr/lib/x86_64-linux-gnu/libunicorn.so.2"
 OLD_ENGINE_PACKAGE=libunicorn2
 OLD_ENGINE_SUITE=bookworm
 OLD_ENGINE_LIBRARY="$ENGINE_DIR/unicorn-too-old/usr/lib/x86_64-linux-gnu/libunicorn.so.2"
+# The Linux guest: Debian's own kernel and busybox, downloaded as packages (never installed) into this git-ignored folder.
+LINUX_DIR="$ROOT/.cache/linux"
+LINUX_INIT="$ROOT/vmx-driver/Guests/Linux/init"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -49,6 +52,7 @@ deps() {
         fi
     fi
     engine
+    linux_guest
     log "restoring NuGet packages"
     dotnet restore HyperDbgRemote.sln --verbosity quiet
 }
@@ -105,6 +109,133 @@ fetch_engine() {
     rm -rf "$folder"
     mv "$folder.tmp" "$folder"
     log "extracted $(basename "$deb") into ${folder#"$ROOT"/}"
+}
+
+# Fetches Debian's kernel (the package linux-image-amd64 depends on) and busybox-static with `apt-get download`,
+# extracts them into $LINUX_DIR without installing anything, and builds the initramfs. Results, stable names:
+#   vmlinuz, config       the kernel package's /boot files
+#   initramfs.cpio.gz     busybox + /init
+#   System.map            the kernel's own /proc/kallsyms (booted once in QEMU with nokaslr), because the package's
+#                         System.map is a placeholder that points at the -dbg package (850 MB)
+linux_guest() {
+    if [ -f "$LINUX_DIR/vmlinuz" ] && [ -f "$LINUX_DIR/System.map" ] && [ -f "$LINUX_DIR/initramfs.cpio.gz" ] \
+        && [ "$LINUX_DIR/initramfs.cpio.gz" -nt "$LINUX_INIT" ] && [ "$LINUX_DIR/System.map" -nt "$LINUX_DIR/vmlinuz" ]; then
+        return 0
+    fi
+    mkdir -p "$LINUX_DIR/debs"
+    if [ ! -f "$LINUX_DIR/vmlinuz" ]; then
+        local image
+        image="$(kernel_package)"
+        log "downloading Debian's kernel package $image (not installed; extracted into $LINUX_DIR)"
+        if ! apt_download "$image"; then
+            # Stale package lists: the kernel they name may be gone from the archive. Refresh and resolve again.
+            apt_update
+            image="$(kernel_package)"
+            apt_download "$image" || { echo "build.sh: apt-get download $image failed (network? see /etc/apt/sources.list)" >&2; exit 1; }
+        fi
+        rm -rf "$LINUX_DIR/kernel"
+        mkdir -p "$LINUX_DIR/kernel"
+        # Only /boot: the modules (400 MB) are not needed, the initramfs has no module loader.
+        dpkg-deb --fsys-tarfile "$LINUX_DIR/debs/${image}"_*.deb | tar -x -C "$LINUX_DIR/kernel" ./boot
+        local vmlinuz
+        vmlinuz="$(find "$LINUX_DIR/kernel/boot" -name 'vmlinuz-*' | head -n 1)"
+        cp "$LINUX_DIR/kernel/boot/config-${vmlinuz##*/vmlinuz-}" "$LINUX_DIR/config"
+        echo "$image $(dpkg-deb -f "$LINUX_DIR/debs/${image}"_*.deb Version)" >"$LINUX_DIR/VERSION"
+        cp "$vmlinuz" "$LINUX_DIR/vmlinuz"
+    fi
+    if [ ! -x "$LINUX_DIR/busybox/bin/busybox" ]; then
+        log "downloading Debian's busybox-static (not installed; extracted into $LINUX_DIR)"
+        apt_download busybox-static || { apt_update; apt_download busybox-static; } || {
+            echo "build.sh: apt-get download busybox-static failed (network? see /etc/apt/sources.list)" >&2
+            exit 1
+        }
+        rm -rf "$LINUX_DIR/busybox"
+        dpkg-deb -x "$LINUX_DIR"/debs/busybox-static_*.deb "$LINUX_DIR/busybox"
+    fi
+    if [ ! -f "$LINUX_DIR/initramfs.cpio.gz" ] || [ "$LINUX_INIT" -nt "$LINUX_DIR/initramfs.cpio.gz" ]; then
+        make_initramfs "$LINUX_DIR/initramfs.cpio.gz"
+    fi
+    if [ ! -f "$LINUX_DIR/System.map" ] || [ "$LINUX_DIR/vmlinuz" -nt "$LINUX_DIR/System.map" ]; then
+        make_system_map
+    fi
+}
+
+# Boots the kernel once in QEMU with nokaslr; /init (hyperdbg.kallsyms=1) copies /proc/kallsyms to the second serial
+# port, which has System.map's format ("ffffffff81000000 T _stext").
+make_system_map() {
+    log "System.map: booting the kernel once in QEMU to read its /proc/kallsyms (about 20 s)"
+    local tmp
+    tmp="$(mktemp -d)"
+    timeout 600 qemu-system-x86_64 -M pc -cpu qemu64 -m 256 -display none -monitor none -no-reboot \
+        -kernel "$LINUX_DIR/vmlinuz" -initrd "$LINUX_DIR/initramfs.cpio.gz" \
+        -append "console=ttyS0 noapic nolapic acpi=off nokaslr quiet hyperdbg.kallsyms=1" \
+        -serial "file:$tmp/console.txt" -serial "file:$tmp/kallsyms.txt" </dev/null || true
+    if ! grep -q ' T start_kernel.\?$' "$tmp/kallsyms.txt" 2>/dev/null; then
+        echo "build.sh: the kernel did not list its symbols; console output follows:" >&2
+        tail -n 20 "$tmp/console.txt" >&2 || true
+        rm -rf "$tmp"
+        exit 1
+    fi
+    tr -d '\r' <"$tmp/kallsyms.txt" >"$LINUX_DIR/System.map"
+    rm -rf "$tmp"
+    log "System.map: $(wc -l <"$LINUX_DIR/System.map") symbols"
+}
+
+# The versioned kernel package linux-image-amd64 depends on (linux-image-6.1.0-57-amd64, ...).
+kernel_package() {
+    local image
+    image="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
+    if [ -z "$image" ]; then
+        echo "build.sh: apt does not know linux-image-amd64 (run apt-get update, or check /etc/apt/sources.list)" >&2
+        exit 1
+    fi
+    echo "$image"
+}
+
+apt_update() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+}
+
+# Downloads a package's .deb into $LINUX_DIR/debs (apt-get download: nothing is installed); false on failure.
+apt_download() {
+    rm -f "$LINUX_DIR/debs/$1"_*.deb
+    (cd "$LINUX_DIR/debs" && apt-get download -q -o APT::Sandbox::User=root "$1" >/dev/null 2>&1)
+}
+
+# The initramfs: busybox, /init (vmx-driver/Guests/Linux/init), empty mount points, and /dev/console (a character
+# device 5:1, written as one hand-made cpio newc entry so no root rights are needed). cpio archives may be
+# concatenated (the kernel unpacks each); timestamps are zeroed so the archive is reproducible.
+make_initramfs() {
+    local out="$1" tree
+    tree="$(mktemp -d)"
+    mkdir -p "$tree/bin" "$tree/dev" "$tree/proc" "$tree/sys" "$tree/tmp" "$tree/root"
+    cp "$LINUX_DIR/busybox/bin/busybox" "$tree/bin/busybox"
+    ln -s busybox "$tree/bin/sh"
+    cp "$LINUX_INIT" "$tree/init"
+    chmod 755 "$tree/init" "$tree/bin/busybox"
+    find "$tree" -exec touch -h -d @0 {} +
+    (
+        cd "$tree"
+        find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc --owner=0:0 --reproducible
+        newc_entry "dev/console" 020600 5 1
+        newc_entry "TRAILER!!!" 0 0 0
+    ) | gzip -9 -n >"$out.tmp"
+    mv "$out.tmp" "$out"
+    rm -rf "$tree"
+    log "initramfs: $out ($(stat -c %s "$out") bytes)"
+}
+
+# One cpio newc header (no data): name, octal mode, device major and minor; padded to 4 bytes.
+newc_entry() {
+    local name="$1" mode=$((8#$2)) major="$3" minor="$4"
+    local namesize=$((${#name} + 1))
+    printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+        0 "$mode" 0 0 1 0 0 0 0 "$major" "$minor" "$namesize" 0
+    printf '%s\0' "$name"
+    local pad=$(((4 - (110 + namesize) % 4) % 4))
+    [ "$pad" -eq 0 ] || head -c "$pad" /dev/zero
 }
 
 build() {

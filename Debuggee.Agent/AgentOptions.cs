@@ -4,6 +4,7 @@
 using System.Globalization;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices.Serial;
 using HyperDbgRemote.VmxDriver.Guests;
 
 namespace HyperDbgRemote.Agent;
@@ -13,13 +14,14 @@ internal sealed class AgentOptions
 {
     public const string Usage =
         """
-        usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] --listen URI [--listen URI ...]
+        usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--comN BACKEND] --listen URI [--listen URI ...]
                               [--token T] [--tls-cert PEM --tls-key PEM] [--log-file PATH] [--log-json]
                               [--script FILE] [--initial-break] [--resume-after S]
                               [--output-dir DIR] [--allow-output-connections]
                               [--max-connections N] [--handshake-timeout S]
                               [--max-execution-count N] [--max-eval-execution-count N]
-               hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--run-seconds S] [--trap all|PORT[,PORT...]]
+               hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--comN BACKEND] [--run-seconds S]
+                              [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
                             one JSON line {"ready":...} when listening
           --script FILE     run debugger commands before the guest starts (events, outputs), with no debugger
@@ -37,9 +39,13 @@ internal sealed class AgentOptions
           --handshake-timeout S
                             a connection that has not completed its handshake (and token) in S seconds is closed
                             (default 10)
-          --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex)
+          --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex) |
+                            linux[:VMLINUZ][,initrd=PATH][,map=System.map][,cmdline=TEXT|,append=TEXT]
+                            ('linux' alone: the kernel and initramfs ./build.sh deps fetched)
           --cores N         virtual CPUs (default 1; the demo uses 2)
-          --memory MIB      guest RAM in MiB (default 64)
+          --memory MIB      guest RAM in MiB (default 64; a Linux guest 256)
+          --com1 BACKEND    where COM1's line goes, as QEMU's -serial: stdio | file:PATH | pty | unix:PATH |
+                            tcp://127.0.0.1:PORT (also --com2, --com3, --com4; each adds that COM port)
           --run-seconds S   run the guest for S seconds, then print what it wrote to COM1 and the debug console and the
                             I/O exits per port (default: until the guest stops)
           --trap PORTS      set the I/O-bitmap bits of these ports (hex) or of all ports on every core
@@ -55,7 +61,15 @@ internal sealed class AgentOptions
 
     public int? Cores { get; private set; }
 
-    public int MemoryMiB { get; private set; } = 64;
+    /// <summary>Guest RAM in MiB, or null for the guest's default.</summary>
+    public int? MemoryMiB { get; private set; }
+
+    /// <summary>Serial backends by COM port number (1–4).</summary>
+    public Dictionary<int, SerialBackendSpec> ComPorts { get; } = [];
+
+    /// <summary>Guest RAM in bytes: what was asked for, else the guest's default, else 64 MiB.</summary>
+    public ulong MemoryBytesFor(IGuestLoader loader) =>
+        MemoryMiB is int mib ? (ulong)mib * 1024 * 1024 : loader.DefaultMemoryBytes ?? 64UL * 1024 * 1024;
 
     public double? RunSeconds { get; private set; }
 
@@ -138,6 +152,24 @@ internal sealed class AgentOptions
 
                     options.MemoryMiB = mib;
                     break;
+                case "--com1" or "--com2" or "--com3" or "--com4":
+                    {
+                        int com = arg[^1] - '0';
+                        if (!SerialBackendSpec.TryParse(Next(), out SerialBackendSpec? backend, out string? why))
+                        {
+                            error = $"{arg}: {why}";
+                            return false;
+                        }
+
+                        if (!options.ComPorts.TryAdd(com, backend))
+                        {
+                            error = $"{arg} is given twice";
+                            return false;
+                        }
+
+                        break;
+                    }
+
                 case "--run-seconds":
                     if (!double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) || s <= 0 || s > 3600)
                     {

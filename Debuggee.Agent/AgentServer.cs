@@ -6,6 +6,7 @@ using HyperDbgRemote.Agent.Outputs;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices.Serial;
 using HyperDbgRemote.VmxDriver.Guests;
 using Serilog;
 
@@ -25,7 +26,18 @@ internal static class AgentServer
         OutputPolicy outputs = options.OutputDirectory is string dir
             ? OutputPolicy.ForDirectory(dir, options.AllowOutputConnections)
             : new OutputPolicy(null, options.AllowOutputConnections);
-        using var session = new DebuggeeSession(loader, new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 }, options.Limits, outputs: outputs);
+        using var session = new DebuggeeSession(
+            loader,
+            new VmConfiguration { Cores = cores, MemoryBytes = options.MemoryBytesFor(loader) },
+            options.Limits,
+            outputs: outputs,
+            serialPorts: SerialBackendSet.SerialPortsFor(options.ComPorts));
+        using SerialBackendSet serial = SerialBackendSet.Attach(session.Devices, options.ComPorts);
+        foreach (string line in serial.Describe())
+        {
+            Console.Error.WriteLine(line);
+        }
+
         var dispatcher = new RequestDispatcher(session, Events.AgentScripts.Create(session, options.MaxExecutionCount, options.MaxEvalExecutionCount));
         await using var hub = new NotificationHub(session, options.ResumeAfter);
         var security = new AgentSecurity(options.Token, options.TlsCertificate, options.TlsKey);

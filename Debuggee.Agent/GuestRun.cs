@@ -3,6 +3,7 @@
 
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
+using HyperDbgRemote.VmxDriver.Devices.Serial;
 using HyperDbgRemote.VmxDriver.Guests;
 
 namespace HyperDbgRemote.Agent;
@@ -13,10 +14,17 @@ internal static class GuestRun
     public static int Run(AgentOptions options, TextWriter output)
     {
         IGuestLoader loader = GuestSpec.Parse(options.Guest);
-        int cores = options.Cores ?? (loader is DemoGuest ? 2 : 1);
-        using var vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = (ulong)options.MemoryMiB * 1024 * 1024 });
-        StandardDevices devices = StandardDevices.Attach(vm);
+        int cores = options.Cores ?? loader.DefaultCores;
+        ulong memory = options.MemoryBytesFor(loader);
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = memory });
+        StandardDevices devices = StandardDevices.Attach(vm, new StandardDevicesOptions { SerialPorts = SerialBackendSet.SerialPortsFor(options.ComPorts) });
         vm.AddCores(loader.Load(vm));
+        using SerialBackendSet serial = SerialBackendSet.Attach(devices, options.ComPorts);
+        foreach (string line in serial.Describe())
+        {
+            Console.Error.WriteLine(line);
+        }
+
         foreach (Vcpu core in vm.Cores)
         {
             if (options.TrapAll)
@@ -30,7 +38,7 @@ internal static class GuestRun
             }
         }
 
-        output.WriteLine($"guest: {loader.Description}, {cores} core(s), {options.MemoryMiB} MiB");
+        output.WriteLine($"guest: {loader.Description}, {cores} core(s), {memory / (1024 * 1024)} MiB");
         vm.Start();
         VmStopInfo? stop = vm.WaitForStop(options.RunSeconds is double s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan);
         if (stop is null && loader is DemoGuest demo)
@@ -45,14 +53,19 @@ internal static class GuestRun
             stop = vm.StopInfo;
         }
 
-        Report(output, vm, devices, stop);
+        serial.Dispose(); // flushes what the guest wrote last
+        Report(output, vm, devices, serial, stop);
         return stop?.Reason == VmStopReason.Fault ? 1 : 0;
     }
 
-    private static void Report(TextWriter output, VirtualMachine vm, StandardDevices devices, VmStopInfo? stop)
+    private static void Report(TextWriter output, VirtualMachine vm, StandardDevices devices, SerialBackendSet serial, VmStopInfo? stop)
     {
         output.WriteLine($"stopped: {stop?.Reason}{(stop?.ExitStatus is int x ? $" (exit status {x})" : string.Empty)}{(stop?.Report is string r ? $": {r}" : string.Empty)}");
-        WriteCapture(output, "COM1", devices.Com1.Transmitted);
+        if (serial.Backend(1) is null)
+        {
+            WriteCapture(output, "COM1", devices.Com1.Transmitted); // with a backend, COM1's output went there
+        }
+
         WriteCapture(output, "debug console 0x402", devices.DebugConsole.Output);
         output.WriteLine("I/O exits per port:");
         IReadOnlyDictionary<ushort, long> exits = vm.ExitCountsByPort();

@@ -4,6 +4,7 @@
 using System.Runtime.InteropServices;
 using HyperDbgRemote.Agent;
 using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Devices.Serial;
 using HyperDbgRemote.VmxDriver.Guests;
 using Serilog;
 using Serilog.Formatting.Compact;
@@ -53,6 +54,11 @@ try
     return await AgentServer.RunAsync(options, stop.Token);
 }
 catch (GuestImageException ex)
+{
+    Console.Error.WriteLine($"hyperdbg-agent: {ex.Message}");
+    return 2;
+}
+catch (SerialBackendException ex)
 {
     Console.Error.WriteLine($"hyperdbg-agent: {ex.Message}");
     return 2;

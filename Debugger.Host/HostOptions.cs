@@ -35,7 +35,8 @@ internal sealed class HostOptions
 
     public int? Cores { get; private set; }
 
-    public int MemoryMiB { get; private set; } = 64;
+    /// <summary>Guest RAM in MiB, or null for the guest's default (64 MiB; a Linux guest 256).</summary>
+    public int? MemoryMiB { get; private set; }
 
     public string? Connect { get; private set; }
 

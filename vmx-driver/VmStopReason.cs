@@ -17,4 +17,7 @@ public enum VmStopReason
 
     /// <summary>Every core executed HLT with no interrupt to wake it.</summary>
     AllCoresHalted,
+
+    /// <summary>The guest reset the machine (i8042 pulse 0xFE, PIIX3 port 0xCF9, port 0x92 bit 0); the report says how.</summary>
+    Reset,
 }

@@ -20,13 +20,13 @@ internal sealed partial class DebuggeeSession : IDisposable
 {
     private readonly IGuestLoader _guest;
 
-    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null)
+    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null, int serialPorts = 4)
     {
         ArgumentNullException.ThrowIfNull(guest);
         _guest = guest;
         Limits = limits ?? ProtocolLimits.Default;
         Vm = new VirtualMachine(configuration);
-        Devices = StandardDevices.Attach(Vm, time);
+        Devices = StandardDevices.Attach(Vm, new StandardDevicesOptions { Time = time, SerialPorts = serialPorts });
         Vm.AddCores(guest.Load(Vm));
         Messages = new MessageQueue(time);
         Outputs = new OutputManager(outputs ?? OutputPolicy.None, report => Messages.Log(EventLogLevel.Warning, report), Limits);

@@ -45,7 +45,7 @@ public sealed class DeviceTests
         Assert.That(uart.Divisor, Is.EqualTo(1));
         Assert.That(uart.Transmitted.Text(), Is.EqualTo("x"));
         Assert.That(uart.ReadByte(0x3FD) & 0x61, Is.EqualTo(0x60), "transmitter empty, no data");
-        uart.Feed("ok"u8);
+        Assert.That(uart.Receive("ok"u8), Is.EqualTo(2));
         Assert.That(uart.ReadByte(0x3FD) & 1, Is.EqualTo(1));
         Assert.That(Encoding.ASCII.GetString([uart.ReadByte(0x3F8), uart.ReadByte(0x3F8)]), Is.EqualTo("ok"));
         Assert.That(uart.ReadByte(0x3FD) & 1, Is.Zero);
@@ -55,8 +55,8 @@ public sealed class DeviceTests
     public void Cmos_MemorySizeAndClock()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 13, 45, 59, TimeSpan.Zero));
-        time.SetLocalTimeZone(TimeZoneInfo.Utc);
-        var cmos = new Cmos(128UL * 1024 * 1024, 2, time);
+        using var clock = new VirtualClock(time);
+        var cmos = new Cmos(128UL * 1024 * 1024, 2, clock);
         byte Read(byte index)
         {
             cmos.WriteByte(0x70, (byte)(0x80 | index));
@@ -74,14 +74,15 @@ public sealed class DeviceTests
     public void Pit_CountsDownFromHostTime_LatchAndReadBack()
     {
         var time = new FakeTimeProvider();
-        var pit = new Pit8254(time);
+        using var clock = new VirtualClock(time);
+        var pit = new Pit8254(clock);
         pit.WriteByte(0x43, 0x34);
         pit.WriteByte(0x40, 0x00);
         pit.WriteByte(0x40, 0x10); // reload 0x1000
         time.Advance(TimeSpan.FromTicks(10_000)); // 1 ms = 1193 ticks
         pit.WriteByte(0x43, 0x00); // latch channel 0
         int count = pit.ReadByte(0x40) | (pit.ReadByte(0x40) << 8);
-        Assert.That(count, Is.EqualTo(0x1000 - 1 - 1193));
+        Assert.That(count, Is.EqualTo(0x1000 - 1193), "QEMU's pit_get_count for mode 2: count - (d % count)");
         pit.WriteByte(0x43, 0xE2); // read-back status of channel 0
         Assert.That(pit.ReadByte(0x40), Is.EqualTo((3 << 4) | (2 << 1)));
     }
@@ -89,7 +90,7 @@ public sealed class DeviceTests
     [Test]
     public void Pci_HostBridgeIdentityAndAbsentFunctions()
     {
-        var pci = new PciHostBridge();
+        var pci = new PciHostBridge(128UL * 1024 * 1024);
         pci.WriteDword(0xCF8, 0x8000_0000);
         Assert.That(pci.ReadDword(0xCFC), Is.EqualTo(0x1237_8086u));
         pci.WriteDword(0xCF8, 0x8000_002C);
@@ -97,8 +98,8 @@ public sealed class DeviceTests
         pci.WriteDword(0xCF8, 0x8000_0058);
         pci.WriteDword(0xCFC, 0x3333_3000);
         Assert.That(pci.ReadDword(0xCFC), Is.EqualTo(0x3333_3000u), "PAM registers are writable");
-        pci.WriteDword(0xCF8, 0x8000_0800);
-        Assert.That(pci.ReadDword(0xCFC), Is.EqualTo(0xFFFF_FFFFu), "00:01.0 is absent");
+        pci.WriteDword(0xCF8, 0x8000_1000);
+        Assert.That(pci.ReadDword(0xCFC), Is.EqualTo(0xFFFF_FFFFu), "00:02.0 is absent");
     }
 
     [Test]

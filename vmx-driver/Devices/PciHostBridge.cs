@@ -1,14 +1,14 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using System.Buffers.Binary;
-
 namespace HyperDbgRemote.VmxDriver.Devices;
 
 /// <summary>
-/// PCI configuration mechanism #1 (0xCF8 address, 0xCFC–0xCFF data) with one device, the i440FX host bridge at 00:00.0
-/// (8086:1237, class 0600, subsystem 1af4:1100 as QEMU gives it, which firmware uses to detect QEMU). Its command
-/// register and bytes 0x40–0xFF (PAM and other chipset registers) are writable. Absent functions read all ones.
+/// PCI configuration mechanism #1 on bus 0, as QEMU's pci_host.c decodes it: the address register is a dword at 0xCF8
+/// (written only by 4-byte writes), the data window 0xCFC–0xCFF reads and writes 1, 2 or 4 bytes of the addressed
+/// register and reads all ones when the enable bit is clear or no function answers. The byte at 0xCF9 is PIIX3's
+/// reset control register (QEMU maps it over the address register). Functions: the i440FX host bridge at 00:00.0 and
+/// the PIIX3 ISA bridge at 00:01.0. Thread-safe.
 /// </summary>
 public sealed class PciHostBridge : IIoPortHandler
 {
@@ -16,92 +16,137 @@ public sealed class PciHostBridge : IIoPortHandler
     public const int PortCount = 8;
 
     private const uint EnableBit = 0x8000_0000;
-    private const int ConfigSize = 256;
-    private const int FirstWritable = 0x40;
-    private readonly byte[] _config = new byte[ConfigSize];
+    private readonly object _lock = new();
+    private readonly Dictionary<int, PciFunction> _functions = [];
     private uint _address;
 
-    public PciHostBridge()
+    /// <summary>The PC's bus 0 for a machine with <paramref name="ramBytes"/> of RAM.</summary>
+    public PciHostBridge(ulong ramBytes = 0, ISystemReset? reset = null)
     {
-        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(0x00), 0x8086);
-        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(0x02), 0x1237);
-        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(0x04), 0x0006);
-        _config[0x08] = 0x02;
-        _config[0x0A] = 0x00;
-        _config[0x0B] = 0x06;
-        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(0x2C), 0x1AF4);
-        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(0x2E), 0x1100);
+        HostBridge = new I440fxHostBridge(ramBytes);
+        IsaBridge = new Piix3IsaBridge(reset);
+        _functions[DevFn(0, 0)] = HostBridge;
+        _functions[DevFn(1, 0)] = IsaBridge;
     }
 
-    /// <summary>A byte of the host bridge's configuration space.</summary>
-    public byte ConfigByte(int offset) => _config[offset];
+    /// <summary>00:00.0.</summary>
+    public I440fxHostBridge HostBridge { get; }
+
+    /// <summary>00:01.0.</summary>
+    public Piix3IsaBridge IsaBridge { get; }
+
+    /// <summary>The function at bus 0, <paramref name="device"/>.<paramref name="function"/>, or null.</summary>
+    public PciFunction? Function(int device, int function) => _functions.GetValueOrDefault(DevFn(device, function));
 
     /// <inheritdoc/>
     public byte ReadByte(ushort port)
     {
-        int offset = port - StandardPorts.PciConfigAddress;
-        return offset < 4 ? (byte)(_address >> (8 * offset)) : DataByte(offset - 4);
+        lock (_lock)
+        {
+            int offset = port - StandardPorts.PciConfigAddress;
+            if (port == StandardPorts.ResetControl)
+            {
+                return IsaBridge.ReadResetControl();
+            }
+
+            return offset < 4 ? (byte)(_address >> (8 * offset)) : DataByte(offset - 4);
+        }
     }
 
     /// <inheritdoc/>
     public void WriteByte(ushort port, byte value)
     {
-        int offset = port - StandardPorts.PciConfigAddress;
-        if (offset < 4)
+        lock (_lock)
         {
-            int shift = 8 * offset;
-            _address = (_address & ~(0xFFu << shift)) | ((uint)value << shift);
-            return;
-        }
+            int offset = port - StandardPorts.PciConfigAddress;
+            if (port == StandardPorts.ResetControl)
+            {
+                IsaBridge.WriteResetControl(value);
+            }
+            else if (offset >= 4)
+            {
+                WriteDataByte(offset - 4, value);
+            }
 
-        WriteDataByte(offset - 4, value);
+            // Byte writes to the other address bytes are ignored: the address register takes dword writes only.
+        }
     }
 
     /// <inheritdoc/>
-    public uint ReadDword(ushort port) => port == StandardPorts.PciConfigAddress
-        ? _address
-        : (uint)(DataByte(0) | (DataByte(1) << 8) | (DataByte(2) << 16) | (DataByte(3) << 24));
+    public ushort ReadWord(ushort port)
+    {
+        lock (_lock)
+        {
+            int offset = port - StandardPorts.PciConfigAddress;
+            return offset < 4
+                ? (ushort)(_address >> (8 * offset))
+                : (ushort)(DataByte(offset - 4) | (DataByte(offset - 3) << 8));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void WriteWord(ushort port, ushort value)
+    {
+        lock (_lock)
+        {
+            int offset = port - StandardPorts.PciConfigAddress;
+            if (offset >= 4)
+            {
+                WriteDataByte(offset - 4, (byte)value);
+                WriteDataByte(offset - 3, (byte)(value >> 8));
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public uint ReadDword(ushort port)
+    {
+        lock (_lock)
+        {
+            return port == StandardPorts.PciConfigAddress
+                ? _address
+                : (uint)(DataByte(0) | (DataByte(1) << 8) | (DataByte(2) << 16) | (DataByte(3) << 24));
+        }
+    }
 
     /// <inheritdoc/>
     public void WriteDword(ushort port, uint value)
     {
-        if (port == StandardPorts.PciConfigAddress)
+        lock (_lock)
         {
-            _address = value;
-            return;
-        }
+            if (port == StandardPorts.PciConfigAddress)
+            {
+                _address = value;
+                return;
+            }
 
-        for (int i = 0; i < 4; i++)
-        {
-            WriteDataByte(i, (byte)(value >> (8 * i)));
+            for (int i = 0; i < 4; i++)
+            {
+                WriteDataByte(i, (byte)(value >> (8 * i)));
+            }
         }
     }
 
-    private int? SelectedRegister(int byteInData)
+    private static int DevFn(int device, int function) => (device << 3) | function;
+
+    private (PciFunction Function, int Register)? Selected(int byteInData)
     {
-        if ((_address & EnableBit) == 0)
+        if ((_address & EnableBit) == 0 || ((_address >> 16) & 0xFF) != 0)
         {
             return null;
         }
 
-        int bus = (int)((_address >> 16) & 0xFF);
-        int device = (int)((_address >> 11) & 0x1F);
-        int function = (int)((_address >> 8) & 7);
-        if (bus != 0 || device != 0 || function != 0)
-        {
-            return null;
-        }
-
-        return (int)(_address & 0xFC) + byteInData;
+        int register = (int)(_address & 0xFC) + (byteInData & 3);
+        return _functions.TryGetValue((int)((_address >> 8) & 0xFF), out PciFunction? f) ? (f, register) : null;
     }
 
-    private byte DataByte(int byteInData) => SelectedRegister(byteInData) is int r ? _config[r] : (byte)0xFF;
+    private byte DataByte(int byteInData) => Selected(byteInData) is (PciFunction f, int r) ? f.ReadConfig(r) : (byte)0xFF;
 
     private void WriteDataByte(int byteInData, byte value)
     {
-        if (SelectedRegister(byteInData) is int r && (r >= FirstWritable || r is 0x04 or 0x05))
+        if (Selected(byteInData) is (PciFunction f, int r))
         {
-            _config[r] = value;
+            f.WriteConfig(r, value);
         }
     }
 }

@@ -4,38 +4,112 @@
 namespace HyperDbgRemote.VmxDriver.Devices;
 
 /// <summary>
-/// The 8254 PIT at 0x40–0x43: three channels counting down at 1.193182 MHz from host time (an injected
-/// <see cref="TimeProvider"/>), with the access modes lobyte/hibyte/both, the counter-latch command and the read-back
-/// command (counts and status). Port 0x61 bit 5 (channel 2 output) is not modelled. No interrupts are raised.
+/// The 8254 PIT at 0x40–0x43 on guest time (<see cref="VirtualClock"/>), as QEMU's hw/timer/i8254.c and
+/// i8254_common.c model it: three channels counting at 1.193182 MHz in modes 0–5, the access modes LSB/MSB/word,
+/// the counter-latch and read-back commands. Channel 0's OUT drives IRQ0 (mode 2 pulses once per period, mode 3 is a
+/// square wave, mode 0 rises once at terminal count); channel 2's gate is port 0x61 bit 0 and its OUT reads back in
+/// port 0x61 bit 5 (<see cref="SystemControlPortB"/>), which Linux uses to calibrate the TSC. At reset every channel is
+/// in mode 3 with a count of 65536 and channel 2's gate is low, as in QEMU. Thread-safe.
 /// </summary>
 public sealed class Pit8254 : IIoPortHandler
 {
-    /// <summary>The PIT input clock in Hz.</summary>
+    /// <summary>The PIT input clock in Hz (PIT_FREQ).</summary>
     public const long FrequencyHz = 1_193_182;
 
-    private readonly TimeProvider _time;
-    private readonly Channel[] _channels = [new(), new(), new()];
+    private const long NanosecondsPerSecond = 1_000_000_000;
+    private const int RwLsb = 1;
+    private const int RwMsb = 2;
+    private const int RwWord0 = 3;
+    private const int RwWord1 = 4;
 
-    public Pit8254(TimeProvider? time = null)
+    private readonly object _lock = new();
+    private readonly VirtualClock _clock;
+    private readonly IInterruptLine? _irq0;
+    private readonly Channel[] _channels = [new(), new(), new()];
+    private readonly VirtualTimer _irqTimer;
+    private long _nextTransition = -1;
+
+    /// <summary>A PIT on <paramref name="clock"/>; channel 0's output drives <paramref name="irq0"/> when given.</summary>
+    public Pit8254(VirtualClock clock, IInterruptLine? irq0 = null)
     {
-        _time = time ?? TimeProvider.System;
-        long now = _time.GetTimestamp();
-        foreach (Channel c in _channels)
+        ArgumentNullException.ThrowIfNull(clock);
+        _clock = clock;
+        _irq0 = irq0;
+        _irqTimer = clock.CreateTimer(OnIrqTimer);
+        long now = clock.NowNanoseconds;
+        lock (_lock)
         {
-            c.Start = now;
+            for (int i = 0; i < _channels.Length; i++)
+            {
+                _channels[i].Gate = i != 2;
+                _channels[i].LoadTime = now;
+            }
+
+            UpdateIrqLocked(now);
         }
     }
 
     private sealed class Channel
     {
-        public ushort Reload;
-        public long Start;
-        public int Access = 3;
-        public int Mode;
-        public bool WriteHigh;
-        public bool ReadHigh;
-        public int? Latched;
-        public byte? Status;
+        public int Count = 0x10000;
+        public long LoadTime;
+        public int Mode = 3;
+        public bool Bcd;
+        public bool Gate;
+        public int RwMode = RwWord0;
+        public int ReadState = RwWord0;
+        public int WriteState = RwWord0;
+        public byte WriteLatch;
+        public ushort LatchedCount;
+        public int CountLatched;
+        public byte Status;
+        public bool StatusLatched;
+    }
+
+    /// <summary>The OUT pin of a channel now.</summary>
+    public bool Output(int channel)
+    {
+        lock (_lock)
+        {
+            return Out(_channels[channel], _clock.NowNanoseconds);
+        }
+    }
+
+    /// <summary>The GATE input of a channel (channel 2: port 0x61 bit 0).</summary>
+    public bool Gate(int channel)
+    {
+        lock (_lock)
+        {
+            return _channels[channel].Gate;
+        }
+    }
+
+    /// <summary>The mode a channel is programmed to (0–5).</summary>
+    public int Mode(int channel)
+    {
+        lock (_lock)
+        {
+            return _channels[channel].Mode;
+        }
+    }
+
+    /// <summary>Drives a channel's GATE (pit_set_channel_gate): a rising edge restarts counting in modes 1, 2, 3 and 5.</summary>
+    public void SetGate(int channel, bool high)
+    {
+        lock (_lock)
+        {
+            Channel c = _channels[channel];
+            if (!c.Gate && high && c.Mode is 1 or 2 or 3 or 5)
+            {
+                c.LoadTime = _clock.NowNanoseconds;
+                if (channel == 0)
+                {
+                    UpdateIrqLocked(c.LoadTime);
+                }
+            }
+
+            c.Gate = high;
+        }
     }
 
     /// <inheritdoc/>
@@ -44,85 +118,91 @@ public sealed class Pit8254 : IIoPortHandler
         int index = port - StandardPorts.PitChannel0;
         if (index is < 0 or > 2)
         {
-            return 0xFF;
+            return 0; // the control word register is write-only; QEMU reads 0
         }
 
-        Channel c = _channels[index];
-        if (c.Status is byte status)
+        lock (_lock)
         {
-            c.Status = null;
-            return status;
-        }
+            Channel c = _channels[index];
+            if (c.StatusLatched)
+            {
+                c.StatusLatched = false;
+                return c.Status;
+            }
 
-        int value = c.Latched ?? Count(c);
-        byte result;
-        switch (c.Access)
-        {
-            case 1:
-                result = (byte)value;
-                c.Latched = null;
-                break;
-            case 2:
-                result = (byte)(value >> 8);
-                c.Latched = null;
-                break;
-            default:
-                result = c.ReadHigh ? (byte)(value >> 8) : (byte)value;
-                if (c.ReadHigh)
+            if (c.CountLatched != 0)
+            {
+                switch (c.CountLatched)
                 {
-                    c.Latched = null;
+                    case RwMsb:
+                        c.CountLatched = 0;
+                        return (byte)(c.LatchedCount >> 8);
+                    case RwWord0:
+                        c.CountLatched = RwMsb;
+                        return (byte)c.LatchedCount;
+                    default:
+                        c.CountLatched = 0;
+                        return (byte)c.LatchedCount;
                 }
-                else
-                {
-                    c.Latched ??= value;
-                }
+            }
 
-                c.ReadHigh = !c.ReadHigh;
-                break;
+            int count = GetCount(c, _clock.NowNanoseconds);
+            switch (c.ReadState)
+            {
+                case RwMsb:
+                    return (byte)(count >> 8);
+                case RwWord0:
+                    c.ReadState = RwWord1;
+                    return (byte)count;
+                case RwWord1:
+                    c.ReadState = RwWord0;
+                    return (byte)(count >> 8);
+                default:
+                    return (byte)count;
+            }
         }
-
-        return result;
     }
 
     /// <inheritdoc/>
     public void WriteByte(ushort port, byte value)
     {
-        if (port == StandardPorts.PitCommand)
+        lock (_lock)
         {
-            Command(value);
-            return;
-        }
+            long now = _clock.NowNanoseconds;
+            if (port == StandardPorts.PitCommand)
+            {
+                Command(value, now);
+                return;
+            }
 
-        Channel c = _channels[port - StandardPorts.PitChannel0];
-        switch (c.Access)
-        {
-            case 1:
-                Load(c, (ushort)((c.Reload & 0xFF00) | value));
-                break;
-            case 2:
-                Load(c, (ushort)((c.Reload & 0x00FF) | (value << 8)));
-                break;
-            default:
-                if (!c.WriteHigh)
-                {
-                    c.Reload = (ushort)((c.Reload & 0xFF00) | value);
-                }
-                else
-                {
-                    Load(c, (ushort)((c.Reload & 0x00FF) | (value << 8)));
-                }
-
-                c.WriteHigh = !c.WriteHigh;
-                break;
+            int index = port - StandardPorts.PitChannel0;
+            Channel c = _channels[index];
+            switch (c.WriteState)
+            {
+                case RwMsb:
+                    Load(index, value << 8, now);
+                    break;
+                case RwWord0:
+                    c.WriteLatch = value;
+                    c.WriteState = RwWord1;
+                    break;
+                case RwWord1:
+                    Load(index, c.WriteLatch | (value << 8), now);
+                    c.WriteState = RwWord0;
+                    break;
+                default:
+                    Load(index, value, now);
+                    break;
+            }
         }
     }
 
-    private void Command(byte value)
+    private void Command(byte value, long now)
     {
         int select = value >> 6;
         if (select == 3)
         {
-            // Read-back: bit 5 clear = latch counts, bit 4 clear = latch status; bits 1-3 select channels.
+            // Read-back: bit 5 clear latches counts, bit 4 clear latches status, bits 1–3 select channels.
             for (int i = 0; i < 3; i++)
             {
                 if ((value & (2 << i)) == 0)
@@ -133,12 +213,13 @@ public sealed class Pit8254 : IIoPortHandler
                 Channel c = _channels[i];
                 if ((value & 0x20) == 0)
                 {
-                    c.Latched ??= Count(c);
+                    LatchCount(c, now);
                 }
 
-                if ((value & 0x10) == 0)
+                if ((value & 0x10) == 0 && !c.StatusLatched)
                 {
-                    c.Status = (byte)((c.Access << 4) | (c.Mode << 1));
+                    c.Status = (byte)((Out(c, now) ? 0x80 : 0) | (c.RwMode << 4) | (c.Mode << 1) | (c.Bcd ? 1 : 0));
+                    c.StatusLatched = true;
                 }
             }
 
@@ -149,28 +230,158 @@ public sealed class Pit8254 : IIoPortHandler
         int access = (value >> 4) & 3;
         if (access == 0)
         {
-            ch.Latched ??= Count(ch);
+            LatchCount(ch, now);
             return;
         }
 
-        ch.Access = access;
+        ch.RwMode = access;
+        ch.ReadState = access;
+        ch.WriteState = access;
         ch.Mode = (value >> 1) & 7;
-        ch.WriteHigh = false;
-        ch.ReadHigh = false;
-        ch.Latched = null;
+        if (ch.Mode > 5)
+        {
+            ch.Mode -= 4; // modes 6 and 7 are aliases of 2 and 3 (8254 datasheet)
+        }
+
+        ch.Bcd = (value & 1) != 0;
     }
 
-    private void Load(Channel c, ushort reload)
+    private static void LatchCount(Channel c, long now)
     {
-        c.Reload = reload;
-        c.Start = _time.GetTimestamp();
+        if (c.CountLatched == 0)
+        {
+            c.LatchedCount = (ushort)GetCount(c, now);
+            c.CountLatched = c.RwMode;
+        }
     }
 
-    private int Count(Channel c)
+    private void Load(int index, int value, long now)
     {
-        long period = c.Reload == 0 ? 0x10000 : c.Reload;
-        TimeSpan elapsed = _time.GetElapsedTime(c.Start);
-        long ticks = (long)(elapsed.TotalSeconds * FrequencyHz);
-        return (int)(period - 1 - (ticks % period)) & 0xFFFF;
+        Channel c = _channels[index];
+        c.Count = value == 0 ? 0x10000 : value;
+        c.LoadTime = now;
+        if (index == 0)
+        {
+            UpdateIrqLocked(now);
+        }
+    }
+
+    private static long Ticks(Channel c, long now) => (long)((Int128)(now - c.LoadTime) * FrequencyHz / NanosecondsPerSecond);
+
+    /// <summary>pit_get_count.</summary>
+    private static int GetCount(Channel c, long now)
+    {
+        long d = Ticks(c, now);
+        return c.Mode switch
+        {
+            0 or 1 or 4 or 5 => (int)((c.Count - d) & 0xFFFF),
+            3 => (int)(c.Count - ((2 * d) % c.Count)),
+            _ => (int)(c.Count - (d % c.Count)),
+        };
+    }
+
+    /// <summary>pit_get_out.</summary>
+    private static bool Out(Channel c, long now)
+    {
+        long d = Ticks(c, now);
+        return c.Mode switch
+        {
+            1 => d < c.Count,
+            2 => d % c.Count == 0 && d != 0,
+            3 => d % c.Count < ((c.Count + 1) >> 1),
+            4 or 5 => d == c.Count,
+            _ => d >= c.Count,
+        };
+    }
+
+    /// <summary>pit_get_next_transition_time: the guest time of OUT's next change, or -1.</summary>
+    private static long NextTransition(Channel c, long now)
+    {
+        long d = Ticks(c, now);
+        long next;
+        switch (c.Mode)
+        {
+            case 2:
+                // OUT pulses for the one tick at each multiple of the count: rise there, fall a tick later. (QEMU's
+                // formula targets tick count + 1 and relies on truncating the conversion to land inside the pulse;
+                // this converts exactly, so it names the ticks themselves.)
+                next = d % c.Count == 0 && d != 0 ? d + 1 : ((d / c.Count) + 1) * c.Count;
+                break;
+
+            case 3:
+                {
+                    long b = d / c.Count * c.Count;
+                    long half = (c.Count + 1) >> 1;
+                    next = d - b < half ? b + half : b + c.Count;
+                    break;
+                }
+
+            case 4 or 5:
+                if (d < c.Count)
+                {
+                    next = c.Count;
+                }
+                else if (d == c.Count)
+                {
+                    next = c.Count + 1;
+                }
+                else
+                {
+                    return -1;
+                }
+
+                break;
+            default:
+                if (d >= c.Count)
+                {
+                    return -1;
+                }
+
+                next = c.Count;
+                break;
+        }
+
+        // The first nanosecond at which the tick count reaches 'next' (QEMU truncates here and fires a hair early).
+        long time = c.LoadTime + (long)(((Int128)next * NanosecondsPerSecond + FrequencyHz - 1) / FrequencyHz);
+        return time <= now ? now + 1 : time;
+    }
+
+    /// <summary>pit_irq_timer_update: drives IRQ0 with channel 0's OUT at <paramref name="now"/> and arms the next change.</summary>
+    private void UpdateIrqLocked(long now)
+    {
+        if (_irq0 is null)
+        {
+            return;
+        }
+
+        Channel c = _channels[0];
+        _nextTransition = NextTransition(c, now);
+        _irq0.SetLevel(Out(c, now));
+        if (_nextTransition < 0)
+        {
+            _irqTimer.Cancel();
+        }
+        else
+        {
+            _irqTimer.ArmAt(_nextTransition);
+        }
+    }
+
+    private void OnIrqTimer()
+    {
+        lock (_lock)
+        {
+            // As QEMU, evaluate at the transition the timer was armed for, so each edge happens; but when the host fell
+            // more than a period behind, continue from now: missed periods coalesce instead of arriving as a burst.
+            long now = _clock.NowNanoseconds;
+            long at = _nextTransition;
+            long period = (long)((Int128)_channels[0].Count * NanosecondsPerSecond / FrequencyHz);
+            if (at < 0 || now - at > period)
+            {
+                at = now;
+            }
+
+            UpdateIrqLocked(at);
+        }
     }
 }

@@ -3,26 +3,56 @@
 
 namespace HyperDbgRemote.VmxDriver.Devices;
 
-/// <summary>The PC devices every VM gets, registered on its bus (the composition root of the guest's world).</summary>
+/// <summary>
+/// The PC devices every VM gets, wired and registered on its bus: the composition root of the guest's world. The
+/// platform follows QEMU's <c>pc</c> machine: the 8259 pair takes the ISA IRQs (PIT IRQ 0, i8042 IRQ 1 and 12, COM2/4
+/// IRQ 3, COM1/3 IRQ 4, RTC IRQ 8); the PIT, the RTC and the UARTs' receive timeouts run on one
+/// <see cref="VirtualClock"/>; the i8042, port 0x92 and PIIX3's 0xCF9 reset the machine, which ends the run
+/// (<see cref="VmStopReason.Reset"/>).
+/// </summary>
 public sealed class StandardDevices
 {
-    private StandardDevices(VirtualMachine vm, TimeProvider time)
+    /// <summary>The ISA IRQ of each COM port (COM1–COM4), as QEMU's isa-serial.</summary>
+    private static readonly int[] s_comIrqs = [4, 3, 4, 3];
+
+    private StandardDevices(VirtualMachine vm, StandardDevicesOptions options)
     {
-        Uarts = [new Uart16550(StandardPorts.Com1), new Uart16550(StandardPorts.Com2), new Uart16550(StandardPorts.Com3), new Uart16550(StandardPorts.Com4)];
+        if (options.SerialPorts is < 1 or > 4)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SerialPorts, "A PC has 1 to 4 COM ports.");
+        }
+
+        ulong ram = vm.Configuration.MemoryBytes;
+        var reset = new MachineReset(vm);
+        Clock = new VirtualClock(options.Time);
+        Pic = new Pic8259();
+        var uarts = new List<Uart16550>();
+        for (int i = 0; i < options.SerialPorts; i++)
+        {
+            uarts.Add(new Uart16550(StandardPorts.ComPorts[i], Pic.Line(s_comIrqs[i]), Clock));
+        }
+
+        Uarts = uarts;
         DebugConsole = new DebugConsole();
         BochsPort = new DebugConsole();
         PostCode = new PostCodePort();
-        Cmos = new Cmos(vm.Configuration.MemoryBytes, vm.Configuration.Cores, time);
-        Pit = new Pit8254(time);
-        Pic = new Pic8259();
-        SystemControl = new SystemControlPort();
-        Keyboard = new I8042();
-        Pci = new PciHostBridge();
-        FwCfg = new FwCfg(vm.Configuration.MemoryBytes, vm.Configuration.Cores);
+        Cmos = new Cmos(ram, vm.Configuration.Cores, Clock, Pic.Line(8));
+        Pit = new Pit8254(Clock, Pic.Line(0));
+        SystemControlB = new SystemControlPortB(Pit);
+        SystemControl = new SystemControlPort(reset);
+        Keyboard = new I8042(Pic.Line(1), Pic.Line(12), reset);
+        Pci = new PciHostBridge(ram, reset);
+        FwCfg = new FwCfg(ram, vm.Configuration.Cores);
         DebugExit = new DebugExitPort(vm);
     }
 
-    /// <summary>COM1–COM4.</summary>
+    /// <summary>Guest time for the PIT, the RTC and the TSC. Freeze it while the VM is halted.</summary>
+    public VirtualClock Clock { get; }
+
+    /// <summary>The interrupt controller the CPU asks for external interrupts.</summary>
+    public IInterruptController InterruptController => Pic;
+
+    /// <summary>The COM ports present, COM1 first.</summary>
     public IReadOnlyList<Uart16550> Uarts { get; }
 
     /// <summary>COM1.</summary>
@@ -42,6 +72,10 @@ public sealed class StandardDevices
 
     public Pic8259 Pic { get; }
 
+    /// <summary>Port 0x61.</summary>
+    public SystemControlPortB SystemControlB { get; }
+
+    /// <summary>Port 0x92.</summary>
     public SystemControlPort SystemControl { get; }
 
     public I8042 Keyboard { get; }
@@ -53,10 +87,15 @@ public sealed class StandardDevices
     public DebugExitPort DebugExit { get; }
 
     /// <summary>Creates the devices and registers them on <paramref name="vm"/>'s bus.</summary>
-    public static StandardDevices Attach(VirtualMachine vm, TimeProvider? time = null)
+    public static StandardDevices Attach(VirtualMachine vm, TimeProvider? time = null) => Attach(vm, new StandardDevicesOptions { Time = time });
+
+    /// <summary>Creates the devices as <paramref name="options"/> say and registers them on <paramref name="vm"/>'s bus.
+    /// Their timers stop when the run ends.</summary>
+    public static StandardDevices Attach(VirtualMachine vm, StandardDevicesOptions options)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        var d = new StandardDevices(vm, time ?? TimeProvider.System);
+        ArgumentNullException.ThrowIfNull(options);
+        var d = new StandardDevices(vm, options);
         IoPortDispatcher bus = vm.Ports;
         foreach (Uart16550 uart in d.Uarts)
         {
@@ -68,14 +107,17 @@ public sealed class StandardDevices
         bus.Register(StandardPorts.PostCode, 1, d.PostCode);
         bus.Register(StandardPorts.CmosIndex, 2, d.Cmos);
         bus.Register(StandardPorts.PitChannel0, 4, d.Pit);
+        bus.Register(StandardPorts.SystemControlB, 1, d.SystemControlB);
         bus.Register(StandardPorts.PicMaster, 2, d.Pic);
         bus.Register(StandardPorts.PicSlave, 2, d.Pic);
+        bus.Register(StandardPorts.ElcrMaster, 2, d.Pic);
         bus.Register(StandardPorts.SystemControlA, 1, d.SystemControl);
         bus.Register(StandardPorts.I8042Data, 1, d.Keyboard);
         bus.Register(StandardPorts.I8042Status, 1, d.Keyboard);
         bus.Register(StandardPorts.PciConfigAddress, PciHostBridge.PortCount, d.Pci);
         bus.Register(StandardPorts.FwCfgSelector, 2, d.FwCfg);
         bus.Register(StandardPorts.DebugExit, 2, d.DebugExit);
+        vm.Stopped += (_, _) => d.Clock.Dispose();
         return d;
     }
 }

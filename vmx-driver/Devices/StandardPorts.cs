@@ -16,14 +16,27 @@ public static class StandardPorts
     public const ushort CmosIndex = 0x70;
     public const ushort CmosData = 0x71;
     public const ushort PitChannel0 = 0x40;
+    public const ushort PitChannel2 = 0x42;
     public const ushort PitCommand = 0x43;
+
+    /// <summary>System control port B (NMI status and control): PIT channel 2 gate, speaker, refresh and OUT2.</summary>
+    public const ushort SystemControlB = 0x61;
     public const ushort PicMaster = 0x20;
     public const ushort PicSlave = 0xA0;
+
+    /// <summary>PIIX edge/level control register of the master PIC (IRQ 0–7).</summary>
+    public const ushort ElcrMaster = 0x4D0;
+
+    /// <summary>PIIX edge/level control register of the slave PIC (IRQ 8–15).</summary>
+    public const ushort ElcrSlave = 0x4D1;
     public const ushort SystemControlA = 0x92;
     public const ushort I8042Data = 0x60;
     public const ushort I8042Status = 0x64;
     public const ushort PciConfigAddress = 0xCF8;
     public const ushort PciConfigData = 0xCFC;
+
+    /// <summary>PIIX3 reset control register (a byte inside the 0xCF8 dword).</summary>
+    public const ushort ResetControl = 0xCF9;
     public const ushort FwCfgSelector = 0x510;
     public const ushort FwCfgData = 0x511;
 

@@ -2,17 +2,18 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Globalization;
+using HyperDbgRemote.VmxDriver.Guests.Linux;
 
 namespace HyperDbgRemote.VmxDriver.Guests;
 
 /// <summary>
 /// Parses the guest argument of the agent: <c>demo</c>, <c>bios:PATH</c>, <c>flat16:PATH@SEG:OFF</c> (hex; a boot
-/// sector: <c>flat16:boot.bin@0:7c00</c>) or <c>flat64:PATH@ADDR</c> (hex).
+/// sector: <c>flat16:boot.bin@0:7c00</c>), <c>flat64:PATH@ADDR</c> (hex) or a Linux kernel (<see cref="LinuxGuestSpec"/>).
 /// </summary>
 public static class GuestSpec
 {
     /// <summary>The accepted forms, for error messages and help.</summary>
-    public const string Syntax = "demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR";
+    public const string Syntax = "demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR | " + LinuxGuestSpec.Syntax;
 
     /// <summary>Parses and loads the image (for file-based guests); errors name the problem.</summary>
     /// <exception cref="GuestImageException">Unknown form, bad address, or an unusable image.</exception>
@@ -23,6 +24,12 @@ public static class GuestSpec
         if (s.Equals("demo", StringComparison.OrdinalIgnoreCase))
         {
             return new DemoGuest();
+        }
+
+        if (s.Equals("linux", StringComparison.OrdinalIgnoreCase) || s.StartsWith("linux:", StringComparison.OrdinalIgnoreCase)
+            || s.StartsWith("linux,", StringComparison.OrdinalIgnoreCase))
+        {
+            return LinuxGuestSpec.Parse(s);
         }
 
         int colon = s.IndexOf(':', StringComparison.Ordinal);

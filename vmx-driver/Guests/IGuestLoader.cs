@@ -17,4 +17,7 @@ public interface IGuestLoader
 
     /// <summary>Symbols of the loaded guest as a debugger names them (<c>module!name</c>), for scripts; none by default.</summary>
     IReadOnlyDictionary<string, ulong> Symbols => new Dictionary<string, ulong>();
+
+    /// <summary>The RAM this guest gets when the user does not choose (null: the VM's default).</summary>
+    ulong? DefaultMemoryBytes => null;
 }

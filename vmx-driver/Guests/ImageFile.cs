@@ -3,54 +3,63 @@
 
 namespace HyperDbgRemote.VmxDriver.Guests;
 
-/// <summary>Reads guest image files with errors that name the file and the problem.</summary>
+/// <summary>
+/// Reads guest image files with errors that name the file and the problem. The size is checked before anything is
+/// opened (a directory, a FIFO, /dev/zero or another device has no regular size and is refused without blocking), and
+/// no read goes beyond the limit even when the file grows meanwhile.
+/// </summary>
 internal static class ImageFile
 {
-    /// <summary>The largest image any guest can hold: the largest guest RAM.</summary>
-    public const long MaxImageBytes = (long)VmConfiguration.MaximumMemoryBytes;
+    /// <summary>The default limit for an image (256 MiB).</summary>
+    public const long DefaultMaximumBytes = 256L * 1024 * 1024;
 
-    /// <summary>Reads a regular file of 1 byte to <paramref name="maxBytes"/>; the size is checked before anything is read,
-    /// so a device (<c>/dev/zero</c>) or a FIFO (both report no size) is refused instead of read without bound.</summary>
-    public static byte[] Read(string path, string kind, long maxBytes = MaxImageBytes)
+    public static byte[] Read(string path, string kind, long maximumBytes = DefaultMaximumBytes)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
             throw new GuestImageException($"The {kind} image path is empty.");
         }
 
+        if (Directory.Exists(path))
+        {
+            throw new GuestImageException($"The {kind} image '{path}' is a directory, not a file.");
+        }
+
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new GuestImageException(Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path)))
+                ? $"The {kind} image '{path}' does not exist."
+                : $"The {kind} image '{path}' does not exist (no such directory).");
+        }
+
+        // FIFOs, character and block devices report no size: refusing them here also means never blocking in open().
+        long size = info.Length;
+        if (size == 0)
+        {
+            throw new GuestImageException($"The {kind} image '{path}' is empty (or not a regular file: a device, FIFO or socket has no size).");
+        }
+
+        if (size > maximumBytes)
+        {
+            throw new GuestImageException($"The {kind} image '{path}' is {size:N0} bytes; the limit is {maximumBytes:N0} bytes.");
+        }
+
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists)
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            var bytes = new byte[size];
+            int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            if (read != bytes.Length || stream.ReadByte() >= 0)
             {
-                throw new GuestImageException(Directory.Exists(path)
-                    ? $"The {kind} image '{path}' is a directory."
-                    : $"The {kind} image '{path}' does not exist.");
+                throw new GuestImageException($"The {kind} image '{path}' changed size while it was read.");
             }
 
-            long length = info.Length;
-            if (length == 0)
-            {
-                throw new GuestImageException($"The {kind} image '{path}' is empty or not a regular file (a device or a FIFO has no size).");
-            }
-
-            if (length > maxBytes)
-            {
-                throw new GuestImageException($"The {kind} image '{path}' is {length} bytes: at most {maxBytes} bytes fit.");
-            }
-
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-            byte[] bytes = new byte[length];
-            stream.ReadExactly(bytes);
             return bytes;
         }
         catch (UnauthorizedAccessException ex)
         {
             throw new GuestImageException($"The {kind} image '{path}' cannot be read: {ex.Message}");
-        }
-        catch (EndOfStreamException)
-        {
-            throw new GuestImageException($"The {kind} image '{path}' became shorter while it was read.");
         }
         catch (IOException ex)
         {

@@ -1,0 +1,48 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Tests.Shared;
+
+namespace HyperDbgRemote.VmxDriver.Tests.Linux;
+
+/// <summary>The console-log normaliser, on lines QEMU 7.2 printed booting Debian's 6.1 kernel.</summary>
+public sealed class BootLogNormalizerTests
+{
+    [TestCase(
+        "[    0.000000] tsc: Detected 2596.107 MHz processor\r",
+        "tsc: Detected <N> MHz processor")]
+    [TestCase(
+        "[    0.300943] Calibrating delay loop (skipped), value calculated using timer frequency.. 5192.21 BogoMIPS (lpj=10384428)",
+        "Calibrating delay loop (skipped), value calculated using timer frequency.. <N> BogoMIPS (lpj=<N>)")]
+    [TestCase(
+        "[    0.299913] clocksource: tsc-early: mask: 0xffffffffffffffff max_cycles: 0x256bde824e1, max_idle_ns: 440795301549 ns",
+        "clocksource: tsc-early: mask: 0xffffffffffffffff max_cycles: <N>, max_idle_ns: <N> ns")]
+    [TestCase(
+        "[    1.445887] rtc_cmos rtc_cmos: setting system clock to 2026-12-02T17:22:24 UTC (1796232144)",
+        "rtc_cmos rtc_cmos: setting system clock to <DATE> UTC (<N>)")]
+    [TestCase(
+        "[    1.515600] sched_clock: Marking stable (1493234197, 18704967)->(1547393024, -35453860)",
+        "sched_clock: Marking stable (<N>)")]
+    [TestCase(
+        "[    0.059769] RAMDISK: [mem 0x0fee4000-0x0ffdffff]",
+        "RAMDISK: [mem 0x0fee4000-0x0ffdffff]")]
+    [TestCase("HYPERDBG-INIT-OK\r", "HYPERDBG-INIT-OK")]
+    public void Normalize_Line(string raw, string expected) =>
+        Assert.That(BootLogNormalizer.Normalize(raw), Is.EqualTo(new[] { expected }));
+
+    [Test]
+    public void Normalize_DropsFirmwareLinesAndEscapesBeforeTheKernelBanner()
+    {
+        // Arrange: the start of QEMU's console: SeaBIOS with terminal escapes, iPXE, the setup code, then the kernel.
+        string log = "\u001bc\u001b[?7l\u001b[2J\u001b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n\r\niPXE (http://ipxe.org) 00:03.0\r\n" +
+            "Booting from ROM...\r\n\u001bc\u001b[?7l\u001b[2J\r\nKASLR disabled: 'nokaslr' on cmdline.\r\n" +
+            "[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)\r\n" +
+            "[    0.000000] Command line: console=ttyS0\r\n\r\n\r\n";
+
+        // Act
+        IReadOnlyList<string> lines = BootLogNormalizer.Normalize(log);
+
+        // Assert
+        Assert.That(lines, Is.EqualTo(new[] { "Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)", "Command line: console=ttyS0" }));
+    }
+}

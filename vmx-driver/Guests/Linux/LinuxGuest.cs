@@ -1,0 +1,122 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Text;
+
+namespace HyperDbgRemote.VmxDriver.Guests.Linux;
+
+/// <summary>
+/// Boots a Linux bzImage by the 64-bit boot protocol (boot.rst, "64-bit Boot Protocol"): the protected-mode kernel at
+/// 1 MiB, boot_params with the e820 map QEMU's <c>pc</c> machine gives, the command line, the initrd high in RAM, a
+/// BIOS data area saying what SeaBIOS says (639 KiB of base memory, the EBDA at 0x9FC00), identity-mapped page tables,
+/// and a short entry stub (<see cref="LinuxEntryStub"/>) that enters startup_64 in the state the protocol requires.
+/// </summary>
+public sealed class LinuxGuest : IGuestLoader
+{
+    /// <summary>The command line used when none is given: the console on COM1 as QEMU's -nographic, the legacy
+    /// XT-PIC interrupt path (no APICs, no ACPI), and no address-space randomisation so System.map addresses hold.</summary>
+    public const string DefaultCommandLine = "console=ttyS0 earlyprintk=serial,ttyS0,115200 noapic nolapic acpi=off nokaslr";
+
+    /// <summary>RAM a Linux guest gets when the user does not choose (what the QEMU comparison uses: -m 256).</summary>
+    public const ulong DefaultRamBytes = 256UL * 1024 * 1024;
+
+    private const ulong BdaEbdaSegment = 0x40E;
+    private const ulong BdaBaseMemoryKiB = 0x413;
+    private const ulong OneGiB = 1UL << 30;
+
+    private readonly byte[]? _initrd;
+    private readonly Lazy<IReadOnlyDictionary<string, ulong>> _symbols;
+
+    /// <summary>A kernel, an optional initrd and map, and the command line.</summary>
+    public LinuxGuest(BzImage kernel, byte[]? initrd, string commandLine, SystemMap? map = null, string? initrdName = null)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(commandLine);
+        CheckCommandLine(commandLine);
+        Kernel = kernel;
+        _initrd = initrd is { Length: > 0 } ? initrd : null;
+        _symbols = new Lazy<IReadOnlyDictionary<string, ulong>>(() => map is null
+            ? new Dictionary<string, ulong>()
+            : map.Symbols.ToDictionary(s => "linux!" + s.Key, s => s.Value, StringComparer.Ordinal));
+        CommandLine = commandLine;
+        Description = $"linux {kernel.Name}" + (initrd is null ? string.Empty : $", initrd {initrdName ?? "(memory)"}") +
+            (kernel.KernelVersion.Length > 0 ? $" ({kernel.KernelVersion.Split(' ')[0]})" : string.Empty);
+    }
+
+    /// <summary>Reads the files; <paramref name="initrdPath"/> and <paramref name="mapPath"/> are optional.</summary>
+    /// <exception cref="GuestImageException">A file is missing, unreadable, too large or not what it should be.</exception>
+    public static LinuxGuest FromFiles(string kernelPath, string? initrdPath, string? commandLine = null, string? mapPath = null)
+    {
+        BzImage kernel = BzImage.FromFile(kernelPath);
+        byte[]? initrd = initrdPath is null ? null : ImageFile.Read(initrdPath, "initrd", (long)VmConfiguration.MaximumMemoryBytes);
+        SystemMap? map = mapPath is null ? null : SystemMap.FromFile(mapPath);
+        return new LinuxGuest(kernel, initrd, commandLine ?? DefaultCommandLine, map, initrdPath);
+    }
+
+    /// <summary>The kernel.</summary>
+    public BzImage Kernel { get; }
+
+    /// <summary>The kernel command line.</summary>
+    public string CommandLine { get; }
+
+    /// <inheritdoc/>
+    public string Description { get; }
+
+    /// <inheritdoc/>
+    public ulong? DefaultMemoryBytes => DefaultRamBytes;
+
+    /// <summary>System.map's symbols as <c>linux!name</c> (built once).</summary>
+    public IReadOnlyDictionary<string, ulong> Symbols => _symbols.Value;
+
+    /// <summary>Where things went in the last <see cref="Load"/>.</summary>
+    public LinuxBootLayout? Layout { get; private set; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CoreStart> Load(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        if (vm.Configuration.Cores != 1)
+        {
+            throw new GuestImageException(
+                $"A Linux guest runs on 1 core, not {vm.Configuration.Cores}: application processors start through a local APIC (INIT/SIPI), which this VM does not model.");
+        }
+
+        byte[] commandLine = Encoding.ASCII.GetBytes(CommandLine);
+        LinuxBootLayout layout = LinuxBootLayout.Compute(Kernel, vm.Memory.RamSize, _initrd?.Length ?? 0, commandLine.Length);
+        if (layout.KernelEnd > OneGiB)
+        {
+            throw new GuestImageException($"'{Kernel.Name}' needs memory up to 0x{layout.KernelEnd:X}, beyond the 1 GiB the boot page tables map.");
+        }
+
+        // Everything is checked: from here on the VM's memory is written.
+        GuestMemory memory = vm.Memory;
+        memory.Load(LinuxBootLayout.KernelLoadAddress, Kernel.ProtectedModeKernel);
+        if (_initrd is not null)
+        {
+            memory.Load(layout.InitrdAddress, _initrd);
+        }
+
+        memory.Load(LinuxBootLayout.BootParamsAddress, BootParams.Build(Kernel, layout, E820Map.ForRam(memory.RamSize)));
+        memory.Load(LinuxBootLayout.CommandLineAddress, [.. commandLine, 0]);
+        memory.TryWrite(BdaEbdaSegment, (ushort)(E820Map.EbdaAddress >> 4));
+        memory.TryWrite(BdaBaseMemoryKiB, (ushort)(E820Map.EbdaAddress / 1024));
+        memory.TryWrite(E820Map.EbdaAddress, (byte)1); // the EBDA's first byte: its size in KiB
+        ulong cr3 = IdentityMap.Build(memory, LinuxBootLayout.PageTablesAddress);
+        memory.Load(
+            LinuxBootLayout.EntryStubAddress,
+            LinuxEntryStub.Build(LinuxBootLayout.EntryStubAddress, LinuxBootLayout.Entry64, LinuxBootLayout.BootParamsAddress, LinuxBootLayout.StackTop));
+        Layout = layout;
+        return [new CoreStart(CoreStartMode.Long64, 0, LinuxBootLayout.EntryStubAddress, LinuxBootLayout.StackTop, cr3, LinuxBootLayout.PageTablesAddress + IdentityMap.GdtOffset)];
+    }
+
+    private static void CheckCommandLine(string commandLine)
+    {
+        foreach (char c in commandLine)
+        {
+            if (c is < ' ' or > '~')
+            {
+                throw new GuestImageException($"The kernel command line may hold printable ASCII only; it has the character U+{(int)c:X4}.");
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Text.RegularExpressions;
+
+namespace HyperDbgRemote.VmxDriver.Guests.Linux;
+
+/// <summary>
+/// The Linux guest specification: <c>linux:VMLINUZ[,initrd=PATH][,map=PATH][,cmdline=TEXT | ,append=TEXT]</c>, or
+/// <c>linux[,OPTIONS]</c> for the kernel, initramfs and System.map that <c>./build.sh deps</c> fetched. An option
+/// starts at a comma followed by its name and '='; <c>cmdline=</c> (replaces the default command line) or
+/// <c>append=</c> (adds to it) comes last and takes the rest of the text, commas included.
+/// </summary>
+public static partial class LinuxGuestSpec
+{
+    /// <summary>The accepted forms, for help and errors.</summary>
+    public const string Syntax = "linux[:VMLINUZ][,initrd=PATH][,map=System.map][,cmdline=TEXT|,append=TEXT]";
+
+    private static readonly string[] s_rest = ["cmdline", "append"];
+
+    /// <summary>What a specification asks for; null paths are unset.</summary>
+    public sealed record Parts(string? Kernel, string? Initrd, string? Map, string? CommandLine, string? Append);
+
+    /// <summary>Splits a specification (it starts with "linux") into its parts without touching any file.</summary>
+    /// <exception cref="GuestImageException">An unknown or repeated option, or an empty value.</exception>
+    public static Parts Split(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        string s = spec.Trim();
+        if (!s.StartsWith("linux", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new GuestImageException($"'{spec}' is not a Linux guest: use {Syntax}.");
+        }
+
+        string body = s[5..];
+        string? kernel = null;
+        if (body.StartsWith(':'))
+        {
+            Match first = OptionStart().Match(body, 1);
+            kernel = (first.Success ? body[1..first.Index] : body[1..]).Trim();
+            body = first.Success ? body[first.Index..] : string.Empty;
+            if (kernel.Length == 0)
+            {
+                throw new GuestImageException($"Guest '{spec}': the kernel path after 'linux:' is empty.");
+            }
+        }
+        else if (body.Length > 0 && !OptionStart().IsMatch(body))
+        {
+            throw new GuestImageException($"Unknown guest '{spec}': use {Syntax}.");
+        }
+
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        int at = 0;
+        while (at < body.Length)
+        {
+            Match m = OptionStart().Match(body, at);
+            if (!m.Success || m.Index != at)
+            {
+                throw new GuestImageException($"Guest '{spec}': expected ',NAME=VALUE' at '{body[at..]}'.");
+            }
+
+            string name = m.Groups[1].Value.ToLowerInvariant();
+            int valueStart = m.Index + m.Length;
+            Match next = s_rest.Contains(name) ? Match.Empty : OptionStart().Match(body, valueStart);
+            int valueEnd = next.Success ? next.Index : body.Length;
+            string value = body[valueStart..valueEnd];
+            if (name is not ("initrd" or "map" or "cmdline" or "append"))
+            {
+                throw new GuestImageException($"Guest '{spec}': unknown option '{name}' (use initrd=, map=, cmdline= or append=).");
+            }
+
+            if (!options.TryAdd(name, value))
+            {
+                throw new GuestImageException($"Guest '{spec}': option '{name}' is given twice.");
+            }
+
+            if (value.Trim().Length == 0 && name is "initrd" or "map")
+            {
+                throw new GuestImageException($"Guest '{spec}': '{name}=' needs a path.");
+            }
+
+            at = valueEnd;
+        }
+
+        return new Parts(kernel, options.GetValueOrDefault("initrd"), options.GetValueOrDefault("map"), options.GetValueOrDefault("cmdline"), options.GetValueOrDefault("append"));
+    }
+
+    /// <summary>Parses a specification and reads its files.</summary>
+    /// <exception cref="GuestImageException">A bad specification, or a file that is missing or unusable.</exception>
+    public static LinuxGuest Parse(string spec)
+    {
+        Parts p = Split(spec);
+        string? kernel = p.Kernel;
+        string? initrd = p.Initrd;
+        string? map = p.Map;
+        if (kernel is null)
+        {
+            string dir = LinuxGuestFiles.Directory();
+            kernel = Path.Combine(dir, LinuxGuestFiles.KernelFile);
+            initrd ??= Path.Combine(dir, LinuxGuestFiles.InitramfsFile);
+            string fetchedMap = Path.Combine(dir, LinuxGuestFiles.SystemMapFile);
+            map ??= File.Exists(fetchedMap) ? fetchedMap : null;
+        }
+
+        string commandLine = p.CommandLine ?? (p.Append is { } extra ? $"{LinuxGuest.DefaultCommandLine} {extra.Trim()}" : LinuxGuest.DefaultCommandLine);
+        return LinuxGuest.FromFiles(kernel, initrd, commandLine, map);
+    }
+
+    [GeneratedRegex(",([A-Za-z][A-Za-z0-9_]*)=")]
+    private static partial Regex OptionStart();
+}
