@@ -8,7 +8,6 @@ using System.Runtime.InteropServices;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
-using HyperDbgRemote.VmxDriver.Internal.Execution;
 using HyperDbgRemote.VmxDriver.Internal.Unicorn;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;

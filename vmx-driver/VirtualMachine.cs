@@ -2,6 +2,9 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.VmxDriver.Devices;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
+using HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
 namespace HyperDbgRemote.VmxDriver;
 
@@ -37,12 +40,22 @@ public sealed partial class VirtualMachine : IDisposable
     private int _initialBreak;
     private bool _disposed;
 
-    /// <summary>Creates the VM's memory and device bus; cores come from <see cref="AddCores"/>.</summary>
+    private readonly ICpuEngine _engine;
+
+    /// <summary>Creates the VM's memory and device bus; cores come from <see cref="AddCores"/> and run on Unicorn.</summary>
     public VirtualMachine(VmConfiguration configuration)
+        : this(configuration, UnicornCpuEngine.Instance)
+    {
+    }
+
+    /// <summary>A VM whose cores run on <paramref name="engine"/> (tests of the VMX model run on a fake one).</summary>
+    internal VirtualMachine(VmConfiguration configuration, ICpuEngine engine)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(engine);
         configuration.Validate();
         Configuration = configuration;
+        _engine = engine;
         Memory = new GuestMemory(configuration.MemoryBytes);
     }
 
@@ -120,7 +133,7 @@ public sealed partial class VirtualMachine : IDisposable
 
         for (int i = 0; i < starts.Count; i++)
         {
-            _cores.Add(new Vcpu(this, i, starts[i]));
+            _cores.Add(new Vcpu(this, i, starts[i], _engine));
         }
     }
 
@@ -186,7 +199,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// <exception cref="InvalidOperationException">The VM is running and the caller is not one of its cores.</exception>
     public int WritePhysical(ulong address, ReadOnlySpan<byte> bytes)
     {
-        if (_started && !HasStopped && !Vcpu.OnCoreThread && !IsHalted)
+        if (_started && !HasStopped && !CoreThread.IsCurrentThreadACore && !IsHalted)
         {
             throw new InvalidOperationException("Guest memory can be written while the VM is halted (or from an exit handler), not while it runs.");
         }
@@ -196,7 +209,7 @@ public sealed partial class VirtualMachine : IDisposable
         {
             foreach (Vcpu core in _cores)
             {
-                core.WriteThroughEngine(address, bytes[..n]);
+                core.Context.PhysicalMemoryWritten(address, bytes[..n]);
             }
         }
 

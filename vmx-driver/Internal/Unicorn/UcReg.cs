@@ -3,7 +3,7 @@
 
 namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
-/// <summary>Register ids of unicorn/x86.h. 64-bit ids are silently ignored by 16/32-bit engines: see <see cref="Vcpu.ReadRegister"/>.</summary>
+/// <summary>Register ids of unicorn/x86.h. Ids depend on the engine's mode: see <see cref="UcRegisterIds"/>.</summary>
 internal static class UcReg
 {
     public const int Ah = 1, Al = 2, Ax = 3, Cs = 11, Ds = 17, Eax = 19, Ebp = 20, Ebx = 21, Ecx = 22, Edi = 23, Edx = 24;

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace HyperDbgRemote.VmxDriver.Internal.Execution;
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
 /// <summary>
 /// A UC_HOOK_BLOCK callback in native code, assembled with Iced into an executable page. A managed block hook costs a

@@ -3,7 +3,7 @@
 
 using System.Runtime.InteropServices;
 
-namespace HyperDbgRemote.VmxDriver.Internal.Execution;
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
 /// <summary>
 /// Per-core state shared with the native block thunk (<see cref="NativeBlockThunk"/>). The thunk writes the start and
@@ -31,7 +31,7 @@ internal struct BlockSlot
     /// <summary>Offset 24: the managed slow path, called with the block hook's arguments.</summary>
     public IntPtr SlowPath;
 
-    /// <summary>Offset 32: GCHandle of the owning core.</summary>
+    /// <summary>Offset 32: GCHandle of the owning execution context.</summary>
     public IntPtr Owner;
 
     /// <summary>Offset 40: translation blocks entered so far (a cheap progress counter).</summary>

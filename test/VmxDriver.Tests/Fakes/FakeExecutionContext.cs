@@ -1,0 +1,107 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
+
+namespace HyperDbgRemote.VmxDriver.Tests.Fakes;
+
+/// <summary>
+/// An execution context that executes nothing: registers live in a table, and a run calls the test's program, which
+/// plays the traps an engine would raise (<see cref="Out"/>, <see cref="In"/>, <see cref="Raise"/>,
+/// <see cref="Boundary"/>) on the core's thread, as the engine's hooks would.
+/// </summary>
+internal sealed class FakeExecutionContext : IExecutionContext
+{
+    private readonly IExecutionCallbacks _callbacks;
+    private readonly IoInstructions _io;
+    private readonly Func<FakeExecutionContext, RunResult> _program;
+    private readonly Dictionary<GuestRegister, ulong> _registers = [];
+    private readonly Dictionary<TableRegisterKind, TableRegister> _tables = [];
+
+    public FakeExecutionContext(bool is64Bit, IoInstructions io, IExecutionCallbacks callbacks, Func<FakeExecutionContext, RunResult> program)
+    {
+        Is64Bit = is64Bit;
+        _io = io;
+        _callbacks = callbacks;
+        _program = program;
+    }
+
+    public bool Is64Bit { get; }
+
+    public ulong BlocksExecuted { get; private set; }
+
+    /// <summary>Runs started so far.</summary>
+    public int Runs { get; private set; }
+
+    /// <summary>Calls of <see cref="ExceptionDelivered"/>.</summary>
+    public int ExceptionsDelivered { get; private set; }
+
+    public bool StopRequested { get; private set; }
+
+    public List<GuestMemoryRegion> Mapped { get; } = [];
+
+    public ulong ReadRegister(GuestRegister register) => _registers.GetValueOrDefault(register);
+
+    public void WriteRegister(GuestRegister register, ulong value) => _registers[register] = value;
+
+    public TableRegister ReadTableRegister(TableRegisterKind kind) => _tables.GetValueOrDefault(kind);
+
+    public void WriteTableRegister(TableRegisterKind kind, ulong tableBase, uint limit) => _tables[kind] = new TableRegister(tableBase, limit);
+
+    public ulong ReadMsr(uint msr) => 0;
+
+    public void WriteMsr(uint msr, ulong value)
+    {
+    }
+
+    public void MapMemory(GuestMemoryRegion region) => Mapped.Add(region);
+
+    public void PhysicalMemoryWritten(ulong address, ReadOnlySpan<byte> bytes)
+    {
+    }
+
+    public RunResult Run(ulong linearStart)
+    {
+        Runs++;
+        StopRequested = false;
+        _registers[GuestRegister.Rip] = linearStart;
+        return _program(this);
+    }
+
+    public void Stop() => StopRequested = true;
+
+    public void RaiseAttention()
+    {
+    }
+
+    public void ClearAttention()
+    {
+    }
+
+    public void SetTimeSlice(int blocks)
+    {
+    }
+
+    public void ExceptionDelivered() => ExceptionsDelivered++;
+
+    /// <summary>An OUT, the <paramref name="index"/>-th I/O instruction of the code at <paramref name="start"/>.</summary>
+    public void Out(ushort port, int size, uint value, ulong start, uint index = 0) => _io.Out(port, size, value, new IoLocation(start, 64, index));
+
+    /// <summary>An IN; returns what the instruction reads.</summary>
+    public uint In(ushort port, int size, ulong start, uint index = 0) => _io.In(port, size, new IoLocation(start, 64, index));
+
+    /// <summary>The engine raises an exception (RIP is wherever the test put it).</summary>
+    public void Raise(int vector) => _callbacks.OnException(vector);
+
+    /// <summary>A block boundary at <paramref name="address"/>.</summary>
+    public void Boundary(ulong address)
+    {
+        BlocksExecuted++;
+        _callbacks.OnBlockBoundary(address);
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,27 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver.Internal.Engine;
+
+/// <summary>
+/// The traps of one core, from its <see cref="IExecutionContext"/> to the VMX model, called on the core's thread while
+/// the engine runs. The model implements this once per core and hands it to the engine when the context is opened;
+/// nothing else can change where traps go. I/O instructions, the hottest trap, go to the model's
+/// <see cref="Execution.IoInstructions"/> instead, a sealed class given to the engine with these callbacks.
+/// </summary>
+/// <remarks>Implementations may throw; the context catches at its boundary (nothing unwinds into the engine) and
+/// reports it through <see cref="OnCallbackFailed"/>.</remarks>
+internal interface IExecutionCallbacks
+{
+    /// <summary>At a block boundary, when attention was raised or the time slice ended, before the block at the
+    /// linear <paramref name="address"/> runs. Writing RIP here makes the engine continue there instead.</summary>
+    void OnBlockBoundary(ulong address);
+
+    /// <summary>The engine raised an exception or executed INT n / INT3 / INTO, which the model must deliver; RIP is at
+    /// the faulting instruction (faults) or after it (traps, software interrupts).</summary>
+    void OnException(int vector);
+
+    /// <summary>A callback threw: <paramref name="what"/> names the trap. The context already stopped nothing; the model
+    /// decides (it records a fault and stops the run).</summary>
+    void OnCallbackFailed(string what, Exception exception);
+}

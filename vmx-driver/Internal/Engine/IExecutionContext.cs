@@ -1,0 +1,78 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver.Internal.Engine;
+
+/// <summary>
+/// One core's CPU in a CPU engine: its registers, its view of guest-physical memory, running and stopping, and the
+/// engine-specific facts the VMX model needs (where the current I/O instruction is, the engine's exception record).
+/// The VMX model (<see cref="Vcpu"/> and <c>Internal/Execution</c>) sits on top and never sees the engine itself; traps
+/// come back through the <see cref="IExecutionCallbacks"/> given when the context was opened.
+/// </summary>
+/// <remarks>
+/// Threading: <see cref="Run"/> executes on the core's thread and calls the callbacks there. Everything else may be
+/// called from a callback on that thread, or from another thread while the core waits inside a callback (halted) or
+/// before it runs. <see cref="RaiseAttention"/> and <see cref="Stop"/> may be called from any thread at any time.
+/// </remarks>
+internal interface IExecutionContext : IDisposable
+{
+    /// <summary>True when the context has 64-bit registers (a long-mode engine); false for a 16/32-bit one. Fixed for the
+    /// context's life.</summary>
+    bool Is64Bit { get; }
+
+    /// <summary>Reads a register at its architectural width. Registers the context lacks (R8 in a 16/32-bit engine)
+    /// read 0; never throws for a <see cref="GuestRegister"/> value.</summary>
+    ulong ReadRegister(GuestRegister register);
+
+    /// <summary>Writes a register.</summary>
+    /// <exception cref="InvalidOperationException">The register does not exist in this context, the value does not fit
+    /// it, or the engine cannot hold it (the message says why).</exception>
+    void WriteRegister(GuestRegister register, ulong value);
+
+    /// <summary>Reads GDTR, IDTR, LDTR or TR (selector and flags only for the last two).</summary>
+    TableRegister ReadTableRegister(TableRegisterKind kind);
+
+    /// <summary>Writes the base and limit of GDTR or IDTR.</summary>
+    void WriteTableRegister(TableRegisterKind kind, ulong tableBase, uint limit);
+
+    /// <summary>Reads a model-specific register the engine implements (unknown ones read as the engine reads them).</summary>
+    ulong ReadMsr(uint msr);
+
+    /// <summary>Writes a model-specific register the engine implements.</summary>
+    void WriteMsr(uint msr, ulong value);
+
+    /// <summary>Maps a region of guest-physical memory (host memory shared by every core). Before the first run.</summary>
+    void MapMemory(GuestMemoryRegion region);
+
+    /// <summary>Guest-physical memory at <paramref name="address"/> was written behind the engine's back (a debugger's
+    /// write): the context drops whatever it derived from it (translated code) without changing the guest's state.</summary>
+    void PhysicalMemoryWritten(ulong address, ReadOnlySpan<byte> bytes);
+
+    /// <summary>
+    /// Runs from the linear address <paramref name="linearStart"/> until HLT, <see cref="Stop"/> or an error. Pausing
+    /// happens inside callbacks, so a run that returns <see cref="RunOutcome.Ended"/> ended at HLT (RIP after it) or
+    /// because it was asked to stop.
+    /// </summary>
+    RunResult Run(ulong linearStart);
+
+    /// <summary>Ends the current run at the next block boundary, or at once from a callback.</summary>
+    void Stop();
+
+    /// <summary>Asks for <see cref="IExecutionCallbacks.OnBlockBoundary"/> at the next block boundary.</summary>
+    void RaiseAttention();
+
+    /// <summary>Withdraws <see cref="RaiseAttention"/>.</summary>
+    void ClearAttention();
+
+    /// <summary>Blocks to run before <see cref="IExecutionCallbacks.OnBlockBoundary"/> is called again (a time slice).</summary>
+    void SetTimeSlice(int blocks);
+
+    /// <summary>Translation blocks entered so far: a progress counter that does not move while the core waits.</summary>
+    ulong BlocksExecuted { get; }
+
+    /// <summary>
+    /// After the model delivered an exception the engine raised (<see cref="IExecutionCallbacks.OnException"/>): the
+    /// engine forgets it, so that the guest's next fault is not taken for a fault during delivery (#DF).
+    /// </summary>
+    void ExceptionDelivered();
+}

@@ -1,0 +1,121 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
+
+/// <content>
+/// The engine's hooks: the native block thunk (block start and size, time slice, attention), the IN and OUT
+/// instruction hooks, the interrupt hook and the unmapped-memory hook. Each entry point forwards to the core's
+/// callbacks and catches everything: nothing may unwind into the engine. An I/O instruction's location is the block the
+/// native thunk recorded and the count of I/O instructions executed in it (the engine's RIP is stale in I/O hooks;
+/// REP INS/OUTS start a block per iteration).
+/// </content>
+internal sealed unsafe partial class UnicornExecutionContext
+{
+    private const int MemReadUnmapped = 19;
+    private const int MemWriteUnmapped = 20;
+    private const int MemFetchUnmapped = 21;
+
+    private string? _lastUnmapped;
+
+    private void InstallHooks()
+    {
+        IntPtr user = (IntPtr)_slot;
+        _slot->SlowPath = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, ulong, uint, IntPtr, void>)&OnBlockSlowPath;
+        _engine.AddHook(UcConst.HookBlock, (void*)NativeBlockThunk.Address, (void*)user);
+        _engine.AddInstructionHook(UcConst.InsOut, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, uint, IntPtr, void>)&OnOut, (void*)user);
+        _engine.AddInstructionHook(UcConst.InsIn, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, IntPtr, uint>)&OnIn, (void*)user);
+        _engine.AddHook(UcConst.HookIntr, (delegate* unmanaged[Cdecl]<IntPtr, uint, IntPtr, void>)&OnInterrupt, (void*)user);
+        _engine.AddHook(UcConst.HookMemUnmapped, (delegate* unmanaged[Cdecl]<IntPtr, int, ulong, int, long, IntPtr, byte>)&OnUnmapped, (void*)user);
+    }
+
+    private static UnicornExecutionContext FromUser(IntPtr user) =>
+        Unsafe.As<UnicornExecutionContext>(GCHandle.FromIntPtr(((BlockSlot*)user)->Owner).Target!);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnBlockSlowPath(IntPtr uc, ulong address, uint size, IntPtr user)
+    {
+        UnicornExecutionContext context = FromUser(user);
+#pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
+        try
+        {
+            context._callbacks.OnBlockBoundary(address);
+        }
+        catch (Exception ex)
+        {
+            context._callbacks.OnCallbackFailed("the block-boundary callback", ex);
+        }
+#pragma warning restore CA1031
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnOut(IntPtr uc, uint port, int size, uint value, IntPtr user)
+    {
+        BlockSlot* slot = (BlockSlot*)user;
+        uint index = slot->IoIndex++;
+        UnicornExecutionContext context = FromUser(user);
+#pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
+        try
+        {
+            context._io.Out((ushort)port, size, value, new IoLocation(slot->BlockStart, slot->BlockSize, index));
+        }
+        catch (Exception ex)
+        {
+            context._callbacks.OnCallbackFailed($"OUT to port 0x{port:X4}", ex);
+        }
+#pragma warning restore CA1031
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static uint OnIn(IntPtr uc, uint port, int size, IntPtr user)
+    {
+        BlockSlot* slot = (BlockSlot*)user;
+        uint index = slot->IoIndex++;
+        UnicornExecutionContext context = FromUser(user);
+#pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
+        try
+        {
+            return context._io.In((ushort)port, size, new IoLocation(slot->BlockStart, slot->BlockSize, index));
+        }
+        catch (Exception ex)
+        {
+            context._callbacks.OnCallbackFailed($"IN from port 0x{port:X4}", ex);
+            return uint.MaxValue;
+        }
+#pragma warning restore CA1031
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnInterrupt(IntPtr uc, uint vector, IntPtr user)
+    {
+        UnicornExecutionContext context = FromUser(user);
+#pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
+        try
+        {
+            context._callbacks.OnException((int)vector);
+        }
+        catch (Exception ex)
+        {
+            context._callbacks.OnCallbackFailed($"interrupt {vector} delivery", ex);
+        }
+#pragma warning restore CA1031
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte OnUnmapped(IntPtr uc, int type, ulong address, int size, long value, IntPtr user)
+    {
+        string kind = type switch
+        {
+            MemReadUnmapped => "read",
+            MemWriteUnmapped => "write",
+            MemFetchUnmapped => "fetch",
+            _ => "access",
+        };
+        FromUser(user)._lastUnmapped = $"unmapped guest-physical {kind} of {size} byte(s) at 0x{address:X}";
+        return 0;
+    }
+}

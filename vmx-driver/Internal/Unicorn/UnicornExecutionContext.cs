@@ -1,0 +1,232 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Runtime.InteropServices;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
+
+namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
+
+/// <summary>
+/// One core on Unicorn: an engine instance (64-bit for long-mode guests, 16-bit for the others), its hooks and the
+/// engine facts it works around: the stale RIP in I/O hooks (a native block hook records each translation block, and an
+/// exit's <see cref="IoLocation"/> is that block and the count of I/O instructions executed in it), the exception
+/// record the engine never clears (<see cref="OldExceptionField"/>), the missing CR8, and register ids that depend on
+/// the engine's mode.
+/// </summary>
+internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
+{
+    private const uint MsrEfer = 0xC000_0080;
+
+    private readonly int _coreIndex;
+    private readonly UcEngine _engine;
+    private readonly OldExceptionField _oldException;
+    private readonly IExecutionCallbacks _callbacks;
+    private readonly IoInstructions _io;
+
+    /// <summary>A context of <see cref="_engine"/> for patching state the API does not reach (its exception record, its
+    /// translations of a physical page).</summary>
+    private readonly UcContext _scratch;
+    private readonly BlockSlot* _slot;
+    private GCHandle _self;
+    private bool _disposed;
+
+    /// <exception cref="CpuEngineUnavailableException">No usable engine, or its calibration failed.</exception>
+    public UnicornExecutionContext(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks)
+    {
+        ArgumentNullException.ThrowIfNull(io);
+        ArgumentNullException.ThrowIfNull(callbacks);
+        _coreIndex = coreIndex;
+        _io = io;
+        _callbacks = callbacks;
+
+        // Calibrate before opening the engine: a failed calibration leaves no engine open.
+        _oldException = OldExceptionField.Calibrated;
+        _engine = UcEngine.Open(mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
+        _engine.StopAtNoAddress();
+        _scratch = UcContext.Allocate(_engine);
+        if (_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize)
+        {
+            int size = _scratch.Size;
+            _scratch.Dispose();
+            _engine.Dispose();
+            throw new CpuEngineUnavailableException(
+                $"The CPU engine's saved contexts differ in size between modes ({size} bytes in core {coreIndex}'s engine, "
+                + $"{_oldException.ContextSize} in the calibration's 64-bit engine); its exception state cannot be reset.");
+        }
+
+        _slot = (BlockSlot*)NativeMemory.AllocZeroed((nuint)sizeof(BlockSlot));
+        _self = GCHandle.Alloc(this);
+        _slot->Owner = GCHandle.ToIntPtr(_self);
+        _slot->Quantum = int.MaxValue;
+        InstallHooks();
+    }
+
+    /// <inheritdoc/>
+    public bool Is64Bit => _engine.Mode == UcConst.Mode64;
+
+    /// <inheritdoc/>
+    public ulong BlocksExecuted => Volatile.Read(ref _slot->Blocks);
+
+    /// <inheritdoc/>
+    /// <remarks>CR8 reads 0: the engine has no task-priority register (a guest's <c>mov cr8, rax</c> is lost and
+    /// <c>mov rax, cr8</c> gives 0, measured on 2.0.1 and 2.1.1), and 2.1 refuses to read it through its API, so 0 is
+    /// what the guest itself reads.</remarks>
+    public ulong ReadRegister(GuestRegister register)
+    {
+        if (register == GuestRegister.Efer)
+        {
+            return ReadMsr(MsrEfer);
+        }
+
+        int id = UcRegisterIds.Of(register, Is64Bit);
+        return id < 0 ? 0 : _engine.ReadRegister(id);
+    }
+
+    /// <inheritdoc/>
+    public void WriteRegister(GuestRegister register, ulong value)
+    {
+        if (register == GuestRegister.Efer)
+        {
+            WriteMsr(MsrEfer, value);
+            return;
+        }
+
+        if (register == GuestRegister.Cr8)
+        {
+            if (value != 0)
+            {
+                throw new InvalidOperationException(
+                    $"CR8 cannot be written on core {_coreIndex}: the CPU engine has no task-priority register (the guest always reads 0 from CR8).");
+            }
+
+            return;
+        }
+
+        int id = UcRegisterIds.Of(register, Is64Bit);
+        if (id < 0)
+        {
+            throw new InvalidOperationException($"Register {register} does not exist on core {_coreIndex} (16/32-bit guest).");
+        }
+
+        if (!Is64Bit && register < GuestRegister.Rip && value > uint.MaxValue)
+        {
+            throw new InvalidOperationException($"Register {register} is 32 bits wide on core {_coreIndex} (16/32-bit guest).");
+        }
+
+        _engine.WriteRegister(id, value);
+    }
+
+    /// <inheritdoc/>
+    public TableRegister ReadTableRegister(TableRegisterKind kind)
+    {
+        // uc_x86_mmr: u16 selector; u64 base; u32 limit; u32 flags (24 bytes with padding).
+        byte* mmr = stackalloc byte[24];
+        new Span<byte>(mmr, 24).Clear();
+        UcEngine.Check(UcNative.uc_reg_read(_engine.Raw, TableId(kind), mmr), "uc_reg_read(table register)");
+        return new TableRegister(*(ulong*)(mmr + 8), *(uint*)(mmr + 16), *(ushort*)mmr, *(uint*)(mmr + 20));
+    }
+
+    /// <inheritdoc/>
+    public void WriteTableRegister(TableRegisterKind kind, ulong tableBase, uint limit)
+    {
+        byte* mmr = stackalloc byte[24];
+        new Span<byte>(mmr, 24).Clear();
+        *(ulong*)(mmr + 8) = tableBase;
+        *(uint*)(mmr + 16) = limit;
+        UcEngine.Check(UcNative.uc_reg_write(_engine.Raw, TableId(kind), mmr), "uc_reg_write(table register)");
+    }
+
+    private static int TableId(TableRegisterKind kind) => kind switch
+    {
+        TableRegisterKind.Gdtr => UcReg.Gdtr,
+        TableRegisterKind.Idtr => UcReg.Idtr,
+        TableRegisterKind.Ldtr => UcReg.Ldtr,
+        _ => UcReg.Tr,
+    };
+
+    /// <inheritdoc/>
+    public ulong ReadMsr(uint msr)
+    {
+        // uc_x86_msr: u32 rid; u64 value.
+        byte* buf = stackalloc byte[16];
+        new Span<byte>(buf, 16).Clear();
+        *(uint*)buf = msr;
+        UcEngine.Check(UcNative.uc_reg_read(_engine.Raw, UcReg.Msr, buf), "uc_reg_read(MSR)");
+        return *(ulong*)(buf + 8);
+    }
+
+    /// <inheritdoc/>
+    public void WriteMsr(uint msr, ulong value)
+    {
+        byte* buf = stackalloc byte[16];
+        new Span<byte>(buf, 16).Clear();
+        *(uint*)buf = msr;
+        *(ulong*)(buf + 8) = value;
+        UcEngine.Check(UcNative.uc_reg_write(_engine.Raw, UcReg.Msr, buf), "uc_reg_write(MSR)");
+    }
+
+    /// <inheritdoc/>
+    public void MapMemory(GuestMemoryRegion region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        _engine.MapPointer(region.Address, region.Size, region.Writable ? UcConst.ProtAll : UcConst.ProtRead | UcConst.ProtExec, (void*)region.Host);
+    }
+
+    /// <inheritdoc/>
+    public void PhysicalMemoryWritten(ulong address, ReadOnlySpan<byte> bytes)
+    {
+        _engine.WriteMemory(address, bytes);
+        ulong first = address & ~(GuestMemory.PageSize - 1);
+        ulong end = (address + (ulong)bytes.Length + GuestMemory.PageSize - 1) & ~(GuestMemory.PageSize - 1);
+        _engine.RemovePhysicalTranslations(first, end, _scratch);
+    }
+
+    /// <inheritdoc/>
+    public RunResult Run(ulong linearStart)
+    {
+        _lastUnmapped = null;
+        int err = _engine.Start(linearStart);
+        if (err == UcConst.ErrOk)
+        {
+            return RunResult.Ended;
+        }
+
+        string report = $"{UcEngine.ErrorText(err)} (uc_err {err}) at RIP 0x{ReadRegister(GuestRegister.Rip):X}"
+            + (_lastUnmapped is null ? string.Empty : $"; {_lastUnmapped}");
+        return new RunResult(err == UcConst.ErrInsnInvalid ? RunOutcome.InvalidInstruction : RunOutcome.Error, report);
+    }
+
+    /// <inheritdoc/>
+    public void Stop() => _engine.Stop();
+
+    /// <inheritdoc/>
+    public void RaiseAttention() => Volatile.Write(ref _slot->Attention, 1);
+
+    /// <inheritdoc/>
+    public void ClearAttention() => Volatile.Write(ref _slot->Attention, 0);
+
+    /// <inheritdoc/>
+    public void SetTimeSlice(int blocks) => _slot->Quantum = blocks;
+
+    /// <inheritdoc/>
+    public void ExceptionDelivered() => _oldException.Reset(_engine, _scratch);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _scratch.Dispose();
+        _engine.Dispose();
+        NativeMemory.Free(_slot);
+        if (_self.IsAllocated)
+        {
+            _self.Free();
+        }
+    }
+}
