@@ -28,9 +28,10 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
     /// <inheritdoc/>
     public HandshakeResponse Handshake { get; }
 
-    /// <summary>Connects and shakes hands.</summary>
+    /// <summary>Connects and shakes hands; with <paramref name="acknowledge"/> the caller promises to acknowledge what it
+    /// processed (see <see cref="Handshakes.Request"/>).</summary>
     /// <exception cref="ConnectionException">The agent cannot be reached, refused the token, or speaks another protocol version.</exception>
-    public static async Task<GrpcDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, CancellationToken cancellationToken = default)
+    public static async Task<GrpcDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, bool acknowledge = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
         GrpcChannel channel = CreateChannel(uri);
@@ -45,7 +46,7 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
         try
         {
             response = await client.HandshakeAsync(
-                Handshakes.Request(token, resume),
+                Handshakes.Request(token, resume, acknowledge),
                 headers,
                 DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10)),
                 cancellationToken).ConfigureAwait(false);

@@ -15,11 +15,18 @@ public static class Handshakes
     /// <summary>The client name hosts send.</summary>
     public const string ClientName = "hyperdbg 1.0";
 
-    /// <summary>A handshake request.</summary>
-    public static HandshakeRequest Request(string? token, ResumePoint? resume)
+    /// <summary>A handshake request. With <paramref name="acknowledge"/> the host promises to acknowledge the
+    /// notifications it has processed (<see cref="IDebuggeeConnection.AcknowledgeAsync"/>): the agent then keeps what it
+    /// has not acknowledged for a resumed session or the next host. Without it, a notification counts as delivered once
+    /// written to the host.</summary>
+    public static HandshakeRequest Request(string? token, ResumePoint? resume, bool acknowledge = false)
     {
         var request = new HandshakeRequest { ProtocolVersion = ProtocolVersion.Current, ClientName = ClientName, Token = token ?? string.Empty };
-        request.Capabilities.Add(AcknowledgeCapability);
+        if (acknowledge)
+        {
+            request.Capabilities.Add(AcknowledgeCapability);
+        }
+
         if (resume is not null)
         {
             request.ResumeSession = resume.SessionId;

@@ -38,7 +38,7 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection, IBreakInSender
 
     /// <summary>Opens a byte-stream connection string (<c>serial:</c>, <c>pipe:</c>, <c>tcp://</c>) and shakes hands.</summary>
     /// <exception cref="ConnectionException">The string is invalid or gRPC, the transport cannot be opened, or the agent refused.</exception>
-    public static async Task<LinkDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, CancellationToken cancellationToken = default)
+    public static async Task<LinkDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, bool acknowledge = false, CancellationToken cancellationToken = default)
     {
         if (!ConnectionUri.TryParse(uri, out ConnectionUri? parsed, out string? error))
         {
@@ -60,12 +60,13 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection, IBreakInSender
             throw new ConnectionException($"cannot connect to {uri}: {ex.Message}", ex);
         }
 
-        return await ConnectAsync(transport, token, options: null, timeout, resume, cancellationToken).ConfigureAwait(false);
+        return await ConnectAsync(transport, token, options: null, timeout, resume, acknowledge, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Starts a link on <paramref name="transport"/> and shakes hands (protocol version, token).</summary>
+    /// <summary>Starts a link on <paramref name="transport"/> and shakes hands (protocol version, token); with
+    /// <paramref name="acknowledge"/> the caller promises to acknowledge what it processed (see <see cref="Handshakes.Request"/>).</summary>
     /// <exception cref="ConnectionException">No answer within <paramref name="timeout"/> (default 10 s), or the agent refused.</exception>
-    public static async Task<LinkDebuggeeConnection> ConnectAsync(ITransport transport, string? token = null, LinkOptions? options = null, TimeSpan? timeout = null, ResumePoint? resume = null, CancellationToken cancellationToken = default)
+    public static async Task<LinkDebuggeeConnection> ConnectAsync(ITransport transport, string? token = null, LinkOptions? options = null, TimeSpan? timeout = null, ResumePoint? resume = null, bool acknowledge = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transport);
         var connection = new LinkDebuggeeConnection(new ReliableLink<HostToAgent, AgentToHost>(transport, options));
@@ -73,7 +74,7 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection, IBreakInSender
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout ?? s_defaultHandshakeTimeout);
-            var request = new HostToAgent { Handshake = Handshakes.Request(token, resume) };
+            var request = new HostToAgent { Handshake = Handshakes.Request(token, resume, acknowledge) };
             AgentToHost answer;
             try
             {

@@ -45,6 +45,6 @@ internal sealed class ConnectCommand : IDebuggerCommand
     public static async Task<IDebuggeeConnection> Open(string uri, string? token) =>
         await ReconnectingConnection.ConnectAsync(async (resume, ct) =>
             uri.StartsWith("grpc", StringComparison.OrdinalIgnoreCase)
-                ? await GrpcDebuggeeConnection.ConnectAsync(uri, token, resume: resume, cancellationToken: ct).ConfigureAwait(false)
-                : await LinkDebuggeeConnection.ConnectAsync(uri, token, resume: resume, cancellationToken: ct).ConfigureAwait(false)).ConfigureAwait(false);
+                ? await GrpcDebuggeeConnection.ConnectAsync(uri, token, resume: resume, cancellationToken: ct, acknowledge: true).ConfigureAwait(false)
+                : await LinkDebuggeeConnection.ConnectAsync(uri, token, resume: resume, cancellationToken: ct, acknowledge: true).ConfigureAwait(false)).ConfigureAwait(false);
 }

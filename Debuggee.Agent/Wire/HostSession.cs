@@ -37,6 +37,9 @@ internal sealed class HostSession
     /// <summary>What it has confirmed: acknowledged, or, without acknowledgements, written.</summary>
     public ulong Confirmed => Acknowledges ? Acknowledged : Written;
 
+    /// <summary>The last notification numbered before its handshake: the state it was told is as of that one.</summary>
+    public ulong OpenedAfter { get; init; }
+
     /// <summary>A handshake that named this session is attaching to it: replay after <see cref="Acknowledged"/>.</summary>
     public bool Resuming { get; set; }
 

@@ -11,7 +11,8 @@ namespace HyperDbgRemote.Agent.Wire;
 /// Host sessions and what is kept for them. Every notification gets a sequence number and stays in the retained log
 /// until every host that acknowledges (live or parked) has acknowledged it and some host has confirmed it. A host that
 /// resumes its session gets what it had not acknowledged; a new host that finds no other connected gets what no host
-/// confirmed. The log is bounded; what falls out of it before a host confirmed it is counted and announced to whoever
+/// confirmed, except the guest's state changes (halted, running, stopped): its handshake told it the state now, and an
+/// old "halted" would make it act on a halt that is over. The log is bounded; what falls out of it before a host confirmed it is counted and announced to whoever
 /// would have received it.
 /// </content>
 internal sealed partial class NotificationHub
@@ -68,6 +69,7 @@ internal sealed partial class NotificationHub
             var session = new HostSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), handshake.Capabilities.Contains(AcknowledgeCapability))
             {
                 ParkedSince = _time.GetTimestamp(),
+                OpenedAfter = _nextSequence - 1,
             };
             _sessions[session.Id] = session;
             return (session, false);
@@ -109,8 +111,10 @@ internal sealed partial class NotificationHub
         }
         else if (_subscribers.Count > 0)
         {
-            host.Written = _nextSequence - 1; // other hosts are connected: this one starts now
-            return;
+            // Other hosts are connected: this one gets what happened since its handshake.
+            ulong oldest = _retained.Count > 0 ? _retained.Peek().Sequence : _nextSequence;
+            after = Math.Max(host.OpenedAfter, oldest - 1);
+            missed = oldest > host.OpenedAfter + 1 ? (long)(oldest - host.OpenedAfter - 1) : 0;
         }
         else
         {
@@ -119,23 +123,28 @@ internal sealed partial class NotificationHub
             _unconfirmedEvicted = 0;
         }
 
-        host.Resuming = false;
         if (missed > 0)
         {
             subscriber.Missed(missed);
         }
 
+        bool resumed = host.Resuming;
         host.Written = after;
         foreach ((ulong sequence, Notification n, _) in _retained)
         {
-            if (sequence > after)
+            if (sequence > after && (resumed || sequence > host.OpenedAfter || !IsStateChange(n)))
             {
                 _ = subscriber.TryWrite(n);
             }
         }
 
+        host.Resuming = false;
         host.Written = Math.Max(host.Written, _nextSequence - 1);
     }
+
+    /// <summary>Halted, running and stopped: what a new host learns from its handshake instead (those from before it).</summary>
+    private static bool IsStateChange(Notification n) =>
+        n.BodyCase is Notification.BodyOneofCase.Halted or Notification.BodyOneofCase.Running or Notification.BodyOneofCase.Stopped;
 
     /// <summary>Under the gate: numbers a notification and keeps it until it is confirmed.</summary>
     private void Retain(Notification n)

@@ -94,6 +94,65 @@ public sealed class NotificationHubSessionTests
     }
 
     [Test]
+    public async Task NewHost_NoneConnected_GetsUnconfirmedOutputButNotOldHaltsAndRuns()
+    {
+        // Arrange: an acknowledging host saw output, a halt and a run, acknowledged nothing, and was killed
+        using DebuggeeSession session = SessionWithMessages(0, 2);
+        session.Messages.Enqueue(Halt());
+        session.Messages.Enqueue(new Messaging.RunningMessage());
+        Enqueue(session, 2, 2);
+        await using var hub = new NotificationHub(session);
+        (HostSession dead, _) = hub.Open(AcknowledgingHandshake());
+        (ChannelReader<Notification> reader, IDisposable handle) = hub.Attach(dead);
+        _ = await ReadAsync(reader, 6);
+        handle.Dispose();
+
+        // Act: a new debugger connects; then the guest halts again
+        (HostSession next, _) = hub.Open(AcknowledgingHandshake());
+        (ChannelReader<Notification> nextReader, IDisposable nextHandle) = hub.Attach(next);
+        using (nextHandle)
+        {
+            session.Messages.Enqueue(Halt());
+            List<Notification> got = await ReadAsync(nextReader, 5);
+
+            // Assert: the old output, not the old halt and run (its handshake told it the state), then the new halt
+            Assert.That(got.Select(n => n.BodyCase), Is.EqualTo(new[]
+            {
+                Notification.BodyOneofCase.ScriptOutput, Notification.BodyOneofCase.ScriptOutput,
+                Notification.BodyOneofCase.ScriptOutput, Notification.BodyOneofCase.ScriptOutput,
+                Notification.BodyOneofCase.Halted,
+            }));
+            Assert.That(Texts(got), Is.EqualTo(Numbers(0, 4)));
+        }
+    }
+
+    [Test]
+    public async Task NewHost_AnotherConnected_GetsWhatHappenedBetweenHandshakeAndAttach()
+    {
+        // Arrange: one host connected; a second shakes hands (gRPC: the stream comes in a second call)
+        using DebuggeeSession session = SessionWithMessages(0, 1);
+        await using var hub = new NotificationHub(session);
+        (ChannelReader<Notification> first, IDisposable firstHandle) = hub.Attach(hub.Open(AcknowledgingHandshake()).Session);
+        using (firstHandle)
+        {
+            _ = await ReadAsync(first, 1);
+            (HostSession second, _) = hub.Open(AcknowledgingHandshake());
+
+            // Act: the guest halts before the second host's stream is attached
+            session.Messages.Enqueue(Halt());
+            _ = await ReadAsync(first, 1);
+            (ChannelReader<Notification> reader, IDisposable handle) = hub.Attach(second);
+            using (handle)
+            {
+                List<Notification> got = await ReadAsync(reader, 1);
+
+                // Assert
+                Assert.That(got[0].BodyCase, Is.EqualTo(Notification.BodyOneofCase.Halted));
+            }
+        }
+    }
+
+    [Test]
     public async Task Resume_UnknownSession_IsANewSession()
     {
         using DebuggeeSession session = SessionWithMessages(0, 0);
@@ -156,7 +215,7 @@ public sealed class NotificationHubSessionTests
     }
 
     private static HandshakeRequest AcknowledgingHandshake(string? resume = null, ulong last = 0) =>
-        Handshakes.Request(null, resume is null ? null : new ResumePoint(resume, last));
+        Handshakes.Request(null, resume is null ? null : new ResumePoint(resume, last), acknowledge: true);
 
     private static DebuggeeSession SessionWithMessages(int first, int count)
     {
@@ -188,4 +247,7 @@ public sealed class NotificationHubSessionTests
     private static IEnumerable<string> Texts(IEnumerable<Notification> notifications) => notifications.SelectMany(n => n.ScriptOutput?.Texts ?? []);
 
     private static IEnumerable<string> Numbers(int first, int count) => Enumerable.Range(first, count).Select(i => i.ToString(CultureInfo.InvariantCulture));
+
+    private static Messaging.HaltedMessage Halt() =>
+        new(0, "break-in", null, null, null, 0x100000, [0xF4], "hlt", new Dictionary<string, ulong>(StringComparer.Ordinal));
 }
