@@ -19,6 +19,7 @@ namespace HyperDbgRemote.Agent.Session;
 internal sealed partial class DebuggeeSession : IDisposable
 {
     private readonly IGuestLoader _guest;
+    private readonly SemaphoreSlim _haltGate = new(1, 1);
 
     public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null, int serialPorts = 4)
     {
@@ -88,18 +89,43 @@ internal sealed partial class DebuggeeSession : IDisposable
         return new HaltedMessage(core.Index, halt.Reason == VmxDriver.HaltReason.InitialBreak ? "initial-break" : "break-in", null, null, null, rip, bytes[..n], text, registers);
     }
 
-    /// <summary>Continues a halted guest.</summary>
+    /// <summary>
+    /// Continues a halted guest, after <paramref name="beforeResume"/> (which may change the halt, e.g. skip the I/O
+    /// instruction) under the same gate, so no other request acts between the check and the resume.
+    /// </summary>
     /// <exception cref="SessionException">It is not halted.</exception>
-    public void Continue()
+    public void Continue(Action<VmHaltInfo>? beforeResume = null, CancellationToken cancellationToken = default)
     {
-        if (!Vm.IsHalted)
+        WhileHalted("continuing", () =>
         {
-            throw new SessionException("the debuggee is not halted.", Protocol.Messages.Status.NotHalted);
-        }
+            beforeResume?.Invoke(Vm.CurrentHalt!);
 
-        // "Running" goes out before the guest runs, so a break that follows at once is reported after it.
-        Messages.Enqueue(new RunningMessage());
-        Vm.Resume();
+            // "Running" goes out before the guest runs, so a break that follows at once is reported after it.
+            Messages.Enqueue(new RunningMessage());
+            Vm.Resume();
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> while the debuggee stays halted: the check "halted" and the act are one step for
+    /// every host, because a continue (from any host, or --resume-after) passes the same gate. Requests that read or
+    /// change a halted core's state go through here; waiting for the gate ends with the request's cancellation.
+    /// </summary>
+    /// <exception cref="SessionException">It is not halted (NotHalted).</exception>
+    public T WhileHalted<T>(string what, Func<T> action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        _haltGate.Wait(cancellationToken);
+        try
+        {
+            RequireHalted(what);
+            return action();
+        }
+        finally
+        {
+            _haltGate.Release();
+        }
     }
 
     /// <summary>Breaks in: halts every core. Returns false when it did not halt in time.</summary>
@@ -113,14 +139,15 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         if (!Vm.IsHalted)
         {
-            throw new SessionException($"{what} needs a halted debuggee: pause it first.", Protocol.Messages.Status.NotHalted);
+            throw new SessionException(
+                what == "continuing" ? "the debuggee is not halted." : $"{what} needs a halted debuggee: pause it first.",
+                Protocol.Messages.Status.NotHalted);
         }
     }
 
     /// <summary>Reads every general register of a core (halted only).</summary>
-    public IReadOnlyDictionary<GuestRegister, ulong> ReadRegisters(int core)
+    public IReadOnlyDictionary<GuestRegister, ulong> ReadRegisters(int core) => WhileHalted<IReadOnlyDictionary<GuestRegister, ulong>>("reading registers", () =>
     {
-        RequireHalted("reading registers");
         Vcpu c = Core(core);
         var result = new Dictionary<GuestRegister, ulong>();
         foreach (GuestRegister r in Enum.GetValues<GuestRegister>())
@@ -129,42 +156,39 @@ internal sealed partial class DebuggeeSession : IDisposable
         }
 
         return result;
-    }
+    });
 
-    /// <summary>Writes one register of a core (halted only).</summary>
-    public void WriteRegister(int core, GuestRegister register, ulong value)
+    /// <summary>Writes a register or a part of one, by name, on a core (halted only). RIP cannot move inside an I/O
+    /// instruction's exit (see docs/differences.md).</summary>
+    public void WriteRegister(int core, string name, ulong value) => WhileHalted("writing registers", () =>
     {
-        RequireHalted("writing registers");
-        try
+        if (Vm.CurrentHalt?.Exit is IoExit && RegisterNames.TryGet(name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
         {
-            Core(core).WriteRegister(register, value);
+            throw new SessionException(
+                "this halt is inside an I/O instruction (an I/O event's exit): RIP cannot be moved until it completes. Use 'events sc on' then 'g' to skip it, or set RIP at a break-in or an initial break.",
+                Protocol.Messages.Status.InvalidArgument);
         }
-        catch (InvalidOperationException ex)
-        {
-            throw new SessionException(ex.Message, ex);
-        }
-    }
 
-    /// <summary>Reads guest memory (virtual through <paramref name="core"/>'s paging, or physical).</summary>
+        RegisterNames.Write(Core(core), name, value);
+        return true;
+    });
+
+    /// <summary>Reads guest memory: physical memory at any time (it is the machine's RAM, not the running core's
+    /// state); virtual memory through <paramref name="core"/>'s paging only while halted.</summary>
     public byte[] ReadMemory(ulong address, int length, bool physical, int core = 0)
     {
         CheckLength(length);
         byte[] buffer = new byte[length];
-        int n = physical ? Vm.Memory.Read(address, buffer) : Core(core).ReadVirtual(address, buffer);
+        int n = physical ? Vm.Memory.Read(address, buffer) : WhileHalted("reading virtual memory", () => Core(core).ReadVirtual(address, buffer));
         return n == length ? buffer : buffer[..n];
     }
 
     /// <summary>Writes guest memory (halted only); returns the bytes written.</summary>
     public int WriteMemory(ulong address, ReadOnlySpan<byte> bytes, bool physical, int core = 0)
     {
-        RequireHalted("writing memory");
         CheckLength(bytes.Length);
-        if (physical)
-        {
-            return Vm.WritePhysical(address, bytes);
-        }
-
-        return Core(core).WriteVirtual(address, bytes);
+        byte[] data = bytes.ToArray();
+        return WhileHalted("writing memory", () => physical ? Vm.WritePhysical(address, data) : Core(core).WriteVirtual(address, data));
     }
 
     private void CheckLength(int length)
@@ -185,7 +209,7 @@ internal sealed partial class DebuggeeSession : IDisposable
 
         Vcpu c = Core(core);
         byte[] code = new byte[count * 15];
-        int n = c.ReadVirtual(address, code);
+        int n = WhileHalted("disassembling", () => c.ReadVirtual(address, code));
         return Disassemble(c, address, code.AsSpan(0, n), count);
     }
 
@@ -219,5 +243,6 @@ internal sealed partial class DebuggeeSession : IDisposable
         Events.Dispose();
         Outputs.Dispose();
         Messages.Dispose();
+        _haltGate.Dispose();
     }
 }

@@ -156,20 +156,22 @@ internal sealed partial class RequestDispatcher
 
     private ContinueResponse Continue(ContinueRequest request)
     {
-        if (request.HasShortCircuit)
+        _session.Messages.FlushBatch();
+        _session.Continue(halt =>
         {
-            IoExit exit = _session.Vm.CurrentHalt?.Exit
-                ?? throw new SessionException("events sc applies to a halt caused by an event.", Status.NotHalted);
+            if (!request.HasShortCircuit)
+            {
+                return;
+            }
+
+            IoExit exit = halt.Exit ?? throw new SessionException("events sc applies to a halt caused by an event.", Status.NotHalted);
             if (exit.Stage != ExitStage.Pre)
             {
                 throw new SessionException("events sc applies to the pre stage: in the post stage the instruction has run.");
             }
 
             exit.SkipInstruction = request.ShortCircuit;
-        }
-
-        _session.Messages.FlushBatch();
-        _session.Continue();
+        });
         return new ContinueResponse { Status = Status.Ok };
     }
 

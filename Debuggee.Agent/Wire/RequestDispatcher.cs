@@ -181,19 +181,7 @@ internal sealed partial class RequestDispatcher
 
     private WriteRegisterResponse WriteRegister(WriteRegisterRequest request)
     {
-        if (!_session.Vm.IsHalted)
-        {
-            throw new SessionException("writing registers needs a halted debuggee: pause it first.", Status.NotHalted);
-        }
-
-        if (_session.Vm.CurrentHalt?.Exit is IoExit && RegisterNames.TryGet(request.Name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
-        {
-            throw new SessionException(
-                "this halt is inside an I/O instruction (an I/O event's exit): RIP cannot be moved until it completes. Use 'events sc on' then 'g' to skip it, or set RIP at a break-in or an initial break.",
-                Status.InvalidArgument);
-        }
-
-        RegisterNames.Write(_session.Core((int)request.Core), request.Name, request.Value);
+        _session.WriteRegister((int)request.Core, request.Name, request.Value);
         return new WriteRegisterResponse { Status = Status.Ok };
     }
 
@@ -238,9 +226,13 @@ internal sealed partial class RequestDispatcher
             throw new SessionException("this agent has no script engine.", Status.Unsupported);
         }
 
-        VmHaltInfo halt = _session.Vm.CurrentHalt ?? throw new SessionException("scripts run on a halted debuggee: pause it first.", Status.NotHalted);
-        var context = new HaltContext(halt.Exit?.Port ?? 0, halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
-        string output = _scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes, cancellationToken);
+        IScriptCompiler scripts = _scripts;
+        string output = _session.WhileHalted("running a script", () =>
+        {
+            VmHaltInfo halt = _session.Vm.CurrentHalt!;
+            var context = new HaltContext(halt.Exit?.Port ?? 0, halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
+            return scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes, cancellationToken);
+        }, cancellationToken);
         return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
     }
 

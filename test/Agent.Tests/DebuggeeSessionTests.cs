@@ -52,7 +52,7 @@ public sealed class DebuggeeSessionTests
 
         Assert.That(halted, Is.EqualTo(halted with { Core = 0, Reason = "event", EventId = e.Id, Stage = "pre", Port = 0x80, Rip = 0x10002, Disassembly = "out 80h,al" }));
         Assert.That(session.ReadRegisters(0)[GuestRegister.Rax] & 0xFF, Is.EqualTo((ulong)'Z'));
-        session.WriteRegister(0, GuestRegister.Rax, 0x42);
+        session.WriteRegister(0, "rax", 0x42);
         session.Events.Clear(e.Id);
         session.Continue();
         Assert.That(await Next<RunningMessage>(session), Is.Not.Null);
@@ -74,9 +74,56 @@ public sealed class DebuggeeSessionTests
     }
 
     [Test]
-    public void Limits_MemoryAndDisassembly_Refused()
+    public async Task Running_VirtualReadsAndDisassembly_AreRefused_PhysicalReadsAreNot()
+    {
+        // Arrange: the guest runs
+        using DebuggeeSession session = Create();
+        session.Start();
+
+        // Act and assert: what would call into the running engine is refused by the agent itself
+        Assert.That(() => session.ReadMemory(0x10000, 16, physical: false), Throws.TypeOf<SessionException>().With.Message.Contains("reading virtual memory needs a halted debuggee"));
+        Assert.That(() => session.Disassemble(0, 0x10000, 2), Throws.TypeOf<SessionException>().With.Message.Contains("disassembling needs a halted debuggee"));
+        Assert.That(() => session.WriteMemory(0x10000, [0x90], physical: true), Throws.TypeOf<SessionException>().With.Message.Contains("writing memory needs a halted debuggee"));
+        Assert.That(session.ReadMemory(0x10000, 2, physical: true), Is.EqualTo(new byte[] { 0xB0, (byte)'Z' }), "physical memory is the machine's RAM");
+        Assert.That(session.Pause(TimeSpan.FromSeconds(10)), Is.True);
+        _ = await Next<HaltedMessage>(session);
+        Assert.That(session.ReadMemory(0x10000, 2, physical: false), Is.EqualTo(new byte[] { 0xB0, (byte)'Z' }));
+    }
+
+    [Test]
+    public async Task Continue_FromAnotherHost_WaitsForTheRequestActingOnTheHalt()
+    {
+        // Arrange: halted
+        using DebuggeeSession session = Create();
+        session.Start();
+        Assert.That(session.Pause(TimeSpan.FromSeconds(10)), Is.True);
+        _ = await Next<HaltedMessage>(session);
+        Task? other = null;
+        bool haltedAfterOthersContinue = false;
+
+        // Act: while one request acts on the halted core, another host continues
+        session.WhileHalted("a test request", () =>
+        {
+            other = Task.Run(() => session.Continue());
+
+            // Without the gate the continue would be done long before this; with it, it cannot finish meanwhile.
+            bool finished = other.Wait(TimeSpan.FromMilliseconds(300));
+            haltedAfterOthersContinue = !finished && session.Vm.IsHalted;
+            return true;
+        });
+        await other!.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Assert: the first request saw the halt to its end; the continue then ran
+        Assert.That(haltedAfterOthersContinue, Is.True);
+        Assert.That(await Next<RunningMessage>(session), Is.Not.Null);
+    }
+
+    [Test]
+    public async Task Limits_MemoryAndDisassembly_Refused()
     {
         using DebuggeeSession session = Create();
+        session.Start(initialBreak: true);
+        _ = await Next<HaltedMessage>(session);
         Assert.That(() => session.ReadMemory(0, session.Limits.MaxMemoryBytes + 1, physical: true), Throws.TypeOf<SessionException>().With.Message.Contains("exceeds the limit"));
         Assert.That(() => session.Disassemble(0, 0x10000, session.Limits.MaxDisassemblyInstructions + 1), Throws.TypeOf<SessionException>().With.Message.Contains("out of range"));
         Assert.That(session.Disassemble(0, 0x10000, 2).Select(i => i.Text), Is.EqualTo(new[] { "mov al,5Ah", "out 80h,al" }));

@@ -123,11 +123,14 @@ public sealed class GrpcEndToEndTests
         AgentToHost notHalted = await c.SendAsync(new HostToAgent { ReadRegisters = new ReadRegistersRequest() });
         AgentToHost tooLong = await c.SendAsync(new HostToAgent { ReadMemory = new ReadMemoryRequest { Length = 1 << 20, Physical = true } });
         AgentToHost empty = await c.SendAsync(new HostToAgent());
+        AgentToHost virtualRead = await c.SendAsync(new HostToAgent { ReadMemory = new ReadMemoryRequest { Address = 0x10000, Length = 16 } });
+        AgentToHost disassemble = await c.SendAsync(new HostToAgent { Disassemble = new DisassembleRequest { Address = 0x10000, Count = 1 } });
 
         Assert.That((port.RegisterEvent.Status, port.RegisterEvent.Message), Is.EqualTo((Status.InvalidArgument, "port 10000 is out of range: ports are 0 to ffff.")));
         Assert.That(notHalted.ReadRegisters.Status, Is.EqualTo(Status.NotHalted));
         Assert.That(tooLong.ReadMemory.Status, Is.EqualTo(Status.LimitExceeded));
         Assert.That(empty.Notification.Log.Text, Does.Contain("no body"));
+        Assert.That((virtualRead.ReadMemory.Status, disassemble.Disassemble.Status), Is.EqualTo((Status.NotHalted, Status.NotHalted)), "the agent itself refuses what would call into the running engine");
     }
 
     [Test]
