@@ -17,7 +17,7 @@ internal sealed class CommandRegistry
         IDebuggerCommand[] all =
         [
             new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new EventsCommand(), new OutputCommand(),
-            new GoCommand(), new PauseCommand(), new RegistersCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
+            new GoCommand(), new PauseCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
             new UnassembleCommand(), new EvaluateCommand(), new PrintCommand(),
             new ConnectCommand(), new DebugCommand(), new ScriptFileCommand(), new SleepCommand(), new StatusCommand(), new HelpCommand(),
         ];

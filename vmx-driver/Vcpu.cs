@@ -216,6 +216,41 @@ public sealed class Vcpu : IDisposable
         Context.Stop();
     }
 
+    /// <summary>The number of XMM registers a core has (xmm0 to xmm15).</summary>
+    public const int XmmRegisterCount = 16;
+
+    /// <summary>Reads a model-specific register (one the engine does not implement reads as the engine reads it: 0).</summary>
+    public ulong ReadMsr(uint msr) => Context.ReadMsr(msr);
+
+    /// <summary>Writes a model-specific register (the engine ignores one it does not implement).</summary>
+    public void WriteMsr(uint msr, ulong value)
+    {
+        Context.WriteMsr(msr, value);
+        _io.RegistersWritten = true;
+    }
+
+    /// <summary>The base address a descriptor-table register holds (what HyperDbg's <c>@idtr</c> and its kin give).</summary>
+    public ulong ReadTableBase(DescriptorTableRegister register) => Context.ReadTableRegister(register switch
+    {
+        DescriptorTableRegister.Gdtr => TableRegisterKind.Gdtr,
+        DescriptorTableRegister.Idtr => TableRegisterKind.Idtr,
+        DescriptorTableRegister.Ldtr => TableRegisterKind.Ldtr,
+        _ => TableRegisterKind.Tr,
+    }).Base;
+
+    /// <summary>Reads xmm<paramref name="index"/> (0 to 15).</summary>
+    public UInt128 ReadXmm(int index) => Context.ReadXmm(CheckXmm(index));
+
+    /// <summary>Writes xmm<paramref name="index"/> (0 to 15).</summary>
+    public void WriteXmm(int index, UInt128 value)
+    {
+        Context.WriteXmm(CheckXmm(index), value);
+        _io.RegistersWritten = true;
+    }
+
+    private static int CheckXmm(int index) =>
+        index is >= 0 and < XmmRegisterCount ? index : throw new ArgumentOutOfRangeException(nameof(index), index, "xmm registers are xmm0 to xmm15");
+
     /// <inheritdoc/>
     public void Dispose()
     {

@@ -4,12 +4,15 @@
 using HyperDbgRemote.Commands.Formatting;
 using HyperDbgRemote.Commands.Parsing;
 using HyperDbgRemote.Commands.Scripting;
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Script;
 
 namespace HyperDbgRemote.Commands.Debugging;
 
 /// <summary><c>r</c>: show all registers; <c>r REG</c>: one; <c>r REG = VALUE</c>: change one (names are
-/// case-insensitive here, unlike HyperDbg; parts such as al, ax, eax keep the other bits).</summary>
+/// case-insensitive here, unlike HyperDbg; parts such as al, ax, eax keep the other bits). Names are HyperDbg's (the
+/// script engine's register table) plus fs_base, gs_base, efer and xmm0 … xmm15 (128 bits).</summary>
 internal sealed class RegistersCommand : IDebuggerCommand
 {
     public IReadOnlyList<string> Names => ["r"];
@@ -18,7 +21,7 @@ internal sealed class RegistersCommand : IDebuggerCommand
 
     public IReadOnlyList<string> Syntax => ["r", "r Register", "r Register = Value", "r Register = Expression"];
 
-    public IReadOnlyList<string> Examples => ["r", "r rax", "r @al = 42", "r rip=100010", "r rax = @rbx + dq(@rsp) * 2"];
+    public IReadOnlyList<string> Examples => ["r", "r rax", "r @al = 42", "r rip=100010", "r rax = @rbx + dq(@rsp) * 2", "r xmm0", "r xmm1 = 112233445566778899aabbccddeeff00"];
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
@@ -34,10 +37,16 @@ internal sealed class RegistersCommand : IDebuggerCommand
                 throw new CommandException($"'r {text}' is not 'r Register = Value' or 'r Register = Expression'.");
             }
 
+            if (WireRegisters.TryParseXmm(name, out _))
+            {
+                UInt128 wide = ParseWide(expression, text);
+                await WriteAsync(context, halt, name, (ulong)wide, (ulong)(wide >> 64)).ConfigureAwait(false);
+                return;
+            }
+
             if (Numbers.TryParse(expression, out ulong value))
             {
-                AgentToHost w = await context.Session.SendAsync(new HostToAgent { WriteRegister = new WriteRegisterRequest { Core = halt.Core, Name = name, Value = value } }).ConfigureAwait(false);
-                DebugSession.Check(w.WriteRegister.Status, w.WriteRegister.Message);
+                await WriteAsync(context, halt, name, value, 0).ConfigureAwait(false);
                 return;
             }
 
@@ -63,43 +72,51 @@ internal sealed class RegistersCommand : IDebuggerCommand
         }
 
         string one = text.TrimStart('@').ToLowerInvariant();
+        if (WireRegisters.TryParseXmm(one, out int xmm) && xmm < r.ReadRegisters.Xmm.Count && r.ReadRegisters.Xmm[xmm].Length == WireRegisters.XmmBytes)
+        {
+            UInt128 x = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(r.ReadRegisters.Xmm[xmm].Span);
+            context.Output.Line($"{one}={x:x32}");
+            return;
+        }
+
         if (values.TryGetValue(one, out ulong full))
         {
             context.Output.Line(RegisterFormatter.FormatOne(one, full));
             return;
         }
 
-        ulong? part = Part(one, values);
-        context.Output.Line(part is ulong p ? RegisterFormatter.FormatOne(one, p) : throw new CommandException($"invalid register '{text}'."));
-    }
-
-    private static ulong? Part(string name, Google.Protobuf.Collections.MapField<string, ulong> values)
-    {
-        string[] legacy = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"];
-        foreach (string n in legacy)
+        // A part of a register (eax, r8d, r8h, cf, iopl, ...): its place in the full register, from the one table.
+        if (ScriptRegisterInfo.TryParse(one, out ScriptRegister part)
+            && ScriptRegisterInfo.Of(part) is var info
+            && values.TryGetValue(ScriptRegisterInfo.NameOf(info.Full), out ulong holder))
         {
-            ulong v = values["r" + n];
-            if (name == "e" + n)
-            {
-                return v & 0xFFFF_FFFF;
-            }
-
-            if (name == n)
-            {
-                return v & 0xFFFF;
-            }
-
-            if (name == n[0] + "l" || name == n + "l")
-            {
-                return v & 0xFF;
-            }
-
-            if (name == n[0] + "h" && n[1] == 'x')
-            {
-                return (v >> 8) & 0xFF;
-            }
+            context.Output.Line(RegisterFormatter.FormatOne(one, (holder >> info.Shift) & info.Mask));
+            return;
         }
 
-        return null;
+        throw new CommandException($"invalid register '{text}'.");
+    }
+
+    private static async Task WriteAsync(CommandContext context, HaltedNotification halt, string name, ulong value, ulong high)
+    {
+        AgentToHost w = await context.Session.SendAsync(new HostToAgent { WriteRegister = new WriteRegisterRequest { Core = halt.Core, Name = name, Value = value, ValueHigh = high } }).ConfigureAwait(false);
+        DebugSession.Check(w.WriteRegister.Status, w.WriteRegister.Message);
+    }
+
+    /// <summary>A 128-bit value: hex digits (0x prefix and backticks allowed), up to 32 of them.</summary>
+    private static UInt128 ParseWide(string text, string command)
+    {
+        string t = text.Replace("`", string.Empty, StringComparison.Ordinal).Trim();
+        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            t = t[2..];
+        }
+
+        if (t.Length is 0 or > 32 || !UInt128.TryParse(t, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out UInt128 value))
+        {
+            throw new CommandException($"'r {command}': an xmm register takes a hex value of up to 32 digits (128 bits); expressions are 64-bit.");
+        }
+
+        return value;
     }
 }

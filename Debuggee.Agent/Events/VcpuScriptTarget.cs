@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Text;
+using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Script;
 using HyperDbgRemote.VmxDriver;
 
@@ -22,8 +23,6 @@ internal sealed class VcpuScriptTarget : IScriptTarget
     public const ulong NameAddress = 0x504E_0000_0000_0000;
 
     private const int MaxProcessName = 256;
-
-    private static readonly GuestRegister?[] s_registers = BuildRegisterMap();
 
     private readonly Vcpu _core;
     private readonly EventManager _events;
@@ -106,25 +105,18 @@ internal sealed class VcpuScriptTarget : IScriptTarget
     }
 
     /// <inheritdoc/>
-    public ulong GetRegister(ScriptRegister fullRegister) =>
-        Map(fullRegister) is GuestRegister r ? _core.ReadRegister(r) : 0;
+    public ulong GetRegister(ScriptRegister fullRegister) => RegisterNames.ReadFull(_core, fullRegister);
 
     /// <inheritdoc/>
     public bool TrySetRegister(ScriptRegister fullRegister, ulong value)
     {
-        if (Map(fullRegister) is not GuestRegister r)
-        {
-            return false;
-        }
-
         // Inside an exit the instruction pointer belongs to the exit (it advances past the I/O instruction).
-        if (r == GuestRegister.Rip && _invocation is not null)
+        if (fullRegister == ScriptRegister.Rip && _invocation is not null)
         {
             return false;
         }
 
-        _core.WriteRegister(r, value);
-        return true;
+        return RegisterNames.TryWriteFull(_core, fullRegister, value);
     }
 
     /// <inheritdoc/>
@@ -219,23 +211,6 @@ internal sealed class VcpuScriptTarget : IScriptTarget
 
     /// <summary><c>test_statement(x)</c> prints the value when evaluated on a halted core, as a test aid.</summary>
     public void RecordTestValue(ulong value) => _evaluationOutput?.Append("test_statement: ").Append(value.ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
-
-    private static GuestRegister? Map(ScriptRegister register) =>
-        (int)register < s_registers.Length ? s_registers[(int)register] : null;
-
-    private static GuestRegister?[] BuildRegisterMap()
-    {
-        var map = new GuestRegister?[(int)ScriptRegister.Dr7 + 1];
-        foreach (ScriptRegister r in Enum.GetValues<ScriptRegister>())
-        {
-            if ((int)r < map.Length && Enum.TryParse(r.ToString(), out GuestRegister g))
-            {
-                map[(int)r] = g;
-            }
-        }
-
-        return map;
-    }
 
     private static bool IsLocalRange(ulong address) =>
         (address >> 48) is (BufferAddress >> 48) or (NameAddress >> 48);

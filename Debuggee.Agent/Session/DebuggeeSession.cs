@@ -145,22 +145,19 @@ internal sealed partial class DebuggeeSession : IDisposable
         }
     }
 
-    /// <summary>Reads every general register of a core (halted only).</summary>
-    public IReadOnlyDictionary<GuestRegister, ulong> ReadRegisters(int core) => WhileHalted<IReadOnlyDictionary<GuestRegister, ulong>>("reading registers", () =>
+    /// <summary>Reads every full register of a core by its name (<see cref="RegisterNames.Full"/>) and its xmm
+    /// registers (halted only).</summary>
+    public (IReadOnlyDictionary<string, ulong> Registers, UInt128[] Xmm) ReadRegisters(int core) => WhileHalted("reading registers", () =>
     {
         Vcpu c = Core(core);
-        var result = new Dictionary<GuestRegister, ulong>();
-        foreach (GuestRegister r in Enum.GetValues<GuestRegister>())
-        {
-            result[r] = c.ReadRegister(r);
-        }
-
-        return result;
+        var registers = RegisterNames.Full.ToDictionary(n => n, n => RegisterNames.Read(c, n), StringComparer.Ordinal);
+        UInt128[] xmm = [.. Enumerable.Range(0, Vcpu.XmmRegisterCount).Select(c.ReadXmm)];
+        return ((IReadOnlyDictionary<string, ulong>)registers, xmm);
     });
 
     /// <summary>Writes a register or a part of one, by name, on a core (halted only). RIP cannot move inside an I/O
     /// instruction's exit (see docs/differences.md).</summary>
-    public void WriteRegister(int core, string name, ulong value) => WhileHalted("writing registers", () =>
+    public void WriteRegister(int core, string name, ulong value, ulong high = 0) => WhileHalted("writing registers", () =>
     {
         if (Vm.CurrentHalt?.Exit is IoExit && RegisterNames.TryGet(name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
         {
@@ -169,7 +166,7 @@ internal sealed partial class DebuggeeSession : IDisposable
                 Protocol.Messages.Status.InvalidArgument);
         }
 
-        RegisterNames.Write(Core(core), name, value);
+        RegisterNames.Write(Core(core), name, value, high);
         return true;
     });
 

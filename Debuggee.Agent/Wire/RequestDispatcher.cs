@@ -103,7 +103,7 @@ internal sealed partial class RequestDispatcher
                 reply.Pause = Pause(request.Pause);
                 break;
             case HostToAgent.BodyOneofCase.ReadRegisters:
-                reply.ReadRegisters = new ReadRegistersResponse { Status = Status.Ok, Registers = Registers((int)request.ReadRegisters.Core) };
+                reply.ReadRegisters = Registers((int)request.ReadRegisters.Core);
                 break;
             case HostToAgent.BodyOneofCase.WriteRegister:
                 reply.WriteRegister = WriteRegister(request.WriteRegister);
@@ -122,6 +122,12 @@ internal sealed partial class RequestDispatcher
                 break;
             case HostToAgent.BodyOneofCase.Status:
                 reply.Status = StatusOf();
+                break;
+            case HostToAgent.BodyOneofCase.ReadMsr:
+                reply.ReadMsr = ReadMsr(request.ReadMsr, cancellationToken);
+                break;
+            case HostToAgent.BodyOneofCase.WriteMsr:
+                reply.WriteMsr = WriteMsr(request.WriteMsr, cancellationToken);
                 break;
             default:
                 throw new SessionException($"request {request.RequestId} has no body the agent knows ({request.BodyCase}).", Status.Unsupported);
@@ -167,21 +173,27 @@ internal sealed partial class RequestDispatcher
         MemoryBytes = _session.Vm.Memory.RamSize,
     };
 
-    private RegisterSet Registers(int core)
+    private ReadRegistersResponse Registers(int core)
     {
-        IReadOnlyDictionary<GuestRegister, ulong> all = _session.ReadRegisters(core);
-        var set = new RegisterSet();
-        foreach ((GuestRegister r, ulong v) in all)
+        (IReadOnlyDictionary<string, ulong> registers, UInt128[] xmm) = _session.ReadRegisters(core);
+        var response = new ReadRegistersResponse { Status = Status.Ok, Registers = new RegisterSet() };
+        foreach ((string name, ulong value) in registers)
         {
-            set.Values[r == GuestRegister.FsBase ? "fs_base" : r == GuestRegister.GsBase ? "gs_base" : r.ToString().ToLowerInvariant()] = v;
+            response.Registers.Values[name] = value;
+        }
+        foreach (UInt128 x in xmm)
+        {
+            byte[] bytes = new byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bytes, x);
+            response.Xmm.Add(ByteString.CopyFrom(bytes));
         }
 
-        return set;
+        return response;
     }
 
     private WriteRegisterResponse WriteRegister(WriteRegisterRequest request)
     {
-        _session.WriteRegister((int)request.Core, request.Name, request.Value);
+        _session.WriteRegister((int)request.Core, request.Name, request.Value, request.ValueHigh);
         return new WriteRegisterResponse { Status = Status.Ok };
     }
 
@@ -235,6 +247,40 @@ internal sealed partial class RequestDispatcher
         }, cancellationToken);
         return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
     }
+
+    /// <summary>rdmsr: one core, or every core when none is named (HyperDbg's default).</summary>
+    private ReadMsrResponse ReadMsr(ReadMsrRequest request, CancellationToken cancellationToken)
+    {
+        var response = new ReadMsrResponse { Status = Status.Ok };
+        _session.WhileHalted("reading an MSR", () =>
+        {
+            foreach (Vcpu core in MsrCores(request.HasCore ? request.Core : null))
+            {
+                response.Values.Add(new MsrValue { Core = (uint)core.Index, Value = core.ReadMsr(request.Msr) });
+            }
+
+            return true;
+        }, cancellationToken);
+        return response;
+    }
+
+    /// <summary>wrmsr: one core, or every core when none is named (HyperDbg's default).</summary>
+    private WriteMsrResponse WriteMsr(WriteMsrRequest request, CancellationToken cancellationToken)
+    {
+        _session.WhileHalted("writing an MSR", () =>
+        {
+            foreach (Vcpu core in MsrCores(request.HasCore ? request.Core : null))
+            {
+                core.WriteMsr(request.Msr, request.Value);
+            }
+
+            return true;
+        }, cancellationToken);
+        return new WriteMsrResponse { Status = Status.Ok };
+    }
+
+    private IEnumerable<Vcpu> MsrCores(uint? core) =>
+        core is uint c ? [_session.Core(checked((int)Math.Min(c, int.MaxValue)))] : _session.Vm.Cores;
 
     private StatusResponse StatusOf()
     {
@@ -297,6 +343,12 @@ internal sealed partial class RequestDispatcher
                 break;
             case HostToAgent.BodyOneofCase.EvaluateScript:
                 reply.EvaluateScript = new EvaluateScriptResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.ReadMsr:
+                reply.ReadMsr = new ReadMsrResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.WriteMsr:
+                reply.WriteMsr = new WriteMsrResponse { Status = status, Message = message };
                 break;
             default:
                 reply.Notification = new Notification { Log = new LogNotification { Level = LogLevel.Error, Text = message } };

@@ -51,7 +51,7 @@ public sealed class DebuggeeSessionTests
         HaltedMessage halted = await Next<HaltedMessage>(session);
 
         Assert.That(halted, Is.EqualTo(halted with { Core = 0, Reason = "event", EventId = e.Id, Stage = "pre", Port = 0x80, Rip = 0x10002, Disassembly = "out 80h,al" }));
-        Assert.That(session.ReadRegisters(0)[GuestRegister.Rax] & 0xFF, Is.EqualTo((ulong)'Z'));
+        Assert.That(session.ReadRegisters(0).Registers["rax"] & 0xFF, Is.EqualTo((ulong)'Z'));
         session.WriteRegister(0, "rax", 0x42);
         session.Events.Clear(e.Id);
         session.Continue();

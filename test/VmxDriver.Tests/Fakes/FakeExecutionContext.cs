@@ -18,6 +18,7 @@ internal sealed class FakeExecutionContext : IExecutionContext
     private readonly Func<FakeExecutionContext, RunResult> _program;
     private readonly Dictionary<GuestRegister, ulong> _registers = [];
     private readonly Dictionary<TableRegisterKind, TableRegister> _tables = [];
+    private readonly UInt128[] _xmm = new UInt128[16];
 
     public FakeExecutionContext(bool is64Bit, IoInstructions io, IExecutionCallbacks callbacks, Func<FakeExecutionContext, RunResult> program)
     {
@@ -50,6 +51,10 @@ internal sealed class FakeExecutionContext : IExecutionContext
     public void WriteTableRegister(TableRegisterKind kind, ulong tableBase, uint limit) => _tables[kind] = new TableRegister(tableBase, limit);
 
     public ulong ReadMsr(uint msr) => 0;
+
+    public UInt128 ReadXmm(int index) => _xmm[index];
+
+    public void WriteXmm(int index, UInt128 value) => _xmm[index] = value;
 
     public void WriteMsr(uint msr, ulong value)
     {

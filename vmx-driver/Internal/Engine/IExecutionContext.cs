@@ -41,6 +41,12 @@ internal interface IExecutionContext : IDisposable
     /// <summary>Writes a model-specific register the engine implements.</summary>
     void WriteMsr(uint msr, ulong value);
 
+    /// <summary>Reads xmm<paramref name="index"/> (0 to 15).</summary>
+    UInt128 ReadXmm(int index);
+
+    /// <summary>Writes xmm<paramref name="index"/> (0 to 15).</summary>
+    void WriteXmm(int index, UInt128 value);
+
     /// <summary>Maps a region of guest-physical memory (host memory shared by every core). Before the first run.</summary>
     void MapMemory(GuestMemoryRegion region);
 

@@ -167,6 +167,18 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     }
 
     /// <inheritdoc/>
+    public UInt128 ReadXmm(int index)
+    {
+        UInt128 value = 0;
+        UcEngine.Check(UcNative.uc_reg_read(_engine.Raw, UcReg.Xmm0 + index, &value), "uc_reg_read(XMM)");
+        return value;
+    }
+
+    /// <inheritdoc/>
+    public void WriteXmm(int index, UInt128 value) =>
+        UcEngine.Check(UcNative.uc_reg_write(_engine.Raw, UcReg.Xmm0 + index, &value), "uc_reg_write(XMM)");
+
+    /// <inheritdoc/>
     public void MapMemory(GuestMemoryRegion region)
     {
         ArgumentNullException.ThrowIfNull(region);
