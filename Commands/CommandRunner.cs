@@ -18,7 +18,8 @@ internal sealed class CommandRunner
     private int _nesting;
 
     // An interruption that came while no command ran, for the next one (non-interactive runs).
-    private volatile bool _pendingInterrupt;
+    private readonly object _interruptGate = new();
+    private bool _pendingInterrupt;
 
     public CommandRunner(DebugSession session, HostOutput output, bool interactive)
     {
@@ -39,11 +40,16 @@ internal sealed class CommandRunner
     /// before a scripted command began). Safe from another thread (a Ctrl+C handler).</summary>
     public bool Interrupt(bool evenIfIdle = false)
     {
-        CancellationTokenSource? current = Volatile.Read(ref _current);
-        if (current is null)
+        CancellationTokenSource? current;
+        lock (_interruptGate)
         {
-            _pendingInterrupt |= evenIfIdle;
-            return false;
+            // Under the gate: a command that starts now either is seen here or sees the pending interrupt.
+            current = _current;
+            if (current is null)
+            {
+                _pendingInterrupt |= evenIfIdle;
+                return false;
+            }
         }
 
         try
@@ -70,11 +76,14 @@ internal sealed class CommandRunner
         CancellationTokenSource? owned = _nesting == 0 ? new CancellationTokenSource() : null;
         if (owned is not null)
         {
-            Volatile.Write(ref _current, owned);
-            if (_pendingInterrupt)
+            lock (_interruptGate)
             {
-                _pendingInterrupt = false;
-                owned.Cancel();
+                _current = owned;
+                if (_pendingInterrupt)
+                {
+                    _pendingInterrupt = false;
+                    owned.Cancel();
+                }
             }
         }
 

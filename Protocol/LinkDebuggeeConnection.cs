@@ -130,7 +130,17 @@ public sealed class LinkDebuggeeConnection : IDebuggeeConnection, IBreakInSender
                 throw new ConnectionException(ex.Message, ex);
             }
 
-            return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The request went out and the caller gave up (Ctrl+C, a deadline): the break-in byte, which follows it
+                // on the link, makes the agent interrupt it instead of running it to its end.
+                _ = TrySendBreakIn();
+                throw;
+            }
         }
         finally
         {

@@ -24,6 +24,7 @@ public sealed class ReliableLink<TSend, TReceive> : IAsyncDisposable
     private static readonly MessageParser<TReceive> s_parser = new(() => new TReceive());
     private readonly LinkEngine _engine;
     private long _undecodable;
+    private long _consumed;
 
     /// <summary>Starts the link (sends RESET, starts the read and write loops and the timer).</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
@@ -35,8 +36,13 @@ public sealed class ReliableLink<TSend, TReceive> : IAsyncDisposable
         _engine.BreakInReceived += (_, e) => BreakInReceived?.Invoke(this, e);
     }
 
-    /// <summary>Raised (on the read loop; keep handlers short) when the peer sends the out-of-band break-in byte.</summary>
-    public event EventHandler? BreakInReceived;
+    /// <summary>Raised (on the read loop; keep handlers short) when the peer sends the out-of-band break-in byte; the
+    /// arguments say how many messages came before it.</summary>
+    public event EventHandler<BreakInEventArgs>? BreakInReceived;
+
+    /// <summary>Messages taken from the link so far (undecodable ones included): right after <see cref="ReceiveAsync"/>
+    /// or <see cref="ReadAllAsync"/> returned a message (one reader), its number in the stream.</summary>
+    public long MessagesReceived => Interlocked.Read(ref _consumed);
 
     /// <summary>The largest serialized message (<see cref="ProtocolLimits.MaxMessageBytes"/>): larger than a frame, it is
     /// split into fragments; <see cref="SendAsync"/> refuses bigger ones.</summary>
@@ -74,6 +80,7 @@ public sealed class ReliableLink<TSend, TReceive> : IAsyncDisposable
         while (true)
         {
             byte[] payload = await _engine.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _consumed);
             try
             {
                 return s_parser.ParseFrom(payload);

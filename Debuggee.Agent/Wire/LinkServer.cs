@@ -212,10 +212,13 @@ internal sealed class LinkServer : IAsyncDisposable
         await using var link = new ReliableLink<AgentToHost, HostToAgent>(transport);
         bool authenticated = false;
 
-        // The break-in byte (the debugger's Ctrl+C) interrupts the request being handled (a script running on the
-        // halted core) and halts a running guest; from a peer that has not shaken hands it is ignored.
-        CancellationTokenSource? inFlight = null;
-        link.BreakInReceived += (_, _) =>
+        // The break-in byte (the debugger's Ctrl+C) interrupts every request the debugger sent before it that has not
+        // finished (a script running on the halted core, or one still waiting its turn) and halts a running guest; from
+        // a peer that has not shaken hands it is ignored. Requests are numbered as they are taken from the link; the
+        // byte says how many came before it, so one that has not started yet starts interrupted.
+        InFlightRequest? inFlight = null;
+        long interruptThrough = 0;
+        link.BreakInReceived += (_, e) =>
         {
             if (!Volatile.Read(ref authenticated))
             {
@@ -223,15 +226,14 @@ internal sealed class LinkServer : IAsyncDisposable
                 return;
             }
 
-            try
+            long before = e.MessagesBefore;
+            long seen;
+            do
             {
-                Volatile.Read(ref inFlight)?.Cancel();
+                seen = Interlocked.Read(ref interruptThrough);
             }
-            catch (ObjectDisposedException)
-            {
-                // The request ended as the byte arrived.
-            }
-
+            while (before > seen && Interlocked.CompareExchange(ref interruptThrough, before, seen) != seen);
+            Volatile.Read(ref inFlight)?.InterruptIfBefore(before);
             _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
         };
         using var sendLock = new SemaphoreSlim(1, 1);
@@ -321,14 +323,16 @@ internal sealed class LinkServer : IAsyncDisposable
                 AgentToHost reply;
                 using (var requestCancellation = CancellationTokenSource.CreateLinkedTokenSource(done.Token))
                 {
-                    Volatile.Write(ref inFlight, requestCancellation);
+                    var current = new InFlightRequest(link.MessagesReceived, requestCancellation);
+                    Interlocked.Exchange(ref inFlight, current);
+                    current.InterruptIfBefore(Interlocked.Read(ref interruptThrough)); // a break-in that came while it waited
                     try
                     {
                         reply = await Task.Run(() => _dispatcher.Handle(request, requestCancellation.Token), done.Token).ConfigureAwait(false);
                     }
                     finally
                     {
-                        Volatile.Write(ref inFlight, null);
+                        Interlocked.Exchange(ref inFlight, null);
                     }
                 }
 
@@ -409,5 +413,27 @@ internal sealed class LinkServer : IAsyncDisposable
         }
 
         _stop.Dispose();
+    }
+
+    /// <summary>The request being handled on a link session: its number in the stream and its cancellation.</summary>
+    private sealed class InFlightRequest(long number, CancellationTokenSource cancellation)
+    {
+        /// <summary>Interrupts it when it came before a break-in that followed <paramref name="messagesBefore"/> messages.</summary>
+        public void InterruptIfBefore(long messagesBefore)
+        {
+            if (number > messagesBefore)
+            {
+                return;
+            }
+
+            try
+            {
+                cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended as the byte arrived.
+            }
+        }
     }
 }

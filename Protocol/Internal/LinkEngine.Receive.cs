@@ -28,7 +28,7 @@ internal sealed partial class LinkEngine
 
                 Interlocked.Add(ref _bytesReceived, n);
                 items.Clear();
-                int breakIns = 0;
+                List<long>? breakIns = null;
                 bool closeRequested = false;
                 LinkClosedException? restarted = null;
                 lock (_gate)
@@ -44,7 +44,10 @@ internal sealed partial class LinkEngine
                     {
                         if (item.IsBreakIn)
                         {
-                            breakIns += _isEstablished ? 1 : 0;
+                            if (_isEstablished)
+                            {
+                                (breakIns ??= []).Add(_messagesDelivered);
+                            }
                         }
                         else
                         {
@@ -64,9 +67,9 @@ internal sealed partial class LinkEngine
                     return;
                 }
 
-                for (int i = 0; i < breakIns; i++)
+                foreach (long before in breakIns ?? [])
                 {
-                    BreakInReceived?.Invoke(this, EventArgs.Empty);
+                    BreakInReceived?.Invoke(this, new BreakInEventArgs(before));
                 }
 
                 if (closeRequested)

@@ -126,8 +126,9 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         _writeLoop = Task.Run(WriteLoopAsync);
     }
 
-    /// <summary>Raised on the read loop when the peer sends the break-in byte.</summary>
-    public event EventHandler? BreakInReceived;
+    /// <summary>Raised on the read loop when the peer sends the break-in byte, with the number of messages delivered
+    /// before it.</summary>
+    public event EventHandler<BreakInEventArgs>? BreakInReceived;
 
     /// <summary>Completes when the link ends: successfully after a graceful close, faulted with <see cref="LinkClosedException"/> otherwise.</summary>
     public Task Completion => _completion.Task;

@@ -52,6 +52,78 @@ public sealed class ScriptInterruptTests
     }
 
     [Test]
+    public async Task BreakIn_InterruptsEveryRequestSentBeforeIt_EvenOneThatHasNotStarted()
+    {
+        // Arrange: one endless script running, a second one waiting its turn behind it
+        (DebuggeeSession session, NotificationHub hub, LinkServer links) = await HaltedAgentAsync();
+        await using (hub)
+        await using (links)
+        using (session)
+        {
+            await using LinkDebuggeeConnection host = await LinkDebuggeeConnection.ConnectAsync(links.Addresses[0]);
+            Task<AgentToHost> first = host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = $"eq_pa({Marker:x}, 1234); while (1) {{ }}" } });
+            WaitForMarker(session, first);
+            Task<AgentToHost> second = host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "while (1) { }" } });
+
+            // Act: the break-in byte follows both on the link
+            host.Link.SendBreakIn();
+            AgentToHost one = await first.WaitAsync(TimeSpan.FromMinutes(2));
+            AgentToHost two = await second.WaitAsync(TimeSpan.FromMinutes(2));
+            AgentToHost next = await host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "print(1234);" } }).WaitAsync(TimeSpan.FromMinutes(2));
+
+            // Assert: both interrupted (the second before it began), and the link serves on
+            Assert.That(one.EvaluateScript.Message, Does.Contain("the run was cancelled"));
+            Assert.That((two.EvaluateScript.Status, two.EvaluateScript.Message), Is.EqualTo((Status.Timeout, "the request was cancelled before it finished.")));
+            Assert.That(next.EvaluateScript.Output, Is.EqualTo("1234\n"));
+        }
+    }
+
+    [Test]
+    public async Task CancellingASentRequest_InterruptsItAtTheAgent()
+    {
+        // Arrange
+        (DebuggeeSession session, NotificationHub hub, LinkServer links) = await HaltedAgentAsync();
+        await using (hub)
+        await using (links)
+        using (session)
+        {
+            await using LinkDebuggeeConnection host = await LinkDebuggeeConnection.ConnectAsync(links.Addresses[0]);
+            using var cancel = new CancellationTokenSource();
+            Task<AgentToHost> run = host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = $"eq_pa({Marker:x}, 1234); while (1) {{ }}" } }, cancel.Token);
+            WaitForMarker(session, run);
+
+            // Act: the caller gives up (what Ctrl+C or a deadline does in the debugger)
+            await cancel.CancelAsync();
+            Assert.That(async () => await run, Throws.InstanceOf<OperationCanceledException>());
+            AgentToHost next = await host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = "print(1234);" } }).WaitAsync(TimeSpan.FromMinutes(2));
+
+            // Assert: the agent stopped the script (else the next request would wait behind it for ever)
+            Assert.That(next.EvaluateScript.Output, Is.EqualTo("1234\n"));
+        }
+    }
+
+    private static async Task<(DebuggeeSession Session, NotificationHub Hub, LinkServer Links)> HaltedAgentAsync()
+    {
+        var session = new DebuggeeSession(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));
+        var hub = new NotificationHub(session);
+        var links = new LinkServer(session, dispatcher, hub, new AgentSecurity(null, null, null));
+        links.Listen(ListenUri.Parse("tcp://127.0.0.1:0"));
+        session.Start(initialBreak: true);
+        Assert.That(SpinWait.SpinUntil(() => session.Vm.CurrentHalt is not null, TimeSpan.FromMinutes(2)), Is.True, "the guest never halted");
+        await Task.CompletedTask;
+        return (session, hub, links);
+    }
+
+    /// <summary>Waits until the script wrote its marker: it is running (not a measurement: two minutes means a hang).</summary>
+    private static void WaitForMarker(DebuggeeSession session, Task<AgentToHost> run)
+    {
+        SpinWait.SpinUntil(() => run.IsCompleted || BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)) == 0x1234, TimeSpan.FromMinutes(2));
+        Assert.That(run.IsCompleted, Is.False, "the script ended before the break-in");
+        Assert.That(BitConverter.ToUInt64(session.ReadMemory(Marker, 8, physical: true)), Is.EqualTo(0x1234UL), "the script never started");
+    }
+
+    [Test]
     public void Evaluate_WithAnEvaluationLimit_StopsAtIt_AndNamesTheOption()
     {
         // Arrange
