@@ -16,7 +16,7 @@ namespace HyperDbgRemote.VmxDriver;
 /// exceptions, injection), <see cref="CoreTraps"/> (what the engine calls), <see cref="CoreThread"/> (running and
 /// sleeping in HLT), <see cref="Segmentation"/> and <see cref="PageWalker"/> (addresses).
 /// </remarks>
-public sealed class Vcpu : IDisposable
+public sealed partial class Vcpu : IDisposable
 {
     private readonly VirtualMachine _vm;
     private readonly CoreStart _start;
@@ -100,65 +100,6 @@ public sealed class Vcpu : IDisposable
     /// <summary>The linear address of the current instruction (CS base + RIP).</summary>
     public ulong LinearInstructionPointer() => SegmentBase(GuestRegister.Cs) + ReadRegister(GuestRegister.Rip);
 
-    /// <summary>Translates a guest-linear address through the core's paging state.</summary>
-    public bool TryTranslate(ulong linear, out ulong physical) =>
-        PageWalker.TryTranslate(
-            _vm.Memory,
-            ReadRegister(GuestRegister.Cr0),
-            ReadRegister(GuestRegister.Cr3),
-            ReadRegister(GuestRegister.Cr4),
-            ReadRegister(GuestRegister.Efer),
-            linear,
-            out physical);
-
-    /// <summary>Reads guest-linear (virtual) memory through this core's paging; returns the bytes read.</summary>
-    public int ReadVirtual(ulong linear, Span<byte> destination)
-    {
-        int done = 0;
-        while (done < destination.Length)
-        {
-            ulong a = linear + (ulong)done;
-            if (!TryTranslate(a, out ulong pa))
-            {
-                break;
-            }
-
-            int chunk = (int)Math.Min((ulong)(destination.Length - done), GuestMemory.PageSize - (a & (GuestMemory.PageSize - 1)));
-            int n = _vm.Memory.Read(pa, destination.Slice(done, chunk));
-            done += n;
-            if (n < chunk)
-            {
-                break;
-            }
-        }
-
-        return done;
-    }
-
-    /// <summary>Writes guest-linear (virtual) memory through this core's paging; returns the bytes written.</summary>
-    public int WriteVirtual(ulong linear, ReadOnlySpan<byte> source)
-    {
-        int done = 0;
-        while (done < source.Length)
-        {
-            ulong a = linear + (ulong)done;
-            if (!TryTranslate(a, out ulong pa))
-            {
-                break;
-            }
-
-            int chunk = (int)Math.Min((ulong)(source.Length - done), GuestMemory.PageSize - (a & (GuestMemory.PageSize - 1)));
-            int n = _vm.WritePhysical(pa, source.Slice(done, chunk));
-            done += n;
-            if (n < chunk)
-            {
-                break;
-            }
-        }
-
-        return done;
-    }
-
     /// <summary>
     /// Queues an interrupt or exception for this core, delivered through the guest's IVT or IDT at the next block
     /// boundary (before any instruction of that block runs), or at once when the core stops at HLT, as a VMM injects
@@ -182,6 +123,9 @@ public sealed class Vcpu : IDisposable
     internal bool HasPendingInjection => _events.HasPendingInjection;
 
     internal void DeliverPendingInjection(ulong blockAddress) => _events.DeliverPendingInjection(blockAddress);
+
+    /// <summary>Delivers an exception the engine raised or reported (see <see cref="EventDelivery.DeliverException"/>).</summary>
+    internal void DeliverException(int vector) => _events.DeliverException(vector);
 
     /// <summary>Maps guest memory and sets the start state. Called once before <see cref="StartThread"/>.</summary>
     internal void Prepare()

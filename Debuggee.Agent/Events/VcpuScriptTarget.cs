@@ -155,12 +155,10 @@ internal sealed class VcpuScriptTarget : IScriptTarget
     public ulong VirtualToPhysical(ulong virtualAddress) =>
         _core.TryTranslate(virtualAddress, out ulong physical) ? physical : 0;
 
-    /// <summary>The kernel maps physical memory one to one in our guests: an address is its own virtual address when
-    /// the current paging maps it so; otherwise there is none (0).</summary>
+    /// <summary>The lowest virtual address the core's current paging maps to <paramref name="physicalAddress"/> (a search of
+    /// its paging structures), or 0 when none does.</summary>
     public ulong PhysicalToVirtual(ulong physicalAddress) =>
-        physicalAddress < _core.Machine.Memory.RamSize && _core.TryTranslate(physicalAddress, out ulong back) && back == physicalAddress
-            ? physicalAddress
-            : 0;
+        _core.FindVirtualAddresses(physicalAddress, 1, out _) is [ulong first, ..] ? first : 0;
 
     /// <inheritdoc/>
     public void Output(ReadOnlySpan<char> text)

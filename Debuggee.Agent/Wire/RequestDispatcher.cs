@@ -129,6 +129,9 @@ internal sealed partial class RequestDispatcher
             case HostToAgent.BodyOneofCase.WriteMsr:
                 reply.WriteMsr = WriteMsr(request.WriteMsr, cancellationToken);
                 break;
+            case HostToAgent.BodyOneofCase.TranslateAddress:
+                reply.TranslateAddress = TranslateAddress(request.TranslateAddress);
+                break;
             default:
                 throw new SessionException($"request {request.RequestId} has no body the agent knows ({request.BodyCase}).", Status.Unsupported);
         }
@@ -143,7 +146,7 @@ internal sealed partial class RequestDispatcher
             Guest = Guest(),
             Halted = _session.Vm.IsHalted,
         };
-        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly"]);
+        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly", "translation"]);
         if (_scripts is not null)
         {
             response.Capabilities.Add("scripts");
@@ -349,6 +352,9 @@ internal sealed partial class RequestDispatcher
                 break;
             case HostToAgent.BodyOneofCase.WriteMsr:
                 reply.WriteMsr = new WriteMsrResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.TranslateAddress:
+                reply.TranslateAddress = new TranslateAddressResponse { Status = status, Message = message };
                 break;
             default:
                 reply.Notification = new Notification { Log = new LogNotification { Level = LogLevel.Error, Text = message } };

@@ -130,4 +130,25 @@ public sealed class DebuggeeSessionTests
         Assert.That(session.ReadMemory(0x10000, 2, physical: true), Is.EqualTo(new byte[] { 0xB0, 0x5A }));
         Assert.That(session.ReadMemory(0x3FFF_FFFF, 4, physical: true), Is.Empty, "unmapped memory is a short read, not an error");
     }
+
+    [Test]
+    public async Task Translation_NeedsAHaltAndAnExistingCore_ThenWalksTheCoresPaging()
+    {
+        using DebuggeeSession session = Create();
+        session.Start();
+        Assert.That(() => session.WalkPageTables(0, 0x10000), Throws.TypeOf<SessionException>().With.Message.Contains("needs a halted debuggee"));
+        Assert.That(() => session.FindVirtualAddresses(0, 0x10000, out _), Throws.TypeOf<SessionException>().With.Message.Contains("needs a halted debuggee"));
+        Assert.That(session.Pause(TimeSpan.FromSeconds(5)), Is.True);
+        await Next<HaltedMessage>(session);
+
+        Assert.That(() => session.WalkPageTables(3, 0x10000), Throws.TypeOf<SessionException>().With.Message.Contains("core 3"));
+        PageWalk walk = session.WalkPageTables(0, 0x10123);
+        Assert.That(walk.Mode, Is.EqualTo(PagingMode.FourLevel));
+        Assert.That(walk.Physical, Is.EqualTo(0x10123UL), "the flat64 loader maps the first 4 GiB one to one");
+        Assert.That(walk.PageSize, Is.EqualTo(2UL << 20));
+        Assert.That(walk.Entries.Select(e => e.Level), Is.EqualTo(new[] { PageTableLevel.Pml4e, PageTableLevel.Pdpte, PageTableLevel.Pde }));
+        Assert.That(session.WalkPageTables(0, 0x0000_8000_0000_0000).IsNonCanonical, Is.True);
+        Assert.That(session.FindVirtualAddresses(0, 0x10123, out bool truncated), Is.EqualTo(new[] { 0x10123UL }));
+        Assert.That(truncated, Is.False);
+    }
 }

@@ -285,7 +285,7 @@ public sealed class InterruptTests
 
     /// <summary>Writes a 64-bit interrupt gate for <paramref name="vector"/> to <paramref name="handler"/> into an IDT of
     /// 256 entries at <paramref name="idt"/>, and its IDTR image (limit, base) at <paramref name="idtr"/> for LIDT.</summary>
-    private static void WriteIdtGate(TestVm t, ulong idt, ulong idtr, int vector, ulong handler)
+    internal static void WriteIdtGate(TestVm t, ulong idt, ulong idtr, int vector, ulong handler)
     {
         Span<byte> gate = stackalloc byte[16];
         BitConverter.TryWriteBytes(gate, (ushort)handler);

@@ -178,7 +178,7 @@ public sealed class VmxModelTests
 
         // Assert
         Assert.That(info.Reason, Is.EqualTo(VmStopReason.Fault));
-        Assert.That(info.Report, Does.Contain("core 0: triple fault: vector 14").And.Contain("beyond the IDT limit"));
+        Assert.That(info.Report, Does.Contain("core 0: triple fault (shutdown): vector 14").And.Contain("beyond the IDT limit"));
         Assert.That(f.Context.ExceptionsDelivered, Is.Zero);
     }
 

@@ -12,6 +12,9 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// </summary>
 internal sealed class CoreThread
 {
+    /// <summary>#UD.</summary>
+    private const int InvalidOpcode = 6;
+
     [ThreadStatic]
     private static bool s_isCore;
 
@@ -67,6 +70,21 @@ internal sealed class CoreThread
             {
                 fault = _core.Fault;
                 break;
+            }
+
+            if (result.Outcome == RunOutcome.InvalidInstruction)
+            {
+                // The engine stops at an instruction it cannot execute instead of raising #UD: deliver it (SDM: a
+                // fault, RIP at the instruction) and go on.
+                _core.DeliverException(InvalidOpcode);
+                if (_core.Fault is not null)
+                {
+                    fault = _core.Fault;
+                    break;
+                }
+
+                begin = _core.LinearInstructionPointer();
+                continue;
             }
 
             if (result.Outcome != RunOutcome.Ended)

@@ -8,8 +8,13 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// <summary>
 /// Interrupt and exception delivery for one core, which the CPU engine leaves to us: real mode through the IVT, 64-bit
 /// mode through IDT interrupt and trap gates at the current privilege level (SDM Vol. 3A, "Interrupt and Exception
-/// Handling"), and events injected by the debugger or an exit handler (VMX's VM-entry interruption information). A
-/// vector that cannot be delivered stops the VM with a triple-fault report naming the core, RIP and vector.
+/// Handling"), and events injected by the debugger or an exit handler (VMX's VM-entry interruption information).
+/// Exceptions the engine raises get their error codes here (#PF's rebuilt by <see cref="PageFaultCause"/>; 0 for the
+/// others, which the engine raises only for causes whose code is 0). A fault while delivering (a gate beyond the IDT
+/// limit: #GP; a gate not present: #NP; a frame push to a page the walk refuses: #PF with CR2) follows the SDM's
+/// double-fault rules (table "Conditions for Generating a Double Fault"): delivered after a benign event, #DF after a
+/// contributory one or a #PF, and a fault while delivering #DF is a triple fault: the VM stops (shutdown) with a report
+/// naming the core, RIP, the vector and each fault on the way.
 /// </summary>
 internal sealed class EventDelivery
 {
@@ -20,6 +25,10 @@ internal sealed class EventDelivery
     private const ulong FlagRf = 1UL << 16;
     private const ulong FlagAc = 1UL << 18;
     private const int GateSize64 = 16;
+    private const int DoubleFault = 8;
+    private const int SegmentNotPresent = 11;
+    private const int GeneralProtection = 13;
+    private const int PageFault = 14;
     private const byte GatePresent = 0x80;
     private const byte GateTypeInterrupt64 = 0xE;
     private const byte GateTypeTrap64 = 0xF;
@@ -71,7 +80,7 @@ internal sealed class EventDelivery
             _core.WriteRegister(GuestRegister.Rip, rip);
         }
 
-        Deliver(pending.Vector, pending.ErrorCode);
+        Deliver(pending.Vector, pending.ErrorCode, external: true);
     }
 
     /// <summary>
@@ -81,28 +90,61 @@ internal sealed class EventDelivery
     /// </summary>
     public void DeliverException(int vector)
     {
-        Deliver(vector, null);
+        uint? errorCode = vector switch
+        {
+            PageFault => PageFaultCause.ErrorCode(_core),
+            _ when HasErrorCode(vector) => 0,
+            _ => null,
+        };
+        // INT3, INTO and INT n (vectors 32 and up) come from the program; other vectors are exceptions (SDM: EXT).
+        Deliver(vector, errorCode, external: vector is < 32 and not (3 or 4));
         if (!_core.HasFault)
         {
             _core.Context.ExceptionDelivered();
         }
     }
 
-    private void Deliver(int vector, uint? errorCode)
+    private void Deliver(int vector, uint? errorCode, bool external)
     {
-        bool delivered = _core.Is64Bit
-            ? DeliverLongMode(vector, errorCode, out string? why)
-            : (_core.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0
-                ? DeliverRealMode(vector, out why)
-                : Refuse("interrupt delivery in 16/32-bit protected mode is not supported", out why);
-        if (delivered)
+        int original = vector;
+        List<string>? chain = null; // the faults on the way, for the triple-fault report only
+        while (true)
         {
-            Interlocked.Increment(ref _delivered);
-            return;
+            DeliveryFault? fault = null;
+            bool delivered = _core.Is64Bit
+                ? DeliverLongMode(vector, errorCode, external, out string? why, out fault)
+                : (_core.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0
+                    ? DeliverRealMode(vector, out why)
+                    : Refuse("interrupt delivery in 16/32-bit protected mode is not supported", out why);
+            if (delivered)
+            {
+                Interlocked.Increment(ref _delivered);
+                return;
+            }
+
+            (chain ??= []).Add($"vector {vector}: {why}");
+            if (fault is not DeliveryFault second || vector == DoubleFault)
+            {
+                break;
+            }
+
+            if (second.Cr2 is ulong cr2)
+            {
+                _core.WriteRegister(GuestRegister.Cr2, cr2);
+            }
+
+            // SDM Vol. 3A, table "Conditions for Generating a Double Fault".
+            bool doubleFault = (IsContributory(vector) && IsContributory(second.Vector))
+                || (vector == PageFault && (second.Vector == PageFault || IsContributory(second.Vector)));
+            (vector, errorCode) = doubleFault ? (DoubleFault, 0u) : (second.Vector, second.ErrorCode);
+            external = true;
         }
 
-        _core.Fail($"core {_core.Index}: triple fault: vector {vector} (0x{vector:X2}) at RIP 0x{_core.ReadRegister(GuestRegister.Rip):X} could not be delivered: {why}");
+        _core.Fail($"core {_core.Index}: triple fault (shutdown): vector {original} (0x{original:X2}) at RIP 0x{_core.ReadRegister(GuestRegister.Rip):X} could not be delivered: {string.Join("; then ", chain ?? [])}");
     }
+
+    /// <summary>#DE, #TS, #NP, #SS, #GP: the contributory exceptions.</summary>
+    private static bool IsContributory(int vector) => vector is 0 or 10 or 11 or 12 or 13;
 
     private static bool Refuse(string reason, out string? why)
     {
@@ -147,12 +189,15 @@ internal sealed class EventDelivery
         return true;
     }
 
-    private bool DeliverLongMode(int vector, uint? errorCode, out string? why)
+    private bool DeliverLongMode(int vector, uint? errorCode, bool external, out string? why, out DeliveryFault? fault)
     {
+        fault = null;
         TableRegister idt = _core.Context.ReadTableRegister(TableRegisterKind.Idtr);
+        uint idtErrorCode = ((uint)vector * 8) + 2 + (external ? 1u : 0); // IDT flag, EXT (SDM Vol. 3A, "Error Code")
         if (((ulong)vector * GateSize64) + GateSize64 - 1 > idt.Limit)
         {
-            return Refuse($"the vector is beyond the IDT limit 0x{idt.Limit:X}", out why);
+            fault = new DeliveryFault(GeneralProtection, idtErrorCode, null);
+            return Refuse($"the vector is beyond the IDT limit 0x{idt.Limit:X} (#GP)", out why);
         }
 
         Span<byte> gate = stackalloc byte[GateSize64];
@@ -163,9 +208,16 @@ internal sealed class EventDelivery
 
         byte access = gate[5];
         int type = access & 0xF;
-        if ((access & GatePresent) == 0 || (type != GateTypeInterrupt64 && type != GateTypeTrap64))
+        if (type != GateTypeInterrupt64 && type != GateTypeTrap64)
         {
-            return Refuse($"the IDT gate is not a present 64-bit interrupt or trap gate (access byte 0x{access:X2})", out why);
+            fault = new DeliveryFault(GeneralProtection, idtErrorCode, null);
+            return Refuse($"the IDT gate is not a 64-bit interrupt or trap gate (access byte 0x{access:X2}, #GP)", out why);
+        }
+
+        if ((access & GatePresent) == 0)
+        {
+            fault = new DeliveryFault(SegmentNotPresent, idtErrorCode, null);
+            return Refuse($"the IDT gate is not present (access byte 0x{access:X2}, #NP)", out why);
         }
 
         ulong target = BitConverter.ToUInt16(gate) | ((ulong)BitConverter.ToUInt16(gate[6..]) << 16) | ((ulong)BitConverter.ToUInt32(gate[8..]) << 32);
@@ -175,17 +227,31 @@ internal sealed class EventDelivery
         ulong newRsp = rsp & ~0xFUL;
         Span<ulong> frame = [_core.ReadRegister(GuestRegister.Ss), rsp, flags, _core.ReadRegister(GuestRegister.Cs), _core.ReadRegister(GuestRegister.Rip), errorCode ?? 0];
         int count = HasErrorCode(vector) || errorCode.HasValue ? 6 : 5;
-        Span<byte> bytes = stackalloc byte[8];
+
+        // The pushes are supervisor writes through the page walk (rights checked, accessed and dirty flags set); all
+        // are checked before any is written, so a fault leaves the old stack as it was.
+        Span<ulong> physical = stackalloc ulong[6];
         for (int i = 0; i < count; i++)
         {
-            newRsp -= 8;
-            BitConverter.TryWriteBytes(bytes, frame[i]);
-            if (_core.WriteVirtual(newRsp, bytes) != 8)
+            ulong slot = newRsp - (8 * (ulong)(i + 1));
+            Translation t = _core.Translate(slot, PageAccess.Write, AccessPrivilege.Supervisor, setAccessedDirty: false);
+            if (!t.IsMapped || (t.Physical & 7) != 0 || !_core.Machine.Memory.TryRead(t.Physical, out ulong _))
             {
-                return Refuse($"the stack at 0x{newRsp:X} is not writable", out why);
+                fault = t.IsMapped || t.IsNonCanonical ? null : new DeliveryFault(PageFault, (uint)t.ErrorCode, slot);
+                return Refuse($"the stack at 0x{slot:X} is not writable{(fault is null ? string.Empty : $" (#PF, error code 0x{(uint)t.ErrorCode:X})")}", out why);
             }
+
+            physical[i] = t.Physical;
         }
 
+        for (int i = 0; i < count; i++)
+        {
+            ulong slot = newRsp - (8 * (ulong)(i + 1));
+            _core.Translate(slot, PageAccess.Write, AccessPrivilege.Supervisor, setAccessedDirty: true);
+            _core.Machine.WritePhysical(physical[i], BitConverter.GetBytes(frame[i]));
+        }
+
+        newRsp -= 8 * (ulong)count;
         _core.WriteRegister(GuestRegister.Rsp, newRsp);
         ulong cleared = FlagTf | FlagNt | FlagRf | (type == GateTypeInterrupt64 ? FlagIf : 0);
         _core.WriteRegister(GuestRegister.Rflags, flags & ~cleared);
@@ -198,6 +264,9 @@ internal sealed class EventDelivery
         why = null;
         return true;
     }
+
+    /// <summary>An exception raised while delivering another: its vector, error code and, for #PF, CR2.</summary>
+    private readonly record struct DeliveryFault(int Vector, uint ErrorCode, ulong? Cr2);
 
     private sealed record PendingInjection(int Vector, uint? ErrorCode);
 }
