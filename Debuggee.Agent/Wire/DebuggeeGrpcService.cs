@@ -52,7 +52,7 @@ internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
             return Task.FromResult(new AgentToHost { RequestId = request.RequestId });
         }
 
-        return Task.Run(() => _dispatcher.Handle(request, context.CancellationToken), context.CancellationToken);
+        return _dispatcher.HandleAsync(request, context.CancellationToken);
     }
 
     /// <inheritdoc/>
@@ -103,7 +103,7 @@ internal sealed class DebuggeeGrpcService : DebuggeeService.DebuggeeServiceBase
                 done.Token);
             await foreach (HostToAgent request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
-                AgentToHost reply = await Task.Run(() => _dispatcher.Handle(request, context.CancellationToken), context.CancellationToken).ConfigureAwait(false);
+                AgentToHost reply = await _dispatcher.HandleAsync(request, context.CancellationToken).ConfigureAwait(false);
                 await writeLock.WaitAsync(context.CancellationToken).ConfigureAwait(false);
                 try
                 {

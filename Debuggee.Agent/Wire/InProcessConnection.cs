@@ -55,7 +55,7 @@ internal sealed class InProcessConnection : IDebuggeeConnection
 
     /// <inheritdoc/>
     public Task<AgentToHost> SendAsync(HostToAgent request, CancellationToken cancellationToken = default) =>
-        Task.Run(() => _dispatcher.Handle(request, cancellationToken), cancellationToken);
+        _dispatcher.HandleAsync(request, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>Nothing to do: an in-process channel cannot be lost, so nothing is kept for a resume.</remarks>

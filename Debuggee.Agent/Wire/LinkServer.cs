@@ -328,7 +328,7 @@ internal sealed class LinkServer : IAsyncDisposable
                     current.InterruptIfBefore(Interlocked.Read(ref interruptThrough)); // a break-in that came while it waited
                     try
                     {
-                        reply = await Task.Run(() => _dispatcher.Handle(request, requestCancellation.Token), done.Token).ConfigureAwait(false);
+                        reply = await _dispatcher.HandleAsync(request, requestCancellation.Token).ConfigureAwait(false);
                     }
                     finally
                     {

@@ -88,8 +88,8 @@ internal sealed partial class NotificationHub
         public async Task WaitForRoomAsync(TimeSpan limit, CancellationToken token)
         {
             var room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _room, room);
-            if (!IsFull || limit <= TimeSpan.Zero)
+            Interlocked.Exchange(ref _room, room); // a full fence: Complete either sees this one or we see it closed
+            if (!IsFull || IsClosed || limit <= TimeSpan.Zero)
             {
                 return;
             }
@@ -106,6 +106,7 @@ internal sealed partial class NotificationHub
         public void Complete()
         {
             Volatile.Write(ref _closed, true);
+            Interlocked.MemoryBarrier(); // pairs with the fence in WaitForRoomAsync: no wake-up is lost between them
             _channel.Writer.TryComplete();
             Volatile.Read(ref _room)?.TrySetResult();
         }

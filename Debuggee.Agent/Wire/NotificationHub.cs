@@ -191,6 +191,10 @@ internal sealed partial class NotificationHub : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (ObjectDisposedException)
+        {
+            // The session went first (its message queue is disposed): nothing more will come.
+        }
     }
 
     /// <inheritdoc/>

@@ -31,6 +31,15 @@ internal sealed partial class RequestDispatcher
     /// <summary>The agent's name in the handshake.</summary>
     public const string AgentName = "hyperdbg-agent 1.0";
 
+    /// <summary>
+    /// Handles one request on a thread of its own, for the transports. A request may run for as long as its host lets
+    /// it (a script looping on the halted core until Ctrl+C): on the shared thread pool a few of them would starve the
+    /// timers and reads every link and gRPC call relies on (keep-alives, dead-peer clocks, break-in bytes). It always
+    /// runs, even with <paramref name="cancellationToken"/> already cancelled, and answers that it was cancelled.
+    /// </summary>
+    public Task<AgentToHost> HandleAsync(HostToAgent request, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Handle(request, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     /// <summary>Handles one request; <paramref name="cancellationToken"/> is the request's (cancelled when its host gives
     /// up or goes away): script compilation and evaluation stop with it.</summary>
     public AgentToHost Handle(HostToAgent request, CancellationToken cancellationToken = default)

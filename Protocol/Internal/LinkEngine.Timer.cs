@@ -26,6 +26,7 @@ internal sealed partial class LinkEngine
             }
 
             long now = _clock.GetTimestamp();
+            DiscountOwnStall(now);
             TimeSpan silence = _clock.GetElapsedTime(_lastReceive, now);
             if (!_isEstablished)
             {
@@ -89,6 +90,24 @@ internal sealed partial class LinkEngine
         else if (_closeRequested)
         {
             Shutdown(new LinkClosedException($"{_transport.Description}: the peer closed the link."), graceful: true);
+        }
+    }
+
+    /// <summary>
+    /// A tick that comes much later than its period means this process was not running its timers, and so not reading
+    /// either (a starved thread pool, a stopped process, a suspended machine): the time it was not listening is not the
+    /// peer's silence, so the dead-peer clock does not count it. Silence while the link's own timer ran on time still
+    /// ends the link after <see cref="LinkOptions.DeadPeerTimeout"/>.
+    /// </summary>
+    private void DiscountOwnStall(long now)
+    {
+        TimeSpan sinceTick = _clock.GetElapsedTime(_lastTick, now);
+        _lastTick = now;
+        TimeSpan late = sinceTick - _tickPeriod;
+        if (late >= _options.KeepAliveInterval)
+        {
+            long shift = (long)(late.TotalSeconds * _clock.TimestampFrequency);
+            _lastReceive = Math.Min(now, _lastReceive + shift);
         }
     }
 

@@ -55,6 +55,8 @@ internal sealed partial class LinkEngine : IAsyncDisposable
     private bool _isEstablished;
     private long _lastResetSent;
     private readonly long _createdAt;
+    private readonly TimeSpan _tickPeriod;
+    private long _lastTick;
 
     // Smoothed round trip and its variation (RFC 6298), in milliseconds; negative until the first sample.
     private double _smoothedRoundTripMs = -1;
@@ -115,7 +117,8 @@ internal sealed partial class LinkEngine : IAsyncDisposable
         _fragmentSize = LineRate > 0 ? Math.Min(ProtocolConstants.PacedInitialFragment, MaxFragment) : MaxFragment;
         TimeSpan tick = TimeSpan.FromMilliseconds(Math.Max(MinTickMs, Math.Min(options.RetransmitTimeout.TotalMilliseconds, options.KeepAliveInterval.TotalMilliseconds) / TickDivisor));
         _nakHoldoff = options.RetransmitTimeout / TickDivisor;
-        _createdAt = _lastReceive = _lastSend = _lastNak = _clock.GetTimestamp();
+        _tickPeriod = tick;
+        _createdAt = _lastReceive = _lastSend = _lastNak = _lastTick = _clock.GetTimestamp();
         lock (_gate)
         {
             SendReset(_lastSend);

@@ -56,9 +56,9 @@ public sealed class ScriptInterruptTests
     {
         // Arrange: one endless script running, a second one waiting its turn behind it
         (DebuggeeSession session, NotificationHub hub, LinkServer links) = await HaltedAgentAsync();
+        using (session)
         await using (hub)
         await using (links)
-        using (session)
         {
             await using LinkDebuggeeConnection host = await LinkDebuggeeConnection.ConnectAsync(links.Addresses[0]);
             Task<AgentToHost> first = host.SendAsync(new HostToAgent { EvaluateScript = new EvaluateScriptRequest { Script = $"eq_pa({Marker:x}, 1234); while (1) {{ }}" } });
@@ -83,9 +83,9 @@ public sealed class ScriptInterruptTests
     {
         // Arrange
         (DebuggeeSession session, NotificationHub hub, LinkServer links) = await HaltedAgentAsync();
+        using (session)
         await using (hub)
         await using (links)
-        using (session)
         {
             await using LinkDebuggeeConnection host = await LinkDebuggeeConnection.ConnectAsync(links.Addresses[0]);
             using var cancel = new CancellationTokenSource();

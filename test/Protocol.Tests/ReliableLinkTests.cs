@@ -286,6 +286,32 @@ public sealed class ReliableLinkTests
     }
 
     [Test]
+    public async Task DeadPeer_ATimeWhenThisProcessRanNoTimer_IsNotThePeersSilence()
+    {
+        // Arrange: an established pair on a clock whose timers run only when fired; the agent's timer is its second
+        var clock = new ManualTimerClock();
+        var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
+        var options = new LinkOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(400), DeadPeerTimeout = TimeSpan.FromMilliseconds(1500), TimeProvider = clock };
+        await using var pair = new LinkPair(a, b, options, options);
+        await Task.WhenAll(pair.Host.Established, pair.Agent.Established).DefaultTimeout();
+        ManualTimerClock.ManualTimer agentTimer = clock.Timers[1];
+
+        // Act: five seconds in which no timer of this process ran (a starved thread pool, a stopped process), then a tick
+        clock.Pass(TimeSpan.FromSeconds(5));
+        agentTimer.Fire();
+
+        // Assert: not dead; but silence while its timer runs on time still ends the link after the dead-peer timeout
+        Assert.That(pair.Agent.Completion.IsCompleted, Is.False, "a stall of this process was taken for the peer's silence");
+        for (int i = 0; i < 20 && !pair.Agent.Completion.IsCompleted; i++)
+        {
+            clock.Pass(TimeSpan.FromMilliseconds(100));
+            agentTimer.Fire();
+        }
+
+        Assert.That(async () => await pair.Agent.Completion.DefaultTimeout(), Throws.InstanceOf<LinkClosedException>().With.Message.Contains("considered dead"));
+    }
+
+    [Test]
     public async Task CloseAsync_Graceful_PeerCompletesAndReceiveThrows()
     {
         var (a, b) = MemoryDuplex.CreateTransports(reliable: false);
