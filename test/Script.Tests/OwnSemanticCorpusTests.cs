@@ -3,6 +3,7 @@
 
 using System.Globalization;
 using System.Text.RegularExpressions;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Script.Tests;
 

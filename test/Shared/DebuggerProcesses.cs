@@ -3,9 +3,7 @@
 
 using System.Diagnostics;
 using System.Text.Json;
-using HyperDbgRemote.Tests.Shared;
-
-namespace HyperDbgRemote.Script.Tests;
+namespace HyperDbgRemote.Tests.Shared;
 
 /// <summary>
 /// The real processes a user runs, for tests of scripts through the real path: <c>bin/hyperdbg</c> (or the host assembly
@@ -17,7 +15,7 @@ internal static class DebuggerProcesses
     /// <paramref name="limit"/> (a hang, not a measurement).</summary>
     public static (int Exit, string Out, string Err) RunDebugger(TimeSpan limit, params string[] args)
     {
-        using Process p = Process.Start(StartInfo("hyperdbg", Path.Combine("Debugger.Host", "bin", Configuration(), "net10.0", "HyperDbgRemote.Host.dll"), args))!;
+        using Process p = Process.Start(DebuggerStartInfo(args))!;
         Task<string> err = p.StandardError.ReadToEndAsync();
         Task<string> output = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(limit))
@@ -32,9 +30,13 @@ internal static class DebuggerProcesses
     /// <summary>Starts the debugger and returns at once; its output is collected line by line.</summary>
     public static DebuggerChild StartDebugger(params string[] args)
     {
-        Process p = Process.Start(StartInfo("hyperdbg", Path.Combine("Debugger.Host", "bin", Configuration(), "net10.0", "HyperDbgRemote.Host.dll"), args))!;
+        Process p = Process.Start(DebuggerStartInfo(args))!;
         return new DebuggerChild(p);
     }
+
+    /// <summary>How to start the debugger with <paramref name="args"/>, output and errors redirected.</summary>
+    public static ProcessStartInfo DebuggerStartInfo(params string[] args) =>
+        StartInfo("hyperdbg", Path.Combine("Debugger.Host", "bin", Configuration(), "net10.0", "HyperDbgRemote.Host.dll"), args);
 
     /// <summary>Starts an agent; returns once it printed its JSON ready line (with the addresses it listens on).</summary>
     public static AgentChild StartAgent(params string[] args)
