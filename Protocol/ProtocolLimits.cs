@@ -46,6 +46,15 @@ public sealed class ProtocolLimits
     /// <summary>Default most connections a byte-stream listener holds at once.</summary>
     public const int DefaultMaxConnections = 64;
 
+    /// <summary>Longest symbol pattern of <c>x</c>, in characters.</summary>
+    public const int MaxSymbolPatternLength = 256;
+
+    /// <summary>Most addresses one symbol lookup resolves (<c>u</c> asks for every instruction it shows).</summary>
+    public const int MaxSymbolAddresses = DefaultMaxDisassemblyInstructions;
+
+    /// <summary>Most symbols one <c>x</c> lists; more are announced, not sent.</summary>
+    public const int MaxSymbolMatches = 1000;
+
     /// <summary>Default time a new connection has to complete its handshake (and token) before it is closed.</summary>
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
@@ -179,6 +188,10 @@ public sealed class ProtocolLimits
                 $"{request.Disassemble.Count:x} instructions exceed the limit of {MaxDisassemblyInstructions:x} per request.",
             HostToAgent.BodyOneofCase.EvaluateScript => CheckScript(request.EvaluateScript.Script, request.EvaluateScript.Includes),
             HostToAgent.BodyOneofCase.RegisterEvent => CheckEvent(request.RegisterEvent.Event),
+            HostToAgent.BodyOneofCase.LookupSymbols when request.LookupSymbols.Pattern.Length > MaxSymbolPatternLength =>
+                $"the symbol pattern is {request.LookupSymbols.Pattern.Length} characters; the limit is {MaxSymbolPatternLength}.",
+            HostToAgent.BodyOneofCase.LookupSymbols when request.LookupSymbols.Addresses.Count > MaxSymbolAddresses =>
+                $"{request.LookupSymbols.Addresses.Count} addresses in one symbol lookup; the limit is {MaxSymbolAddresses}.",
             _ => null,
         };
         return error is null;

@@ -6,8 +6,8 @@ using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Commands.Debugging;
 
-/// <summary>Addresses in commands: a number (hex by default) or a register (<c>@rip</c>, <c>rsp</c>), with an optional
-/// <c>+N</c> or <c>-N</c>.</summary>
+/// <summary>Addresses in commands: a number (hex by default), a register (<c>@rip</c>, <c>rsp</c>) or a symbol
+/// (<c>linux!start_kernel</c>), with an optional <c>+N</c> or <c>-N</c>.</summary>
 internal static class AddressParser
 {
     public static async Task<ulong> ParseAsync(CommandContext context, string text)
@@ -20,6 +20,10 @@ internal static class AddressParser
         if (Numbers.TryParse(head, out ulong n) && !head.StartsWith('@'))
         {
             value = n;
+        }
+        else if (head.Contains('!', StringComparison.Ordinal))
+        {
+            value = await SymbolNames.AddressOfAsync(context, head).ConfigureAwait(false);
         }
         else
         {

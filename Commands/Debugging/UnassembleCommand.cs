@@ -15,7 +15,7 @@ internal sealed class UnassembleCommand : IDebuggerCommand
 
     public IReadOnlyList<string> Syntax => ["u [Address] [l Count]"];
 
-    public IReadOnlyList<string> Examples => ["u", "u @rip l 4", "u 100000 l 10"];
+    public IReadOnlyList<string> Examples => ["u", "u @rip l 4", "u 100000 l 10", "u linux!start_kernel"];
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
@@ -25,10 +25,18 @@ internal sealed class UnassembleCommand : IDebuggerCommand
         ulong count = AddressParser.Length(arguments, hasAddress ? 1 : 0, 8, 256);
         AgentToHost r = await context.Session.SendAsync(new HostToAgent { Disassemble = new DisassembleRequest { Address = address, Count = (uint)count, Core = halt.Core } }).ConfigureAwait(false);
         DebugSession.Check(r.Disassemble.Status, r.Disassemble.Message);
-        foreach (Instruction i in r.Disassemble.Instructions)
+        // As WinDbg: the symbol the first instruction lies in, and a label where an instruction starts a symbol.
+        IReadOnlyList<NearestSymbol>? symbols = await SymbolNames.NearestAsync(context, [.. r.Disassemble.Instructions.Select(i => i.Address)]).ConfigureAwait(false);
+        for (int k = 0; k < r.Disassemble.Instructions.Count; k++)
         {
+            Instruction i = r.Disassemble.Instructions[k];
+            if (symbols is not null && symbols[k].Found && (k == 0 || symbols[k].Address == i.Address))
+            {
+                context.Output.Line($"{SymbolNames.Describe(symbols[k], i.Address)}:");
+            }
+
             string bytes = string.Join(' ', i.Bytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
-            context.Output.Line($"{i.Address >> 32:x8}`{i.Address & 0xFFFFFFFF:x8} {bytes,-24} {i.Text}");
+            context.Output.Line($"{SymbolNames.Format(i.Address)} {bytes,-24} {i.Text}");
         }
     }
 }

@@ -20,11 +20,13 @@ internal sealed partial class DebuggeeSession : IDisposable
 {
     private readonly IGuestLoader _guest;
     private readonly SemaphoreSlim _haltGate = new(1, 1);
+    private readonly Lazy<SymbolIndex> _symbolIndex;
 
     public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null, int serialPorts = 4)
     {
         ArgumentNullException.ThrowIfNull(guest);
         _guest = guest;
+        _symbolIndex = new Lazy<SymbolIndex>(() => new SymbolIndex(guest.Symbols));
         Limits = limits ?? ProtocolLimits.Default;
         Vm = new VirtualMachine(configuration);
         Devices = StandardDevices.Attach(Vm, new StandardDevicesOptions { Time = time, SerialPorts = serialPorts });
@@ -55,6 +57,9 @@ internal sealed partial class DebuggeeSession : IDisposable
 
     /// <summary>The guest's symbols (<c>module!name</c>) for scripts.</summary>
     public IReadOnlyDictionary<string, ulong> Symbols => _guest.Symbols;
+
+    /// <summary>The guest's symbols indexed for <c>x</c>, <c>ln</c>, <c>u</c> and <c>k</c> (built at the first question).</summary>
+    public SymbolIndex SymbolIndex => _symbolIndex.Value;
 
     /// <summary>Starts the guest, halted before its first instruction when <paramref name="initialBreak"/> is set.</summary>
     public void Start(bool initialBreak = false) => Vm.Start(initialBreak);

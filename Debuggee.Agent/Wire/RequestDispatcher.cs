@@ -141,6 +141,9 @@ internal sealed partial class RequestDispatcher
             case HostToAgent.BodyOneofCase.TranslateAddress:
                 reply.TranslateAddress = TranslateAddress(request.TranslateAddress);
                 break;
+            case HostToAgent.BodyOneofCase.LookupSymbols:
+                reply.LookupSymbols = LookupSymbols(request.LookupSymbols, cancellationToken);
+                break;
             default:
                 throw new SessionException($"request {request.RequestId} has no body the agent knows ({request.BodyCase}).", Status.Unsupported);
         }
@@ -155,7 +158,7 @@ internal sealed partial class RequestDispatcher
             Guest = Guest(),
             Halted = _session.Vm.IsHalted,
         };
-        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly", "translation"]);
+        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly", "translation", "symbols"]);
         if (_scripts is not null)
         {
             response.Capabilities.Add("scripts");
@@ -364,6 +367,9 @@ internal sealed partial class RequestDispatcher
                 break;
             case HostToAgent.BodyOneofCase.TranslateAddress:
                 reply.TranslateAddress = new TranslateAddressResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.LookupSymbols:
+                reply.LookupSymbols = new LookupSymbolsResponse { Status = status, Message = message };
                 break;
             default:
                 reply.Notification = new Notification { Log = new LogNotification { Level = LogLevel.Error, Text = message } };
