@@ -26,7 +26,7 @@ internal static partial class LinkFaultBenchmarks
 
     private static readonly Lazy<(double Faults, double LinesPerSecond)> s_ber = new(() => BerOnceAsync().GetAwaiter().GetResult());
 
-    private static readonly Lazy<(double Held, double RssBefore, double RssAfter)> s_idle = new(IdleConnectionsOnce);
+    private static readonly Lazy<(double Held, double ClientOpen, double RssBefore, double RssAfter)> s_idle = new(IdleConnectionsOnce);
 
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
@@ -34,6 +34,7 @@ internal static partial class LinkFaultBenchmarks
         yield return ("link.ber1e3.lines_per_s", () => Ber().LinesPerSecond);
         yield return ("link.reconnect_s", () => Measure.Median(Reconnect, 3));
         yield return ("agent.max_idle_connections", () => IdleConnections().Held);
+        yield return ("agent.max_idle_connections.client_open", () => IdleConnections().ClientOpen);
         yield return ("agent.max_idle_connections.rss_before_mb", () => IdleConnections().RssBefore);
         yield return ("agent.max_idle_connections.rss_after_mb", () => IdleConnections().RssAfter);
     }
@@ -185,16 +186,18 @@ internal static partial class LinkFaultBenchmarks
 
     private const int IdleAttempts = 2000;
 
-    /// <summary>How many idle, unauthenticated TCP connections the agent holds when <see cref="IdleAttempts"/> are
-    /// opened (the rest it closes at once), and its resident memory before and after (one run for the three).</summary>
-    private static (double Held, double RssBefore, double RssAfter) IdleConnections() => s_idle.Value;
+    /// <summary>How many idle, unauthenticated TCP connections the agent holds (its socket descriptors, counted in
+    /// /proc) when <see cref="IdleAttempts"/> are opened (the rest it closes at once), how many the client still sees
+    /// open (those plus what waits in the kernel's listen backlog), and its resident memory before and after.</summary>
+    private static (double Held, double ClientOpen, double RssBefore, double RssAfter) IdleConnections() => s_idle.Value;
 
-    private static (double Held, double RssBefore, double RssAfter) IdleConnectionsOnce()
+    private static (double Held, double ClientOpen, double RssBefore, double RssAfter) IdleConnectionsOnce()
     {
         {
             using AgentProcess agent = AgentProcess.Start("--guest", "demo", "--listen", "tcp://127.0.0.1:0");
             int port = new Uri(agent.Listen[0].Replace("tcp://", "http://", StringComparison.Ordinal)).Port;
             double before = ResidentMiB(agent.Id);
+            int socketsBefore = SocketCount(agent.Id);
             var sockets = new List<Socket>();
             try
             {
@@ -220,7 +223,7 @@ internal static partial class LinkFaultBenchmarks
                     }
                 }
 
-                return (held, Math.Round(before, 1), Math.Round(ResidentMiB(agent.Id), 1));
+                return (SocketCount(agent.Id) - socketsBefore, held, Math.Round(before, 1), Math.Round(ResidentMiB(agent.Id), 1));
             }
             finally
             {
@@ -231,6 +234,9 @@ internal static partial class LinkFaultBenchmarks
             }
         }
     }
+
+    private static int SocketCount(int pid) =>
+        new DirectoryInfo($"/proc/{pid}/fd").EnumerateFileSystemInfos().Count(f => f.LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true);
 
     private static double ResidentMiB(int pid)
     {
