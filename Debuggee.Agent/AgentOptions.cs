@@ -22,14 +22,23 @@ internal sealed class AgentOptions
                               [--max-execution-count N] [--max-eval-execution-count N]
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--comN BACKEND] [--run-seconds S]
                               [--trap all|PORT[,PORT...]]
-          --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
-                            one JSON line {"ready":...} when listening
+          --listen URI      serve debuggers (repeatable); prints one JSON line {"ready":...} when listening:
+                              grpc://HOST:PORT          gRPC on TCP (TLS with --tls-cert and --tls-key; beyond
+                                                        loopback they and a token are required)
+                              grpc+unix:/abs/path.sock  gRPC on a Unix socket
+                              tcp://127.0.0.1:PORT      the framed link on TCP (loopback only: no TLS)
+                              pipe:NAME | pipe:/abs/path.sock
+                                                        the framed link on a named pipe or Unix socket
+                              serial:PATH?baud=N        the framed link on a serial line (a tty, a pty)
           --script FILE     run debugger commands before the guest starts (events, outputs), with no debugger
                             attached; their output goes to standard error; a failing command stops the agent
           --initial-break   halt every core before the guest's first instruction until a debugger continues (g)
           --resume-after S  a guest halted with no debugger connected resumes after S seconds (default: stays halted)
           --token T         bearer token hosts must present (or HYPERDBG_TOKEN), at least 16 characters; required
                             beyond loopback, with TLS
+          --tls-cert PEM, --tls-key PEM
+                            the certificate and key every grpc:// listener serves TLS with (hosts connect to
+                            grpcs://; a self-signed one with hyperdbg --tls-ca)
           --output-dir DIR  the one directory where debuggers may create file outputs (output create NAME file
                             FILE.txt); without it file outputs are refused
           --allow-output-connections
@@ -55,6 +64,10 @@ internal sealed class AgentOptions
           --max-eval-execution-count N
                             the same for ?, print and r on the halted core (default 0: no limit; Ctrl+C in the
                             debugger interrupts them)
+        exit status: 0 when stopped (SIGTERM, SIGINT) or, without --listen, when the guest stopped; 1 without --listen
+                     when the guest's run ended in a fault; 2 for bad arguments, a guest image, COM backend or listener
+                     that cannot be used, or a failing --script; 3 when the CPU engine (libunicorn, Unicorn 2.1 or
+                     later) is missing.
         """;
 
     public string Guest { get; private set; } = "demo";

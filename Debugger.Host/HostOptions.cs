@@ -10,13 +10,19 @@ internal sealed class HostOptions
 {
     public const string Usage =
         """
-        usage: hyperdbg [--local --guest SPEC [--cores N] [--memory MIB] | --connect URI [--token T]]
+        usage: hyperdbg [--local --guest SPEC [--cores N] [--memory MIB] | --connect URI [--token T] [--tls-ca PEM]]
                         [-c COMMAND]... [--script FILE [ARGS...]] [--json] [--wait SECONDS]
                         [--max-execution-count N] [--max-eval-execution-count N]
-          --local           run an agent inside the debugger (the default, with --guest demo)
+          --local           run an agent inside the debugger; the default (with --guest demo) only without --connect,
+                            -c and --script: with -c or --script and neither --local, --guest nor --connect the
+                            commands start unconnected (as a script that runs .connect or .debug itself)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR
           --initial-break   with --local: the guest halts before its first instruction (g starts it)
-          --connect URI     grpc://127.0.0.1:PORT | grpc+unix:/abs/path.sock | tcp://127.0.0.1:PORT | pipe:NAME | serial:PATH?baud=N
+          --connect URI     an agent's listener: grpc://HOST:PORT | grpcs://HOST:PORT (TLS) | grpc+unix:/abs/path.sock |
+                            tcp://127.0.0.1:PORT | pipe:NAME (or pipe:/abs/path.sock) | serial:PATH?baud=N
+          --token T         the bearer token the agent requires (default: HYPERDBG_TOKEN)
+          --tls-ca PEM      trust the agent's TLS certificate when this CA (PEM) signed it, e.g. a self-signed one
+                            (grpcs://; also .connect URI [TOKEN] --tls-ca PEM)
           -c COMMAND        run a command (repeatable, in order), then exit
           --script FILE     run a file of commands ( = FILE, ... = ARGS), then exit
           --json            one JSON object per command result and per notification
@@ -26,7 +32,9 @@ internal sealed class HostOptions
           --max-execution-count N, --max-eval-execution-count N
                             with --local: the operation limits of event scripts (default 1000000) and of ?, print
                             and r on the halted core (default 0: none; Ctrl+C interrupts), as the agent's options
-        exit status: 0 when every command succeeded, 1 at the first failing command, 2 for bad arguments.
+        exit status: 0 when every command succeeded (or q), 1 at the first failing command (-c, --script), 2 for bad
+                     arguments or an agent that cannot be reached or started, 3 when the CPU engine (libunicorn, Unicorn
+                     2.1 or later) is missing (--local).
         """;
 
     public bool Local { get; private set; }
@@ -43,6 +51,9 @@ internal sealed class HostOptions
     public bool InitialBreak { get; private set; }
 
     public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
+
+    /// <summary>--tls-ca: the PEM file of a CA the agent's TLS certificate may chain to.</summary>
+    public string? TlsCa { get; private set; }
 
     public List<string> Commands { get; } = [];
 
@@ -124,6 +135,15 @@ internal sealed class HostOptions
                     break;
                 case "--token":
                     options.Token = Next();
+                    break;
+                case "--tls-ca":
+                    options.TlsCa = Next();
+                    if (options.TlsCa is null)
+                    {
+                        error = "--tls-ca needs the PEM file of the CA that signed the agent's certificate";
+                        return false;
+                    }
+
                     break;
                 case "-c":
                     string? command = Next();

@@ -28,7 +28,7 @@ try
 {
     if (options.Connect is not null)
     {
-        await session.AttachAsync(await ConnectCommand.Open(options.Connect, options.Token));
+        await session.AttachAsync(await ConnectCommand.Open(options.Connect, options.Token, options.TlsCa));
     }
     else if (options.Local)
     {

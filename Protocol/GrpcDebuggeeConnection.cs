@@ -31,10 +31,10 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
     /// <summary>Connects and shakes hands; with <paramref name="acknowledge"/> the caller promises to acknowledge what it
     /// processed (see <see cref="Handshakes.Request"/>).</summary>
     /// <exception cref="ConnectionException">The agent cannot be reached, refused the token, or speaks another protocol version.</exception>
-    public static async Task<GrpcDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, bool acknowledge = false, CancellationToken cancellationToken = default)
+    public static async Task<GrpcDebuggeeConnection> ConnectAsync(string uri, string? token = null, TimeSpan? timeout = null, ResumePoint? resume = null, bool acknowledge = false, TlsTrust? trust = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(uri);
-        GrpcChannel channel = CreateChannel(uri);
+        GrpcChannel channel = CreateChannel(uri, trust);
         var headers = new Metadata();
         if (!string.IsNullOrEmpty(token))
         {
@@ -51,6 +51,14 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
                 DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10)),
                 cancellationToken).ConfigureAwait(false);
         }
+        catch (RpcException ex) when (FindInner<System.Security.Authentication.AuthenticationException>(ex) is { } tls)
+        {
+            channel.Dispose();
+            string hint = trust is null
+                ? "if the agent's certificate is self-signed or of a private CA, trust that CA with --tls-ca FILE"
+                : $"it does not chain to a CA of {trust.Path} for this host name";
+            throw new ConnectionException($"cannot connect to {uri}: the agent's TLS certificate is not trusted ({tls.Message}); {hint}.", ex);
+        }
         catch (RpcException ex)
         {
             channel.Dispose();
@@ -66,7 +74,21 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
         return new GrpcDebuggeeConnection(channel, headers, response);
     }
 
-    private static GrpcChannel CreateChannel(string uri)
+    private static T? FindInner<T>(Exception ex)
+        where T : Exception
+    {
+        for (Exception? e = ex is RpcException rpc ? rpc.Status.DebugException ?? ex.InnerException : ex; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static GrpcChannel CreateChannel(string uri, TlsTrust? trust)
     {
         var options = new GrpcChannelOptions { MaxReceiveMessageSize = ProtocolLimits.Default.MaxMessageBytes, MaxSendMessageSize = ProtocolLimits.Default.MaxMessageBytes };
         if (uri.StartsWith("grpc+unix:", StringComparison.OrdinalIgnoreCase))
@@ -101,7 +123,9 @@ public sealed class GrpcDebuggeeConnection : IDebuggeeConnection
         string http = uri.StartsWith("grpc://", StringComparison.OrdinalIgnoreCase) ? "http://" + uri["grpc://".Length..]
             : uri.StartsWith("grpcs://", StringComparison.OrdinalIgnoreCase) ? "https://" + uri["grpcs://".Length..]
             : throw new ConnectionException($"'{uri}' is not a gRPC address: use grpc://HOST:PORT, grpcs://HOST:PORT or grpc+unix:/abs/path.sock.");
-        options.HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        trust?.Apply(handler);
+        options.HttpHandler = handler;
         options.InitialReconnectBackoff = TimeSpan.FromMilliseconds(20);
         return GrpcChannel.ForAddress(http, options);
     }

@@ -7,7 +7,8 @@ using HyperDbgRemote.Bench;
 
 // usage: HyperDbgRemote.Bench [group|prefix] [--out FILE]   (prints one flat JSON object: metric -> number)
 // Groups: vmx (the VMX driver and the bare engine it is compared with), wire (transports and the link),
-// script (the script engine), e2e (the debugger end to end), linux (booting Debian's kernel; QEMU as the anchor);
+// script (the script engine), e2e (the debugger end to end), linux (booting Debian's kernel; QEMU as the anchor),
+// faults (the serial link through the fault relay, reconnection, idle connections to the agent: real processes);
 // anything else selects the metrics starting with it.
 string prefix = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? string.Empty;
 int outIndex = Array.IndexOf(args, "--out");
@@ -46,6 +47,7 @@ var groups = new Dictionary<string, IEnumerable<(string Name, Func<double> Run)>
     ["script"] = ScriptBenchmarks.Engine(),
     ["e2e"] = EndToEndBenchmarks.All().Concat(ScriptBenchmarks.EndToEnd()),
     ["linux"] = LinuxBenchmarks.All(),
+    ["faults"] = LinkFaultBenchmarks.All(),
 };
 IEnumerable<(string Name, Func<double> Run)> selected = groups.TryGetValue(prefix, out IEnumerable<(string Name, Func<double> Run)>? group)
     ? group
@@ -61,7 +63,7 @@ foreach ((string name, Func<double> run) in selected)
 
 if (metrics.Count == 0)
 {
-    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e, linux) and no metric starts with it");
+    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e, linux, faults) and no metric starts with it");
     return 2;
 }
 

@@ -80,7 +80,9 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
                 void Configure(ListenOptions o)
                 {
                     o.Protocols = HttpProtocols.Http2;
-                    if (!uri.IsLocal && certificate is not null)
+                    // Every TCP listener serves TLS when the agent has a certificate (loopback too: a host may insist on
+                    // it); a Unix socket is the file system's to protect.
+                    if (uri.Scheme == "grpc" && certificate is not null)
                     {
                         o.UseHttps(certificate);
                     }

@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using HyperDbgRemote.Tests.Shared;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 

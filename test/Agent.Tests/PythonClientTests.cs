@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Diagnostics;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Agent.Tests;
 

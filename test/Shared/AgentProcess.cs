@@ -4,10 +4,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace HyperDbgRemote.Agent.Tests;
+namespace HyperDbgRemote.Tests.Shared;
 
-/// <summary>A real bin/hyperdbg-agent process for end-to-end tests: started with arguments, ready when it prints its
-/// JSON ready line, killed on dispose.</summary>
+/// <summary>A real bin/hyperdbg-agent process for end-to-end tests and benchmarks: started with arguments, ready when it
+/// prints its JSON ready line, killed on dispose. Shared by the tests and the benchmarks (linked into each).</summary>
 internal sealed class AgentProcess : IDisposable
 {
     private readonly Process _process;
@@ -19,6 +19,9 @@ internal sealed class AgentProcess : IDisposable
     }
 
     public IReadOnlyList<string> Listen { get; }
+
+    /// <summary>The agent's process id.</summary>
+    public int Id => _process.Id;
 
     public static string RepositoryRoot()
     {
@@ -50,7 +53,7 @@ internal sealed class AgentProcess : IDisposable
         if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is null)
         {
             p.Kill(entireProcessTree: true);
-            throw new AssertionException("the agent printed no ready line in 30 s");
+            throw new InvalidOperationException("the agent printed no ready line in 30 s");
         }
 
         using JsonDocument doc = JsonDocument.Parse(line.Result);
