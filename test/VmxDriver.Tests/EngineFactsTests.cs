@@ -3,6 +3,8 @@
 
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
 using HyperDbgRemote.VmxDriver.Internal.Unicorn;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -16,6 +18,9 @@ namespace HyperDbgRemote.VmxDriver.Tests;
 public sealed unsafe class EngineFactsTests
 {
     private const ulong Origin = 0x4000;
+    private const int InsRdmsr = 604;
+    private const int InsWrmsr = 1305;
+    private const int InsSysret = 702;
 
     [Test]
     public void OutHook_WithoutACodeHook_SeesTheBlockStartAsRip()
@@ -92,6 +97,46 @@ public sealed unsafe class EngineFactsTests
 
         Assert.That(UcNative.uc_reg_read(engine.Raw, UcReg.Rax, &value), Is.Not.EqualTo(UcConst.ErrOk));
         Assert.That(UcNative.uc_reg_read(engine.Raw, UcReg.Eax, &value), Is.EqualTo(UcConst.ErrOk));
+    }
+
+    [TestCase(1u)]
+    [TestCase(0x8000_0001u)]
+    public void Cpuid_TheTableClaimsNoFeatureTheEngineLacks(uint leaf)
+    {
+        // Arrange: the engine's own CPUID (no CPUID hook in a bare run).
+        using var run = new BareRun(a =>
+        {
+            a.mov(eax, leaf);
+            a.xor(ecx, ecx);
+            a.cpuid();
+            a.hlt();
+        });
+
+        // Act
+        run.Start();
+
+        // Assert: every feature bit the table reports, the engine's model reports too (the table only takes away, and
+        // adds only the hypervisor bit, which the engine's model also sets).
+        CpuidResult table = CpuidTable.Lookup(leaf, 0, 0);
+        uint engineEcx = (uint)run.Engine.ReadRegister(UcReg.Rcx), engineEdx = (uint)run.Engine.ReadRegister(UcReg.Rdx);
+        Assert.That(table.Ecx & ~engineEcx, Is.Zero, $"leaf 0x{leaf:X}: ECX bits the engine lacks");
+        Assert.That(table.Edx & ~engineEdx, Is.Zero, $"leaf 0x{leaf:X}: EDX bits the engine lacks");
+    }
+
+    [TestCase(UcConst.InsCpuid, UcConst.ErrOk)]
+    [TestCase(InsRdmsr, UcConst.ErrHook)]
+    [TestCase(InsWrmsr, UcConst.ErrHook)]
+    [TestCase(InsSysret, UcConst.ErrHook)]
+    public void InstructionHooks_CpuidAccepted_MsrAndSysretRefused(int instruction, int expected)
+    {
+        // CPUID is served from a hook; RDMSR and WRMSR cannot be hooked on 2.1.1 (so an unimplemented MSR cannot be
+        // caught by an instruction hook), nor SYSRET (which the engine performs itself).
+        using UcEngine engine = UcEngine.Open(UcConst.Mode64);
+        nuint hook;
+
+        int err = UcNative.uc_hook_add_insn(engine.Raw, &hook, UcConst.HookInsn, (void*)NativeBlockThunk.Address, null, 1, 0, instruction);
+
+        Assert.That(err, Is.EqualTo(expected));
     }
 
     /// <summary>A 64-bit engine with 2 MiB of RAM, the program at <see cref="Origin"/>, a block hook and an OUT hook that
