@@ -139,6 +139,36 @@ public sealed unsafe class EngineFactsTests
         Assert.That(err, Is.EqualTo(expected));
     }
 
+    [Test]
+    public void Rdmsr_OfAnMsrTheEngineLacks_ReadsZeroWithoutGp()
+    {
+        // Arrange: write then read an MSR no CPU has (0x12345678), then STAR, which the engine implements.
+        using var run = new BareRun(a =>
+        {
+            a.mov(ecx, 0x1234_5678);
+            a.mov(eax, 0x1000);
+            a.xor(edx, edx);
+            a.wrmsr();
+            a.rdmsr();
+            a.mov(r8, rax);
+            a.mov(ecx, 0xC000_0081);
+            a.mov(eax, 0x1000);
+            a.wrmsr();
+            a.xor(eax, eax);
+            a.rdmsr();
+            a.hlt();
+        });
+
+        // Act: no interrupt hook, so an exception would end the run with UC_ERR_EXCEPTION.
+        int err = run.Start();
+
+        // Assert: no #GP, the unknown MSR reads 0 (the write was dropped); STAR keeps what was written. Nothing the
+        // engine offers (no RDMSR/WRMSR hook, above) lets the driver raise #GP instead: a documented difference.
+        Assert.That(err, Is.EqualTo(UcConst.ErrOk));
+        Assert.That(run.Engine.ReadRegister(UcReg.R8), Is.Zero, "unknown MSR");
+        Assert.That(run.Engine.ReadRegister(UcReg.Rax), Is.EqualTo(0x1000), "STAR");
+    }
+
     /// <summary>A 64-bit engine with 2 MiB of RAM, the program at <see cref="Origin"/>, a block hook and an OUT hook that
     /// record what they see.</summary>
     private sealed class BareRun : IDisposable
