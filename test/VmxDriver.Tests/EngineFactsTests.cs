@@ -169,6 +169,60 @@ public sealed unsafe class EngineFactsTests
         Assert.That(run.Engine.ReadRegister(UcReg.Rax), Is.EqualTo(0x1000), "STAR");
     }
 
+    [Test]
+    public void Privilege_IretqToRing3AndACallGateBackToRing0_AreExecutedByTheEngine()
+    {
+        // Arrange: GDT 08h kernel code, 10h kernel data, 18h user data, 20h user code, 28h a 64-bit call gate (DPL 3) to
+        // 08h:Ring0, 38h a TSS whose RSP0 is 0x9000. IRETQ goes to Ring3 (CPL 3), whose far CALL through the gate must
+        // land in Ring0 on the RSP0 stack; Ring0 runs RDMSR, which faults at CPL 3 (no interrupt hook: a fault would end
+        // the run with UC_ERR_EXCEPTION).
+        const ulong gdt = 0x5000, tss = 0x6000, ring3 = 0x4100, ring0 = 0x4200, gatePointer = 0x4300;
+        using var run = new BareRun(a =>
+        {
+            a.mov(rsp, 0x7000 - 40);
+            a.iretq();
+        });
+        WriteRing3AndRing0(run, ring3, ring0, gatePointer);
+        ulong gate0 = (ring0 & 0xFFFF) | (0x08UL << 16) | (0xECUL << 40) | (((ring0 >> 16) & 0xFFFF) << 48);
+        ulong tss0 = 0x67 | ((tss & 0xFF_FFFF) << 16) | (0x89UL << 40) | ((tss >> 24) << 56);
+        run.Write(gdt, [0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF, 0x00CF_F200_0000_FFFF, 0x00AF_FA00_0000_FFFF, gate0, ring0 >> 32, tss0, tss >> 32]);
+        run.Write(tss, [0x9000UL << 32]);
+        run.Write(0x7000 - 40, [ring3, 0x23, 0x2, 0x8000, 0x1B]);
+        run.Write(gatePointer, [0x2B_0000_0000]);
+        WriteTable(run.Engine, UcReg.Gdtr, gdt, 0x4F, 0, 0);
+        WriteTable(run.Engine, UcReg.Tr, tss, 0x67, 0x38, 0x8900);
+
+        // Act
+        int err = run.Start();
+
+        // Assert: the run reached the HLT after RDMSR at CPL 0, on the TSS's stack, with the far-call frame there.
+        Assert.That(err, Is.EqualTo(UcConst.ErrOk), UcEngine.ErrorText(err));
+        Assert.That(run.Engine.ReadRegister(UcReg.Cs), Is.EqualTo(0x08));
+        Assert.That(run.Engine.ReadRegister(UcReg.Rsp), Is.EqualTo(0x9000 - 32));
+        Assert.That(run.Read(0x9000 - 32, 4), Is.EqualTo(new ulong[] { ring3 + 7, 0x23, 0x8000, 0x1B }), "RIP, CS, RSP, SS of ring 3");
+    }
+
+    private static void WriteRing3AndRing0(BareRun run, ulong ring3, ulong ring0, ulong gatePointer)
+    {
+        // Ring3: call far [gatePointer] (FF 1C 25 disp32: absolute, no RIP-relative), then HLT (never reached).
+        run.WriteBytes(ring3, [0xFF, 0x1C, 0x25, (byte)gatePointer, (byte)(gatePointer >> 8), 0, 0, 0xF4]);
+
+        // Ring0: mov ecx, 0C0000080h; rdmsr; hlt.
+        run.WriteBytes(ring0, [0xB9, 0x80, 0x00, 0x00, 0xC0, 0x0F, 0x32, 0xF4]);
+    }
+
+    private static void WriteTable(UcEngine engine, int id, ulong tableBase, uint limit, ushort selector, uint flags)
+    {
+        // uc_x86_mmr: u16 selector; u64 base; u32 limit; u32 flags.
+        byte* mmr = stackalloc byte[24];
+        new Span<byte>(mmr, 24).Clear();
+        *(ushort*)mmr = selector;
+        *(ulong*)(mmr + 8) = tableBase;
+        *(uint*)(mmr + 16) = limit;
+        *(uint*)(mmr + 20) = flags;
+        UcEngine.Check(UcNative.uc_reg_write(engine.Raw, id, mmr), "uc_reg_write(table)");
+    }
+
     /// <summary>A 64-bit engine with 2 MiB of RAM, the program at <see cref="Origin"/>, a block hook and an OUT hook that
     /// record what they see.</summary>
     private sealed class BareRun : IDisposable
@@ -203,6 +257,13 @@ public sealed unsafe class EngineFactsTests
         public ulong InstructionAddress(int index) => _addresses[index];
 
         public int Start() => Engine.Start(Origin);
+
+        public void Write(ulong address, ulong[] values) =>
+            MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(new Span<byte>(_ram + address, values.Length * 8));
+
+        public void WriteBytes(ulong address, byte[] bytes) => bytes.CopyTo(new Span<byte>(_ram + address, bytes.Length));
+
+        public ulong[] Read(ulong address, int count) => new Span<ulong>(_ram + address, count).ToArray();
 
         public void Dispose()
         {
