@@ -3,6 +3,8 @@
 
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
 using HyperDbgRemote.VmxDriver.Internal.Unicorn;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -16,6 +18,9 @@ namespace HyperDbgRemote.VmxDriver.Tests;
 public sealed unsafe class EngineFactsTests
 {
     private const ulong Origin = 0x4000;
+    private const int InsRdmsr = 604;
+    private const int InsWrmsr = 1305;
+    private const int InsSysret = 702;
 
     [Test]
     public void OutHook_WithoutACodeHook_SeesTheBlockStartAsRip()
@@ -94,6 +99,130 @@ public sealed unsafe class EngineFactsTests
         Assert.That(UcNative.uc_reg_read(engine.Raw, UcReg.Eax, &value), Is.EqualTo(UcConst.ErrOk));
     }
 
+    [TestCase(1u)]
+    [TestCase(0x8000_0001u)]
+    public void Cpuid_TheTableClaimsNoFeatureTheEngineLacks(uint leaf)
+    {
+        // Arrange: the engine's own CPUID (no CPUID hook in a bare run).
+        using var run = new BareRun(a =>
+        {
+            a.mov(eax, leaf);
+            a.xor(ecx, ecx);
+            a.cpuid();
+            a.hlt();
+        });
+
+        // Act
+        run.Start();
+
+        // Assert: every feature bit the table reports, the engine's model reports too (the table only takes away, and
+        // adds only the hypervisor bit, which the engine's model also sets).
+        CpuidResult table = CpuidTable.Lookup(leaf, 0, 0);
+        uint engineEcx = (uint)run.Engine.ReadRegister(UcReg.Rcx), engineEdx = (uint)run.Engine.ReadRegister(UcReg.Rdx);
+        Assert.That(table.Ecx & ~engineEcx, Is.Zero, $"leaf 0x{leaf:X}: ECX bits the engine lacks");
+        Assert.That(table.Edx & ~engineEdx, Is.Zero, $"leaf 0x{leaf:X}: EDX bits the engine lacks");
+    }
+
+    [TestCase(UcConst.InsCpuid, UcConst.ErrOk)]
+    [TestCase(InsRdmsr, UcConst.ErrHook)]
+    [TestCase(InsWrmsr, UcConst.ErrHook)]
+    [TestCase(InsSysret, UcConst.ErrHook)]
+    public void InstructionHooks_CpuidAccepted_MsrAndSysretRefused(int instruction, int expected)
+    {
+        // CPUID is served from a hook; RDMSR and WRMSR cannot be hooked on 2.1.1 (so an unimplemented MSR cannot be
+        // caught by an instruction hook), nor SYSRET (which the engine performs itself).
+        using UcEngine engine = UcEngine.Open(UcConst.Mode64);
+        nuint hook;
+
+        int err = UcNative.uc_hook_add_insn(engine.Raw, &hook, UcConst.HookInsn, (void*)NativeBlockThunk.Address, null, 1, 0, instruction);
+
+        Assert.That(err, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Rdmsr_OfAnMsrTheEngineLacks_ReadsZeroWithoutGp()
+    {
+        // Arrange: write then read an MSR no CPU has (0x12345678), then STAR, which the engine implements.
+        using var run = new BareRun(a =>
+        {
+            a.mov(ecx, 0x1234_5678);
+            a.mov(eax, 0x1000);
+            a.xor(edx, edx);
+            a.wrmsr();
+            a.rdmsr();
+            a.mov(r8, rax);
+            a.mov(ecx, 0xC000_0081);
+            a.mov(eax, 0x1000);
+            a.wrmsr();
+            a.xor(eax, eax);
+            a.rdmsr();
+            a.hlt();
+        });
+
+        // Act: no interrupt hook, so an exception would end the run with UC_ERR_EXCEPTION.
+        int err = run.Start();
+
+        // Assert: no #GP, the unknown MSR reads 0 (the write was dropped); STAR keeps what was written. Nothing the
+        // engine offers (no RDMSR/WRMSR hook, above) lets the driver raise #GP instead: a documented difference.
+        Assert.That(err, Is.EqualTo(UcConst.ErrOk));
+        Assert.That(run.Engine.ReadRegister(UcReg.R8), Is.Zero, "unknown MSR");
+        Assert.That(run.Engine.ReadRegister(UcReg.Rax), Is.EqualTo(0x1000), "STAR");
+    }
+
+    [Test]
+    public void Privilege_IretqToRing3AndACallGateBackToRing0_AreExecutedByTheEngine()
+    {
+        // Arrange: GDT 08h kernel code, 10h kernel data, 18h user data, 20h user code, 28h a 64-bit call gate (DPL 3) to
+        // 08h:Ring0, 38h a TSS whose RSP0 is 0x9000. IRETQ goes to Ring3 (CPL 3), whose far CALL through the gate must
+        // land in Ring0 on the RSP0 stack; Ring0 runs RDMSR, which faults at CPL 3 (no interrupt hook: a fault would end
+        // the run with UC_ERR_EXCEPTION).
+        const ulong gdt = 0x5000, tss = 0x6000, ring3 = 0x4100, ring0 = 0x4200, gatePointer = 0x4300;
+        using var run = new BareRun(a =>
+        {
+            a.mov(rsp, 0x7000 - 40);
+            a.iretq();
+        });
+        WriteRing3AndRing0(run, ring3, ring0, gatePointer);
+        ulong gate0 = (ring0 & 0xFFFF) | (0x08UL << 16) | (0xECUL << 40) | (((ring0 >> 16) & 0xFFFF) << 48);
+        ulong tss0 = 0x67 | ((tss & 0xFF_FFFF) << 16) | (0x89UL << 40) | ((tss >> 24) << 56);
+        run.Write(gdt, [0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF, 0x00CF_F200_0000_FFFF, 0x00AF_FA00_0000_FFFF, gate0, ring0 >> 32, tss0, tss >> 32]);
+        run.Write(tss, [0x9000UL << 32]);
+        run.Write(0x7000 - 40, [ring3, 0x23, 0x2, 0x8000, 0x1B]);
+        run.Write(gatePointer, [0x2B_0000_0000]);
+        WriteTable(run.Engine, UcReg.Gdtr, gdt, 0x4F, 0, 0);
+        WriteTable(run.Engine, UcReg.Tr, tss, 0x67, 0x38, 0x8900);
+
+        // Act
+        int err = run.Start();
+
+        // Assert: the run reached the HLT after RDMSR at CPL 0, on the TSS's stack, with the far-call frame there.
+        Assert.That(err, Is.EqualTo(UcConst.ErrOk), UcEngine.ErrorText(err));
+        Assert.That(run.Engine.ReadRegister(UcReg.Cs), Is.EqualTo(0x08));
+        Assert.That(run.Engine.ReadRegister(UcReg.Rsp), Is.EqualTo(0x9000 - 32));
+        Assert.That(run.Read(0x9000 - 32, 4), Is.EqualTo(new ulong[] { ring3 + 7, 0x23, 0x8000, 0x1B }), "RIP, CS, RSP, SS of ring 3");
+    }
+
+    private static void WriteRing3AndRing0(BareRun run, ulong ring3, ulong ring0, ulong gatePointer)
+    {
+        // Ring3: call far [gatePointer] (FF 1C 25 disp32: absolute, no RIP-relative), then HLT (never reached).
+        run.WriteBytes(ring3, [0xFF, 0x1C, 0x25, (byte)gatePointer, (byte)(gatePointer >> 8), 0, 0, 0xF4]);
+
+        // Ring0: mov ecx, 0C0000080h; rdmsr; hlt.
+        run.WriteBytes(ring0, [0xB9, 0x80, 0x00, 0x00, 0xC0, 0x0F, 0x32, 0xF4]);
+    }
+
+    private static void WriteTable(UcEngine engine, int id, ulong tableBase, uint limit, ushort selector, uint flags)
+    {
+        // uc_x86_mmr: u16 selector; u64 base; u32 limit; u32 flags.
+        byte* mmr = stackalloc byte[24];
+        new Span<byte>(mmr, 24).Clear();
+        *(ushort*)mmr = selector;
+        *(ulong*)(mmr + 8) = tableBase;
+        *(uint*)(mmr + 16) = limit;
+        *(uint*)(mmr + 20) = flags;
+        UcEngine.Check(UcNative.uc_reg_write(engine.Raw, id, mmr), "uc_reg_write(table)");
+    }
+
     /// <summary>A 64-bit engine with 2 MiB of RAM, the program at <see cref="Origin"/>, a block hook and an OUT hook that
     /// record what they see.</summary>
     private sealed class BareRun : IDisposable
@@ -128,6 +257,13 @@ public sealed unsafe class EngineFactsTests
         public ulong InstructionAddress(int index) => _addresses[index];
 
         public int Start() => Engine.Start(Origin);
+
+        public void Write(ulong address, ulong[] values) =>
+            MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(new Span<byte>(_ram + address, values.Length * 8));
+
+        public void WriteBytes(ulong address, byte[] bytes) => bytes.CopyTo(new Span<byte>(_ram + address, bytes.Length));
+
+        public ulong[] Read(ulong address, int count) => new Span<ulong>(_ram + address, count).ToArray();
 
         public void Dispose()
         {

@@ -32,6 +32,8 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public ulong BlocksExecuted { get; private set; }
 
+    public ulong CurrentBlockEnd => 0;
+
     /// <summary>Runs started so far.</summary>
     public int Runs { get; private set; }
 

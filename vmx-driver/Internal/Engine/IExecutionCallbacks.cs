@@ -21,6 +21,10 @@ internal interface IExecutionCallbacks
     /// the faulting instruction (faults) or after it (traps, software interrupts).</summary>
     void OnException(int vector);
 
+    /// <summary>The guest executed CPUID with <paramref name="leaf"/> in EAX and <paramref name="subleaf"/> in ECX; the
+    /// result goes to EAX, EBX, ECX and EDX instead of the engine's own.</summary>
+    CpuidResult OnCpuid(uint leaf, uint subleaf);
+
     /// <summary>A callback threw: <paramref name="what"/> names the trap. The context already stopped nothing; the model
     /// decides (it records a fault and stops the run).</summary>
     void OnCallbackFailed(string what, Exception exception);

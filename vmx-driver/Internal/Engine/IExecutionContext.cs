@@ -73,6 +73,10 @@ internal interface IExecutionContext : IDisposable
     /// <summary>Blocks to run before <see cref="IExecutionCallbacks.OnBlockBoundary"/> is called again (a time slice).</summary>
     void SetTimeSlice(int blocks);
 
+    /// <summary>The linear address just past the translation block being executed (0 when unknown). A software INT n
+    /// ends its block, so an event raised with RIP here after an <c>INT n</c> came from that instruction.</summary>
+    ulong CurrentBlockEnd { get; }
+
     /// <summary>Translation blocks entered so far: a progress counter that does not move while the core waits.</summary>
     ulong BlocksExecuted { get; }
 

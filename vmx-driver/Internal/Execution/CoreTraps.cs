@@ -8,7 +8,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// <summary>
 /// One core's traps from its execution context into the VMX model (I/O instructions aside, see
 /// <see cref="IoInstructions"/>): block boundaries to the VM's scheduler and event injection, exceptions to
-/// <see cref="EventDelivery"/>.
+/// <see cref="EventDelivery"/>, CPUID to <see cref="CpuidTable"/>.
 /// </summary>
 internal sealed class CoreTraps : IExecutionCallbacks
 {
@@ -33,6 +33,9 @@ internal sealed class CoreTraps : IExecutionCallbacks
 
     /// <inheritdoc/>
     public void OnException(int vector) => _events.DeliverException(vector);
+
+    /// <inheritdoc/>
+    public CpuidResult OnCpuid(uint leaf, uint subleaf) => CpuidTable.Lookup(leaf, subleaf, _core.Index);
 
     /// <inheritdoc/>
     public void OnCallbackFailed(string what, Exception exception) =>

@@ -7,7 +7,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
 /// Interrupt and exception delivery for one core, which the CPU engine leaves to us: real mode through the IVT, 64-bit
-/// mode through IDT interrupt and trap gates at the current privilege level (SDM Vol. 3A, "Interrupt and Exception
+/// mode through IDT interrupt and trap gates and 16/32-bit protected mode through 8-byte gates
+/// (<see cref="ProtectedModeDelivery"/>), at the current privilege level (SDM Vol. 3A, "Interrupt and Exception
 /// Handling"), and events injected by the debugger or an exit handler (VMX's VM-entry interruption information).
 /// Exceptions the engine raises get their error codes here (#PF's rebuilt by <see cref="PageFaultCause"/>; 0 for the
 /// others, which the engine raises only for causes whose code is 0). A fault while delivering (a gate beyond the IDT
@@ -32,6 +33,7 @@ internal sealed class EventDelivery
     private const byte GatePresent = 0x80;
     private const byte GateTypeInterrupt64 = 0xE;
     private const byte GateTypeTrap64 = 0xF;
+    private const byte IntN = 0xCD;
 
     private readonly Vcpu _core;
 
@@ -52,7 +54,7 @@ internal sealed class EventDelivery
     public bool HasPendingInjection => Volatile.Read(ref _pending) is not null;
 
     /// <summary>Vectors whose exceptions push an error code (SDM Vol. 3A, table "Protected-Mode Exceptions and Interrupts").</summary>
-    private static bool HasErrorCode(int vector) => vector is 8 or 10 or 11 or 12 or 13 or 14 or 17 or 21;
+    internal static bool HasErrorCode(int vector) => vector is 8 or 10 or 11 or 12 or 13 or 14 or 17 or 21;
 
     /// <summary>Queues an event; false when one is already pending or the vector is not 0–255.</summary>
     public bool TryQueue(int vector, uint? errorCode)
@@ -90,18 +92,37 @@ internal sealed class EventDelivery
     /// </summary>
     public void DeliverException(int vector)
     {
-        uint? errorCode = vector switch
+        // INT3, INTO and INT n come from the program (no error code, EXT clear, even for a vector whose exception has
+        // one: SDM Vol. 3A, "Error Code"); the other vectors are exceptions.
+        bool software = vector is >= 32 or 3 or 4 || IsSoftwareInterrupt(vector);
+        uint? errorCode = software ? null : vector switch
         {
             PageFault => PageFaultCause.ErrorCode(_core),
             _ when HasErrorCode(vector) => 0,
             _ => null,
         };
-        // INT3, INTO and INT n (vectors 32 and up) come from the program; other vectors are exceptions (SDM: EXT).
-        Deliver(vector, errorCode, external: vector is < 32 and not (3 or 4));
+        Deliver(vector, errorCode, external: !software);
         if (!_core.HasFault)
         {
             _core.Context.ExceptionDelivered();
         }
+    }
+
+    /// <summary>
+    /// True when the engine raised <paramref name="vector"/> (below 32) for an <c>INT n</c>: the engine reports both
+    /// the same way, but INT n ends its translation block and leaves RIP after itself, so RIP at the block's end with
+    /// <c>CD n</c> just before it is the instruction; a fault leaves RIP at an instruction inside the block.
+    /// </summary>
+    private bool IsSoftwareInterrupt(int vector)
+    {
+        ulong linear = _core.LinearInstructionPointer();
+        if (linear < 2 || linear != _core.Context.CurrentBlockEnd)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[2];
+        return _core.ReadVirtual(linear - 2, bytes) == 2 && bytes[0] == IntN && bytes[1] == vector;
     }
 
     private void Deliver(int vector, uint? errorCode, bool external)
@@ -115,7 +136,7 @@ internal sealed class EventDelivery
                 ? DeliverLongMode(vector, errorCode, external, out string? why, out fault)
                 : (_core.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0
                     ? DeliverRealMode(vector, out why)
-                    : Refuse("interrupt delivery in 16/32-bit protected mode is not supported", out why);
+                    : ProtectedModeDelivery.Deliver(_core, vector, errorCode, external, out why, out fault);
             if (delivered)
             {
                 Interlocked.Increment(ref _delivered);
@@ -226,7 +247,7 @@ internal sealed class EventDelivery
         ulong flags = _core.ReadRegister(GuestRegister.Rflags);
         ulong newRsp = rsp & ~0xFUL;
         Span<ulong> frame = [_core.ReadRegister(GuestRegister.Ss), rsp, flags, _core.ReadRegister(GuestRegister.Cs), _core.ReadRegister(GuestRegister.Rip), errorCode ?? 0];
-        int count = HasErrorCode(vector) || errorCode.HasValue ? 6 : 5;
+        int count = errorCode.HasValue ? 6 : 5; // software INT n and events injected without one push none
 
         // The pushes are supervisor writes through the page walk (rights checked, accessed and dirty flags set); all
         // are checked before any is written, so a fault leaves the old stack as it was.
@@ -266,7 +287,7 @@ internal sealed class EventDelivery
     }
 
     /// <summary>An exception raised while delivering another: its vector, error code and, for #PF, CR2.</summary>
-    private readonly record struct DeliveryFault(int Vector, uint ErrorCode, ulong? Cr2);
+    internal readonly record struct DeliveryFault(int Vector, uint ErrorCode, ulong? Cr2);
 
     private sealed record PendingInjection(int Vector, uint? ErrorCode);
 }

@@ -54,7 +54,7 @@ internal static class Segmentation
         return TryReadDescriptor(context, memory, cs, out ulong descriptor) && (descriptor & DescriptorDefaultBig) != 0 ? 32 : 16;
     }
 
-    private static bool TryReadDescriptor(IExecutionContext context, GuestMemory memory, ushort selector, out ulong descriptor)
+    internal static bool TryReadDescriptor(IExecutionContext context, GuestMemory memory, ushort selector, out ulong descriptor)
     {
         descriptor = 0;
         if ((selector & ~7) == 0)

@@ -23,6 +23,9 @@ internal static class UcConst
     public const int HookMemUnmapped = 0x70;
     public const int HookInsnInvalid = 1 << 14;
 
+    /// <summary>UC_X86_INS_CPUID: hookable with UC_HOOK_INSN (2.1.1 accepts IN, OUT, SYSCALL, SYSENTER and CPUID only;
+    /// RDMSR, WRMSR and SYSRET are refused with UC_ERR_HOOK, measured).</summary>
+    public const int InsCpuid = 113;
     public const int InsIn = 218;
     public const int InsOut = 500;
 
@@ -31,6 +34,7 @@ internal static class UcConst
     public const int ErrWriteUnmapped = 7;
     public const int ErrFetchUnmapped = 8;
     public const int ErrInsnInvalid = 10;
+    public const int ErrHook = 9;
     public const int ErrException = 21;
 
     /// <summary>UC_CTL_WRITE(UC_CTL_UC_USE_EXITS, 1): 1 = stop only at the addresses of UC_CTL_UC_EXITS, not at uc_emu_start's <c>until</c>.</summary>

@@ -8,7 +8,7 @@ using HyperDbgRemote.VmxDriver.Internal.Engine;
 namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 
 /// <content>
-/// The engine's hooks: the native block thunk (block start and size, time slice, attention), the IN and OUT
+/// The engine's hooks: the native block thunk (block start and size, time slice, attention), the IN, OUT and CPUID
 /// instruction hooks, the interrupt hook and the unmapped-memory hook. Each entry point forwards to the core's
 /// callbacks and catches everything: nothing may unwind into the engine. An I/O instruction's location is the block the
 /// native thunk recorded and the count of I/O instructions executed in it (the engine's RIP is stale in I/O hooks;
@@ -29,6 +29,8 @@ internal sealed unsafe partial class UnicornExecutionContext
         _engine.AddHook(UcConst.HookBlock, (void*)NativeBlockThunk.Address, (void*)user);
         _engine.AddInstructionHook(UcConst.InsOut, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, uint, IntPtr, void>)&OnOut, (void*)user);
         _engine.AddInstructionHook(UcConst.InsIn, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, IntPtr, uint>)&OnIn, (void*)user);
+        _engine.AddInstructionHook(UcConst.InsCpuid, (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, int>)&OnCpuid, (void*)user);
+        _engine.AddHook(UcConst.HookInsnInvalid, (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, byte>)&OnInvalidInstruction, (void*)user);
         _engine.AddHook(UcConst.HookIntr, (delegate* unmanaged[Cdecl]<IntPtr, uint, IntPtr, void>)&OnInterrupt, (void*)user);
         _engine.AddHook(UcConst.HookMemUnmapped, (delegate* unmanaged[Cdecl]<IntPtr, int, ulong, int, long, IntPtr, byte>)&OnUnmapped, (void*)user);
     }
@@ -103,6 +105,37 @@ internal sealed unsafe partial class UnicornExecutionContext
             context._callbacks.OnCallbackFailed($"interrupt {vector} delivery", ex);
         }
 #pragma warning restore CA1031
+    }
+
+    /// <summary>An invalid instruction: claiming it (1) makes the engine raise it as #UD through the interrupt hook,
+    /// inside the run with RIP at the instruction (measured on 2.1.1), instead of ending the run; a 16-bit engine
+    /// cannot be restarted in protected mode, so this is what delivers #UD there.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte OnInvalidInstruction(IntPtr uc, IntPtr user) => 1;
+
+    /// <summary>CPUID: the model's answer replaces the engine's (returning 1 makes the engine skip its own CPUID; RIP
+    /// moves past the instruction as usual).</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int OnCpuid(IntPtr uc, IntPtr user)
+    {
+        UnicornExecutionContext context = FromUser(user);
+#pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
+        try
+        {
+            uint leaf = (uint)context.ReadRegister(GuestRegister.Rax);
+            uint subleaf = (uint)context.ReadRegister(GuestRegister.Rcx);
+            CpuidResult result = context._callbacks.OnCpuid(leaf, subleaf);
+            context.WriteRegister(GuestRegister.Rax, result.Eax);
+            context.WriteRegister(GuestRegister.Rbx, result.Ebx);
+            context.WriteRegister(GuestRegister.Rcx, result.Ecx);
+            context.WriteRegister(GuestRegister.Rdx, result.Edx);
+        }
+        catch (Exception ex)
+        {
+            context._callbacks.OnCallbackFailed("CPUID", ex);
+        }
+#pragma warning restore CA1031
+        return 1;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]

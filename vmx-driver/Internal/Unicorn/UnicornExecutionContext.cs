@@ -66,6 +66,9 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public bool Is64Bit => _engine.Mode == UcConst.Mode64;
 
     /// <inheritdoc/>
+    public ulong CurrentBlockEnd => _slot->BlockStart + _slot->BlockSize;
+
+    /// <inheritdoc/>
     public ulong BlocksExecuted => Volatile.Read(ref _slot->Blocks);
 
     /// <inheritdoc/>
