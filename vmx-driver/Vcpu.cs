@@ -22,6 +22,7 @@ public sealed partial class Vcpu : IDisposable
     private readonly CoreStart _start;
     private readonly IoInstructions _io;
     private readonly EventDelivery _events;
+    private readonly ExternalInterrupts _interrupts;
     private readonly CoreThread _thread;
     private string? _fault;
     private bool _disposed;
@@ -33,8 +34,9 @@ public sealed partial class Vcpu : IDisposable
         _start = start;
         _io = new IoInstructions(this);
         _events = new EventDelivery(this);
+        _interrupts = new ExternalInterrupts(this, _events);
         _thread = new CoreThread(this);
-        Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events));
+        Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
         Is64Bit = Context.Is64Bit;
     }
 

@@ -21,7 +21,7 @@ public sealed partial class VirtualMachine
                 return;
             }
 
-            _halted = true;
+            SetHaltedLocked(true);
             _haltInfo = info;
             _pauseRequested = false;
             Monitor.PulseAll(_gate);
@@ -61,7 +61,7 @@ public sealed partial class VirtualMachine
                 if (_cores.TrueForAll(c => c.State != CoreState.Running))
                 {
                     // Every core sits in HLT: nothing executes, so the VM is halted now.
-                    _halted = true;
+                    SetHaltedLocked(true);
                     _pauseRequested = false;
                     _haltInfo = new VmHaltInfo(_cores[0], HaltReason.BreakIn, null, null);
                 }
@@ -94,7 +94,7 @@ public sealed partial class VirtualMachine
                 return false;
             }
 
-            _halted = false;
+            SetHaltedLocked(false);
             _haltInfo = null;
             Monitor.PulseAll(_gate);
             return true;
@@ -123,7 +123,7 @@ public sealed partial class VirtualMachine
             }
 
             _stopRequested = true;
-            _halted = false;
+            SetHaltedLocked(false);
             Monitor.PulseAll(_gate);
         }
 
@@ -237,17 +237,21 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// Called on a core's thread after HLT: the core gives up the baton and sleeps until <see cref="Wake"/> (an event
     /// injected into it) or the VM stops; woken, it takes the baton again. False when the VM stops. When every core
-    /// sleeps, nothing can wake them and the VM stops (all cores halted).
+    /// sleeps and none can be woken by an interrupt (IF clear, or no interrupt controller), nothing can wake them and
+    /// the VM stops (all cores halted).
     /// </summary>
     internal bool IdleUntilWoken(Vcpu core)
     {
         lock (_gate)
         {
-            if (core.HasPendingInjection)
+            if (core.HasPendingInjection || core.Interrupts.CanWake())
             {
-                return !_stopRequested; // injected between HLT and here: no sleep
+                return !_stopRequested; // injected or INTR raised between HLT and here: no sleep
             }
 
+            // With IF set and an interrupt controller, INTR wakes the core (WakeForInterrupt); with IF clear only an
+            // injected event does, as on a CPU.
+            core.IdleInterruptible = core.Interrupts.IsConnected && (core.ReadRegister(GuestRegister.Rflags) & (1UL << 9)) != 0;
             core.State = CoreState.Idle;
             if (_batonOwner == core.Index)
             {
@@ -256,7 +260,7 @@ public sealed partial class VirtualMachine
             }
 
             Monitor.PulseAll(_gate);
-            if (_cores.TrueForAll(c => c.State is CoreState.Idle or CoreState.Stopped))
+            if (_cores.TrueForAll(c => c.State is CoreState.Stopped || (c.State == CoreState.Idle && !c.IdleInterruptible)))
             {
                 _pendingStop ??= new VmStopInfo(VmStopReason.AllCoresHalted);
                 _stopRequested = true;
@@ -330,7 +334,7 @@ public sealed partial class VirtualMachine
             }
 
             _stopInfo = _pendingStop ?? new VmStopInfo(VmStopReason.Requested);
-            _halted = false;
+            SetHaltedLocked(false);
             _haltInfo = null;
             _stoppedEvent.Set();
         }

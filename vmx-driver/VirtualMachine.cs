@@ -135,6 +135,8 @@ public sealed partial class VirtualMachine : IDisposable
         {
             _cores.Add(new Vcpu(this, i, starts[i], _engine));
         }
+
+        ConnectCores();
     }
 
     /// <summary>Starts every core.</summary>

@@ -51,6 +51,31 @@ internal static partial class BootLogNormalizer
         return lines;
     }
 
+    /// <summary>
+    /// Lines that legitimately differ between our machine and QEMU's <c>pc</c> machine booting the same kernel, each
+    /// with its reason (docs/vmx-driver.md lists them for users): QEMU boots through SeaBIOS, which leaves SMBIOS, the
+    /// MP table and the VGA ROM behind; QEMU's CPU model and TSC differ from the engine's; QEMU has IDE, VGA and NIC
+    /// PCI functions we do not model; the memory the firmware keeps differs by a few KiB.
+    /// </summary>
+    public static readonly IReadOnlyList<(Regex Pattern, string Reason)> KnownDifferences =
+    [
+        (new Regex(@"^(SMBIOS |DMI[: ])"), "SMBIOS tables come from SeaBIOS; we enter the kernel without firmware"),
+        (new Regex(@"^(tsc|clocksource|sched_clock|Calibrating delay loop|Unstable clock detected|If you want to keep using the local clock|  ""trace_clock=local""|on the kernel command line$)"), "TSC calibration and the clocksource depend on the host's TSC, which RDTSC reads on the engine"),
+        (new Regex(@"^(AGP: |x86/PAT: |CPU MTRRs |Disabled$)"), "MTRRs/PAT: the engine's CPU has none; QEMU's does"),
+        (new Regex(@"^(Intel MultiProcessor|MPTABLE: |Processor #0|IOAPIC\[0\]|Processors: |found SMP MP-table|No local APIC present|APIC: |smpboot: weird)"), "the MP table comes from SeaBIOS; we give none (noapic nolapic)"),
+        (new Regex(@"^Memory: \d+K/"), "the firmware's reservations differ by a few KiB"),
+        (new Regex(@"^NR_IRQS: "), "nr_irqs follows the interrupt controllers the firmware's tables describe"),
+        (new Regex(@"^Console: colour "), "QEMU has a VGA card; we have none (the dummy console)"),
+        (new Regex(@"^(process: using |Last level [id]TLB entries|Speculative Store Bypass|smpboot: Total of )"), "the CPU model (QEMU's qemu64 on this host's CPU vs the engine's)"),
+        (new Regex(@"^pci 0000:00:0(1\.[13]|2\.0|3\.0)|^pci 0000:00:01\.0: PIIX/ICH IRQ router|^pci 0000:00:02\.0: vgaarb"), "QEMU's IDE, ACPI/SMBus, VGA and NIC functions are not modelled"),
+        (new Regex(@"^audit: type=2000 audit\(\d+\.\d+:"), "a wall-clock time stamp"),
+        (new Regex(@"^input: AT (Translated|Raw) Set 2 keyboard"), "SeaBIOS sets the i8042's translation bit before the kernel runs"),
+    ];
+
+    /// <summary>The lines without those matching <see cref="KnownDifferences"/>.</summary>
+    public static IReadOnlyList<string> WithoutKnownDifferences(IEnumerable<string> lines) =>
+        lines.Where(l => !KnownDifferences.Any(d => d.Pattern.IsMatch(l))).ToList();
+
     [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|[()][A-Za-z0-9]|[A-Za-z=>])")]
     private static partial Regex Escape();
 

@@ -32,6 +32,18 @@ internal sealed class TestVm : IDisposable
         return [];
     }, 1);
 
+    /// <summary>A 64-bit guest on one core whose program returns labels; <paramref name="labels"/> gets their addresses.
+    /// The devices' clock follows <paramref name="time"/> (default: the system's).</summary>
+    public static TestVm Create64(Func<Assembler, IReadOnlyList<Label>> program, out ulong[] labels, TimeProvider? time = null)
+    {
+        (byte[] code, ulong[] addresses) = Assemble(64, LoadAddress, program);
+        var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        StandardDevices devices = StandardDevices.Attach(vm, time);
+        vm.AddCores(new Flat64Guest(code, LoadAddress, "test").Load(vm));
+        labels = addresses;
+        return new TestVm(vm, devices);
+    }
+
     /// <summary>A 64-bit guest whose program returns each core's entry label.</summary>
     public static TestVm CreateMulti64(Func<Assembler, IReadOnlyList<Label>> program, int cores)
     {

@@ -7,7 +7,8 @@ namespace HyperDbgRemote.VmxDriver.Devices;
 /// The PC devices every VM gets, wired and registered on its bus: the composition root of the guest's world. The
 /// platform follows QEMU's <c>pc</c> machine: the 8259 pair takes the ISA IRQs (PIT IRQ 0, i8042 IRQ 1 and 12, COM2/4
 /// IRQ 3, COM1/3 IRQ 4, RTC IRQ 8); the PIT, the RTC and the UARTs' receive timeouts run on one
-/// <see cref="VirtualClock"/>; the i8042, port 0x92 and PIIX3's 0xCF9 reset the machine, which ends the run
+/// <see cref="VirtualClock"/>, which is also the VM's time base (frozen while the VM is halted); the PIC's INTR goes
+/// to core 0; the i8042, port 0x92 and PIIX3's 0xCF9 reset the machine, which ends the run
 /// (<see cref="VmStopReason.Reset"/>).
 /// </summary>
 public sealed class StandardDevices
@@ -46,7 +47,7 @@ public sealed class StandardDevices
         DebugExit = new DebugExitPort(vm);
     }
 
-    /// <summary>Guest time for the PIT, the RTC and the TSC. Freeze it while the VM is halted.</summary>
+    /// <summary>Guest time for the PIT and the RTC; the VM freezes it while halted.</summary>
     public VirtualClock Clock { get; }
 
     /// <summary>The interrupt controller the CPU asks for external interrupts.</summary>
@@ -117,6 +118,7 @@ public sealed class StandardDevices
         bus.Register(StandardPorts.PciConfigAddress, PciHostBridge.PortCount, d.Pci);
         bus.Register(StandardPorts.FwCfgSelector, 2, d.FwCfg);
         bus.Register(StandardPorts.DebugExit, 2, d.DebugExit);
+        vm.ConnectPlatform(d.Pic, d.Clock);
         vm.Stopped += (_, _) => d.Clock.Dispose();
         return d;
     }

@@ -45,4 +45,25 @@ public sealed class BootLogNormalizerTests
         // Assert
         Assert.That(lines, Is.EqualTo(new[] { "Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)", "Command line: console=ttyS0" }));
     }
+
+    [Test]
+    public void WithoutKnownDifferences_DropsOnlyTheListedLines()
+    {
+        // Arrange: two lines that differ with reason (the TSC, the memory figure) and three that must stay.
+        string[] lines =
+        [
+            "tsc: Fast TSC calibration failed",
+            "Memory: 201448K/261624K available (14343K kernel code)",
+            "serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A",
+            "Run /init as init process",
+            "pci 0000:00:01.0: [8086:7000] type 00 class 0x060100",
+        ];
+
+        // Act
+        IReadOnlyList<string> kept = BootLogNormalizer.WithoutKnownDifferences(lines);
+
+        // Assert
+        Assert.That(kept, Is.EqualTo(new[] { lines[2], lines[3], lines[4] }));
+        Assert.That(BootLogNormalizer.KnownDifferences.All(d => d.Reason.Length > 0), Is.True, "every difference says why");
+    }
 }

@@ -7,8 +7,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
 /// A core's thread: it takes the VM's run baton, the initial break if any, then runs the core's execution context in
-/// one long run per stretch between HLTs. A core stopped at HLT sleeps until an event is injected into it (it takes the
-/// event with the return address after its HLT) or the VM stops. A fault ends the VM with the core's report.
+/// one long run per stretch between HLTs. A core stopped at HLT sleeps until an event is injected into it or, with IF
+/// set, its INTR rises (it takes the event with the return address after its HLT), or the VM stops. A fault ends the VM with the core's report.
 /// </summary>
 internal sealed class CoreThread
 {
@@ -93,25 +93,43 @@ internal sealed class CoreThread
                 break;
             }
 
-            // HLT: an injected event is taken now (it wakes the core, returning after the HLT); otherwise the core
-            // waits until an event is injected (by another core's exit handler or the debugger) or the VM stops.
+            // HLT: an injected event, or INTR with IF set, is taken now (it wakes the core, returning after the HLT);
+            // otherwise the core sleeps until one comes (an injection by another core's exit handler or the debugger,
+            // an interrupt request) or the VM stops. A wake-up with nothing to take sends it back to sleep.
             begin = _core.LinearInstructionPointer();
-            if (!_vm.IdleUntilWoken(_core))
+            bool stopped = false;
+            while (true)
+            {
+                if (!_vm.IdleUntilWoken(_core))
+                {
+                    stopped = true;
+                    break;
+                }
+
+                if (_core.HasPendingInjection)
+                {
+                    _core.DeliverPendingInjection(begin);
+                    break;
+                }
+
+                if (_core.Interrupts.TryTakeAfterHalt(begin))
+                {
+                    break;
+                }
+            }
+
+            if (stopped)
             {
                 break;
             }
 
-            if (_core.HasPendingInjection)
+            if (_core.Fault is not null)
             {
-                _core.DeliverPendingInjection(begin);
-                if (_core.Fault is not null)
-                {
-                    fault = _core.Fault;
-                    break;
-                }
-
-                begin = _core.LinearInstructionPointer();
+                fault = _core.Fault;
+                break;
             }
+
+            begin = _core.LinearInstructionPointer();
         }
 
         _core.State = CoreState.Stopped;

@@ -7,28 +7,60 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
 /// One core's traps from its execution context into the VMX model (I/O instructions aside, see
-/// <see cref="IoInstructions"/>): block boundaries to the VM's scheduler and event injection, exceptions to
-/// <see cref="EventDelivery"/>, CPUID to <see cref="CpuidTable"/>.
+/// <see cref="IoInstructions"/>): block boundaries to the VM's scheduler, event injection and the INTR input
+/// (<see cref="ExternalInterrupts"/>), exceptions to <see cref="EventDelivery"/>, CPUID to <see cref="CpuidTable"/>.
 /// </summary>
 internal sealed class CoreTraps : IExecutionCallbacks
 {
     private readonly Vcpu _core;
     private readonly VirtualMachine _vm;
     private readonly EventDelivery _events;
+    private readonly ExternalInterrupts _interrupts;
 
-    public CoreTraps(Vcpu core, EventDelivery events)
+    /// <summary>The block count at which the VM's time slice ends (its scheduler runs then).</summary>
+    private ulong _vmSliceEnd;
+
+    public CoreTraps(Vcpu core, EventDelivery events, ExternalInterrupts interrupts)
     {
         _core = core;
         _vm = core.Machine;
         _events = events;
+        _interrupts = interrupts;
     }
 
     /// <inheritdoc/>
+    /// <remarks>The slow path runs when the VM's time slice ends, when attention was raised (a pause, a stop, an
+    /// injection, a rising INTR) or when the INTR input asked to look again: the VM's scheduler runs only for the first
+    /// two, so polling INTR does not pass the baton between cores.</remarks>
     public void OnBlockBoundary(ulong address)
     {
-        _core.Context.SetTimeSlice(_vm.QuantumBlocks);
-        _vm.OnBlockBoundary(_core);
-        _events.DeliverPendingInjection(address);
+        IExecutionContext context = _core.Context;
+        context.ClearAttention();
+        Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
+        ulong now = context.BlocksExecuted;
+        if (now >= _vmSliceEnd || _vm.WantsAttention)
+        {
+            context.RaiseAttention(); // the VM clears it when nothing is left to do
+            _vm.OnBlockBoundary(_core);
+            _vmSliceEnd = now + (ulong)_vm.QuantumBlocks;
+        }
+
+        if (_vm.StopRequested)
+        {
+            return;
+        }
+
+        ulong sliceLeft = _vmSliceEnd - now;
+        if (_events.HasPendingInjection)
+        {
+            // The injected event goes first; INTR is looked at again at the boundary before its handler's first block.
+            _events.DeliverPendingInjection(address);
+            context.SetTimeSlice(1);
+            return;
+        }
+
+        int recheck = _interrupts.OnBlockBoundary(address);
+        context.SetTimeSlice((int)Math.Min(sliceLeft, recheck == 0 ? int.MaxValue : (ulong)recheck));
     }
 
     /// <inheritdoc/>

@@ -76,13 +76,23 @@ internal sealed class EventDelivery
             return;
         }
 
+        DeliverAt(blockAddress, pending.Vector, pending.ErrorCode);
+    }
+
+    /// <summary>Delivers an external interrupt (a vector the interrupt controller answered to INTA) before the block at
+    /// the linear <paramref name="blockAddress"/>, or after a HLT with RIP after it: the return address is that
+    /// instruction.</summary>
+    public void DeliverExternalInterrupt(int vector, ulong blockAddress) => DeliverAt(blockAddress, vector, null);
+
+    private void DeliverAt(ulong blockAddress, int vector, uint? errorCode)
+    {
         ulong rip = blockAddress - _core.SegmentBase(GuestRegister.Cs);
         if (_core.ReadRegister(GuestRegister.Rip) != rip)
         {
             _core.WriteRegister(GuestRegister.Rip, rip);
         }
 
-        Deliver(pending.Vector, pending.ErrorCode, external: true);
+        Deliver(vector, errorCode, external: true);
     }
 
     /// <summary>
@@ -221,10 +231,13 @@ internal sealed class EventDelivery
             return Refuse($"the vector is beyond the IDT limit 0x{idt.Limit:X} (#GP)", out why);
         }
 
+        // IDTR holds a linear address: the gate is read through the page walker (Linux's IDT is at a kernel virtual
+        // address that is not its physical one).
         Span<byte> gate = stackalloc byte[GateSize64];
-        if (_core.Machine.Memory.Read(idt.Base + ((ulong)vector * GateSize64), gate) != GateSize64)
+        ulong gateAddress = idt.Base + ((ulong)vector * GateSize64);
+        if (_core.ReadVirtual(gateAddress, gate) != GateSize64)
         {
-            return Refuse("the IDT gate is not in guest memory", out why);
+            return Refuse($"the IDT gate at 0x{gateAddress:X} is not mapped to guest memory", out why);
         }
 
         byte access = gate[5];

@@ -106,6 +106,19 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
             return;
         }
 
+        if (register == GuestRegister.Cr2)
+        {
+            // The engine (2.1.1) also loads the value into CR3 when CR2 is written: put CR3 back.
+            ulong cr3 = ReadRegister(GuestRegister.Cr3);
+            _engine.WriteRegister(UcReg.Cr2, value);
+            if (ReadRegister(GuestRegister.Cr3) != cr3)
+            {
+                _engine.WriteRegister(UcReg.Cr3, cr3);
+            }
+
+            return;
+        }
+
         int id = UcRegisterIds.Of(register, Is64Bit);
         if (id < 0)
         {
