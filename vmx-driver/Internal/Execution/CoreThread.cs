@@ -53,13 +53,16 @@ internal sealed class CoreThread
 
         if (_vm.TakeInitialBreak())
         {
+            _core.Debug.Site = DebugSite.BeforeRun;
             _vm.Halt(_core, HaltReason.InitialBreak);
+            _core.Debug.Site = DebugSite.InsideInstruction;
             begin = _core.LinearInstructionPointer();
         }
 
         string? fault = null;
         while (true)
         {
+            _core.Debug.BeforeRun();
             RunResult result = context.Run(begin);
             if (_vm.StopRequested)
             {
@@ -96,6 +99,11 @@ internal sealed class CoreThread
             // HLT: an injected event is taken now (it wakes the core, returning after the HLT); otherwise the core
             // waits until an event is injected (by another core's exit handler or the debugger) or the VM stops.
             begin = _core.LinearInstructionPointer();
+            if (_core.Debug.IsStepping)
+            {
+                _core.Debug.StepEndedAtHlt();
+            }
+
             if (!_vm.IdleUntilWoken(_core))
             {
                 break;

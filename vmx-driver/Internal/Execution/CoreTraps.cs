@@ -26,10 +26,17 @@ internal sealed class CoreTraps : IExecutionCallbacks
     /// <inheritdoc/>
     public void OnBlockBoundary(ulong address)
     {
+        CoreDebug debug = _core.Debug;
+        debug.Site = DebugSite.BlockBoundary;
         _core.Context.SetTimeSlice(_vm.QuantumBlocks);
         _vm.OnBlockBoundary(_core);
+        debug.AtBlockBoundary(address);
+        debug.Site = DebugSite.InsideInstruction;
         _events.DeliverPendingInjection(address);
     }
+
+    /// <inheritdoc/>
+    public void OnInstruction(ulong address) => _core.Debug.OnInstruction(address);
 
     /// <inheritdoc/>
     public void OnException(int vector) => _events.DeliverException(vector);
