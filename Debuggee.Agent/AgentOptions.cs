@@ -23,7 +23,8 @@ internal sealed class AgentOptions
                hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--comN BACKEND] [--run-seconds S]
                               [--trap all|PORT[,PORT...]]
           --listen URI      serve debuggers on grpc://127.0.0.1:PORT, grpc+unix:/abs/path.sock (repeatable); prints
-                            one JSON line {"ready":...} when listening
+                            one JSON line {"ready":...} when listening; gdb://127.0.0.1:PORT serves gdb (the GDB
+                            remote protocol, loopback only)
           --script FILE     run debugger commands before the guest starts (events, outputs), with no debugger
                             attached; their output goes to standard error; a failing command stops the agent
           --initial-break   halt every core before the guest's first instruction until a debugger continues (g)
