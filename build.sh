@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 CONFIG="${CONFIGURATION:-Release}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-APT_PACKAGES=(socat seabios python3-grpcio python3-grpc-tools python3-protobuf cpio qemu-system-x86 qemu-system-data)
+APT_PACKAGES=(socat seabios python3-grpcio python3-grpc-tools python3-protobuf cpio qemu-system-x86 qemu-system-data gdb)
 # The CPU engine: Debian 13's Unicorn 2.1 (it depends only on libc6 >= 2.34, so it runs on Debian 12), fetched by package
 # name with a private apt configuration and extracted here; vmx-driver copies the library into every build output.
 # Debian 12's Unicorn 2.0 (which ignores guest paging) is fetched the same way, only for the test that refuses it.

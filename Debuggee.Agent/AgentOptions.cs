@@ -30,6 +30,7 @@ internal sealed class AgentOptions
                               pipe:NAME | pipe:/abs/path.sock
                                                         the framed link on a named pipe or Unix socket
                               serial:PATH?baud=N        the framed link on a serial line (a tty, a pty)
+                              gdb://127.0.0.1:PORT      gdb's remote serial protocol (one gdb at a time; loopback only)
           --script FILE     run debugger commands before the guest starts (events, outputs), with no debugger
                             attached; their output goes to standard error; a failing command stops the agent
           --initial-break   halt every core before the guest's first instruction until a debugger continues (g)

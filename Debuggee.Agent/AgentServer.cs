@@ -44,10 +44,17 @@ internal static class AgentServer
         List<ListenUri> grpc = [.. uris.Where(u => u.Scheme is "grpc" or "grpc+unix")];
         await using GrpcEndpoint? endpoint = grpc.Count == 0 ? null : await GrpcEndpoint.StartAsync(grpc, dispatcher, hub, security, session.Limits).ConfigureAwait(false);
         await using var links = new LinkServer(session, dispatcher, hub, security);
-        foreach (ListenUri uri in uris.Where(u => u.Scheme is not ("grpc" or "grpc+unix")))
+        foreach (ListenUri uri in uris.Where(u => u.Scheme is not ("grpc" or "grpc+unix" or "gdb")))
         {
             links.Listen(uri);
         }
+
+        await using var gdb = new Gdb.GdbServer(session, hub, dispatcher);
+        foreach (ListenUri uri in uris.Where(u => u.Scheme == "gdb"))
+        {
+            gdb.Listen(uri);
+        }
+
         if (options.ScriptFile is string script && !await HeadlessScript.RunAsync(script, session, hub, dispatcher, Console.Error).ConfigureAwait(false))
         {
             Log.Error("the start-up script {Script} failed: the guest was not started", script);
@@ -56,7 +63,7 @@ internal static class AgentServer
 
         session.Start(options.InitialBreak);
         Log.Information("guest {Guest} started with {Cores} core(s)", session.GuestDescription, cores);
-        Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, [.. endpoint?.Addresses ?? [], .. links.Addresses], session.GuestDescription, Environment.ProcessId), s_json));
+        Console.Out.WriteLine(JsonSerializer.Serialize(new ReadyLine(true, [.. endpoint?.Addresses ?? [], .. links.Addresses, .. gdb.Addresses], session.GuestDescription, Environment.ProcessId), s_json));
         Console.Out.Flush();
         try
         {

@@ -55,6 +55,9 @@ public sealed class ProtocolLimits
     /// <summary>Most symbols one <c>x</c> lists; more are announced, not sent.</summary>
     public const int MaxSymbolMatches = 1000;
 
+    /// <summary>Default largest GDB remote-protocol packet (payload bytes), announced to gdb as PacketSize.</summary>
+    public const int DefaultMaxGdbPacketBytes = 16 * 1024;
+
     /// <summary>Default time a new connection has to complete its handshake (and token) before it is closed.</summary>
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
@@ -71,6 +74,7 @@ public sealed class ProtocolLimits
     private readonly int _maxEvaluationOutputBytes = DefaultMaxEvaluationOutputBytes;
     private readonly int _maxConnections = DefaultMaxConnections;
     private readonly TimeSpan _handshakeTimeout = DefaultHandshakeTimeout;
+    private readonly int _maxGdbPacketBytes = DefaultMaxGdbPacketBytes;
 
     /// <summary>The defaults.</summary>
     public static ProtocolLimits Default { get; } = new();
@@ -148,6 +152,14 @@ public sealed class ProtocolLimits
         init => _maxConnections = Check(value, 1, 10_000);
     }
 
+    /// <summary>Largest GDB remote-protocol packet payload, 256 .. 1 MiB (default 16 KiB): gdb is told it (qSupported
+    /// PacketSize) and a longer packet is refused with an error, unread to its end.</summary>
+    public int MaxGdbPacketBytes
+    {
+        get => _maxGdbPacketBytes;
+        init => _maxGdbPacketBytes = Check(value, 256, ProtocolConstants.AbsoluteMaxFramePayload);
+    }
+
     /// <summary>How long a connection may take to complete its handshake, 100 ms .. 10 minutes (default 10 s).</summary>
     public TimeSpan HandshakeTimeout
     {
@@ -171,6 +183,7 @@ public sealed class ProtocolLimits
         MaxEvaluationOutputBytes = MaxEvaluationOutputBytes,
         MaxConnections = maxConnections ?? MaxConnections,
         HandshakeTimeout = handshakeTimeout ?? HandshakeTimeout,
+        MaxGdbPacketBytes = MaxGdbPacketBytes,
     };
 
     /// <summary>Checks a request against the per-request limits (memory length, instruction count, script size, outputs per event).</summary>

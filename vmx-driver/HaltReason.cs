@@ -14,4 +14,12 @@ public enum HaltReason
 
     /// <summary>The VM was started with an initial break: every core halted before its first instruction.</summary>
     InitialBreak,
+
+    /// <summary>A core reached a code breakpoint (<see cref="VirtualMachine.AddCodeBreakpoint"/>): it stopped before the
+    /// instruction at the breakpoint executed. The halt's tag is the breakpoint's linear address.</summary>
+    Breakpoint,
+
+    /// <summary>A single step (<see cref="VirtualMachine.Step"/>) ended: the core executed one instruction (or, from an
+    /// I/O exit, finished its I/O instruction's block; see docs/differences.md) and stopped before the next.</summary>
+    Step,
 }

@@ -36,6 +36,7 @@ public sealed partial class Vcpu : IDisposable
         _events = new EventDelivery(this);
         _interrupts = new ExternalInterrupts(this, _events);
         _thread = new CoreThread(this);
+        Debug = new CoreDebug(this);
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
         Is64Bit = Context.Is64Bit;
     }
@@ -64,6 +65,9 @@ public sealed partial class Vcpu : IDisposable
     /// <summary>True when the core has 64-bit registers (long-mode guests).</summary>
     public bool Is64Bit { get; }
 
+    /// <summary>The core's code breakpoints and single-stepping.</summary>
+    internal CoreDebug Debug { get; }
+
     /// <summary>The core's CPU in the engine.</summary>
     internal IExecutionContext Context { get; }
 
@@ -83,11 +87,17 @@ public sealed partial class Vcpu : IDisposable
     public ulong ReadRegister(GuestRegister register) =>
         register == GuestRegister.Rip && _io.ExitRip is ulong rip ? rip : Context.ReadRegister(register);
 
-    /// <summary>Writes a register.</summary>
+    /// <summary>Writes a register. Writing RIP with the value it has changes nothing (the engine would otherwise leave
+    /// its current block and start again there, which inside an I/O exit would replay the block's instructions).</summary>
     /// <exception cref="InvalidOperationException">The register does not exist in the current mode, or it is CR8 and
     /// the value is not 0 (the engine has no task-priority register).</exception>
     public void WriteRegister(GuestRegister register, ulong value)
     {
+        if (register == GuestRegister.Rip && value == ReadRegister(GuestRegister.Rip))
+        {
+            return;
+        }
+
         Context.WriteRegister(register, value);
         _io.RegistersWritten = true;
     }

@@ -27,13 +27,31 @@ public sealed partial class VirtualMachine
             Monitor.PulseAll(_gate);
         }
 
+        if (reason != HaltReason.Step && core.Debug.IsStepping)
+        {
+            core.Debug.CancelStep();
+            StepEnded(core);
+        }
+
         Halted?.Invoke(this, info);
         lock (_gate)
         {
-            while (_halted && !_stopRequested)
+            // Halted, then (after a step of another core took the baton) until this core has the baton again.
+            while (!_stopRequested && (_halted || (_cores.Count > 1 && _batonOwner != core.Index)))
             {
+                if (!_halted && _batonOwner == -1)
+                {
+                    _batonOwner = core.Index;
+                    break;
+                }
+
                 Monitor.Wait(_gate);
             }
+        }
+
+        if (core.Debug.Site == Internal.Execution.DebugSite.InsideInstruction)
+        {
+            core.Debug.AfterHaltInsideInstruction();
         }
     }
 
@@ -158,7 +176,7 @@ public sealed partial class VirtualMachine
             Halt(core, HaltReason.BreakIn);
         }
 
-        if (_cores.Count > 1)
+        if (_cores.Count > 1 && Volatile.Read(ref _steppingCore) != core.Index)
         {
             YieldBaton(core);
         }

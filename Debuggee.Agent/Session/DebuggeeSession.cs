@@ -91,7 +91,13 @@ internal sealed partial class DebuggeeSession : IDisposable
         byte[] bytes = new byte[16];
         int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);
         string text = n == 0 ? "??" : Disassemble(core, core.LinearInstructionPointer(), bytes.AsSpan(0, n), 1)[0].Text;
-        return new HaltedMessage(core.Index, halt.Reason == VmxDriver.HaltReason.InitialBreak ? "initial-break" : "break-in", null, null, null, rip, bytes[..n], text, registers);
+        return new HaltedMessage(core.Index, halt.Reason switch
+        {
+            VmxDriver.HaltReason.InitialBreak => "initial-break",
+            VmxDriver.HaltReason.Breakpoint => "breakpoint",
+            VmxDriver.HaltReason.Step => "step",
+            _ => "break-in",
+        }, null, null, null, rip, bytes[..n], text, registers);
     }
 
     /// <summary>

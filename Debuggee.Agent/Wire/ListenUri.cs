@@ -8,12 +8,13 @@ namespace HyperDbgRemote.Agent.Wire;
 
 /// <summary>
 /// A place the agent listens: <c>grpc://HOST:PORT</c>, <c>grpc+unix:/abs/path.sock</c>, <c>tcp://HOST:PORT</c>,
-/// <c>pipe:NAME</c>, <c>pipe:/abs/path.sock</c> or <c>serial:PATH?baud=N</c>.
+/// <c>pipe:NAME</c>, <c>pipe:/abs/path.sock</c>, <c>serial:PATH?baud=N</c> or <c>gdb://HOST:PORT</c> (the GDB remote
+/// serial protocol).
 /// </summary>
 internal sealed record ListenUri(string Scheme, string Host, int Port, string Path, int Baud, string Text)
 {
     /// <summary>The accepted forms.</summary>
-    public const string Syntax = "grpc://HOST:PORT | grpc+unix:/abs/path.sock | tcp://HOST:PORT | pipe:NAME | pipe:/abs/path.sock | serial:PATH?baud=N";
+    public const string Syntax = "grpc://HOST:PORT | grpc+unix:/abs/path.sock | tcp://HOST:PORT | pipe:NAME | pipe:/abs/path.sock | serial:PATH?baud=N | gdb://HOST:PORT";
 
     /// <summary>True when the address is a loopback address (or a local socket).</summary>
     public bool IsLocal => Scheme is "grpc+unix" or "pipe" or "serial" || Host is "localhost" || (IPAddress.TryParse(Host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));
@@ -27,7 +28,7 @@ internal sealed record ListenUri(string Scheme, string Host, int Port, string Pa
         string rest = colon < 0 ? string.Empty : text[(colon + 1)..];
         switch (scheme)
         {
-            case "grpc" or "tcp":
+            case "grpc" or "tcp" or "gdb":
                 {
                     if (!rest.StartsWith("//", StringComparison.Ordinal))
                     {

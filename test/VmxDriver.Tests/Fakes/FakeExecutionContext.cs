@@ -92,6 +92,12 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public void ExceptionDelivered() => ExceptionsDelivered++;
 
+    /// <summary>The addresses and the single-step flag the model asked for last.</summary>
+    public (ulong[] Addresses, bool EveryInstruction) InstructionHooks { get; private set; } = ([], false);
+
+    public void SetInstructionHooks(IReadOnlyCollection<ulong> addresses, bool everyInstruction) =>
+        InstructionHooks = ([.. addresses], everyInstruction);
+
     /// <summary>An OUT, the <paramref name="index"/>-th I/O instruction of the code at <paramref name="start"/>.</summary>
     public void Out(ushort port, int size, uint value, ulong start, uint index = 0) => _io.Out(port, size, value, new IoLocation(start, 64, index));
 

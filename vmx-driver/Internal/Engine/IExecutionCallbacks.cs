@@ -17,6 +17,11 @@ internal interface IExecutionCallbacks
     /// linear <paramref name="address"/> runs. Writing RIP here makes the engine continue there instead.</summary>
     void OnBlockBoundary(ulong address);
 
+    /// <summary>Before the instruction at the linear <paramref name="address"/> executes, where
+    /// <see cref="IExecutionContext.SetInstructionHooks"/> asked for it (RIP is exact). Writing RIP here makes the
+    /// engine continue there instead, before the instruction executes.</summary>
+    void OnInstruction(ulong address);
+
     /// <summary>The engine raised an exception or executed INT n / INT3 / INTO, which the model must deliver; RIP is at
     /// the faulting instruction (faults) or after it (traps, software interrupts).</summary>
     void OnException(int vector);

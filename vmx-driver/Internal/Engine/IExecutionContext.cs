@@ -81,6 +81,17 @@ internal interface IExecutionContext : IDisposable
     ulong BlocksExecuted { get; }
 
     /// <summary>
+    /// Sets where the engine calls <see cref="IExecutionCallbacks.OnInstruction"/>: before the instruction at each of
+    /// the linear <paramref name="addresses"/> executes, and before every instruction when
+    /// <paramref name="everyInstruction"/> (single-stepping). Code elsewhere is not slowed: hooks are compiled only into
+    /// translated code at those addresses. Translated code is dropped so the hooks apply at once, except in the block
+    /// the core is executing, which keeps the hooks it was translated with until the model restarts it (writes RIP
+    /// from a block-boundary or instruction callback). Call it on the core's thread (from a callback or before
+    /// <see cref="Run"/>).
+    /// </summary>
+    void SetInstructionHooks(IReadOnlyCollection<ulong> addresses, bool everyInstruction);
+
+    /// <summary>
     /// After the model delivered an exception the engine raised (<see cref="IExecutionCallbacks.OnException"/>): the
     /// engine forgets it, so that the guest's next fault is not taken for a fault during delivery (#DF).
     /// </summary>

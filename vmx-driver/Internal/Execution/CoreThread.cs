@@ -53,13 +53,16 @@ internal sealed class CoreThread
 
         if (_vm.TakeInitialBreak())
         {
+            _core.Debug.Site = DebugSite.BeforeRun;
             _vm.Halt(_core, HaltReason.InitialBreak);
+            _core.Debug.Site = DebugSite.InsideInstruction;
             begin = _core.LinearInstructionPointer();
         }
 
         string? fault = null;
         while (true)
         {
+            _core.Debug.BeforeRun();
             RunResult result = context.Run(begin);
             if (_vm.StopRequested)
             {
@@ -97,6 +100,11 @@ internal sealed class CoreThread
             // otherwise the core sleeps until one comes (an injection by another core's exit handler or the debugger,
             // an interrupt request) or the VM stops. A wake-up with nothing to take sends it back to sleep.
             begin = _core.LinearInstructionPointer();
+            if (_core.Debug.IsStepping)
+            {
+                _core.Debug.StepEndedAtHlt();
+            }
+
             bool stopped = false;
             while (true)
             {

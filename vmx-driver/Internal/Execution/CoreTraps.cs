@@ -35,9 +35,11 @@ internal sealed class CoreTraps : IExecutionCallbacks
     public void OnBlockBoundary(ulong address)
     {
         IExecutionContext context = _core.Context;
+        CoreDebug debug = _core.Debug;
         context.ClearAttention();
         Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
         ulong now = context.BlocksExecuted;
+        debug.Site = DebugSite.BlockBoundary;
         if (now >= _vmSliceEnd || _vm.WantsAttention)
         {
             context.RaiseAttention(); // the VM clears it when nothing is left to do
@@ -45,6 +47,8 @@ internal sealed class CoreTraps : IExecutionCallbacks
             _vmSliceEnd = now + (ulong)_vm.QuantumBlocks;
         }
 
+        debug.AtBlockBoundary(address);
+        debug.Site = DebugSite.InsideInstruction;
         if (_vm.StopRequested)
         {
             return;
@@ -62,6 +66,9 @@ internal sealed class CoreTraps : IExecutionCallbacks
         int recheck = _interrupts.OnBlockBoundary(address);
         context.SetTimeSlice((int)Math.Min(sliceLeft, recheck == 0 ? int.MaxValue : (ulong)recheck));
     }
+
+    /// <inheritdoc/>
+    public void OnInstruction(ulong address) => _core.Debug.OnInstruction(address);
 
     /// <inheritdoc/>
     public void OnException(int vector) => _events.DeliverException(vector);

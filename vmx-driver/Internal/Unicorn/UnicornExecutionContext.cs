@@ -198,6 +198,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public void MapMemory(GuestMemoryRegion region)
     {
         ArgumentNullException.ThrowIfNull(region);
+        _mapped.Add((region.Address, region.Size));
         _engine.MapPointer(region.Address, region.Size, region.Writable ? UcConst.ProtAll : UcConst.ProtRead | UcConst.ProtExec, (void*)region.Host);
     }
 

@@ -1,0 +1,123 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using HyperDbgRemote.Tests.Shared;
+
+namespace HyperDbgRemote.Agent.Tests;
+
+/// <summary>Debian's real gdb against a real agent process on the demo guest, through <c>--listen gdb://</c>.</summary>
+[NonParallelizable]
+public sealed partial class GdbEndToEndTests
+{
+    private const string Gdb = "/usr/bin/gdb";
+
+    /// <summary>The demo guest's <c>mov dx,3F8h</c>, the fourth instruction.</summary>
+    private const ulong BreakAddress = 0x100019;
+
+    private static string RunPython(string script)
+    {
+        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process p = Process.Start(psi)!;
+        p.StandardInput.Write(script);
+        p.StandardInput.Close();
+        Task<string> output = p.StandardOutput.ReadToEndAsync();
+        Task<string> error = p.StandardError.ReadToEndAsync();
+        Assert.That(p.WaitForExit(TimeSpan.FromMinutes(2)), Is.True, "gdb finished");
+        return output.Result + error.Result;
+    }
+
+    /// <summary>Runs gdb in batch mode on a pseudo-terminal (so its output is not held in a buffer); with
+    /// <paramref name="interruptAfter"/>, sends gdb SIGINT once its remote log shows that packet sent.</summary>
+    private static string RunGdb(int port, string[] commands, string? interruptAfter = null)
+    {
+        string args = string.Join(", ", new[] { "-batch", "-nx", "-ex", "set architecture i386:x86-64", "-ex", $"target remote 127.0.0.1:{port}" }
+            .Concat(commands.SelectMany(c => new[] { "-ex", c })).Select(a => "'" + a.Replace("'", "\\'", StringComparison.Ordinal) + "'"));
+        string trigger = interruptAfter is null ? "None" : "b'" + interruptAfter + "'";
+        return RunPython($$"""
+            import os, pty, signal, subprocess
+            m, s = pty.openpty()
+            p = subprocess.Popen(['{{Gdb}}', {{args}}], stdout=s, stderr=s, stdin=subprocess.DEVNULL)
+            os.close(s)
+            buf = b''
+            trigger = {{trigger}}
+            while True:
+                try:
+                    d = os.read(m, 4096)
+                except OSError:
+                    break
+                if not d:
+                    break
+                buf += d
+                if trigger is not None and trigger in buf:
+                    p.send_signal(signal.SIGINT)
+                    trigger = None
+            p.wait()
+            print(buf.decode(errors='replace'))
+            """);
+    }
+
+    private static (AgentProcess Agent, int Port) StartAgent()
+    {
+        if (!File.Exists(Gdb))
+        {
+            Assert.Ignore("skipped: /usr/bin/gdb is not installed (./build.sh deps installs it)");
+        }
+
+        AgentProcess agent = AgentProcess.Start("--guest", "demo", "--initial-break", "--listen", "gdb://127.0.0.1:0");
+        int port = int.Parse(agent.Listen.Single(l => l.StartsWith("gdb://", StringComparison.Ordinal)).Split(':')[2], System.Globalization.CultureInfo.InvariantCulture);
+        return (agent, port);
+    }
+
+    [Test]
+    public void Gdb_RegistersDisassemblyBreakpointStepiMonitorDetach_Work()
+    {
+        // Arrange
+        (AgentProcess agent, int port) = StartAgent();
+        using AgentProcess _ = agent;
+
+        // Act
+        string output = RunGdb(port,
+        [
+            "info registers rip", "x/8i $pc", "monitor u 100000 l 8", $"break *0x{BreakAddress:x}", "continue", "stepi",
+            "info registers rip rdx", "monitor r rdx", "info threads", "detach",
+        ]);
+
+        // Assert
+        Assert.That(output, Does.Contain("rip            0x100000"), output);
+        Assert.That(output, Does.Contain($"hit Breakpoint 1, 0x{BreakAddress:x16}"), output);
+        Assert.That(output, Does.Contain("rip            0x10001d"), "stepi went one instruction on: " + output);
+        Assert.That(output, Does.Contain("rdx            0x3f8"), output);
+        Assert.That(output, Does.Contain("rdx=00000000000003f8"), "monitor ran 'r rdx' on the agent: " + output);
+        Assert.That(output, Does.Contain("Thread 2"), "one thread per core: " + output);
+        Assert.That(output, Does.Contain("detached"), output);
+
+        // x/8i and our u decode the same eight instructions at the same addresses.
+        List<string> gdbAddresses = [.. GdbInstruction().Matches(output).Select(m => m.Groups[1].Value.TrimStart('0'))];
+        // Our u's lines come before gdb's "Breakpoint 1 at"; the monitor's output may also carry halt notices of the
+        // instruction at 100000, so the addresses are compared as a set.
+        string beforeBreak = output[..output.IndexOf("Breakpoint 1 at", StringComparison.Ordinal)];
+        List<string> ourAddresses = [.. OurInstruction().Matches(beforeBreak).Select(m => m.Groups[1].Value.TrimStart('0')).Distinct().Order(StringComparer.Ordinal)];
+        Assert.That(gdbAddresses.Take(8), Is.EqualTo(ourAddresses).And.Count.EqualTo(8), output);
+    }
+
+    [Test]
+    public void Gdb_CtrlC_InterruptsARunningGuest()
+    {
+        (AgentProcess agent, int port) = StartAgent();
+        using AgentProcess _ = agent;
+
+        string output = RunGdb(port, ["set debug remote 1", "continue", "set debug remote 0", "info registers rip", "detach"], interruptAfter: "Sending packet: $vCont;c");
+
+        Assert.That(output, Does.Contain("received signal SIGINT"), output);
+        Assert.That(output, Does.Match(@"rip\s+0x[0-9a-f]+"), output);
+        Assert.That(output, Does.Contain("detached"), output);
+    }
+
+    [GeneratedRegex(@"(?:=>)?\s+0x([0-9a-f]+):\t")]
+    private static partial Regex GdbInstruction();
+
+    [GeneratedRegex(@"^00000000`([0-9a-f]{8}) [0-9a-f]{2}(?: [0-9a-f]{2}){0,14} +[a-z]", RegexOptions.Multiline)]
+    private static partial Regex OurInstruction();
+}

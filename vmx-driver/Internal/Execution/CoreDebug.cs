@@ -1,0 +1,236 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+
+namespace HyperDbgRemote.VmxDriver.Internal.Execution;
+
+/// <summary>
+/// One core's code breakpoints and single-stepping, on its own thread. The VM keeps the breakpoint set and who steps;
+/// this class brings the core's engine hooks in line with them at the points where the core may change its engine
+/// (block boundaries, instruction callbacks, before a run), restarts the current block where it was translated with
+/// other hooks, and turns instruction callbacks into halts.
+/// </summary>
+/// <remarks>
+/// Resuming from a breakpoint does not hit it again: the core remembers the address it stopped at and lets the next
+/// callback there pass, and forgets it at any block boundary elsewhere (the instruction ran, or the core went
+/// elsewhere). A halt inside a code callback always restarts the block at RIP, so the callback at the address comes
+/// after the block boundary there, which keeps a one-instruction loop on a breakpoint hitting once per iteration.
+/// </remarks>
+internal sealed class CoreDebug
+{
+    private readonly Vcpu _core;
+    private readonly VirtualMachine _vm;
+    private int _appliedVersion = -1;
+    private bool _appliedStepping;
+    private ulong? _skipAt;
+    private bool _stepRequested;
+    private bool _stepStarted;
+    private bool _stepArmed;
+
+    /// <summary>Set when an instruction callback restarted the block: the engine still calls the other hooks it has
+    /// for that instruction (including one added in the callback), which must be ignored until the block starts again.</summary>
+    private bool _restarted;
+
+    public CoreDebug(Vcpu core)
+    {
+        _core = core;
+        _vm = core.Machine;
+    }
+
+    /// <summary>Where the core's thread is: set by the callbacks that may halt.</summary>
+    public DebugSite Site { get; set; }
+
+    /// <summary>True while a step was asked for and has not ended.</summary>
+    public bool IsStepping => Volatile.Read(ref _stepRequested);
+
+    /// <summary>Called by the VM (under its lock, the core waiting) to make the core execute one instruction.</summary>
+    public void RequestStep()
+    {
+        _stepStarted = false;
+        _stepArmed = false;
+        Volatile.Write(ref _stepRequested, true);
+    }
+
+    /// <summary>A halt for another reason ends the step (the user sees that halt instead).</summary>
+    public void CancelStep() => Volatile.Write(ref _stepRequested, false);
+
+    /// <summary>At a block boundary, after the VM's scheduling: forgets a passed breakpoint, applies hook changes,
+    /// restarts the block when it was translated with other hooks.</summary>
+    public void AtBlockBoundary(ulong address)
+    {
+        _restarted = false;
+        if (_vm.StopRequested)
+        {
+            return;
+        }
+
+        if (_skipAt is ulong skip && skip != address)
+        {
+            _skipAt = null;
+        }
+
+        Sync(DebugSite.BlockBoundary);
+        if (_skipAt is not null)
+        {
+            _core.Context.RaiseAttention();
+        }
+    }
+
+    /// <summary>Before the core's engine runs (first run, after HLT).</summary>
+    public void BeforeRun()
+    {
+        _skipAt = null;
+        Sync(DebugSite.BeforeRun);
+    }
+
+    /// <summary>After a halt taken inside an I/O exit: hook changes apply from the next block on.</summary>
+    public void AfterHaltInsideInstruction() => Sync(DebugSite.InsideInstruction);
+
+    /// <summary>The engine's instruction callback: a step's end or a breakpoint.</summary>
+    public void OnInstruction(ulong address)
+    {
+        if (_restarted || _vm.StopRequested)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _stepRequested))
+        {
+            if (!_stepArmed)
+            {
+                // The instruction the step executes.
+                _stepArmed = true;
+                _skipAt = null;
+                return;
+            }
+
+            _stepRequested = false;
+            _vm.StepEnded(_core);
+            HaltAt(address, HaltReason.Step);
+            return;
+        }
+
+        if (_skipAt == address)
+        {
+            _skipAt = null;
+            return;
+        }
+
+        if (_vm.HasCodeBreakpoint(address))
+        {
+            HaltAt(address, HaltReason.Breakpoint);
+        }
+    }
+
+    /// <summary>The stepping core executed HLT: the step ends there (after the HLT), before the core sleeps.</summary>
+    public void StepEndedAtHlt()
+    {
+        _stepRequested = false;
+        _vm.StepEnded(_core);
+        DebugSite before = Site;
+        Site = DebugSite.BeforeRun;
+        _vm.Halt(_core, HaltReason.Step);
+        Site = before;
+    }
+
+    private void HaltAt(ulong address, HaltReason reason)
+    {
+        _skipAt = address;
+        DebugSite before = Site;
+        Site = DebugSite.Instruction;
+        _vm.Halt(_core, reason, tag: address);
+        Site = before;
+        if (_vm.StopRequested)
+        {
+            return;
+        }
+
+        // Restart at RIP (wherever the debugger left it): the block boundary comes first, then this callback again.
+        Sync(DebugSite.Instruction);
+    }
+
+    private void Sync(DebugSite site)
+    {
+        int version = _vm.CodeBreakpointVersion;
+        bool stepping = Volatile.Read(ref _stepRequested);
+        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping;
+        bool stepStarting = stepping && !_stepStarted;
+        switch (site)
+        {
+            case DebugSite.BeforeRun:
+                if (hooksChanged)
+                {
+                    ApplyHooks(version, stepping);
+                }
+
+                if (stepStarting)
+                {
+                    _stepStarted = true;
+                    _stepArmed = false;
+                }
+
+                return;
+
+            case DebugSite.InsideInstruction:
+                // The rest of the block runs as translated; from here the next callback is the next instruction's.
+                if (stepStarting)
+                {
+                    _stepStarted = true;
+                    _stepArmed = true;
+                }
+
+                if (hooksChanged)
+                {
+                    _core.Context.RaiseAttention();
+                }
+
+                return;
+
+            case DebugSite.Instruction:
+                // Leave the block before the instruction (the engine checks for an exit right after the callback); hook
+                // changes and a step's start apply at the block boundary that follows.
+                Restart();
+                _restarted = true;
+                _core.Context.RaiseAttention();
+                return;
+
+            default:
+                // Translated code is dropped only here, where the restart leaves the block before it runs, so that no
+                // dropped block is ever linked to the next.
+                bool restart = false;
+                if (hooksChanged)
+                {
+                    ApplyHooks(version, stepping);
+                    restart = true;
+                }
+
+                if (stepStarting)
+                {
+                    _stepStarted = true;
+                    _stepArmed = false;
+                    restart = true;
+                }
+
+                if (restart)
+                {
+                    Restart();
+                }
+
+                return;
+        }
+    }
+
+    private void ApplyHooks(int version, bool stepping)
+    {
+        _core.Context.SetInstructionHooks(_vm.CodeBreakpointSnapshot(), stepping);
+        _appliedVersion = version;
+        _appliedStepping = stepping;
+    }
+
+    private void Restart()
+    {
+        IExecutionContext context = _core.Context;
+        context.WriteRegister(GuestRegister.Rip, context.ReadRegister(GuestRegister.Rip));
+    }
+}
