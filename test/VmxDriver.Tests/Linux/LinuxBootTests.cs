@@ -35,7 +35,17 @@ public sealed class LinuxBootTests
 
         // Act: ours until the kernel starts /init (user mode is not modelled: init itself does not run), then QEMU.
         vm.Start();
-        Eventually.Until(() => devices.Com1.Transmitted.Text().Contains(RunInit, StringComparison.Ordinal) || vm.HasStopped, "the kernel reaches " + RunInit, TimeSpan.FromMinutes(2));
+        try
+        {
+            Eventually.Until(() => devices.Com1.Transmitted.Text().Contains(RunInit, StringComparison.Ordinal) || vm.HasStopped, "the kernel reaches " + RunInit, TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException ex)
+        {
+            // Say where the kernel was: the end of its console and the core's state.
+            string[] console = devices.Com1.Transmitted.Text().Split('\n');
+            Assert.Fail($"{ex.Message}; {vm.Cores[0].ExternalInterruptsTaken} interrupts taken; the console ended with:\n{string.Join('\n', console.TakeLast(15))}");
+        }
+
         vm.Stop();
         string ours = devices.Com1.Transmitted.Text();
         QemuBootResult qemu = await QemuOracle.BootLinuxAsync(kernel, initrd, LinuxGuest.DefaultCommandLine, RunInit, TimeSpan.FromMinutes(2));
