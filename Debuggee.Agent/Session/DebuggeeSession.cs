@@ -26,7 +26,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(guest);
         _guest = guest;
-        _symbolIndex = new Lazy<SymbolIndex>(() => new SymbolIndex(guest.Symbols));
+        _symbolIndex = new Lazy<SymbolIndex>(() => new SymbolIndex(guest.Symbols, guest.AddressSymbols));
         Limits = limits ?? ProtocolLimits.Default;
         Vm = new VirtualMachine(configuration);
         Devices = StandardDevices.Attach(Vm, new StandardDevicesOptions { Time = time, SerialPorts = serialPorts });

@@ -16,17 +16,24 @@ public sealed class SymbolIndex
     private readonly string[] _names;
     private readonly (string Name, ulong Address)[] _byAddress;
 
-    /// <summary>Indexes <paramref name="symbols"/>.</summary>
-    public SymbolIndex(IReadOnlyDictionary<string, ulong> symbols)
+    /// <summary>
+    /// Indexes <paramref name="symbols"/> for names; addresses are named from <paramref name="addressSymbols"/> when
+    /// given (every definition, a name repeated at several addresses included: Linux's static functions), else from
+    /// <paramref name="symbols"/>.
+    /// </summary>
+    public SymbolIndex(IReadOnlyDictionary<string, ulong> symbols, IEnumerable<(string Name, ulong Address)>? addressSymbols = null)
     {
         ArgumentNullException.ThrowIfNull(symbols);
         _byAddress = [.. symbols.Select(s => (s.Key, s.Value)).OrderBy(s => s.Value).ThenBy(s => s.Key, StringComparer.Ordinal)];
+        IEnumerable<(string Name, ulong Address)> naming = addressSymbols is null
+            ? _byAddress
+            : addressSymbols.Distinct().OrderBy(s => s.Address).ThenBy(s => s.Name, StringComparer.Ordinal);
 
         // One name per address for "where is this address": the one a reader knows best (a name without leading
         // underscores, then the shortest: nt!X rather than demo!nt_X, start_kernel rather than __pfx_start_kernel).
         var addresses = new List<ulong>();
         var names = new List<string>();
-        foreach (IGrouping<ulong, (string Name, ulong Address)> at in _byAddress.GroupBy(s => s.Address))
+        foreach (IGrouping<ulong, (string Name, ulong Address)> at in naming.GroupBy(s => s.Address))
         {
             addresses.Add(at.Key);
             names.Add(at.Select(s => s.Name).OrderBy(n => Local(n).StartsWith('_')).ThenBy(n => n.Length).ThenBy(n => n, StringComparer.Ordinal).First());

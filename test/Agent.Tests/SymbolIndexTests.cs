@@ -40,6 +40,26 @@ public sealed class SymbolIndexTests
     }
 
     [Test]
+    public void Nearest_ARepeatedName_NamesEachDefinitionsAddress()
+    {
+        // Arrange: System.map of Debian's 6.1 kernel has two static io_serial_out (early_printk.c and the 8250
+        // driver); the dictionary keeps the first, the address list both
+        var symbols = new Dictionary<string, ulong> { ["linux!io_serial_out"] = 0xffffffff_8107bae0, ["linux!mem16_serial_in"] = 0xffffffff_816aa400, ["linux!set_io_from_upio"] = 0xffffffff_816aa4a0 };
+        (string, ulong)[] all = [("linux!io_serial_out", 0xffffffff_8107bae0), ("linux!mem16_serial_in", 0xffffffff_816aa400), ("linux!io_serial_out", 0xffffffff_816aa480), ("linux!set_io_from_upio", 0xffffffff_816aa4a0)];
+        var index = new SymbolIndex(symbols, all);
+
+        // Act
+        (string Name, ulong Address, string? NextName, ulong NextAddress)? inDriver = index.Nearest(0xffffffff_816aa496);
+        (string Name, ulong Address, string? NextName, ulong NextAddress)? inEarly = index.Nearest(0xffffffff_8107bae5);
+
+        // Assert
+        Assert.That(inDriver, Is.EqualTo(("linux!io_serial_out", 0xffffffff_816aa480UL, (string?)"linux!set_io_from_upio", 0xffffffff_816aa4a0UL)));
+        Assert.That(inEarly?.Name, Is.EqualTo("linux!io_serial_out"));
+        Assert.That(inEarly?.Address, Is.EqualTo(0xffffffff_8107bae0UL));
+        Assert.That(index.Match("linux!io_serial_out", 10, out _), Has.Count.EqualTo(1), "x names the first definition, as name lookups do");
+    }
+
+    [Test]
     public void Match_BeyondTheLimit_SaysThereIsMore()
     {
         // Act

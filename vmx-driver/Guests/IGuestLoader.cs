@@ -18,6 +18,12 @@ public interface IGuestLoader
     /// <summary>Symbols of the loaded guest as a debugger names them (<c>module!name</c>), for scripts; none by default.</summary>
     IReadOnlyDictionary<string, ulong> Symbols => new Dictionary<string, ulong>();
 
+    /// <summary>
+    /// The symbols that name addresses (<c>ln</c>, <c>u</c>): every definition, names that repeat included (static
+    /// functions of the same name in different files), each at its own address; by default <see cref="Symbols"/>.
+    /// </summary>
+    IReadOnlyList<(string Name, ulong Address)> AddressSymbols => [.. Symbols.Select(s => (s.Key, s.Value))];
+
     /// <summary>The RAM this guest gets when the user does not choose (null: the VM's default).</summary>
     ulong? DefaultMemoryBytes => null;
 }

@@ -145,6 +145,7 @@ public sealed class LinuxGuestTests
         Assert.That(guest.Symbols["linux!current_task"], Is.EqualTo(0x1_FB80UL));
         Assert.That(guest.Symbols["linux!dup"], Is.EqualTo(0xFFFF_FFFF_8100_1000UL), "the first definition wins");
         Assert.That(guest.Symbols["linux!mod_fn"], Is.EqualTo(0xFFFF_FFFF_C000_0000UL));
+        Assert.That(guest.AddressSymbols.Where(s => s.Name == "linux!dup").Select(s => s.Address), Is.EqualTo(new[] { 0xFFFF_FFFF_8100_1000UL, 0xFFFF_FFFF_8100_2000UL }), "each definition names its own address");
     }
 
     [Test]

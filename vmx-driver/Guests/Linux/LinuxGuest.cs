@@ -26,6 +26,7 @@ public sealed class LinuxGuest : IGuestLoader
 
     private readonly byte[]? _initrd;
     private readonly Lazy<IReadOnlyDictionary<string, ulong>> _symbols;
+    private readonly Lazy<IReadOnlyList<(string Name, ulong Address)>> _addressSymbols;
 
     /// <summary>A kernel, an optional initrd and map, and the command line.</summary>
     public LinuxGuest(BzImage kernel, byte[]? initrd, string commandLine, SystemMap? map = null, string? initrdName = null)
@@ -38,6 +39,9 @@ public sealed class LinuxGuest : IGuestLoader
         _symbols = new Lazy<IReadOnlyDictionary<string, ulong>>(() => map is null
             ? new Dictionary<string, ulong>()
             : map.Symbols.ToDictionary(s => "linux!" + s.Key, s => s.Value, StringComparer.Ordinal));
+        _addressSymbols = new Lazy<IReadOnlyList<(string Name, ulong Address)>>(() => map is null
+            ? []
+            : [.. map.Entries.Select(e => ("linux!" + e.Name, e.Address))]);
         CommandLine = commandLine;
         Description = $"linux {kernel.Name}" + (initrd is null ? string.Empty : $", initrd {initrdName ?? "(memory)"}") +
             (kernel.KernelVersion.Length > 0 ? $" ({kernel.KernelVersion.Split(' ')[0]})" : string.Empty);
@@ -67,6 +71,9 @@ public sealed class LinuxGuest : IGuestLoader
 
     /// <summary>System.map's symbols as <c>linux!name</c> (built once).</summary>
     public IReadOnlyDictionary<string, ulong> Symbols => _symbols.Value;
+
+    /// <summary>Every line of System.map as <c>linux!name</c>, repeated names included (built once).</summary>
+    public IReadOnlyList<(string Name, ulong Address)> AddressSymbols => _addressSymbols.Value;
 
     /// <summary>Where things went in the last <see cref="Load"/>.</summary>
     public LinuxBootLayout? Layout { get; private set; }

@@ -8,7 +8,8 @@ namespace HyperDbgRemote.VmxDriver.Guests.Linux;
 
 /// <summary>
 /// A kernel symbol table in System.map (or /proc/kallsyms) format, one symbol a line: <c>ffffffff81000000 T _stext</c>,
-/// optionally followed by a tab and a module name. The first definition of a name wins (static functions repeat).
+/// optionally followed by a tab and a module name. The first definition of a name wins for name lookups (static
+/// functions repeat); <see cref="Entries"/> keeps every line, so that each address is named after its own function.
 /// </summary>
 public sealed class SystemMap
 {
@@ -20,17 +21,21 @@ public sealed class SystemMap
 
     private const string DebianPlaceholder = "The real System.map is in the";
 
-    private SystemMap(IReadOnlyDictionary<string, ulong> symbols, string name)
+    private SystemMap(IReadOnlyDictionary<string, ulong> symbols, IReadOnlyList<(string Name, ulong Address)> entries, string name)
     {
         Symbols = symbols;
+        Entries = entries;
         Name = name;
     }
 
     /// <summary>Where the map came from.</summary>
     public string Name { get; }
 
-    /// <summary>Symbol name → address.</summary>
+    /// <summary>Symbol name → address (the first definition of a name).</summary>
     public IReadOnlyDictionary<string, ulong> Symbols { get; }
+
+    /// <summary>Every symbol in file order, repeated names included (two static <c>io_serial_out</c>, each its own).</summary>
+    public IReadOnlyList<(string Name, ulong Address)> Entries { get; }
 
     /// <summary>Reads a map file (the size is checked before reading).</summary>
     /// <exception cref="GuestImageException">Missing, unreadable, Debian's placeholder, or a malformed line.</exception>
@@ -48,6 +53,7 @@ public sealed class SystemMap
         }
 
         var symbols = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        var entries = new List<(string Name, ulong Address)>();
         int lineNumber = 0;
         foreach (ReadOnlySpan<char> raw in text.AsSpan().EnumerateLines())
         {
@@ -79,7 +85,9 @@ public sealed class SystemMap
                 throw new GuestImageException($"{name}:{lineNumber}: bad symbol name '{Clip(symbol)}'.");
             }
 
-            symbols.TryAdd(symbol.ToString(), address);
+            string symbolName = symbol.ToString();
+            symbols.TryAdd(symbolName, address);
+            entries.Add((symbolName, address));
         }
 
         if (symbols.Count == 0)
@@ -87,7 +95,7 @@ public sealed class SystemMap
             throw new GuestImageException($"'{name}' holds no symbols.");
         }
 
-        return new SystemMap(symbols, name);
+        return new SystemMap(symbols, entries, name);
     }
 
     private static string Clip(ReadOnlySpan<char> text) => text.Length <= 80 ? text.ToString() : text[..80].ToString() + "...";
