@@ -195,6 +195,18 @@ internal sealed class DebugSession : IAsyncDisposable
 
             source.TrySetResult(n.Halted);
         }
+        else if (n.BodyCase == Notification.BodyOneofCase.Stopped)
+        {
+            // A command waiting for the next halt (a script's 'r' after 'g') learns now that none will come.
+            TaskCompletionSource<HaltedNotification> source;
+            lock (_gate)
+            {
+                source = _nextHalt;
+                _nextHalt = NewHaltSource();
+            }
+
+            source.TrySetException(new CommandException($"the guest stopped ({n.Stopped.Reason}) instead of halting."));
+        }
     }
 
     /// <summary>HyperDbg's break message (spec 4.3, 7.4) and the instruction.</summary>

@@ -19,6 +19,23 @@ public sealed class HostProcessTests
     private static (int Exit, string Out, string Err) Run(params string[] args) => HyperDbgProcess.Run(args);
 
     [Test]
+    public void ACommandWaitingForAHalt_WhenTheGuestStopsInstead_FailsAtOnce()
+    {
+        // Arrange: a guest that counts down from 2^32 (seconds), then stops (CLI; HLT: every core halted with
+        // interrupts off); the debugger's halt wait is ten minutes
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-stop-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(path, [0x48, 0xB9, 0, 0, 0, 0, 1, 0, 0, 0, 0x48, 0xFF, 0xC9, 0x75, 0xFB, 0xFA, 0xF4]);
+
+        // Act: 'r' waits for the guest to halt, which it never does (the test's limit is five minutes)
+        (int exit, string output, string error) = HyperDbgProcess.Run(TimeSpan.FromMinutes(5), "--guest", $"flat64:{path}@100000", "--wait", "600", "-c", "r");
+        File.Delete(path);
+
+        // Assert
+        Assert.That(exit, Is.EqualTo(1), output + error);
+        Assert.That(output + error, Does.Contain("the guest stopped").And.Contain("instead of halting"));
+    }
+
+    [Test]
     public void Commands_BreakReadChangeContinue_Succeed()
     {
         string image = Image();
