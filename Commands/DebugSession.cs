@@ -217,6 +217,9 @@ internal sealed class DebugSession : IAsyncDisposable
         {
             HaltReason.Event => $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")})\n",
             HaltReason.InitialBreak => $"initial break: all cores halted before the first instruction (core {h.Core:x})\n",
+            HaltReason.Breakpoint when h.HasBreakpointId => $"breakpoint 0x{h.BreakpointId:x} hit\n",
+            HaltReason.Breakpoint => $"breakpoint hit (set by another debugger, core {h.Core:x})\n",
+            HaltReason.Step => string.Empty, // HyperDbg's 't' shows only the next instruction
             _ => $"break-in: all cores halted (core {h.Core:x})\n",
         });
         string bytes = string.Join(' ', h.InstructionBytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));

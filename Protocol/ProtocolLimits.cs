@@ -55,6 +55,12 @@ public sealed class ProtocolLimits
     /// <summary>Most symbols one <c>x</c> lists; more are announced, not sent.</summary>
     public const int MaxSymbolMatches = 1000;
 
+    /// <summary>Default most code breakpoints set at once (<c>bp</c>).</summary>
+    public const int DefaultMaxBreakpoints = 1024;
+
+    /// <summary>Most steps one <c>t COUNT</c> request takes (each is a halt and a notification).</summary>
+    public const int MaxStepCount = 0x10000;
+
     /// <summary>Default largest GDB remote-protocol packet (payload bytes), announced to gdb as PacketSize.</summary>
     public const int DefaultMaxGdbPacketBytes = 16 * 1024;
 
@@ -68,6 +74,7 @@ public sealed class ProtocolLimits
     private readonly int _maxMemoryBytes = DefaultMaxMemoryBytes;
     private readonly int _maxDisassemblyInstructions = DefaultMaxDisassemblyInstructions;
     private readonly int _maxScriptBytes = DefaultMaxScriptBytes;
+    private readonly int _maxBreakpoints = DefaultMaxBreakpoints;
     private readonly int _maxEvents = DefaultMaxEvents;
     private readonly int _maxOutputs = DefaultMaxOutputs;
     private readonly int _maxOutputsPerEvent = DefaultMaxOutputsPerEvent;
@@ -124,6 +131,13 @@ public sealed class ProtocolLimits
         init => _maxEvents = Check(value, 1, MaxCount);
     }
 
+    /// <summary>Most code breakpoints set at once (<c>bp</c>), 1 .. 1,000,000.</summary>
+    public int MaxBreakpoints
+    {
+        get => _maxBreakpoints;
+        init => _maxBreakpoints = Check(value, 1, MaxCount);
+    }
+
     /// <summary>Most output sources, 1 .. 1,000,000.</summary>
     public int MaxOutputs
     {
@@ -178,6 +192,7 @@ public sealed class ProtocolLimits
         MaxDisassemblyInstructions = MaxDisassemblyInstructions,
         MaxScriptBytes = MaxScriptBytes,
         MaxEvents = MaxEvents,
+        MaxBreakpoints = MaxBreakpoints,
         MaxOutputs = MaxOutputs,
         MaxOutputsPerEvent = MaxOutputsPerEvent,
         MaxEvaluationOutputBytes = MaxEvaluationOutputBytes,
@@ -205,6 +220,8 @@ public sealed class ProtocolLimits
                 $"the symbol pattern is {request.LookupSymbols.Pattern.Length} characters; the limit is {MaxSymbolPatternLength}.",
             HostToAgent.BodyOneofCase.LookupSymbols when request.LookupSymbols.Addresses.Count > MaxSymbolAddresses =>
                 $"{request.LookupSymbols.Addresses.Count} addresses in one symbol lookup; the limit is {MaxSymbolAddresses}.",
+            HostToAgent.BodyOneofCase.Step when request.Step.Count > MaxStepCount =>
+                $"{request.Step.Count:x} steps exceed the limit of {MaxStepCount:x} per request.",
             _ => null,
         };
         return error is null;

@@ -6,7 +6,7 @@ namespace HyperDbgRemote.Agent.Messaging;
 /// <summary>The guest halted: every core stopped. Sent after pending batched output, with the halting core's registers
 /// read at the halt (not when the message is sent).</summary>
 /// <param name="Core">The core that halted the VM.</param>
-/// <param name="Reason">"break-in" or "event".</param>
+/// <param name="Reason">"break-in", "event", "initial-break", "breakpoint" or "step".</param>
 /// <param name="EventId">The event that broke, if any.</param>
 /// <param name="Stage">"pre" or "post" for events.</param>
 /// <param name="Port">The port of the exiting instruction, for events.</param>
@@ -14,7 +14,11 @@ namespace HyperDbgRemote.Agent.Messaging;
 /// <param name="InstructionBytes">Its bytes.</param>
 /// <param name="Disassembly">Its Intel-syntax text.</param>
 /// <param name="Registers">The core's registers at the halt, by name.</param>
-internal sealed record HaltedMessage(int Core, string Reason, int? EventId, string? Stage, int? Port, ulong Rip, byte[] InstructionBytes, string Disassembly, IReadOnlyDictionary<string, ulong> Registers) : AgentMessage;
+internal sealed record HaltedMessage(int Core, string Reason, int? EventId, string? Stage, int? Port, ulong Rip, byte[] InstructionBytes, string Disassembly, IReadOnlyDictionary<string, ulong> Registers) : AgentMessage
+{
+    /// <summary>For "breakpoint": the id of the host's breakpoint (<c>bp</c>) there; null for one set by gdb.</summary>
+    public int? BreakpointId { get; init; }
+}
 
 /// <summary>The guest runs again (after continue).</summary>
 internal sealed record RunningMessage : AgentMessage;

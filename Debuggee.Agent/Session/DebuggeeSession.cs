@@ -35,6 +35,7 @@ internal sealed partial class DebuggeeSession : IDisposable
         Outputs = new OutputManager(outputs ?? OutputPolicy.None, report => Messages.Log(EventLogLevel.Warning, report), Limits);
         Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs), Limits);
         Vm.ExitHandler = Events;
+        Breakpoints = new BreakpointTable(this);
         Vm.Halted += OnHalted;
         Vm.Stopped += (_, info) => OnStopped(info);
     }
@@ -48,6 +49,9 @@ internal sealed partial class DebuggeeSession : IDisposable
     public OutputManager Outputs { get; }
 
     public MessageQueue Messages { get; }
+
+    /// <summary>The host's code breakpoints by id (<c>bp</c>, <c>bl</c>, <c>bc</c>, <c>bd</c>, <c>be</c>).</summary>
+    public BreakpointTable Breakpoints { get; }
 
     /// <summary>The limits on what a peer may ask (the one limits object).</summary>
     public ProtocolLimits Limits { get; }
@@ -67,7 +71,22 @@ internal sealed partial class DebuggeeSession : IDisposable
     private void OnHalted(object? sender, VmHaltInfo halt)
     {
         Messages.FlushBatch();
-        Messages.Enqueue(DescribeHalt(halt));
+        HaltedMessage message = DescribeHalt(halt);
+        if (halt.Reason == VmxDriver.HaltReason.Breakpoint && halt.Tag is ulong address)
+        {
+            message = message with { BreakpointId = Breakpoints.Hit(address) };
+        }
+
+        Messages.Enqueue(message);
+    }
+
+    /// <summary>The current halt as a message, naming the host's breakpoint when one halted it.</summary>
+    public HaltedMessage Describe(VmHaltInfo halt)
+    {
+        HaltedMessage message = DescribeHalt(halt);
+        return halt.Reason == VmxDriver.HaltReason.Breakpoint && halt.Tag is ulong address
+            ? message with { BreakpointId = Breakpoints.IdAt(address) }
+            : message;
     }
 
     private void OnStopped(VmStopInfo info)

@@ -25,7 +25,7 @@ internal sealed class ExecutionControl
     /// <exception cref="SessionException">Not halted, or the address is not canonical.</exception>
     public bool SetBreakpoint(ulong linearAddress) => _session.WhileHalted("setting a breakpoint", () =>
     {
-        CheckCanonical(linearAddress);
+        BreakpointTable.CheckCanonical(linearAddress);
         return _session.Vm.AddCodeBreakpoint(linearAddress);
     });
 
@@ -47,15 +47,52 @@ internal sealed class ExecutionControl
         return _session.Vm.Step(c);
     }, cancellationToken);
 
-    /// <summary>Continues every core (see <see cref="DebuggeeSession.Continue"/>).</summary>
-    public void Continue(CancellationToken cancellationToken = default) => _session.Continue(cancellationToken: cancellationToken);
-
-    private static void CheckCanonical(ulong address)
+    /// <summary>
+    /// <c>t COUNT</c>: single-steps one core up to <paramref name="count"/> times, each step waiting for its halt (every
+    /// halt also goes to the hosts as a notification). A halt for another reason (a breakpoint, an event) ends the
+    /// steps early. Returns the steps done and the last halt.
+    /// </summary>
+    /// <exception cref="SessionException">Not halted, no such core, the core sleeps in HLT, or the guest stopped.</exception>
+    public (int Steps, VmHaltInfo Halt) Step(int core, int count, CancellationToken cancellationToken = default)
     {
-        ulong top = address >> 47;
-        if (top != 0 && top != 0x1_FFFF)
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        for (int done = 0; ;)
         {
-            throw new SessionException($"{address:x} is not a canonical address.", Protocol.Messages.Status.InvalidArgument);
+            var next = new TaskCompletionSource<VmHaltInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnHalt(object? sender, VmHaltInfo h) => next.TrySetResult(h);
+            void OnStop(object? sender, VmStopInfo s) => next.TrySetResult(null);
+            _session.Vm.Halted += OnHalt;
+            _session.Vm.Stopped += OnStop;
+            VmHaltInfo? halt;
+            try
+            {
+                Step(core, cancellationToken);
+                if (_session.Vm.HasStopped)
+                {
+                    next.TrySetResult(null);
+                }
+
+                halt = next.Task.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                _session.Vm.Halted -= OnHalt;
+                _session.Vm.Stopped -= OnStop;
+            }
+
+            done++;
+            if (halt is null)
+            {
+                throw new SessionException($"the guest stopped during step {done:x}.", Protocol.Messages.Status.GuestStopped);
+            }
+
+            if (done == count || halt.Reason != HaltReason.Step)
+            {
+                return (done, halt);
+            }
         }
     }
+
+    /// <summary>Continues every core (see <see cref="DebuggeeSession.Continue"/>).</summary>
+    public void Continue(CancellationToken cancellationToken = default) => _session.Continue(cancellationToken: cancellationToken);
 }

@@ -128,7 +128,14 @@ internal static class Notifications
     {
         var n = new HaltedNotification
         {
-            Reason = m.Reason switch { "event" => HaltReason.Event, "initial-break" => HaltReason.InitialBreak, _ => HaltReason.BreakIn },
+            Reason = m.Reason switch
+            {
+                "event" => HaltReason.Event,
+                "initial-break" => HaltReason.InitialBreak,
+                "breakpoint" => HaltReason.Breakpoint,
+                "step" => HaltReason.Step,
+                _ => HaltReason.BreakIn,
+            },
             Core = (uint)m.Core,
             Stage = m.Stage switch { "pre" => EventStage.Pre, "post" => EventStage.Post, _ => EventStage.Unspecified },
             Rip = m.Rip,
@@ -139,6 +146,11 @@ internal static class Notifications
         if (m.EventId is int id)
         {
             n.EventId = (uint)id;
+        }
+
+        if (m.BreakpointId is int breakpoint)
+        {
+            n.BreakpointId = (uint)breakpoint;
         }
 
         if (m.Port is int port)

@@ -190,7 +190,7 @@ internal sealed partial class RequestDispatcher
         {
             Status = wasHalted ? Status.AlreadyHalted : Status.Ok,
             Message = wasHalted ? "the debuggee is already halted." : string.Empty,
-            Halt = Notifications.Halted(DebuggeeSession.DescribeHalt(halt), _session),
+            Halt = Notifications.Halted(_session.Describe(halt), _session),
         };
     }
 }

@@ -144,6 +144,12 @@ internal sealed partial class RequestDispatcher
             case HostToAgent.BodyOneofCase.LookupSymbols:
                 reply.LookupSymbols = LookupSymbols(request.LookupSymbols, cancellationToken);
                 break;
+            case HostToAgent.BodyOneofCase.Breakpoint:
+                reply.Breakpoint = Breakpoint(request.Breakpoint, cancellationToken);
+                break;
+            case HostToAgent.BodyOneofCase.Step:
+                reply.Step = Step(request.Step, cancellationToken);
+                break;
             default:
                 throw new SessionException($"request {request.RequestId} has no body the agent knows ({request.BodyCase}).", Status.Unsupported);
         }
@@ -158,7 +164,7 @@ internal sealed partial class RequestDispatcher
             Guest = Guest(),
             Halted = _session.Vm.IsHalted,
         };
-        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly", "translation", "symbols"]);
+        response.Capabilities.Add(["events", "outputs", "registers", "memory", "disassembly", "translation", "symbols", "breakpoints"]);
         if (_scripts is not null)
         {
             response.Capabilities.Add("scripts");
@@ -173,7 +179,7 @@ internal sealed partial class RequestDispatcher
 
         if (_session.Vm.CurrentHalt is VmHaltInfo halt)
         {
-            response.CurrentHalt = Notifications.Halted(DebuggeeSession.DescribeHalt(halt), _session);
+            response.CurrentHalt = Notifications.Halted(_session.Describe(halt), _session);
         }
 
         response.Status = Status.Ok;
@@ -370,6 +376,12 @@ internal sealed partial class RequestDispatcher
                 break;
             case HostToAgent.BodyOneofCase.LookupSymbols:
                 reply.LookupSymbols = new LookupSymbolsResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.Breakpoint:
+                reply.Breakpoint = new BreakpointResponse { Status = status, Message = message };
+                break;
+            case HostToAgent.BodyOneofCase.Step:
+                reply.Step = new StepResponse { Status = status, Message = message };
                 break;
             default:
                 reply.Notification = new Notification { Log = new LogNotification { Level = LogLevel.Error, Text = message } };

@@ -1,0 +1,42 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Commands.Parsing;
+using HyperDbgRemote.Protocol.Messages;
+
+namespace HyperDbgRemote.Commands.Debugging;
+
+/// <summary><c>bl</c>: the breakpoints as HyperDbg lists them (id, address, enabled/disabled), with their hits.</summary>
+internal sealed class BreakpointListCommand : IDebuggerCommand
+{
+    public IReadOnlyList<string> Names => ["bl"];
+
+    public string Description => "list the breakpoints";
+
+    public IReadOnlyList<string> Syntax => ["bl"];
+
+    public IReadOnlyList<string> Examples => ["bl"];
+
+    public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
+    {
+        if (arguments.Count != 0)
+        {
+            throw new CommandException("bl takes no arguments.\nsyntax: bl");
+        }
+
+        _ = await context.RequireHaltAsync().ConfigureAwait(false); // as HyperDbg: listed while the debuggee is halted
+        BreakpointResponse r = await BreakpointRequests.SendAsync(context, new BreakpointRequest { Action = BreakpointAction.List }).ConfigureAwait(false);
+        if (r.Breakpoints.Count == 0)
+        {
+            context.Output.Line("no breakpoints are set");
+            return;
+        }
+
+        context.Output.Line("id   address             status     hits");
+        context.Output.Line("--   -----------------   --------   ----");
+        foreach (BreakpointInfo b in r.Breakpoints)
+        {
+            context.Output.Line($"{b.BreakpointId:x2}   {b.Address >> 32:x8}`{b.Address & 0xFFFFFFFF:x8}   {(b.Enabled ? "enabled " : "disabled")}   {b.Hits:x}");
+        }
+    }
+}

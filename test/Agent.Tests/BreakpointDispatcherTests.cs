@@ -1,0 +1,149 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Agent.Wire;
+using HyperDbgRemote.Protocol;
+using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.VmxDriver;
+using HyperDbgRemote.VmxDriver.Guests;
+
+namespace HyperDbgRemote.Agent.Tests;
+
+/// <summary><c>bp</c>/<c>bl</c>/<c>bc</c>/<c>bd</c>/<c>be</c> and <c>t</c> on the wire: what the dispatcher refuses, and
+/// a breakpoint hit and a step on the demo guest.</summary>
+public sealed class BreakpointDispatcherTests
+{
+    private const ulong PrintName = 0x100169; // demo!print_name
+
+    private static DebuggeeSession Create(ProtocolLimits? limits = null) =>
+        new(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 1, MemoryBytes = 16 * 1024 * 1024 }, limits);
+
+    private static async Task<VmHaltInfo> StartHalted(DebuggeeSession session)
+    {
+        var halted = new TaskCompletionSource<VmHaltInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.Vm.Halted += (_, h) => halted.TrySetResult(h);
+        session.Start(initialBreak: true);
+        return await halted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private static BreakpointResponse Bp(RequestDispatcher d, BreakpointAction action, ulong address = 0, uint? id = null)
+    {
+        var request = new BreakpointRequest { Action = action, Address = address };
+        if (id is uint i)
+        {
+            request.BreakpointId = i;
+        }
+
+        return d.Handle(new HostToAgent { RequestId = 1, Breakpoint = request }).Breakpoint;
+    }
+
+    [Test]
+    public async Task Set_NonCanonicalAddress_IsRefusedAndNothingIsSet()
+    {
+        // Arrange
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+
+        // Act
+        BreakpointResponse r = Bp(d, BreakpointAction.Set, 0x0000_8000_0000_0000);
+
+        // Assert
+        Assert.That((r.Status, r.Message), Is.EqualTo((Status.InvalidArgument, "800000000000 is not a canonical address: no instruction can be there.")));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints, Is.Empty);
+        Assert.That(session.Vm.CodeBreakpoints, Is.Empty);
+    }
+
+    [Test]
+    public async Task ClearEnableDisable_UnknownId_IsNotFound()
+    {
+        // Arrange
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+        Assert.That(Bp(d, BreakpointAction.Set, PrintName).BreakpointId, Is.EqualTo(1u), "HyperDbg numbers breakpoints from 1");
+
+        // Act / Assert
+        foreach (BreakpointAction action in new[] { BreakpointAction.Clear, BreakpointAction.Enable, BreakpointAction.Disable })
+        {
+            BreakpointResponse r = Bp(d, action, id: 5);
+            Assert.That((r.Status, r.Message), Is.EqualTo((Status.NotFound, "breakpoint 0x5 does not exist (see 'bl').")), action.ToString());
+        }
+
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => (b.BreakpointId, b.Address, b.Enabled)), Is.EqualTo(new[] { (1u, PrintName, true) }));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }));
+    }
+
+    [Test]
+    public async Task Set_BeyondTheLimitOrTwiceAtOneAddress_IsRefused_DisableThenEnableFollowTheVm()
+    {
+        // Arrange
+        using DebuggeeSession session = Create(new ProtocolLimits { MaxBreakpoints = 2 });
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+        _ = Bp(d, BreakpointAction.Set, 0x100000);
+        _ = Bp(d, BreakpointAction.Set, 0x100010);
+
+        // Act
+        BreakpointResponse tooMany = Bp(d, BreakpointAction.Set, 0x100020);
+        BreakpointResponse twice = Bp(d, BreakpointAction.Set, 0x100000);
+        BreakpointResponse disabled = Bp(d, BreakpointAction.Disable, id: 1);
+        IReadOnlyList<ulong> whileDisabled = session.Vm.CodeBreakpoints;
+        _ = Bp(d, BreakpointAction.Enable);
+        IReadOnlyList<ulong> afterEnableAll = session.Vm.CodeBreakpoints;
+        BreakpointResponse cleared = Bp(d, BreakpointAction.Clear);
+
+        // Assert
+        Assert.That((tooMany.Status, tooMany.Message), Is.EqualTo((Status.LimitExceeded, "2 breakpoints are set; the limit is 2 (clear some with 'bc').")));
+        Assert.That((twice.Status, twice.Message), Is.EqualTo((Status.InvalidArgument, "breakpoint 0x1 is already set at 100000.")));
+        Assert.That(disabled.Breakpoints.Select(b => (b.BreakpointId, b.Enabled)), Is.EqualTo(new[] { (1u, true) }), "the breakpoint as it was");
+        Assert.That(whileDisabled, Is.EqualTo(new[] { 0x100010UL }));
+        Assert.That(afterEnableAll, Is.EqualTo(new[] { 0x100000UL, 0x100010UL }));
+        Assert.That((cleared.Status, cleared.Breakpoints.Count, session.Vm.CodeBreakpoints.Count), Is.EqualTo((Status.Ok, 2, 0)));
+    }
+
+    [Test]
+    public void StepAndSet_WhileRunning_AreRefused_AndTooManySteps()
+    {
+        // Arrange
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        session.Start();
+
+        // Act
+        StepResponse step = d.Handle(new HostToAgent { Step = new StepRequest { Count = 1 } }).Step;
+        BreakpointResponse set = Bp(d, BreakpointAction.Set, PrintName);
+        StepResponse tooMany = d.Handle(new HostToAgent { Step = new StepRequest { Count = ProtocolLimits.MaxStepCount + 1 } }).Step;
+
+        // Assert
+        Assert.That((step.Status, step.Message), Is.EqualTo((Status.NotHalted, "stepping needs a halted debuggee: pause it first.")));
+        Assert.That((set.Status, set.Message), Is.EqualTo((Status.NotHalted, "setting a breakpoint needs a halted debuggee: pause it first.")));
+        Assert.That((tooMany.Status, tooMany.Message), Is.EqualTo((Status.LimitExceeded, "10001 steps exceed the limit of 10000 per request.")));
+        Assert.That(session.Vm.CodeBreakpoints, Is.Empty);
+    }
+
+    [Test]
+    public async Task Breakpoint_HaltsBeforeTheInstruction_ThenStepsMoveOneInstructionEach()
+    {
+        // Arrange
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+        uint id = Bp(d, BreakpointAction.Set, PrintName).BreakpointId;
+        var hit = new TaskCompletionSource<VmHaltInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.Vm.Halted += (_, h) => hit.TrySetResult(h);
+
+        // Act
+        Assert.That(d.Handle(new HostToAgent { Continue = new ContinueRequest() }).Continue.Status, Is.EqualTo(Status.Ok));
+        VmHaltInfo halt = await hit.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        HaltedNotification atBreak = d.Handle(new HostToAgent { Handshake = new HandshakeRequest { ProtocolVersion = ProtocolVersion.Current } }).Handshake.CurrentHalt;
+        DisassembleResponse next = d.Handle(new HostToAgent { Disassemble = new DisassembleRequest { Address = PrintName, Count = 3 } }).Disassemble;
+        StepResponse step = d.Handle(new HostToAgent { Step = new StepRequest { Count = 2 } }).Step;
+
+        // Assert
+        Assert.That((halt.Reason, atBreak.Reason, atBreak.BreakpointId, atBreak.Rip), Is.EqualTo((VmxDriver.HaltReason.Breakpoint, Protocol.Messages.HaltReason.Breakpoint, id, PrintName)));
+        Assert.That((step.Status, step.Steps, step.Halt.Reason, step.Halt.Rip), Is.EqualTo((Status.Ok, 2u, Protocol.Messages.HaltReason.Step, next.Instructions[2].Address)));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints[0].Hits, Is.EqualTo(1UL));
+    }
+}
