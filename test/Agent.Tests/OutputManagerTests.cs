@@ -246,8 +246,10 @@ public sealed class OutputManagerTests
         }
 
         Assert.That(s.State, Is.EqualTo(OutputState.Failed));
-        Assert.That(_reports.Where(r => r.Contains("failed", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1));
-        Assert.That(_reports[0], Does.Contain("output 'net' failed"));
+        // Under load the writer may first report that it is not keeping up; the failure itself is reported once.
+        List<string> failures = [.. _reports.Where(r => r.Contains("failed", StringComparison.Ordinal))];
+        Assert.That(failures, Has.Count.EqualTo(1));
+        Assert.That(failures[0], Does.Contain("output 'net' failed"));
         Assert.That(s.Lost, Is.GreaterThanOrEqualTo(11));
     }
 
