@@ -80,19 +80,23 @@ internal sealed class HostOptions
     {
         options = new HostOptions();
         error = null;
+        string? localOption = null;
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
             switch (args[i])
             {
                 case "--local":
+                    localOption ??= "--local";
                     options.Local = true;
                     break;
                 case "--guest":
+                    localOption ??= "--guest";
                     options.Guest = Next() ?? string.Empty;
                     options.Local = true;
                     break;
                 case "--cores":
+                    localOption ??= "--cores";
                     if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int cores))
                     {
                         error = "--cores takes a number";
@@ -102,6 +106,7 @@ internal sealed class HostOptions
                     options.Cores = cores;
                     break;
                 case "--memory":
+                    localOption ??= "--memory";
                     if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int mib) || !VmxDriver.VmConfiguration.IsValidMemoryMiB(mib))
                     {
                         error = VmxDriver.VmConfiguration.MemoryOptionError;
@@ -111,6 +116,7 @@ internal sealed class HostOptions
                     options.MemoryMiB = mib;
                     break;
                 case "--initial-break":
+                    localOption ??= "--initial-break";
                     options.InitialBreak = true;
                     break;
                 case HyperDbgRemote.Agent.Events.AgentScripts.EventLimitOption or HyperDbgRemote.Agent.Events.AgentScripts.EvaluationLimitOption:
@@ -132,9 +138,21 @@ internal sealed class HostOptions
                     break;
                 case "--connect":
                     options.Connect = Next();
+                    if (options.Connect is null)
+                    {
+                        error = "--connect needs the URI of an agent's listener";
+                        return false;
+                    }
+
                     break;
                 case "--token":
                     options.Token = Next();
+                    if (options.Token is null)
+                    {
+                        error = "--token needs the agent's token";
+                        return false;
+                    }
+
                     break;
                 case "--tls-ca":
                     options.TlsCa = Next();
@@ -191,6 +209,12 @@ internal sealed class HostOptions
                     error = $"unknown argument '{args[i]}'";
                     return false;
             }
+        }
+
+        if (options.Connect is not null && localOption is not null)
+        {
+            error = $"--connect attaches to an agent elsewhere; {localOption} is for a guest run inside the debugger (--local)";
+            return false;
         }
 
         if (options.Connect is null && !options.Local && !options.NonInteractive)

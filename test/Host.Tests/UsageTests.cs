@@ -49,6 +49,34 @@ public sealed partial class RemoteSessionTests
         });
     }
 
+    [TestCase("--local")]
+    [TestCase("--guest", "demo")]
+    [TestCase("--cores", "2")]
+    [TestCase("--initial-break")]
+    public void Hyperdbg_ConnectWithALocalOption_IsRefusedAndNamesBoth(params string[] localOption)
+    {
+        (int exit, string output) = RunProgram("hyperdbg", [.. localOption, "--connect", "tcp://127.0.0.1:1", "-c", ".status"]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(2), output);
+            Assert.That(output, Does.Contain("--connect").And.Contain(localOption[0]));
+        });
+    }
+
+    [TestCase("--connect")]
+    [TestCase("--token")]
+    public void Hyperdbg_OptionWithoutItsValue_IsRefused(string option)
+    {
+        (int exit, string output) = RunProgram("hyperdbg", [option]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(2), output);
+            Assert.That(output, Does.Contain(option + " needs"));
+        });
+    }
+
     [Test]
     public void HyperdbgAgent_ExitCodes_AreTheDocumentedOnes()
     {
