@@ -21,6 +21,7 @@ internal sealed class DebugSession : IAsyncDisposable
     private Task? _notifications;
     private TaskCompletionSource<HaltedNotification> _nextHalt = NewHaltSource();
     private ulong _nextRequestId = 1;
+    private ulong _continuedHaltId; // the newest halt continued from; older halts' late notifications are stale
 
     public DebugSession(HostOutput output)
     {
@@ -67,6 +68,7 @@ internal sealed class DebugSession : IAsyncDisposable
         await DetachAsync().ConfigureAwait(false);
         _connection = connection;
         GuestStopped = false;
+        _continuedHaltId = 0; // another agent numbers its halts afresh
         Halt = connection.Handshake.Halted ? connection.Handshake.CurrentHalt : null;
         if (connection is ReconnectingConnection reconnecting)
         {
@@ -152,12 +154,22 @@ internal sealed class DebugSession : IAsyncDisposable
     private void OnNotification(Notification n)
     {
         string text = string.Empty;
+        bool stale = false;
         switch (n.BodyCase)
         {
             case Notification.BodyOneofCase.Halted:
                 lock (_gate)
                 {
-                    Halt = n.Halted;
+                    if (n.Halted.HaltId != 0 && n.Halted.HaltId <= _continuedHaltId)
+                    {
+                        // Already known (from a handshake, pause or step answer) and continued from since: the guest
+                        // runs, so this must not become the current halt again.
+                        stale = true;
+                    }
+                    else
+                    {
+                        Halt = n.Halted;
+                    }
                 }
 
                 text = DescribeHalt(n.Halted);
@@ -184,7 +196,7 @@ internal sealed class DebugSession : IAsyncDisposable
         }
 
         _output.Notification(n, text);
-        if (n.BodyCase == Notification.BodyOneofCase.Halted)
+        if (n.BodyCase == Notification.BodyOneofCase.Halted && !stale)
         {
             TaskCompletionSource<HaltedNotification> source;
             lock (_gate)
@@ -234,6 +246,11 @@ internal sealed class DebugSession : IAsyncDisposable
     {
         lock (_gate)
         {
+            if (continued is not null)
+            {
+                _continuedHaltId = Math.Max(_continuedHaltId, continued.HaltId);
+            }
+
             if (ReferenceEquals(Halt, continued))
             {
                 Halt = null;

@@ -22,6 +22,7 @@ public sealed partial class VirtualMachine
             }
 
             SetHaltedLocked(true);
+            info.Sequence = ++_haltSequence;
             _haltInfo = info;
             _pauseRequested = false;
             Monitor.PulseAll(_gate);
@@ -81,7 +82,7 @@ public sealed partial class VirtualMachine
                     // Every core sits in HLT: nothing executes, so the VM is halted now.
                     SetHaltedLocked(true);
                     _pauseRequested = false;
-                    _haltInfo = new VmHaltInfo(_cores[0], HaltReason.BreakIn, null, null);
+                    _haltInfo = new VmHaltInfo(_cores[0], HaltReason.BreakIn, null, null) { Sequence = ++_haltSequence };
                 }
             }
 

@@ -31,6 +31,7 @@ public sealed partial class VirtualMachine : IDisposable
     private int _batonOwner;
     private bool _halted;
     private VmHaltInfo? _haltInfo;
+    private long _haltSequence; // guarded by _gate; see VmHaltInfo.Sequence
     private bool _pauseRequested;
     private volatile bool _stopRequested;
     private int _exitedCores;

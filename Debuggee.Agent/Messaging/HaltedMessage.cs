@@ -18,6 +18,9 @@ internal sealed record HaltedMessage(int Core, string Reason, int? EventId, stri
 {
     /// <summary>For "breakpoint": the id of the host's breakpoint (<c>bp</c>) there; null for one set by gdb.</summary>
     public int? BreakpointId { get; init; }
+
+    /// <summary>The VM's number for this halt (<see cref="VmxDriver.VmHaltInfo.Sequence"/>).</summary>
+    public ulong HaltId { get; init; }
 }
 
 /// <summary>The guest runs again (after continue).</summary>

@@ -99,6 +99,11 @@ internal sealed partial class DebuggeeSession : IDisposable
     public static HaltedMessage DescribeHalt(VmHaltInfo halt)
     {
         ArgumentNullException.ThrowIfNull(halt);
+        return DescribeHaltState(halt) with { HaltId = (ulong)halt.Sequence };
+    }
+
+    private static HaltedMessage DescribeHaltState(VmHaltInfo halt)
+    {
         Vcpu core = halt.Core;
         Dictionary<string, ulong> registers = RegisterNames.Displayed.ToDictionary(n => n, n => RegisterNames.Read(core, n), StringComparer.Ordinal);
         if (halt.Exit is IoExit exit)

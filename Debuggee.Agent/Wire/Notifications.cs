@@ -142,6 +142,7 @@ internal static class Notifications
             InstructionBytes = ByteString.CopyFrom(m.InstructionBytes),
             Disassembly = m.Disassembly,
             Registers = new RegisterSet(),
+            HaltId = m.HaltId,
         };
         if (m.EventId is int id)
         {
