@@ -288,29 +288,6 @@ public sealed partial class RemoteSessionTests
         return (exit, errors);
     }
 
-    private static (int Exit, string Output, string Errors) RunAgent(string[] args, params (string Name, string Value)[] environment)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"));
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach ((string name, string value) in environment)
-        {
-            psi.Environment[name] = value;
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> output = p.StandardOutput.ReadToEndAsync();
-        Task<string> errors = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("the agent did not exit within 60 s");
-        }
-
-        return (p.ExitCode, output.Result, errors.Result);
-    }
+    private static (int Exit, string Output, string Errors) RunAgent(string[] args, params (string Name, string Value)[] environment) =>
+        DebuggerProcesses.RunToEnd(DebuggerProcesses.AgentStartInfo(args), TimeSpan.FromSeconds(60), environment);
 }

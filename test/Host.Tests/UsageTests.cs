@@ -100,32 +100,8 @@ public sealed partial class RemoteSessionTests
     /// <summary>Runs <c>bin/PROGRAM</c> (the launcher ./build.sh writes; the assembly of this build without it).</summary>
     private static (int Exit, string Output) RunProgram(string program, string[] args, params (string Name, string Value)[] environment)
     {
-        string root = ConformanceRoot.SolutionDirectory() ?? throw new AssertionException("HyperDbgRemote.sln not found");
-        string launcher = Path.Combine(root, "bin", program);
-        ProcessStartInfo psi = File.Exists(launcher)
-            ? new ProcessStartInfo(launcher)
-            : new ProcessStartInfo("dotnet") { ArgumentList = { program == "hyperdbg" ? Dll("Debugger.Host", "HyperDbgRemote.Host.dll") : Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll") } };
-        psi.RedirectStandardOutput = true;
-        psi.RedirectStandardError = true;
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach ((string name, string value) in environment)
-        {
-            psi.Environment[name] = value;
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> output = p.StandardOutput.ReadToEndAsync();
-        Task<string> errors = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{program} did not finish within 60 s");
-        }
-
-        return (p.ExitCode, output.Result + errors.Result);
+        ProcessStartInfo psi = program == "hyperdbg" ? DebuggerProcesses.DebuggerStartInfo(args) : DebuggerProcesses.AgentStartInfo(args);
+        (int exit, string output, string errors) = DebuggerProcesses.RunToEnd(psi, TimeSpan.FromSeconds(60), environment);
+        return (exit, output + errors);
     }
 }

@@ -38,10 +38,35 @@ internal static class DebuggerProcesses
     public static ProcessStartInfo DebuggerStartInfo(params string[] args) =>
         StartInfo("hyperdbg", Path.Combine("Debugger.Host", "bin", Configuration(), "net10.0", "HyperDbgRemote.Host.dll"), args);
 
+    /// <summary>How to start the agent with <paramref name="args"/>, output and errors redirected.</summary>
+    public static ProcessStartInfo AgentStartInfo(params string[] args) =>
+        StartInfo("hyperdbg-agent", Path.Combine("Debuggee.Agent", "bin", Configuration(), "net10.0", "HyperDbgRemote.Agent.dll"), args);
+
+    /// <summary>Runs a program to its end with extra environment variables; fails the test when it has not finished
+    /// after <paramref name="limit"/> (a hang, not a measurement).</summary>
+    public static (int Exit, string Out, string Err) RunToEnd(ProcessStartInfo psi, TimeSpan limit, params (string Name, string Value)[] environment)
+    {
+        foreach ((string name, string value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
+        using Process p = Process.Start(psi)!;
+        Task<string> output = p.StandardOutput.ReadToEndAsync();
+        Task<string> errors = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(limit))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"{Path.GetFileName(psi.FileName)} {string.Join(' ', psi.ArgumentList)} did not finish within {limit.TotalSeconds:0} s");
+        }
+
+        return (p.ExitCode, output.Result, errors.Result);
+    }
+
     /// <summary>Starts an agent; returns once it printed its JSON ready line (with the addresses it listens on).</summary>
     public static AgentChild StartAgent(params string[] args)
     {
-        Process p = Process.Start(StartInfo("hyperdbg-agent", Path.Combine("Debuggee.Agent", "bin", Configuration(), "net10.0", "HyperDbgRemote.Agent.dll"), args))!;
+        Process p = Process.Start(AgentStartInfo(args))!;
         p.ErrorDataReceived += (_, _) => { };
         p.BeginErrorReadLine();
         Task<string?> line = p.StandardOutput.ReadLineAsync();
