@@ -63,12 +63,13 @@ public sealed class ExternalInterruptTests
         a.@out(0xE9, al);
     }
 
-    [Test]
-    public void Intr_RaisedJustBeforeSti_TakenAfterTheInstructionInStisShadow()
+    /// <summary>
+    /// A guest whose IRQ 3 handler prints 'I': it programs the PICs (only IRQ 3 unmasked), runs <paramref name="body"/>,
+    /// waits for the handler, prints 'B' and halts; an OUT to the signal port raises IRQ 3 from the exit.
+    /// </summary>
+    private static TestVm Irq3Guest(Action<Assembler> body)
     {
-        // Arrange: IRQ 3 rises at the OUT just before STI (IF=0: not taken); STI's shadow lets the OUT after it print
-        // 'S' before the handler's 'I'; then 'B'.
-        using TestVm t = TestVm.Create64(
+        TestVm t = TestVm.Create64(
             a =>
             {
                 Label main = a.CreateLabel();
@@ -78,11 +79,7 @@ public sealed class ExternalInterruptTests
                 a.Label(ref main);
                 a.lidt(__[Idtr]);
                 ProgramPics(a, masterMask: 0xF7);
-                Print(a, 'A');
-                a.mov(al, (byte)'S');
-                a.@out(SignalPort, al);
-                a.sti();
-                a.@out(0xE9, al);
+                body(a);
                 WaitForHandler(a);
                 Print(a, 'B');
                 a.cli();
@@ -93,6 +90,22 @@ public sealed class ExternalInterruptTests
         InterruptTests.WriteIdtGate(t, Idt, Idtr, 0x23, labels[0]);
         t.Core0.Controls.SetPort(SignalPort, true);
         t.Vm.ExitHandler = new RecordingExitHandler(_ => t.Devices.Pic.Line(3).Raise());
+        return t;
+    }
+
+    [Test]
+    public void Intr_RaisedJustBeforeSti_TakenAfterTheInstructionInStisShadow()
+    {
+        // Arrange: IRQ 3 rises at the OUT just before STI (IF=0: not taken); STI's shadow lets the OUT after it print
+        // 'S' before the handler's 'I'; then 'B'.
+        using TestVm t = Irq3Guest(a =>
+        {
+            Print(a, 'A');
+            a.mov(al, (byte)'S');
+            a.@out(SignalPort, al);
+            a.sti();
+            a.@out(0xE9, al);
+        });
 
         // Act
         t.Run();
@@ -107,34 +120,17 @@ public sealed class ExternalInterruptTests
     {
         // Arrange: IRQ 3 is raised, then 1,000 blocks run with IF=0 (nothing may be taken), 'A', STI, and the code
         // waits for the handler's flag before 'B'.
-        using TestVm t = TestVm.Create64(
-            a =>
-            {
-                Label main = a.CreateLabel();
-                Label handler = a.CreateLabel();
-                Label loop = a.CreateLabel();
-                a.jmp(main);
-                Handler(a, ref handler, 'I');
-                a.Label(ref main);
-                a.lidt(__[Idtr]);
-                ProgramPics(a, masterMask: 0xF7);
-                a.@out(SignalPort, al);
-                a.mov(ecx, 1000);
-                a.Label(ref loop);
-                a.dec(ecx);
-                a.jnz(loop);
-                Print(a, 'A');
-                a.sti();
-                WaitForHandler(a);
-                Print(a, 'B');
-                a.cli();
-                a.hlt();
-                return [handler];
-            },
-            out ulong[] labels);
-        InterruptTests.WriteIdtGate(t, Idt, Idtr, 0x23, labels[0]);
-        t.Core0.Controls.SetPort(SignalPort, true);
-        t.Vm.ExitHandler = new RecordingExitHandler(_ => t.Devices.Pic.Line(3).Raise());
+        using TestVm t = Irq3Guest(a =>
+        {
+            Label loop = a.CreateLabel();
+            a.@out(SignalPort, al);
+            a.mov(ecx, 1000);
+            a.Label(ref loop);
+            a.dec(ecx);
+            a.jnz(loop);
+            Print(a, 'A');
+            a.sti();
+        });
 
         // Act
         t.Run();
