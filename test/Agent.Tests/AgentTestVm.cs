@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.Agent.Events;
+using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
@@ -28,6 +29,21 @@ internal static class TestPrograms
         a.@in(al, 0x71);
         a.mov(rbx, rax);
         a.hlt();
+    }
+
+    /// <summary>An agent session (not started) whose guest loops on <c>mov al, 'Z'; out 80h, al; inc rbx</c> at 0x10000.</summary>
+    public static DebuggeeSession OutLoopSession()
+    {
+        var a = new Assembler(64);
+        Label loop = a.CreateLabel();
+        a.Label(ref loop);
+        a.mov(al, (byte)'Z');
+        a.@out(0x80, al);
+        a.inc(rbx);
+        a.jmp(loop);
+        using var s = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(s), 0x10000);
+        return new DebuggeeSession(new Flat64Guest(s.ToArray(), 0x10000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
     }
 }
 

@@ -14,19 +14,7 @@ namespace HyperDbgRemote.Agent.Tests;
 
 public sealed class DebuggeeSessionTests
 {
-    private static DebuggeeSession Create()
-    {
-        var a = new Assembler(64);
-        Label loop = a.CreateLabel();
-        a.Label(ref loop);
-        a.mov(al, (byte)'Z');
-        a.@out(0x80, al);
-        a.inc(rbx);
-        a.jmp(loop);
-        using var s = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(s), 0x10000);
-        return new DebuggeeSession(new Flat64Guest(s.ToArray(), 0x10000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
-    }
+    private static DebuggeeSession Create() => TestPrograms.OutLoopSession();
 
     private static async Task<T> Next<T>(DebuggeeSession session)
         where T : AgentMessage

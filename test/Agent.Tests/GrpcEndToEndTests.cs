@@ -36,16 +36,7 @@ public sealed class GrpcEndToEndTests
 
         public static async Task<Agent> StartAsync(string? token = null, string? unixSocket = null)
         {
-            var a = new Assembler(64);
-            Label loop = a.CreateLabel();
-            a.Label(ref loop);
-            a.mov(al, (byte)'Z');
-            a.@out(0x80, al);
-            a.inc(rbx);
-            a.jmp(loop);
-            using var s = new MemoryStream();
-            a.Assemble(new StreamCodeWriter(s), 0x10000);
-            var session = new DebuggeeSession(new Flat64Guest(s.ToArray(), 0x10000), new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+            DebuggeeSession session = TestPrograms.OutLoopSession();
             var hub = new NotificationHub(session);
             List<ListenUri> uris = [ListenUri.Parse("grpc://127.0.0.1:0")];
             if (unixSocket is not null)
