@@ -53,6 +53,7 @@ public sealed partial class LinuxIoStoriesTests
         Assert.That(functions["64"], Does.Contain("i8042"), "the i8042 driver: " + all);
         Assert.That(functions["60"], Does.Contain("i8042"), "the i8042 driver: " + all);
         Assert.That(output, Does.Contain("[port 43: b0]"), "the first PIT command: channel 2, lobyte/hibyte, mode 0 (the calibration)");
+        Assert.That(output, Does.Match(@"\[port cf8: 8000[0-9a-f]{4}\]"), "a configuration address on bus 0, enable bit set");
         Assert.That(exit, Is.Zero, all);
     }
 
