@@ -12,6 +12,9 @@ public sealed class DefaultGuestOsProfile : IGuestOsProfile
     private const int PageShift = 12;
 
     /// <inheritdoc/>
+    public string Description => "CR3-based (pid = CR3 >> 12, tid = core)";
+
+    /// <inheritdoc/>
     public GuestProcess Current(Vcpu core)
     {
         ArgumentNullException.ThrowIfNull(core);

@@ -8,4 +8,7 @@ public interface IGuestOsProfile
 {
     /// <summary>The process and thread running on <paramref name="core"/> (called on the core's thread or while halted).</summary>
     GuestProcess Current(Vcpu core);
+
+    /// <summary>One line for the user: what the profile reads, or why it answers as it does (<c>.status</c> shows it).</summary>
+    string Description => "CR3-based";
 }

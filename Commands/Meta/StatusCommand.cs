@@ -29,6 +29,11 @@ internal sealed class StatusCommand : IDebuggerCommand
         DebugSession.Check(r.Status.Status, string.Empty);
         StatusResponse s = r.Status;
         context.Output.Line($"connected to {context.Session.Connection.Handshake.AgentName}: {s.Guest.Description}, {s.Guest.Cores} core(s)");
+        if (s.OsProfile.Length > 0)
+        {
+            context.Output.Line($"processes: {s.OsProfile}");
+        }
+
         context.Output.Line($"debuggee: {(s.Stopped ? "stopped (" + s.StopReason + ")" : s.Halted ? "halted" : "running")}; messages dropped: {s.DroppedMessages}");
         foreach (PortExitCount e in s.Exits)
         {

@@ -313,6 +313,7 @@ internal sealed partial class RequestDispatcher
             Stopped = _session.Vm.HasStopped,
             StopReason = _session.Vm.StopInfo?.Reason.ToString() ?? string.Empty,
             DroppedMessages = (ulong)_session.Messages.DroppedTotal,
+            OsProfile = _session.Vm.OsProfile.Description,
         };
         foreach ((ushort port, long count) in _session.Vm.ExitCountsByPort())
         {

@@ -19,6 +19,9 @@ public sealed class DemoGuestOsProfile : IGuestOsProfile
     }
 
     /// <inheritdoc/>
+    public string Description => "demo (current_pid per core)";
+
+    /// <inheritdoc/>
     public GuestProcess Current(Vcpu core)
     {
         ArgumentNullException.ThrowIfNull(core);

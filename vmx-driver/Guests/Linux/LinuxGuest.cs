@@ -25,6 +25,7 @@ public sealed class LinuxGuest : IGuestLoader
     private const ulong OneGiB = 1UL << 30;
 
     private readonly byte[]? _initrd;
+    private readonly SystemMap? _map;
     private readonly Lazy<IReadOnlyDictionary<string, ulong>> _symbols;
     private readonly Lazy<IReadOnlyList<(string Name, ulong Address)>> _addressSymbols;
 
@@ -36,6 +37,7 @@ public sealed class LinuxGuest : IGuestLoader
         CheckCommandLine(commandLine);
         Kernel = kernel;
         _initrd = initrd is { Length: > 0 } ? initrd : null;
+        _map = map;
         _symbols = new Lazy<IReadOnlyDictionary<string, ulong>>(() => map is null
             ? new Dictionary<string, ulong>()
             : map.Symbols.ToDictionary(s => "linux!" + s.Key, s => s.Value, StringComparer.Ordinal));
@@ -113,6 +115,7 @@ public sealed class LinuxGuest : IGuestLoader
             LinuxBootLayout.EntryStubAddress,
             LinuxEntryStub.Build(LinuxBootLayout.EntryStubAddress, LinuxBootLayout.Entry64, LinuxBootLayout.BootParamsAddress, LinuxBootLayout.StackTop));
         Layout = layout;
+        vm.OsProfile = LinuxGuestOsProfile.ForMap(_map);
         return [new CoreStart(CoreStartMode.Long64, 0, LinuxBootLayout.EntryStubAddress, LinuxBootLayout.StackTop, cr3, LinuxBootLayout.PageTablesAddress + IdentityMap.GdtOffset)];
     }
 
