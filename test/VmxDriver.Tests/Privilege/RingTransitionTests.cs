@@ -1,8 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using static Iced.Intel.AssemblerRegisters;
 using static HyperDbgRemote.VmxDriver.Tests.Privilege.RingGuest;
+using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 
