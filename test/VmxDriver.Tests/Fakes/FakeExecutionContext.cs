@@ -44,7 +44,13 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public List<GuestMemoryRegion> Mapped { get; } = [];
 
+    public int PrivilegeLevel { get; private set; }
+
     public ulong ReadRegister(GuestRegister register) => _registers.GetValueOrDefault(register);
+
+    public void SetPrivilegeLevel(int cpl) => PrivilegeLevel = cpl;
+
+    public int ReadPrivilegeLevel() => PrivilegeLevel;
 
     public void WriteRegister(GuestRegister register, ulong value) => _registers[register] = value;
 

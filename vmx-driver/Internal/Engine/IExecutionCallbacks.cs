@@ -26,6 +26,11 @@ internal interface IExecutionCallbacks
     /// the faulting instruction (faults) or after it (traps, software interrupts).</summary>
     void OnException(int vector);
 
+    /// <summary>The guest executed SYSCALL or SYSENTER, which the engine leaves to the model: on entry RIP is at the
+    /// instruction and <paramref name="length"/> is its length; the model performs it (or delivers the fault it raises)
+    /// and leaves RIP where execution continues.</summary>
+    void OnSystemInstruction(SystemInstruction instruction, int length);
+
     /// <summary>The guest executed CPUID with <paramref name="leaf"/> in EAX and <paramref name="subleaf"/> in ECX; the
     /// result goes to EAX, EBX, ECX and EDX instead of the engine's own.</summary>
     CpuidResult OnCpuid(uint leaf, uint subleaf);

@@ -29,6 +29,17 @@ internal interface IExecutionContext : IDisposable
     /// it, or the engine cannot hold it (the message says why).</exception>
     void WriteRegister(GuestRegister register, ulong value);
 
+    /// <summary>
+    /// Sets the current privilege level, as the CPU does when the model performs a privilege change itself (delivery
+    /// through an IDT gate to an inner ring, SYSCALL): the engine changes the CPL on IRETQ, SYSRETQ and SYSEXIT, but
+    /// never when CS or SS is written. Segment registers are written separately (<see cref="WriteRegister"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cpl"/> is not 0–3.</exception>
+    void SetPrivilegeLevel(int cpl);
+
+    /// <summary>The current privilege level as the engine holds it (which the model normally reads from CS.RPL).</summary>
+    int ReadPrivilegeLevel();
+
     /// <summary>Reads GDTR, IDTR, LDTR or TR (selector and flags only for the last two).</summary>
     TableRegister ReadTableRegister(TableRegisterKind kind);
 

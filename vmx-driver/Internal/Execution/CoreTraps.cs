@@ -74,6 +74,9 @@ internal sealed class CoreTraps : IExecutionCallbacks
     public void OnException(int vector) => _events.DeliverException(vector);
 
     /// <inheritdoc/>
+    public void OnSystemInstruction(SystemInstruction instruction, int length) => FastSystemCalls.Perform(_core, _events, instruction, length);
+
+    /// <inheritdoc/>
     public CpuidResult OnCpuid(uint leaf, uint subleaf) => CpuidTable.Lookup(leaf, subleaf, _core.Index);
 
     /// <inheritdoc/>

@@ -27,13 +27,22 @@ internal sealed class EventDelivery
     private const ulong FlagAc = 1UL << 18;
     private const int GateSize64 = 16;
     private const int DoubleFault = 8;
+    private const int InvalidTss = 10;
     private const int SegmentNotPresent = 11;
+    private const int StackFault = 12;
     private const int GeneralProtection = 13;
     private const int PageFault = 14;
     private const byte GatePresent = 0x80;
     private const byte GateTypeInterrupt64 = 0xE;
     private const byte GateTypeTrap64 = 0xF;
     private const byte IntN = 0xCD;
+    private const int RspOffset = 4;
+    private const int IstOffset = 0x24;
+    private const ulong DescriptorCode = 3UL << 43; // S and the code bit of the type
+    private const ulong DescriptorConforming = 1UL << 42;
+    private const ulong DescriptorPresent = 1UL << 47;
+    private const ulong DescriptorLong = 1UL << 53;
+    private const ulong DescriptorDefaultBig = 1UL << 54;
 
     private readonly Vcpu _core;
 
@@ -117,6 +126,9 @@ internal sealed class EventDelivery
             _core.Context.ExceptionDelivered();
         }
     }
+
+    /// <summary>Delivers a fault the model raised for the instruction at RIP (SYSCALL's #UD, for one), as an exception.</summary>
+    public void DeliverFault(int vector, uint? errorCode) => Deliver(vector, errorCode, external: true);
 
     /// <summary>
     /// True when the engine raised <paramref name="vector"/> (below 32) for an <c>INT n</c>: the engine reports both
@@ -254,11 +266,39 @@ internal sealed class EventDelivery
             return Refuse($"the IDT gate is not present (access byte 0x{access:X2}, #NP)", out why);
         }
 
+        uint ext = external ? 1u : 0;
+        int cpl = (int)(_core.ReadRegister(GuestRegister.Cs) & 3);
+        int gateDpl = (access >> 5) & 3;
+        if (!external && gateDpl < cpl)
+        {
+            // INT n, INT3, INTO from an outer ring to a more privileged gate (SDM Vol. 3A, "Protection of Exception- and
+            // Interrupt-Handler Procedures").
+            fault = new DeliveryFault(GeneralProtection, idtErrorCode, null);
+            return Refuse($"INT {vector} at CPL {cpl} through a gate of DPL {gateDpl} (#GP)", out why);
+        }
+
         ulong target = BitConverter.ToUInt16(gate) | ((ulong)BitConverter.ToUInt16(gate[6..]) << 16) | ((ulong)BitConverter.ToUInt32(gate[8..]) << 32);
-        ulong selector = BitConverter.ToUInt16(gate[2..]);
+        ushort selector = BitConverter.ToUInt16(gate[2..]);
+        int ist = gate[4] & 7;
+        if (!TargetPrivilege(selector, cpl, ext, out int newCpl, out why, out fault))
+        {
+            return false;
+        }
+
+        bool inward = newCpl < cpl;
         ulong rsp = _core.ReadRegister(GuestRegister.Rsp);
+        ulong newRsp = rsp;
+        if (ist != 0 || inward)
+        {
+            // SDM Vol. 3A, "64-Bit Mode Stack Frame" and "Interrupt Stack Table": IST n, else RSP of the new ring.
+            if (!ReadTssStack(ist != 0 ? IstOffset + (8 * (ist - 1)) : RspOffset + (8 * newCpl), ext, out newRsp, out why, out fault))
+            {
+                return false;
+            }
+        }
+
         ulong flags = _core.ReadRegister(GuestRegister.Rflags);
-        ulong newRsp = rsp & ~0xFUL;
+        newRsp &= ~0xFUL;
         Span<ulong> frame = [_core.ReadRegister(GuestRegister.Ss), rsp, flags, _core.ReadRegister(GuestRegister.Cs), _core.ReadRegister(GuestRegister.Rip), errorCode ?? 0];
         int count = errorCode.HasValue ? 6 : 5; // software INT n and events injected without one push none
 
@@ -269,9 +309,16 @@ internal sealed class EventDelivery
         {
             ulong slot = newRsp - (8 * (ulong)(i + 1));
             Translation t = _core.Translate(slot, PageAccess.Write, AccessPrivilege.Supervisor, setAccessedDirty: false);
+            if (t.IsNonCanonical)
+            {
+                // SDM Vol. 2A, "INT n" (IA-32e mode): a non-canonical stack address raises #SS(EXT).
+                fault = new DeliveryFault(StackFault, ext, null);
+                return Refuse($"the stack address 0x{slot:X} is not canonical (#SS)", out why);
+            }
+
             if (!t.IsMapped || (t.Physical & 7) != 0 || !_core.Machine.Memory.TryRead(t.Physical, out ulong _))
             {
-                fault = t.IsMapped || t.IsNonCanonical ? null : new DeliveryFault(PageFault, (uint)t.ErrorCode, slot);
+                fault = t.IsMapped ? null : new DeliveryFault(PageFault, (uint)t.ErrorCode, slot);
                 return Refuse($"the stack at 0x{slot:X} is not writable{(fault is null ? string.Empty : $" (#PF, error code 0x{(uint)t.ErrorCode:X})")}", out why);
             }
 
@@ -286,15 +333,91 @@ internal sealed class EventDelivery
         }
 
         newRsp -= 8 * (ulong)count;
+        if (inward)
+        {
+            // The engine changes the CPL only on its own far transfers: set it, then SS = a null selector with RPL = the
+            // new CPL (SDM Vol. 3A, "Stack Switching in IA-32e Mode").
+            _core.Context.SetPrivilegeLevel(newCpl);
+            _core.WriteRegister(GuestRegister.Ss, (ulong)newCpl);
+        }
+
         _core.WriteRegister(GuestRegister.Rsp, newRsp);
         ulong cleared = FlagTf | FlagNt | FlagRf | (type == GateTypeInterrupt64 ? FlagIf : 0);
         _core.WriteRegister(GuestRegister.Rflags, flags & ~cleared);
-        if (selector != _core.ReadRegister(GuestRegister.Cs))
+        ulong newCs = (ulong)((selector & 0xFFFC) | newCpl);
+        if (newCs != _core.ReadRegister(GuestRegister.Cs))
         {
-            _core.WriteRegister(GuestRegister.Cs, selector);
+            _core.WriteRegister(GuestRegister.Cs, newCs);
         }
 
         _core.WriteRegister(GuestRegister.Rip, target);
+        why = null;
+        return true;
+    }
+
+    /// <summary>The privilege level of the handler's code segment <paramref name="selector"/> (SDM Vol. 3A, "Privilege
+    /// Level Checking When Accessing ... Interrupt-Handler Procedures"): a null selector, one beyond the GDT or not a
+    /// 64-bit code segment raises #GP(selector), one not present #NP(selector), one less privileged than CPL #GP(selector).</summary>
+    private bool TargetPrivilege(ushort selector, int cpl, uint ext, out int newCpl, out string? why, out DeliveryFault? fault)
+    {
+        newCpl = cpl;
+        fault = null;
+        uint code = (uint)(selector & 0xFFFC) | ext;
+        TableRegister gdt = _core.Context.ReadTableRegister(TableRegisterKind.Gdtr);
+        Span<byte> bytes = stackalloc byte[8];
+        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || (ulong)(selector & 0xFFF8) + 7 > gdt.Limit
+            || _core.ReadVirtual(gdt.Base + (ulong)(selector & 0xFFF8), bytes) != 8)
+        {
+            fault = new DeliveryFault(GeneralProtection, code, null);
+            return Refuse($"the gate's code selector 0x{selector:X4} is null, in the LDT or beyond the GDT (#GP)", out why);
+        }
+
+        ulong descriptor = BitConverter.ToUInt64(bytes);
+        bool codeSegment = (descriptor & DescriptorCode) == DescriptorCode;
+        if (!codeSegment || (descriptor & DescriptorLong) == 0 || (descriptor & DescriptorDefaultBig) != 0)
+        {
+            fault = new DeliveryFault(GeneralProtection, code, null);
+            return Refuse($"the gate's selector 0x{selector:X4} is not a 64-bit code segment (descriptor 0x{descriptor:X16}, #GP)", out why);
+        }
+
+        int dpl = (int)((descriptor >> 45) & 3);
+        bool conforming = (descriptor & DescriptorConforming) != 0;
+        if (dpl > cpl)
+        {
+            fault = new DeliveryFault(GeneralProtection, code, null);
+            return Refuse($"the handler's code segment 0x{selector:X4} (DPL {dpl}) is less privileged than CPL {cpl} (#GP)", out why);
+        }
+
+        if ((descriptor & DescriptorPresent) == 0)
+        {
+            fault = new DeliveryFault(SegmentNotPresent, code, null);
+            return Refuse($"the handler's code segment 0x{selector:X4} is not present (#NP)", out why);
+        }
+
+        newCpl = conforming ? cpl : dpl;
+        why = null;
+        return true;
+    }
+
+    /// <summary>Reads a stack pointer from the 64-bit TSS at <paramref name="offset"/>: beyond TR's limit, #TS(TR).</summary>
+    private bool ReadTssStack(int offset, uint ext, out ulong rsp, out string? why, out DeliveryFault? fault)
+    {
+        rsp = 0;
+        fault = null;
+        TableRegister tr = _core.Context.ReadTableRegister(TableRegisterKind.Tr);
+        Span<byte> bytes = stackalloc byte[8];
+        if ((tr.Selector & 0xFFFC) == 0 || (ulong)offset + 7 > tr.Limit)
+        {
+            fault = new DeliveryFault(InvalidTss, (uint)(tr.Selector & 0xFFFC) | ext, null);
+            return Refuse($"the stack pointer at offset 0x{offset:X} of the TSS (TR 0x{tr.Selector:X4}, limit 0x{tr.Limit:X}) is beyond its limit (#TS)", out why);
+        }
+
+        if (_core.ReadVirtual(tr.Base + (ulong)offset, bytes) != 8)
+        {
+            return Refuse($"the TSS at 0x{tr.Base:X} is not mapped to guest memory", out why);
+        }
+
+        rsp = BitConverter.ToUInt64(bytes);
         why = null;
         return true;
     }

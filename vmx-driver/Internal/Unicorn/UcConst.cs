@@ -27,6 +27,11 @@ internal static class UcConst
     /// RDMSR, WRMSR and SYSRET are refused with UC_ERR_HOOK, measured).</summary>
     public const int InsCpuid = 113;
     public const int InsIn = 218;
+
+    /// <summary>UC_X86_INS_SYSCALL and UC_X86_INS_SYSENTER: the engine calls the hook and adds the instruction's length
+    /// to RIP, nothing else (2.1.1's <c>helper_syscall</c>, <c>helper_sysenter</c>).</summary>
+    public const int InsSyscall = 699;
+    public const int InsSysenter = 700;
     public const int InsOut = 500;
 
     public const int ErrOk = 0;

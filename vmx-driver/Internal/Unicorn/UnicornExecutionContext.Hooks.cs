@@ -30,6 +30,8 @@ internal sealed unsafe partial class UnicornExecutionContext
         _engine.AddInstructionHook(UcConst.InsOut, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, uint, IntPtr, void>)&OnOut, (void*)user);
         _engine.AddInstructionHook(UcConst.InsIn, (delegate* unmanaged[Cdecl]<IntPtr, uint, int, IntPtr, uint>)&OnIn, (void*)user);
         _engine.AddInstructionHook(UcConst.InsCpuid, (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, int>)&OnCpuid, (void*)user);
+        _engine.AddInstructionHook(UcConst.InsSyscall, (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, void>)&OnSyscall, (void*)user);
+        _engine.AddInstructionHook(UcConst.InsSysenter, (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, void>)&OnSysenter, (void*)user);
         _engine.AddHook(UcConst.HookInsnInvalid, (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, byte>)&OnInvalidInstruction, (void*)user);
         _engine.AddHook(UcConst.HookIntr, (delegate* unmanaged[Cdecl]<IntPtr, uint, IntPtr, void>)&OnInterrupt, (void*)user);
         _engine.AddHook(UcConst.HookMemUnmapped, (delegate* unmanaged[Cdecl]<IntPtr, int, ulong, int, long, IntPtr, byte>)&OnUnmapped, (void*)user);
@@ -103,6 +105,48 @@ internal sealed unsafe partial class UnicornExecutionContext
         catch (Exception ex)
         {
             context._callbacks.OnCallbackFailed($"interrupt {vector} delivery", ex);
+        }
+#pragma warning restore CA1031
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnSyscall(IntPtr uc, IntPtr user) => FromUser(user).OnSystemInstruction(SystemInstruction.Syscall);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnSysenter(IntPtr uc, IntPtr user) => FromUser(user).OnSystemInstruction(SystemInstruction.Sysenter);
+
+    /// <summary>
+    /// SYSCALL and SYSENTER: the engine only calls the hook, then adds the instruction's length to RIP (measured on
+    /// 2.1.1; <c>helper_syscall</c>/<c>helper_sysenter</c>). Both end their translation block, so the instruction ends at
+    /// the block's end. In a 64-bit engine RIP is exact in the SYSCALL hook (the engine syncs it first) and the length is
+    /// the block's end minus RIP; in SYSENTER's hook RIP is stale and, like SYSCALL in a 16/32-bit engine, the length is
+    /// that of the plain two-byte encoding (a prefixed SYSENTER is not measured). After the model ran, RIP is lowered by
+    /// the length the engine is about to add.
+    /// </summary>
+    private void OnSystemInstruction(SystemInstruction instruction)
+    {
+        const int PlainLength = 2;
+#pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
+        try
+        {
+            int length = PlainLength;
+            if (instruction == SystemInstruction.Syscall && Is64Bit)
+            {
+                ulong end = CurrentBlockEnd;
+                ulong rip = ReadRegister(GuestRegister.Rip);
+                if (end > rip && end - rip <= 15)
+                {
+                    length = (int)(end - rip);
+                }
+            }
+
+            _callbacks.OnSystemInstruction(instruction, length);
+            ulong next = ReadRegister(GuestRegister.Rip) - (ulong)length;
+            WriteRegister(GuestRegister.Rip, Is64Bit ? next : next & uint.MaxValue);
+        }
+        catch (Exception ex)
+        {
+            _callbacks.OnCallbackFailed(instruction.ToString().ToUpperInvariant(), ex);
         }
 #pragma warning restore CA1031
     }

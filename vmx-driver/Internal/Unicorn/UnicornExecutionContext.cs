@@ -21,6 +21,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     private readonly int _coreIndex;
     private readonly UcEngine _engine;
     private readonly OldExceptionField _oldException;
+    private readonly PrivilegeLevelField _privilege;
     private readonly IExecutionCallbacks _callbacks;
     private readonly IoInstructions _io;
 
@@ -42,17 +43,18 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
         // Calibrate before opening the engine: a failed calibration leaves no engine open.
         _oldException = OldExceptionField.Calibrated;
+        _privilege = PrivilegeLevelField.Calibrated;
         _engine = UcEngine.Open(mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
         _engine.StopAtNoAddress();
         _scratch = UcContext.Allocate(_engine);
-        if (_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize)
+        if ((_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize) || _scratch.Size != _privilege.ContextSize)
         {
             int size = _scratch.Size;
             _scratch.Dispose();
             _engine.Dispose();
             throw new CpuEngineUnavailableException(
                 $"The CPU engine's saved contexts differ in size between modes ({size} bytes in core {coreIndex}'s engine, "
-                + $"{_oldException.ContextSize} in the calibration's 64-bit engine); its exception state cannot be reset.");
+                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state and privilege level cannot be set.");
         }
 
         _slot = (BlockSlot*)NativeMemory.AllocZeroed((nuint)sizeof(BlockSlot));
@@ -132,6 +134,13 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
         _engine.WriteRegister(id, value);
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Through the calibrated field of a saved context (<see cref="PrivilegeLevelField"/>).</remarks>
+    public void SetPrivilegeLevel(int cpl) => _privilege.Set(_engine, _scratch, cpl);
+
+    /// <inheritdoc/>
+    public int ReadPrivilegeLevel() => _privilege.Get(_engine, _scratch);
 
     /// <inheritdoc/>
     public TableRegister ReadTableRegister(TableRegisterKind kind)
