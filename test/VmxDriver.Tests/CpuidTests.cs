@@ -69,6 +69,7 @@ public sealed class CpuidTests
 
         Assert.That(one.Ecx & (1u << 31), Is.Not.Zero, "leaf 1 ECX bit 31: hypervisor present");
         Assert.That(one.Edx & CpuidTable.Apic, Is.Zero, "no local APIC is modelled");
+        Assert.That(one.Edx & CpuidTable.Sep, Is.Zero, "SYSENTER raises #UD, so SEP is not reported");
         Assert.That(hv.Eax, Is.EqualTo(CpuidTable.HypervisorLeaf), "the highest hypervisor leaf");
         byte[] signature = [.. BitConverter.GetBytes(hv.Ebx), .. BitConverter.GetBytes(hv.Ecx), .. BitConverter.GetBytes(hv.Edx)];
         Assert.That(Encoding.ASCII.GetString(signature), Is.EqualTo("HyperDbgRmt\0"));

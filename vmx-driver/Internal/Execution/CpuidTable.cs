@@ -9,7 +9,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// What CPUID reports to every guest: the one table of what the CPU engine and our platform really implement
 /// (docs/vmx-driver.md, "CPUID"). It starts from what Unicorn 2.1.1's CPU model (QEMU's <c>qemu64</c>, the same in 16-
 /// and 64-bit engines) reports, measured, and takes away what is not there: the local APIC (the platform has none: the
-/// APIC base MSR reads 0 and ignores writes), SVM (the VMX model is ours; the engine's SVM is not offered), and the
+/// APIC base MSR reads 0 and ignores writes), SYSENTER/SYSEXIT (SEP: SYSENTER raises #UD), SVM (the VMX model is ours; the engine's SVM is not offered), and the
 /// Intel-only cache leaves 2 and 4 of a CPU that says it is AMD. It adds the hypervisor bit (leaf 1 ECX bit 31) and the
 /// hypervisor leaf 0x40000000 with the signature "HyperDbgRmt\0", as hypervisors do. Leaves the table does not list
 /// read as zeros (AMD's rule for leaves beyond the maximum). Served from the engine's CPUID hook, so the engine's own
@@ -29,6 +29,9 @@ internal static class CpuidTable
     /// <summary>Leaf 1 EDX bit 9 and leaf 0x80000001 EDX bit 9: an on-chip local APIC (not modelled).</summary>
     public const uint Apic = 1u << 9;
 
+    /// <summary>Leaf 1 EDX bit 11: SYSENTER/SYSEXIT (not offered: SYSENTER raises #UD, see FastSystemCalls).</summary>
+    public const uint Sep = 1u << 11;
+
     /// <summary>Leaf 0x80000001 ECX bit 2: SVM (not offered).</summary>
     public const uint Svm = 1u << 2;
 
@@ -41,8 +44,8 @@ internal static class CpuidTable
         [0x0000_0000] = new(0x0000_0001, VendorEbx, VendorEcx, VendorEdx),
 
         // Family 6 model 6 stepping 3; CLFLUSH line 64 bytes (EBX bits 31:24, the APIC id, are the core's index);
-        // ECX: SSE3, CX16, hypervisor; EDX: qemu64's features without APIC (bit 9).
-        [0x0000_0001] = new(0x0000_0663, 0x0000_0800, 0x0000_2001 | HypervisorPresent, 0x078B_FBFD & ~Apic),
+        // ECX: SSE3, CX16, hypervisor; EDX: qemu64's features without APIC (bit 9) and SEP (bit 11).
+        [0x0000_0001] = new(0x0000_0663, 0x0000_0800, 0x0000_2001 | HypervisorPresent, 0x078B_FBFD & ~Apic & ~Sep),
 
         // The hypervisor leaf: the highest hypervisor leaf (itself) and the signature.
         [HypervisorLeaf] = new(HypervisorLeaf, Signature(0), Signature(4), Signature(8)),
