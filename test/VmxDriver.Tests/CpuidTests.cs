@@ -62,6 +62,14 @@ public sealed class CpuidTests
     }
 
     [Test]
+    public void FastSystemCalls_SyscallReported_SepNot()
+    {
+        // SYSCALL is performed in long mode (FastSystemCallTests); SYSENTER raises #UD, so SEP is not reported.
+        Assert.That(CpuidTable.Lookup(0x8000_0001, 0, 0).Edx & CpuidTable.Syscall, Is.Not.Zero, "leaf 0x80000001 EDX bit 11: SYSCALL");
+        Assert.That(CpuidTable.Lookup(1, 0, 0).Edx & CpuidTable.Sep, Is.Zero, "leaf 1 EDX bit 11: SEP");
+    }
+
+    [Test]
     public void HypervisorBitAndLeaf_NameTheProject()
     {
         CpuidResult one = CpuidTable.Lookup(1, 0, 0);
@@ -69,7 +77,6 @@ public sealed class CpuidTests
 
         Assert.That(one.Ecx & (1u << 31), Is.Not.Zero, "leaf 1 ECX bit 31: hypervisor present");
         Assert.That(one.Edx & CpuidTable.Apic, Is.Zero, "no local APIC is modelled");
-        Assert.That(one.Edx & CpuidTable.Sep, Is.Zero, "SYSENTER raises #UD, so SEP is not reported");
         Assert.That(hv.Eax, Is.EqualTo(CpuidTable.HypervisorLeaf), "the highest hypervisor leaf");
         byte[] signature = [.. BitConverter.GetBytes(hv.Ebx), .. BitConverter.GetBytes(hv.Ecx), .. BitConverter.GetBytes(hv.Edx)];
         Assert.That(Encoding.ASCII.GetString(signature), Is.EqualTo("HyperDbgRmt\0"));

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.VmxDriver.Guests;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -289,7 +290,7 @@ public sealed class InterruptTests
     {
         Span<byte> gate = stackalloc byte[16];
         BitConverter.TryWriteBytes(gate, (ushort)handler);
-        BitConverter.TryWriteBytes(gate[2..], (ushort)t.Core0.ReadRegister(GuestRegister.Cs));
+        BitConverter.TryWriteBytes(gate[2..], IdentityMap.CodeSelector);
         gate[5] = 0x8E;
         BitConverter.TryWriteBytes(gate[6..], (ushort)(handler >> 16));
         BitConverter.TryWriteBytes(gate[8..], (uint)(handler >> 32));

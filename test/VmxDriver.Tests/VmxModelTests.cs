@@ -16,6 +16,7 @@ public sealed class VmxModelTests
     private const ulong Code = 0x10000;
     private const ulong Stack = 0x9000;
     private const ulong IdtBase = 0x20000;
+    private const ulong GdtBase = 0x22000;
     private const ulong Handler = 0x21000;
     private const ulong Buffer = 0x30000;
 
@@ -250,9 +251,12 @@ public sealed class VmxModelTests
 
         public void Memory(ulong address, byte[] bytes) => Vm.Memory.Write(address, bytes);
 
-        /// <summary>A 64-bit interrupt gate (selector 8) for <paramref name="vector"/> in a 256-entry IDT.</summary>
+        /// <summary>A 64-bit interrupt gate (selector 8) for <paramref name="vector"/> in a 256-entry IDT, and a GDT whose
+        /// selector 8 is a 64-bit ring-0 code segment.</summary>
         public void Idt(int vector, ulong handler)
         {
+            Vm.Memory.TryWrite(GdtBase + 8, 0x00AF_9A00_0000_FFFFUL);
+            Context.WriteTableRegister(TableRegisterKind.Gdtr, GdtBase, 15);
             Span<byte> gate = stackalloc byte[16];
             BitConverter.TryWriteBytes(gate, (ushort)handler);
             BitConverter.TryWriteBytes(gate[2..], (ushort)8);

@@ -151,15 +151,15 @@ internal static class RingGuest
     /// <summary>Code for the user program's tail: stores CS, SS, RSP and RFLAGS at <paramref name="at"/>, then HLT (#GP at CPL 3).</summary>
     public static void RecordUserAndEnd(Assembler a, ulong at)
     {
+        a.mov(__qword_ptr[at + 16], rsp);
+        a.pushfq(); // before the XOR, which changes the arithmetic flags
+        a.pop(rax);
+        a.mov(__qword_ptr[at + 24], rax);
         a.xor(eax, eax);
         a.mov(ax, cs);
         a.mov(__qword_ptr[at], rax);
         a.mov(ax, ss);
         a.mov(__qword_ptr[at + 8], rax);
-        a.mov(__qword_ptr[at + 16], rsp);
-        a.pushfq();
-        a.pop(rax);
-        a.mov(__qword_ptr[at + 24], rax);
         a.hlt();
     }
 

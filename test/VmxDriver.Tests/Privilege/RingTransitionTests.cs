@@ -1,8 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using static Iced.Intel.AssemblerRegisters;
 using static HyperDbgRemote.VmxDriver.Tests.Privilege.RingGuest;
+using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 
@@ -144,5 +144,39 @@ public sealed class RingTransitionTests
         Assert.That(Read(t.Vm.Memory, Frame), Is.EqualTo(Ist1 - 48));
         Assert.That(Read(t.Vm.Memory, Frame + 0x50), Is.Zero, "#SS error code");
         Assert.That(Read(t.Vm.Memory, Frame + 16), Is.EqualTo(UserCs), "raised from ring 3");
+    }
+
+    [Test]
+    public void EngineFact_AlignmentCheck_NotRaisedAtCpl3WithCr0AmAndEflagsAc()
+    {
+        // Measured on Unicorn 2.1.1: the engine does not check alignment, so a misaligned load at CPL 3 with CR0.AM and
+        // EFLAGS.AC set runs instead of raising #AC (17). docs/differences.md states it; a handler for 17 records if it
+        // ever changes.
+        using TestVm t = Create(
+            a =>
+            {
+                a.pushfq();
+                a.or(__qword_ptr[rsp], 0x4_0000);
+                a.popfq();
+                a.mov(rax, __qword_ptr[rsp - 13]);
+                RecordUserAndEnd(a, User);
+            },
+            a =>
+            {
+                a.mov(rax, cr0);
+                a.or(eax, 0x4_0000);
+                a.mov(cr0, rax);
+            });
+        Handler(t, 17, 0x8E, dpl: 0, ist: 0, a =>
+        {
+            RecordFrame(a, Frame, errorCode: true);
+            a.hlt();
+        });
+
+        t.Run();
+
+        Assert.That(Read(t.Vm.Memory, Frame), Is.Zero, "no #AC was raised");
+        Assert.That(Read(t.Vm.Memory, User + 24) & 0x4_0000, Is.Not.Zero, "EFLAGS.AC was set at the load");
+        Assert.That(Read(t.Vm.Memory, Results + 0xF08), Is.EqualTo(UserCs), "the program ran on to its HLT at CPL 3");
     }
 }

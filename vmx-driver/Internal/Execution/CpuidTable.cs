@@ -9,9 +9,10 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// What CPUID reports to every guest: the one table of what the CPU engine and our platform really implement
 /// (docs/vmx-driver.md, "CPUID"). It starts from what Unicorn 2.1.1's CPU model (QEMU's <c>qemu64</c>, the same in 16-
 /// and 64-bit engines) reports, measured, and takes away what is not there: the local APIC (the platform has none: the
-/// APIC base MSR reads 0 and ignores writes), SYSENTER/SYSEXIT (SEP: SYSENTER raises #UD), SVM (the VMX model is ours; the engine's SVM is not offered), and the
+/// APIC base MSR reads 0 and ignores writes), SVM (the VMX model is ours; the engine's SVM is not offered), and the
 /// Intel-only cache leaves 2 and 4 of a CPU that says it is AMD. It adds the hypervisor bit (leaf 1 ECX bit 31) and the
-/// hypervisor leaf 0x40000000 with the signature "HyperDbgRmt\0", as hypervisors do. Leaves the table does not list
+/// hypervisor leaf 0x40000000 with the signature "HyperDbgRmt\0", as hypervisors do. SYSCALL is reported and performed
+/// (in long mode; <see cref="FastSystemCalls"/>), SEP (SYSENTER) is not. Leaves the table does not list
 /// read as zeros (AMD's rule for leaves beyond the maximum). Served from the engine's CPUID hook, so the engine's own
 /// answer is never seen by the guest.
 /// </summary>
@@ -29,8 +30,11 @@ internal static class CpuidTable
     /// <summary>Leaf 1 EDX bit 9 and leaf 0x80000001 EDX bit 9: an on-chip local APIC (not modelled).</summary>
     public const uint Apic = 1u << 9;
 
-    /// <summary>Leaf 1 EDX bit 11: SYSENTER/SYSEXIT (not offered: SYSENTER raises #UD, see FastSystemCalls).</summary>
+    /// <summary>Leaf 1 EDX bit 11: SYSENTER/SYSEXIT (not offered: SYSENTER raises #UD, see <see cref="FastSystemCalls"/>).</summary>
     public const uint Sep = 1u << 11;
+
+    /// <summary>Leaf 0x80000001 EDX bit 11: SYSCALL/SYSRET (performed in long mode by <see cref="FastSystemCalls"/>).</summary>
+    public const uint Syscall = 1u << 11;
 
     /// <summary>Leaf 0x80000001 ECX bit 2: SVM (not offered).</summary>
     public const uint Svm = 1u << 2;
@@ -53,7 +57,7 @@ internal static class CpuidTable
         // Extended leaves up to 0x80000008 (the engine's 0x8000000A describes SVM, not offered).
         [0x8000_0000] = new(0x8000_0008, VendorEbx, VendorEcx, VendorEdx),
 
-        // ECX: LAHF/SAHF in 64-bit mode (SVM taken away); EDX: SYSCALL, NX, LM, ... without APIC.
+        // ECX: LAHF/SAHF in 64-bit mode (SVM taken away); EDX: SYSCALL (long mode only), NX, LM, ... without APIC.
         [0x8000_0001] = new(0x0000_0663, 0, 0x0000_0005 & ~Svm, 0x2193_FBFD & ~Apic),
 
         // Brand string "QEMU Virtual CPU version 2.5+".
