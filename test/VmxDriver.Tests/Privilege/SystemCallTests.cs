@@ -2,8 +2,8 @@
 // Licensed under the GNU General Public License v3.0.
 
 using Iced.Intel;
-using static Iced.Intel.AssemblerRegisters;
 using static HyperDbgRemote.VmxDriver.Tests.Privilege.RingGuest;
+using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 
