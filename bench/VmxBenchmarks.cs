@@ -66,7 +66,8 @@ internal static unsafe class VmxBenchmarks
         Ratio("engine.raw_out_hook_block_thunk_vs_raw", "engine.raw_out_hook_block_thunk_per_s", "engine.raw_out_hook_per_s");
         Ratio("engine.raw_out_hook_block_thunk_in_hook_vs_raw", "engine.raw_out_hook_block_thunk_in_hook_per_s", "engine.raw_out_hook_per_s");
         Ratio("vmx.guest_mips_vs_raw", "vmx.guest_mips", "engine.raw_guest_mips");
-        Ratio("linux.boot_vs_qemu", "linux.boot_to_run_init_s", "qemu.boot_to_run_init_s");
+        Ratio("linux.boot_to_run_init_vs_qemu", "linux.boot_to_run_init_s", "qemu.boot_to_run_init_s");
+        Ratio("linux.boot_vs_qemu", "linux.boot_to_marker_s", "qemu.boot_to_marker_s");
         Ratio("linux.boot_traced_vs_qemu", "linux.boot_traced_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("seabios.boot_vs_qemu", "seabios.boot_to_booting_s", "qemu.seabios_to_booting_s");
     }

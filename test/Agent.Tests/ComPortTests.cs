@@ -113,6 +113,73 @@ public sealed class ComPortTests
     }
 
     [Test]
+    [Category("Firmware")]
+    public void Pty_LinuxGuest_UserTypesIntoTheBusyboxShell_TheShellAnswers()
+    {
+        // Arrange: Debian's kernel with the default command line: /init runs in ring 3 and gives a shell on COM1.
+        string dir = Path.Combine(AgentProcess.RepositoryRoot(), ".cache", "linux");
+        if (!File.Exists(Path.Combine(dir, "vmlinuz")) || !File.Exists(Path.Combine(dir, "initramfs.cpio.gz")))
+        {
+            Assert.Ignore("skipped: the Linux guest files are missing (run ./build.sh deps)");
+        }
+
+        Process agent = StartAgent("--guest", "linux", "--com1", "pty", "--run-seconds", "600");
+        try
+        {
+            string device = ReadComLine(agent).Split(' ')[2];
+            using var terminal = new FileStream(device, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+            var console = new StringBuilder();
+
+            // Act: wait for the shell's prompt, type a command as a user does (Enter sends CR), read its answer.
+            // ash's prompt is "/ # ", followed by a cursor-position query (ESC [6n) it does not wait for.
+            ReadUntil(terminal, console, text => text.Contains("busybox shell on the console", StringComparison.Ordinal) && text.Contains("/ # ", StringComparison.Ordinal));
+            int typedAt = console.Length;
+            terminal.Write("echo hi\r"u8);
+            terminal.Flush();
+            ReadUntil(terminal, console, text => AnswerLines(text[typedAt..]).Contains("hi"));
+
+            // Assert: the shell echoed the command line, then printed its output on a line of its own.
+            string[] answer = AnswerLines(console.ToString()[typedAt..]);
+            Assert.That(answer[0], Does.EndWith("echo hi"), console.ToString());
+            Assert.That(answer, Does.Contain("hi"));
+        }
+        finally
+        {
+            Stop(agent);
+        }
+    }
+
+    private static string[] AnswerLines(string text) => text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+
+    /// <summary>Reads the terminal into <paramref name="console"/> until <paramref name="done"/> holds (or fails after
+    /// 3 minutes with what was read: a Linux boot on a busy machine).</summary>
+    private static void ReadUntil(Stream terminal, StringBuilder console, Func<string, bool> done)
+    {
+        byte[] buffer = new byte[4096];
+        DateTime deadline = DateTime.UtcNow.AddMinutes(3);
+        while (!done(console.ToString()))
+        {
+            int n;
+            try
+            {
+                TimeSpan left = deadline - DateTime.UtcNow;
+                n = terminal.ReadAsync(buffer).AsTask().WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero).GetAwaiter().GetResult();
+            }
+            catch (TimeoutException)
+            {
+                n = 0;
+            }
+
+            if (n == 0)
+            {
+                Assert.Fail("the console ended with:\n" + string.Join('\n', console.ToString().Split('\n').TakeLast(10)));
+            }
+
+            console.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+    }
+
+    [Test]
     public void Tcp_ClientOnLoopback_GuestEchoes()
     {
         Process agent = StartAgent("--guest", $"flat64:{EchoGuest()}@100000", "--com1", "tcp://127.0.0.1:0", "--run-seconds", "600");

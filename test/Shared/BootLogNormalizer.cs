@@ -16,6 +16,9 @@ internal static partial class BootLogNormalizer
     /// <summary>The first line of the kernel's own output.</summary>
     public const string KernelBanner = "Linux version ";
 
+    /// <summary>The kernel's last line before it enters user mode to run /init.</summary>
+    public const string RunInit = "Run /init as init process";
+
     /// <summary>Normalised lines, from the kernel banner on (all lines when there is none).</summary>
     public static IReadOnlyList<string> Normalize(string log)
     {
@@ -40,6 +43,7 @@ internal static partial class BootLogNormalizer
             line = EpochSeconds().Replace(line, "(<N>)");
             line = Duration().Replace(line, "<N> $1");
             line = MarkingStable().Replace(line, "Marking stable (<N>)");
+            line = TimedInterruptCount().Replace(line, "$1<N>$2");
             lines.Add(line.TrimEnd());
         }
 
@@ -70,7 +74,19 @@ internal static partial class BootLogNormalizer
         (new Regex(@"^pci 0000:00:0(1\.[13]|2\.0|3\.0)|^pci 0000:00:01\.0: PIIX/ICH IRQ router|^pci 0000:00:02\.0: vgaarb"), "QEMU's IDE, ACPI/SMBus, VGA and NIC functions are not modelled"),
         (new Regex(@"^audit: type=2000 audit\(\d+\.\d+:"), "a wall-clock time stamp"),
         (new Regex(@"^input: AT (Translated|Raw) Set 2 keyboard"), "SeaBIOS sets the i8042's translation bit before the kernel runs"),
+        (new Regex(@"^ 12:\s+\d+\s+XT-PIC\s+i8042$"), "SeaBIOS leaves the i8042's command byte with the mouse interrupt off; we start from the reset value (keyboard and mouse interrupts on), so the kernel's first AUX loopback test raises one more IRQ 12"),
     ];
+
+    /// <summary>
+    /// Splits normalised lines into the kernel's boot, up to and including <see cref="RunInit"/> (drivers probe
+    /// asynchronously, so compare it as a multiset), and what /init printed after it (a script: compare it in order).
+    /// </summary>
+    public static (IReadOnlyList<string> Kernel, IReadOnlyList<string> Init) SplitAtInit(IReadOnlyList<string> lines)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        int run = lines.ToList().FindIndex(l => l.Contains(RunInit, StringComparison.Ordinal));
+        return run < 0 ? (lines, []) : (lines.Take(run + 1).ToList(), lines.Skip(run + 1).ToList());
+    }
 
     /// <summary>The lines without those matching <see cref="KnownDifferences"/>.</summary>
     public static IReadOnlyList<string> WithoutKnownDifferences(IEnumerable<string> lines) =>
@@ -105,4 +121,10 @@ internal static partial class BootLogNormalizer
 
     [GeneratedRegex(@"Marking stable \([^)]*\)->\([^)]*\)")]
     private static partial Regex MarkingStable();
+
+    // /proc/interrupts: the timer's count follows how long the boot took in guest time (tickless idle skips ticks), the
+    // UART's how often its transmitter drained while the kernel wrote, which follows the host's speed; the other IRQs'
+    // counts are compared.
+    [GeneratedRegex(@"^(\s*\d+:\s+)\d+(\s+XT-PIC\s+(timer|ttyS0))\b")]
+    private static partial Regex TimedInterruptCount();
 }

@@ -68,6 +68,13 @@ internal static class QemuOracle
                     break;
                 }
             }
+
+            if (markerAt is null)
+            {
+                // The console ended: QEMU is exiting (a reset with -no-reboot); its exit code follows the end of its
+                // output, so wait for it rather than take it for a QEMU still running.
+                await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

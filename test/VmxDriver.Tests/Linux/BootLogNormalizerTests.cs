@@ -27,6 +27,9 @@ public sealed class BootLogNormalizerTests
         "[    0.059769] RAMDISK: [mem 0x0fee4000-0x0ffdffff]",
         "RAMDISK: [mem 0x0fee4000-0x0ffdffff]")]
     [TestCase("HYPERDBG-INIT-OK\r", "HYPERDBG-INIT-OK")]
+    [TestCase("  0:        534    XT-PIC      timer\r", "  0:        <N>    XT-PIC      timer")]
+    [TestCase("  4:         15    XT-PIC      ttyS0", "  4:         <N>    XT-PIC      ttyS0")]
+    [TestCase("  1:         10    XT-PIC      i8042", "  1:         10    XT-PIC      i8042")]
     public void Normalize_Line(string raw, string expected) =>
         Assert.That(BootLogNormalizer.Normalize(raw), Is.EqualTo(new[] { expected }));
 
@@ -44,6 +47,21 @@ public sealed class BootLogNormalizerTests
 
         // Assert
         Assert.That(lines, Is.EqualTo(new[] { "Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)", "Command line: console=ttyS0" }));
+    }
+
+    [Test]
+    public void SplitAtInit_KernelThroughRunInit_ThenWhatInitPrinted()
+    {
+        // Arrange
+        string[] lines = ["Linux version 6.1.0-57-amd64", "Run /init as init process", "HYPERDBG-INIT-OK", "reboot: machine restart"];
+
+        // Act
+        (IReadOnlyList<string> kernel, IReadOnlyList<string> init) = BootLogNormalizer.SplitAtInit(lines);
+
+        // Assert
+        Assert.That(kernel, Is.EqualTo(lines[..2]));
+        Assert.That(init, Is.EqualTo(lines[2..]));
+        Assert.That(BootLogNormalizer.SplitAtInit(lines[..1]).Init, Is.Empty, "no /init: all of it is the kernel's");
     }
 
     [Test]
