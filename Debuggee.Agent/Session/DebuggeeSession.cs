@@ -36,6 +36,7 @@ internal sealed partial class DebuggeeSession : IDisposable
         Outputs = new OutputManager(outputs ?? OutputPolicy.None, report => Messages.Log(EventLogLevel.Warning, report), Limits);
         Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs), Limits);
         Vm.ExitHandler = Events;
+        BreakpointOwners = new CodeBreakpointOwners(Vm);
         Breakpoints = new BreakpointTable(this);
         Vm.Halted += OnHalted;
         Vm.Stopped += (_, info) => OnStopped(info);
@@ -50,6 +51,9 @@ internal sealed partial class DebuggeeSession : IDisposable
     public OutputManager Outputs { get; }
 
     public MessageQueue Messages { get; }
+
+    /// <summary>The references every debugger (the host's table, each gdb client) holds on the VM's code breakpoints.</summary>
+    public CodeBreakpointOwners BreakpointOwners { get; }
 
     /// <summary>The host's code breakpoints by id (<c>bp</c>, <c>bl</c>, <c>bc</c>, <c>bd</c>, <c>be</c>).</summary>
     public BreakpointTable Breakpoints { get; }

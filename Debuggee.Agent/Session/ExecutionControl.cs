@@ -32,17 +32,19 @@ internal sealed class ExecutionControl
     /// returned within the instructions allowed.</summary>
     public sealed record StepResult(int Steps, VmHaltInfo Halt, bool Returned);
 
-    /// <summary>Sets a code breakpoint at a linear address (halted only); false when one is already there.</summary>
+    /// <summary>Takes this client's reference on a code breakpoint at a linear address (halted only); a breakpoint
+    /// another debugger set there stays shared, and stays when this one is cleared.</summary>
     /// <exception cref="SessionException">Not halted, or the address is not canonical.</exception>
-    public bool SetBreakpoint(ulong linearAddress) => _session.WhileHalted("setting a breakpoint", () =>
+    public void SetBreakpoint(ulong linearAddress) => _session.WhileHalted("setting a breakpoint", () =>
     {
         BreakpointTable.CheckCanonical(linearAddress);
-        return _session.Vm.AddCodeBreakpoint(linearAddress);
+        _session.BreakpointOwners.Acquire(linearAddress);
+        return true;
     });
 
-    /// <summary>Removes the code breakpoint at a linear address (halted only); false when none is there.</summary>
+    /// <summary>Drops this client's reference on the code breakpoint at a linear address (halted only).</summary>
     /// <exception cref="SessionException">Not halted.</exception>
-    public bool ClearBreakpoint(ulong linearAddress) => _session.WhileHalted("removing a breakpoint", () => _session.Vm.RemoveCodeBreakpoint(linearAddress));
+    public bool ClearBreakpoint(ulong linearAddress) => _session.WhileHalted("removing a breakpoint", () => _session.BreakpointOwners.Release(linearAddress));
 
     /// <summary>Single-steps one core while the others stay halted; the step's end arrives as a halt.</summary>
     /// <exception cref="SessionException">Not halted, no such core, or the core sleeps in HLT.</exception>
