@@ -18,7 +18,7 @@ internal sealed class CommandRegistry
         [
             new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new EventsCommand(), new OutputCommand(),
             new GoCommand(), new PauseCommand(), new BreakpointCommand(), new BreakpointListCommand(), new BreakpointClearCommand(),
-            new BreakpointDisableCommand(), new BreakpointEnableCommand(), new StepCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
+            new BreakpointDisableCommand(), new BreakpointEnableCommand(), StepCommand.Into(), StepCommand.Over(), StepCommand.Instrumentation(), StepCommand.GoUp(), new CallStackCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
             new UnassembleCommand(), new ExamineSymbolsCommand(), new ListNearestCommand(), new EvaluateCommand(), new PrintCommand(), new PteCommand(), new Va2paCommand(), new Pa2vaCommand(),
             new ConnectCommand(), new DebugCommand(), new ScriptFileCommand(), new SleepCommand(), new StatusCommand(), new HelpCommand(),
         ];

@@ -61,6 +61,12 @@ public sealed class ProtocolLimits
     /// <summary>Most steps one <c>t COUNT</c> request takes (each is a halt and a notification).</summary>
     public const int MaxStepCount = 0x10000;
 
+    /// <summary>Most instructions one <c>gu</c> steps (over calls) looking for the current function's return.</summary>
+    public const int MaxGoUpInstructions = 0x100000;
+
+    /// <summary>Most frames <c>k</c> shows.</summary>
+    public const int MaxStackFrames = 0x100;
+
     /// <summary>Default largest GDB remote-protocol packet (payload bytes), announced to gdb as PacketSize.</summary>
     public const int DefaultMaxGdbPacketBytes = 16 * 1024;
 
@@ -220,7 +226,9 @@ public sealed class ProtocolLimits
                 $"the symbol pattern is {request.LookupSymbols.Pattern.Length} characters; the limit is {MaxSymbolPatternLength}.",
             HostToAgent.BodyOneofCase.LookupSymbols when request.LookupSymbols.Addresses.Count > MaxSymbolAddresses =>
                 $"{request.LookupSymbols.Addresses.Count} addresses in one symbol lookup; the limit is {MaxSymbolAddresses}.",
-            HostToAgent.BodyOneofCase.Step when request.Step.Count > MaxStepCount =>
+            HostToAgent.BodyOneofCase.Step when request.Step.Kind == StepKind.Out && request.Step.Count > MaxGoUpInstructions =>
+                $"{request.Step.Count:x} instructions exceed the limit of {MaxGoUpInstructions:x} for 'gu'.",
+            HostToAgent.BodyOneofCase.Step when request.Step.Kind != StepKind.Out && request.Step.Count > MaxStepCount =>
                 $"{request.Step.Count:x} steps exceed the limit of {MaxStepCount:x} per request.",
             _ => null,
         };

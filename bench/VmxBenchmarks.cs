@@ -29,6 +29,9 @@ internal static unsafe class VmxBenchmarks
         [RawOutHook, () => VmOut(trap: false), () => VmOut(trap: true), () => RawOutHook(RawExtras.BlockThunk), () => RawOutHook(RawExtras.BlockThunk | RawExtras.InHook)],
         9));
 
+    private static readonly Lazy<double[]> s_idleBreakpoints = new(() => Measure.Interleaved(
+        [() => VmAlu(cores: 1), () => VmAluWithBreakpoints(100)], 7));
+
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
         yield return ("engine.raw_out_hook_per_s", () => s_outLoops.Value[0]);
@@ -43,6 +46,11 @@ internal static unsafe class VmxBenchmarks
         yield return ("engine.raw_out_hook_block_thunk_in_hook_per_s", () => s_outLoops.Value[4]);
         yield return ("vmx.guest_mips", () => Measure.Median(() => VmAlu(cores: 1)));
         yield return ("vmx.guest_mips_2cores", () => Measure.Median(() => VmAlu(cores: 2)));
+
+        // Issue 13: 100 code breakpoints on code that never runs (one a page apart above the loop) against none, in
+        // alternation in one run: breakpoints are hooks bounded to one address each, so untouched code runs unhooked.
+        yield return ("bp.idle_mips_100", () => s_idleBreakpoints.Value[1]);
+        yield return ("bp.idle_mips_none", () => s_idleBreakpoints.Value[0]);
         if (File.Exists(SeaBios))
         {
             yield return ("vmx.seabios_to_banner_ms", () => Measure.Median(SeaBiosToBanner));
@@ -66,6 +74,7 @@ internal static unsafe class VmxBenchmarks
         Ratio("engine.raw_out_hook_block_thunk_vs_raw", "engine.raw_out_hook_block_thunk_per_s", "engine.raw_out_hook_per_s");
         Ratio("engine.raw_out_hook_block_thunk_in_hook_vs_raw", "engine.raw_out_hook_block_thunk_in_hook_per_s", "engine.raw_out_hook_per_s");
         Ratio("vmx.guest_mips_vs_raw", "vmx.guest_mips", "engine.raw_guest_mips");
+        Ratio("bp.idle_cost_vs_none", "bp.idle_mips_100", "bp.idle_mips_none");
         Ratio("linux.boot_to_run_init_vs_qemu", "linux.boot_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("linux.boot_vs_qemu", "linux.boot_to_marker_s", "qemu.boot_to_marker_s");
         Ratio("linux.boot_traced_vs_qemu", "linux.boot_traced_to_run_init_s", "qemu.boot_to_run_init_s");
@@ -203,6 +212,15 @@ internal static unsafe class VmxBenchmarks
 
     private static double VmAlu(int cores) =>
         (double)AluIterations * AluInstructionsPerIteration * cores / RunVm(AluLoop(), cores, null) / 1e6;
+
+    private static double VmAluWithBreakpoints(int count) =>
+        (double)AluIterations * AluInstructionsPerIteration / RunVm(AluLoop(), 1, vm =>
+        {
+            for (int i = 1; i <= count; i++)
+            {
+                _ = vm.AddCodeBreakpoint(Origin + 0x10_0000 + ((ulong)i * 0x1000));
+            }
+        }) / 1e6;
 
     private static double SeaBiosToBanner()
     {

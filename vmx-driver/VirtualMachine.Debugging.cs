@@ -62,6 +62,38 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>
+    /// Steps <paramref name="core"/> over the instruction at RIP from a halt (a call, INT n or a REP string
+    /// instruction): only that core runs, until it reaches <paramref name="nextInstruction"/> (linear) with RSP at or
+    /// above its value now, and the VM halts there (<see cref="HaltReason.Step"/>). A breakpoint or an event on the
+    /// way, or HLT, ends it as it ends a step. False when the VM is not halted.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The core sleeps in HLT.</exception>
+    public bool StepOver(Vcpu core, ulong nextInstruction)
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        lock (_gate)
+        {
+            if (!_halted || _stopRequested)
+            {
+                return false;
+            }
+
+            if (core.State != CoreState.Running)
+            {
+                throw new InvalidOperationException($"core {core.Index} waits in HLT for an interrupt: it has no instruction to step.");
+            }
+
+            _steppingCore = core.Index;
+            core.Debug.RequestRunTo(nextInstruction, core.ReadRegister(GuestRegister.Rsp));
+            _batonOwner = core.Index;
+            _halted = false;
+            _haltInfo = null;
+            Monitor.PulseAll(_gate);
+            return true;
+        }
+    }
+
     internal int CodeBreakpointVersion => Volatile.Read(ref _codeBreakpointVersion);
 
     internal IReadOnlyCollection<ulong> CodeBreakpointSnapshot() => Volatile.Read(ref _codeBreakpoints);

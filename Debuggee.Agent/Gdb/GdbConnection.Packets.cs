@@ -262,11 +262,8 @@ internal sealed partial class GdbConnection
                 return Error($"at most {MaxHardwareBreakpoints} hardware breakpoints");
             }
 
-            if (_control.SetBreakpoint(address))
-            {
-                mine.Add(address);
-            }
-
+            _control.SetBreakpoint(address);
+            mine.Add(address);
             return "OK";
         }
 

@@ -235,7 +235,7 @@ internal sealed partial class GdbConnection
                 {
                     foreach (ulong a in _software.Concat(_hardware))
                     {
-                        _session.Vm.RemoveCodeBreakpoint(a);
+                        _ = _session.BreakpointOwners.Release(a);
                     }
 
                     return true;

@@ -78,11 +78,8 @@ internal sealed class BreakpointTable
                 throw new SessionException($"{_byId.Count} breakpoints are set; the limit is {_session.Limits.MaxBreakpoints} (clear some with 'bc').", Status.LimitExceeded);
             }
 
-            if (!_session.Vm.AddCodeBreakpoint(address))
-            {
-                throw new SessionException($"a breakpoint from another debugger (gdb) is already set at {address:x}.", Status.InvalidArgument);
-            }
-
+            CheckMapped(address);
+            _session.BreakpointOwners.Acquire(address);
             int id = ++_lastId;
             _byId[id] = new Breakpoint(id, address, Enabled: true, Hits: 0);
             return id;
@@ -129,25 +126,32 @@ internal sealed class BreakpointTable
             case BreakpointAction.Clear:
                 if (b.Enabled)
                 {
-                    _session.Vm.RemoveCodeBreakpoint(b.Address);
+                    _session.BreakpointOwners.Release(b.Address);
                 }
 
                 _byId.Remove(b.Id);
                 break;
             case BreakpointAction.Enable when !b.Enabled:
-                if (!_session.Vm.AddCodeBreakpoint(b.Address))
-                {
-                    throw new SessionException($"a breakpoint from another debugger (gdb) is set at {b.Address:x}: breakpoint 0x{b.Id:x} stays disabled.", Status.InvalidArgument);
-                }
-
+                _session.BreakpointOwners.Acquire(b.Address);
                 _byId[b.Id] = b with { Enabled = true };
                 break;
             case BreakpointAction.Disable when b.Enabled:
-                _session.Vm.RemoveCodeBreakpoint(b.Address);
+                _session.BreakpointOwners.Release(b.Address);
                 _byId[b.Id] = b with { Enabled = false };
                 break;
             default:
                 break;
+        }
+    }
+
+    /// <summary>Refuses an address the halted core's paging does not map (no instruction can be fetched there now).</summary>
+    private void CheckMapped(ulong address)
+    {
+        Vcpu core = _session.Vm.CurrentHalt?.Core ?? _session.Core(0);
+        Span<byte> one = stackalloc byte[1];
+        if (core.ReadVirtual(address, one) != 1)
+        {
+            throw new SessionException($"{address:x} is not mapped (core {core.Index:x}'s page tables): no instruction can be fetched there.", Status.InvalidArgument);
         }
     }
 

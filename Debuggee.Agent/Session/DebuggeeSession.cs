@@ -21,6 +21,7 @@ internal sealed partial class DebuggeeSession : IDisposable
     private readonly IGuestLoader _guest;
     private readonly SemaphoreSlim _haltGate = new(1, 1);
     private readonly Lazy<SymbolIndex> _symbolIndex;
+    private bool _quietSteps;
 
     public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null, int serialPorts = 4)
     {
@@ -35,6 +36,7 @@ internal sealed partial class DebuggeeSession : IDisposable
         Outputs = new OutputManager(outputs ?? OutputPolicy.None, report => Messages.Log(EventLogLevel.Warning, report), Limits);
         Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs), Limits);
         Vm.ExitHandler = Events;
+        BreakpointOwners = new CodeBreakpointOwners(Vm);
         Breakpoints = new BreakpointTable(this);
         Vm.Halted += OnHalted;
         Vm.Stopped += (_, info) => OnStopped(info);
@@ -49,6 +51,9 @@ internal sealed partial class DebuggeeSession : IDisposable
     public OutputManager Outputs { get; }
 
     public MessageQueue Messages { get; }
+
+    /// <summary>The references every debugger (the host's table, each gdb client) holds on the VM's code breakpoints.</summary>
+    public CodeBreakpointOwners BreakpointOwners { get; }
 
     /// <summary>The host's code breakpoints by id (<c>bp</c>, <c>bl</c>, <c>bc</c>, <c>bd</c>, <c>be</c>).</summary>
     public BreakpointTable Breakpoints { get; }
@@ -68,8 +73,21 @@ internal sealed partial class DebuggeeSession : IDisposable
     /// <summary>Starts the guest, halted before its first instruction when <paramref name="initialBreak"/> is set.</summary>
     public void Start(bool initialBreak = false) => Vm.Start(initialBreak);
 
+    /// <summary>While set, step halts are not sent to the hosts (<c>gu</c>'s intermediate steps): the stepper sends the
+    /// last one itself.</summary>
+    public bool QuietSteps
+    {
+        get => Volatile.Read(ref _quietSteps);
+        set => Volatile.Write(ref _quietSteps, value);
+    }
+
     private void OnHalted(object? sender, VmHaltInfo halt)
     {
+        if (QuietSteps && halt.Reason == VmxDriver.HaltReason.Step)
+        {
+            return;
+        }
+
         Messages.FlushBatch();
         HaltedMessage message = DescribeHalt(halt);
         if (halt.Reason == VmxDriver.HaltReason.Breakpoint && halt.Tag is ulong address)

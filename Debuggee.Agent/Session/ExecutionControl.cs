@@ -2,17 +2,24 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.Agent.Messaging;
+using HyperDbgRemote.Protocol.Messages;
 using HyperDbgRemote.VmxDriver;
+using Iced.Intel;
+using HaltReason = HyperDbgRemote.VmxDriver.HaltReason;
+using Instruction = Iced.Intel.Instruction;
 
 namespace HyperDbgRemote.Agent.Session;
 
 /// <summary>
 /// Session-level execution control on top of the VM's code breakpoints and single-step: every change passes the
 /// session's halt gate (so "halted, then act" is one step for every debugger attached) and tells the hosts that the
-/// guest runs before it does. Used by the gdb stub; the host's commands can use the same calls.
+/// guest runs before it does. Used by the gdb stub and by the host's <c>t</c>, <c>p</c>, <c>i</c> and <c>gu</c>.
 /// </summary>
 internal sealed class ExecutionControl
 {
+    /// <summary>The longest x86 instruction (SDM Vol. 2A 2.3.11).</summary>
+    private const int MaxInstructionLength = 15;
+
     private readonly DebuggeeSession _session;
 
     public ExecutionControl(DebuggeeSession session)
@@ -21,78 +28,154 @@ internal sealed class ExecutionControl
         _session = session;
     }
 
-    /// <summary>Sets a code breakpoint at a linear address (halted only); false when one is already there.</summary>
+    /// <summary>What one step request did: the steps done, the last halt, and for <c>gu</c> whether the function
+    /// returned within the instructions allowed.</summary>
+    public sealed record StepResult(int Steps, VmHaltInfo Halt, bool Returned);
+
+    /// <summary>Takes this client's reference on a code breakpoint at a linear address (halted only); a breakpoint
+    /// another debugger set there stays shared, and stays when this one is cleared.</summary>
     /// <exception cref="SessionException">Not halted, or the address is not canonical.</exception>
-    public bool SetBreakpoint(ulong linearAddress) => _session.WhileHalted("setting a breakpoint", () =>
+    public void SetBreakpoint(ulong linearAddress) => _session.WhileHalted("setting a breakpoint", () =>
     {
         BreakpointTable.CheckCanonical(linearAddress);
-        return _session.Vm.AddCodeBreakpoint(linearAddress);
+        _session.BreakpointOwners.Acquire(linearAddress);
+        return true;
     });
 
-    /// <summary>Removes the code breakpoint at a linear address (halted only); false when none is there.</summary>
+    /// <summary>Drops this client's reference on the code breakpoint at a linear address (halted only).</summary>
     /// <exception cref="SessionException">Not halted.</exception>
-    public bool ClearBreakpoint(ulong linearAddress) => _session.WhileHalted("removing a breakpoint", () => _session.Vm.RemoveCodeBreakpoint(linearAddress));
+    public bool ClearBreakpoint(ulong linearAddress) => _session.WhileHalted("removing a breakpoint", () => _session.BreakpointOwners.Release(linearAddress));
 
     /// <summary>Single-steps one core while the others stay halted; the step's end arrives as a halt.</summary>
     /// <exception cref="SessionException">Not halted, no such core, or the core sleeps in HLT.</exception>
-    public void Step(int core, CancellationToken cancellationToken = default) => _session.WhileHalted("stepping", () =>
-    {
-        Vcpu c = _session.Core(core);
-        if (c.State != CoreState.Running)
-        {
-            throw new SessionException($"core {core:x} waits in HLT for an interrupt: it has no instruction to step.", Protocol.Messages.Status.InvalidArgument);
-        }
-
-        _session.Messages.Enqueue(new RunningMessage());
-        return _session.Vm.Step(c);
-    }, cancellationToken);
+    public void Step(int core, CancellationToken cancellationToken = default) => Start(core, over: false, quiet: false, cancellationToken);
 
     /// <summary>
-    /// <c>t COUNT</c>: single-steps one core up to <paramref name="count"/> times, each step waiting for its halt (every
-    /// halt also goes to the hosts as a notification). A halt for another reason (a breakpoint, an event) ends the
-    /// steps early. Returns the steps done and the last halt.
+    /// <c>t</c>, <c>p</c>, <c>i</c> COUNT: steps one core up to <paramref name="count"/> times, each step waiting for its
+    /// halt (every halt also goes to the hosts as a notification); <c>gu</c>: steps over instructions (quietly) until
+    /// the current function's return has executed, at most <paramref name="count"/> instructions, and notifies the
+    /// last halt only. A halt for another reason (a breakpoint, an event) ends them early.
     /// </summary>
     /// <exception cref="SessionException">Not halted, no such core, the core sleeps in HLT, or the guest stopped.</exception>
-    public (int Steps, VmHaltInfo Halt) Step(int core, int count, CancellationToken cancellationToken = default)
+    public StepResult Step(int core, int count, StepKind kind, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        for (int done = 0; ;)
+        if (kind == StepKind.Out)
         {
-            var next = new TaskCompletionSource<VmHaltInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnHalt(object? sender, VmHaltInfo h) => next.TrySetResult(h);
-            void OnStop(object? sender, VmStopInfo s) => next.TrySetResult(null);
-            _session.Vm.Halted += OnHalt;
-            _session.Vm.Stopped += OnStop;
-            VmHaltInfo? halt;
-            try
-            {
-                Step(core, cancellationToken);
-                if (_session.Vm.HasStopped)
-                {
-                    next.TrySetResult(null);
-                }
+            return GoUp(core, count, cancellationToken);
+        }
 
-                halt = next.Task.WaitAsync(cancellationToken).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                _session.Vm.Halted -= OnHalt;
-                _session.Vm.Stopped -= OnStop;
-            }
-
-            done++;
-            if (halt is null)
-            {
-                throw new SessionException($"the guest stopped during step {done:x}.", Protocol.Messages.Status.GuestStopped);
-            }
-
+        for (int done = 1; ; done++)
+        {
+            VmHaltInfo halt = StepOnce(core, kind == StepKind.Over, quiet: false, done, cancellationToken);
             if (done == count || halt.Reason != HaltReason.Step)
             {
-                return (done, halt);
+                return new StepResult(done, halt, Returned: false);
             }
         }
     }
 
     /// <summary>Continues every core (see <see cref="DebuggeeSession.Continue"/>).</summary>
     public void Continue(CancellationToken cancellationToken = default) => _session.Continue(cancellationToken: cancellationToken);
+
+    private StepResult GoUp(int core, int limit, CancellationToken cancellationToken)
+    {
+        // HyperDbg's gu steps over instructions until a return executes; the intermediate halts are not shown.
+        VmHaltInfo? halt = null;
+        bool returned = false;
+        int done = 0;
+        _session.QuietSteps = true;
+        try
+        {
+            _session.Messages.Enqueue(new RunningMessage());
+            while (done < limit && !returned)
+            {
+                bool isReturn = _session.WhileHalted("stepping", () => Decode(_session.Core(core)) is { FlowControl: FlowControl.Return }, cancellationToken);
+                done++;
+                halt = StepOnce(core, over: true, quiet: true, done, cancellationToken);
+                if (halt.Reason != HaltReason.Step)
+                {
+                    // A breakpoint or an event: notified as it happened.
+                    return new StepResult(done, halt, Returned: false);
+                }
+
+                returned = isReturn;
+            }
+        }
+        finally
+        {
+            _session.QuietSteps = false;
+        }
+
+        _session.Messages.Enqueue(_session.Describe(halt!));
+        return new StepResult(done, halt!, returned);
+    }
+
+    private VmHaltInfo StepOnce(int core, bool over, bool quiet, int done, CancellationToken cancellationToken)
+    {
+        var next = new TaskCompletionSource<VmHaltInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnHalt(object? sender, VmHaltInfo h) => next.TrySetResult(h);
+        void OnStop(object? sender, VmStopInfo s) => next.TrySetResult(null);
+        _session.Vm.Halted += OnHalt;
+        _session.Vm.Stopped += OnStop;
+        VmHaltInfo? halt;
+        try
+        {
+            Start(core, over, quiet, cancellationToken);
+            if (_session.Vm.HasStopped)
+            {
+                next.TrySetResult(null);
+            }
+
+            halt = next.Task.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            _session.Vm.Halted -= OnHalt;
+            _session.Vm.Stopped -= OnStop;
+        }
+
+        return halt ?? throw new SessionException($"the guest stopped during step {done:x}.", Status.GuestStopped);
+    }
+
+    private void Start(int core, bool over, bool quiet, CancellationToken cancellationToken) => _session.WhileHalted("stepping", () =>
+    {
+        Vcpu c = _session.Core(core);
+        if (c.State != CoreState.Running)
+        {
+            throw new SessionException($"core {core:x} waits in HLT for an interrupt: it has no instruction to step.", Status.InvalidArgument);
+        }
+
+        if (!quiet)
+        {
+            _session.Messages.Enqueue(new RunningMessage());
+        }
+
+        // p: a call, INT n (INT3, INTO, INT1) or a REP string instruction runs on this core until the next instruction.
+        if (over && Decode(c) is Instruction i && !i.IsInvalid && IsSteppedOver(i))
+        {
+            return _session.Vm.StepOver(c, c.LinearInstructionPointer() + (ulong)i.Length);
+        }
+
+        return _session.Vm.Step(c);
+    }, cancellationToken);
+
+    private static bool IsSteppedOver(in Instruction i) =>
+        i.FlowControl is FlowControl.Call or FlowControl.IndirectCall or FlowControl.Interrupt ||
+        (i.IsStringInstruction && (i.HasRepPrefix || i.HasRepnePrefix));
+
+    /// <summary>The instruction at the core's RIP, or null when its bytes cannot be read.</summary>
+    private static Instruction? Decode(Vcpu core)
+    {
+        byte[] bytes = new byte[MaxInstructionLength];
+        int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);
+        if (n == 0)
+        {
+            return null;
+        }
+
+        var decoder = Decoder.Create(core.CodeBitness(), new ByteArrayCodeReader(bytes, 0, n), core.LinearInstructionPointer());
+        decoder.Decode(out Instruction instruction);
+        return instruction;
+    }
 }

@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.Agent.Session;
+using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
 using HyperDbgRemote.VmxDriver;
 
@@ -38,8 +39,19 @@ internal sealed partial class RequestDispatcher
     private StepResponse Step(StepRequest request, CancellationToken cancellationToken)
     {
         int count = (int)Math.Max(request.Count, 1);
+        if (request.Kind == StepKind.Out && request.Count == 0)
+        {
+            count = ProtocolLimits.MaxGoUpInstructions;
+        }
+
         int core = (int)Math.Min(request.Core, int.MaxValue);
-        (int steps, VmHaltInfo halt) = new ExecutionControl(_session).Step(core, count, cancellationToken);
-        return new StepResponse { Status = Status.Ok, Steps = (uint)steps, Halt = Notifications.Halted(_session.Describe(halt), _session) };
+        ExecutionControl.StepResult result = new ExecutionControl(_session).Step(core, count, request.Kind, cancellationToken);
+        var response = new StepResponse { Status = Status.Ok, Steps = (uint)result.Steps, Halt = Notifications.Halted(_session.Describe(result.Halt), _session) };
+        if (request.Kind == StepKind.Out && !result.Returned && result.Halt.Reason == VmxDriver.HaltReason.Step)
+        {
+            response.Message = $"the function did not return within {result.Steps:x} instructions; halted after them.";
+        }
+
+        return response;
     }
 }

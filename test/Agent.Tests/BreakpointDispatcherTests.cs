@@ -146,4 +146,69 @@ public sealed class BreakpointDispatcherTests
         Assert.That((step.Status, step.Steps, step.Halt.Reason, step.Halt.Rip), Is.EqualTo((Status.Ok, 2u, Protocol.Messages.HaltReason.Step, next.Instructions[2].Address)));
         Assert.That(Bp(d, BreakpointAction.List).Breakpoints[0].Hits, Is.EqualTo(1UL));
     }
+
+    [Test]
+    public async Task Set_UnmappedAddress_IsRefusedAndNothingIsSet()
+    {
+        // Arrange: the demo maps its first GiBs by identity; 0x7f00_0000_0000 is canonical but not mapped
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+
+        // Act
+        BreakpointResponse r = Bp(d, BreakpointAction.Set, 0x7f00_0000_0000);
+
+        // Assert
+        Assert.That((r.Status, r.Message), Is.EqualTo((Status.InvalidArgument, "7f0000000000 is not mapped (core 0's page tables): no instruction can be fetched there.")));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints, Is.Empty);
+        Assert.That(session.Vm.CodeBreakpoints, Is.Empty);
+    }
+
+    [Test]
+    public async Task BreakpointAndGdbBreakpoint_AtOneAddress_EachClearLeavesTheOthers()
+    {
+        // Arrange: the host's bp and a gdb client's Z0 (the stub's ExecutionControl calls) at demo!print_name
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+        var gdb = new ExecutionControl(session);
+
+        // Act / Assert: bp, then Z0 at the same address; z0 leaves the bp's breakpoint in the VM
+        Assert.That(Bp(d, BreakpointAction.Set, PrintName).Status, Is.EqualTo(Status.Ok));
+        gdb.SetBreakpoint(PrintName);
+        Assert.That(gdb.ClearBreakpoint(PrintName), Is.True);
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }), "z0 does not remove the bp");
+
+        // Z0 again, then bc all and bd: the gdb breakpoint stays until its own z0
+        gdb.SetBreakpoint(PrintName);
+        Assert.That(Bp(d, BreakpointAction.Clear).Status, Is.EqualTo(Status.Ok));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }), "bc does not remove gdb's breakpoint");
+        Assert.That(Bp(d, BreakpointAction.Set, PrintName).Status, Is.EqualTo(Status.Ok), "bp where gdb has one is accepted");
+        Assert.That(Bp(d, BreakpointAction.Disable).Status, Is.EqualTo(Status.Ok));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }), "bd does not remove gdb's breakpoint");
+        Assert.That(gdb.ClearBreakpoint(PrintName), Is.True);
+        Assert.That(session.Vm.CodeBreakpoints, Is.Empty, "the last reference went");
+        Assert.That(Bp(d, BreakpointAction.Enable).Status, Is.EqualTo(Status.Ok));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }));
+    }
+
+    [Test]
+    public void StepOverAndGoUp_WhileRunning_AreRefusedAndNothingChanges()
+    {
+        // Arrange: the demo running (no initial break)
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        session.Start();
+
+        // Act
+        StepResponse over = d.Handle(new HostToAgent { RequestId = 1, Step = new StepRequest { Kind = StepKind.Over } }).Step;
+        StepResponse up = d.Handle(new HostToAgent { RequestId = 2, Step = new StepRequest { Kind = StepKind.Out } }).Step;
+        StepResponse many = d.Handle(new HostToAgent { RequestId = 3, Step = new StepRequest { Kind = StepKind.Out, Count = ProtocolLimits.MaxGoUpInstructions + 1 } }).Step;
+
+        // Assert
+        Assert.That((over.Status, over.Message), Is.EqualTo((Status.NotHalted, "stepping needs a halted debuggee: pause it first.")));
+        Assert.That(up.Status, Is.EqualTo(Status.NotHalted));
+        Assert.That(many.Status, Is.EqualTo(Status.LimitExceeded));
+        Assert.That(session.Vm.IsHalted, Is.False);
+    }
 }

@@ -54,6 +54,7 @@ public sealed class LinuxDebuggingTests
             "-c", "u",
             "-c", "ln @rip",
             "-c", "dq @rsp l 2",
+            "-c", "k",
             "-c", "? printf(\"start_kernel=%llx\\n\", linux!start_kernel);",
             "-c", "events c all",
             "-c", RunInitScript,
@@ -78,6 +79,13 @@ public sealed class LinuxDebuggingTests
         Assert.That(output, Does.Match(@"> ln @rip\n\(ffffffff`[0-9a-f]{8}\)   linux!io_serial_out\+0x[0-9a-f]+   \|  \(ffffffff`[0-9a-f]{8}\)   linux!\w+\n"));
         Assert.That(output, Does.Match(@"> dq @rsp l 2\nffffffff`[0-9a-f]{8}  ffffffff[0-9a-f]{8} [0-9a-f]{16} \n"), "the stack, a kernel address, holds a return address into the kernel");
         Assert.That(output, Does.Contain($"start_kernel={startKernel.TrimStart('0')}\n"));
+        // k: Debian's kernel keeps no usable frame-pointer chain here; the scan finds the early console's callers up
+        // to start_kernel.
+        string k = output.Split("> k\n")[1].Split("> ? printf")[0];
+        Assert.That(k, Does.Contain("scanning the stack for return addresses (best effort)"));
+        Assert.That(k, Does.Match(@"\n\[\$\+000\]   ffffffff[0-9a-f]{8}    \(from linux!early_serial_write\+0x[0-9a-f]+ <ffffffff[0-9a-f]{8}>\)\n"));
+        Assert.That(k, Does.Match(@"\(from linux!_printk\+0x[0-9a-f]+ <"));
+        Assert.That(k, Does.Match(@"\(from linux!start_kernel\+0x[0-9a-f]+ <"));
 
         // after events c all, a new event and g: the rest of the boot, silent (the console event is gone), to the
         // kernel's last line before user mode; the session ends there with the guest halted

@@ -8,7 +8,7 @@ using static Iced.Intel.AssemblerRegisters;
 namespace HyperDbgRemote.VmxDriver.Tests;
 
 /// <summary>Code breakpoints and single-stepping on small assembled guests; every wait is on a halt, never a sleep.</summary>
-public sealed class BreakpointTests
+public sealed partial class BreakpointTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(20);
 

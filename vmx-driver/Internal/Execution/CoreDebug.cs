@@ -27,6 +27,10 @@ internal sealed class CoreDebug
     private bool _stepRequested;
     private bool _stepStarted;
     private bool _stepArmed;
+    private bool _runToActive;
+    private ulong _runTo;
+    private ulong _runToStack;
+    private ulong? _appliedRunTo;
 
     /// <summary>Set when an instruction callback restarted the block: the engine still calls the other hooks it has
     /// for that instruction (including one added in the callback), which must be ignored until the block starts again.</summary>
@@ -41,8 +45,12 @@ internal sealed class CoreDebug
     /// <summary>Where the core's thread is: set by the callbacks that may halt.</summary>
     public DebugSite Site { get; set; }
 
-    /// <summary>True while a step was asked for and has not ended.</summary>
-    public bool IsStepping => Volatile.Read(ref _stepRequested);
+    /// <summary>True while a step (or a step over) was asked for and has not ended.</summary>
+    public bool IsStepping => Volatile.Read(ref _stepRequested) || Volatile.Read(ref _runToActive);
+
+    /// <summary>True while a single step is under way: the core takes no external interrupt until it ends (see
+    /// <see cref="VirtualMachine.Step"/>).</summary>
+    public bool HoldsInterrupts => Volatile.Read(ref _stepRequested);
 
     /// <summary>Called by the VM (under its lock, the core waiting) to make the core execute one instruction.</summary>
     public void RequestStep()
@@ -52,8 +60,24 @@ internal sealed class CoreDebug
         Volatile.Write(ref _stepRequested, true);
     }
 
+    private ulong? CurrentRunTo => Volatile.Read(ref _runToActive) ? _runTo : null;
+
+    /// <summary>Called by the VM (under its lock, the core waiting) to run the core until it reaches
+    /// <paramref name="address"/> with RSP at or above <paramref name="stackPointer"/> (a step over a call, an
+    /// interrupt or a REP string instruction: the same frame, not a recursive call's).</summary>
+    public void RequestRunTo(ulong address, ulong stackPointer)
+    {
+        _runToStack = stackPointer;
+        _runTo = address;
+        Volatile.Write(ref _runToActive, true);
+    }
+
     /// <summary>A halt for another reason ends the step (the user sees that halt instead).</summary>
-    public void CancelStep() => Volatile.Write(ref _stepRequested, false);
+    public void CancelStep()
+    {
+        Volatile.Write(ref _stepRequested, false);
+        Volatile.Write(ref _runToActive, false);
+    }
 
     /// <summary>At a block boundary, after the VM's scheduling: forgets a passed breakpoint, applies hook changes,
     /// restarts the block when it was translated with other hooks.</summary>
@@ -111,6 +135,14 @@ internal sealed class CoreDebug
             return;
         }
 
+        if (_runToActive && _runTo == address && _core.Context.ReadRegister(GuestRegister.Rsp) >= _runToStack)
+        {
+            Volatile.Write(ref _runToActive, false);
+            _vm.StepEnded(_core);
+            HaltAt(address, HaltReason.Step);
+            return;
+        }
+
         if (_skipAt == address)
         {
             _skipAt = null;
@@ -127,6 +159,7 @@ internal sealed class CoreDebug
     public void StepEndedAtHlt()
     {
         _stepRequested = false;
+        Volatile.Write(ref _runToActive, false);
         _vm.StepEnded(_core);
         DebugSite before = Site;
         Site = DebugSite.BeforeRun;
@@ -154,7 +187,7 @@ internal sealed class CoreDebug
     {
         int version = _vm.CodeBreakpointVersion;
         bool stepping = Volatile.Read(ref _stepRequested);
-        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping;
+        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo;
         bool stepStarting = stepping && !_stepStarted;
         switch (site)
         {
@@ -223,9 +256,12 @@ internal sealed class CoreDebug
 
     private void ApplyHooks(int version, bool stepping)
     {
-        _core.Context.SetInstructionHooks(_vm.CodeBreakpointSnapshot(), stepping);
+        ulong? runTo = CurrentRunTo;
+        IReadOnlyCollection<ulong> breakpoints = _vm.CodeBreakpointSnapshot();
+        _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, stepping);
         _appliedVersion = version;
         _appliedStepping = stepping;
+        _appliedRunTo = runTo;
     }
 
     private void Restart()

@@ -63,7 +63,9 @@ internal sealed class CoreTraps : IExecutionCallbacks
             return;
         }
 
-        int recheck = _interrupts.OnBlockBoundary(address);
+        // A single step takes no external interrupt (HyperDbg's 'i' and 't' land on the stepped code's next
+        // instruction, not in an interrupt handler): INTR stays pending and is looked at again at every boundary.
+        int recheck = debug.HoldsInterrupts ? 1 : _interrupts.OnBlockBoundary(address);
         context.SetTimeSlice((int)Math.Min(sliceLeft, recheck == 0 ? int.MaxValue : (ulong)recheck));
     }
 
