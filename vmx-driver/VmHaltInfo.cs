@@ -8,4 +8,8 @@ namespace HyperDbgRemote.VmxDriver;
 /// <param name="Reason">Why.</param>
 /// <param name="Exit">For <see cref="HaltReason.Event"/> on an I/O exit: the exit (valid until resume).</param>
 /// <param name="Tag">What the halting party attached (e.g. an event id).</param>
-public sealed record VmHaltInfo(Vcpu Core, HaltReason Reason, IoExit? Exit, object? Tag);
+public sealed record VmHaltInfo(Vcpu Core, HaltReason Reason, IoExit? Exit, object? Tag)
+{
+    /// <summary>The monitored-memory access the VM halted in (<see cref="HaltReason.Event"/>), if any.</summary>
+    public MemoryAccessExit? Access { get; init; }
+}

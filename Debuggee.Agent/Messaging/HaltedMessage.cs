@@ -18,6 +18,9 @@ internal sealed record HaltedMessage(int Core, string Reason, int? EventId, stri
 {
     /// <summary>For "breakpoint": the id of the host's breakpoint (<c>bp</c>) there; null for one set by gdb.</summary>
     public int? BreakpointId { get; init; }
+
+    /// <summary>For a <c>!monitor</c> halt: the accessed virtual address ($context) and the access.</summary>
+    public (ulong Address, string Access)? Monitor { get; init; }
 }
 
 /// <summary>The guest runs again (after continue).</summary>
