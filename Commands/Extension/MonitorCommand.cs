@@ -41,9 +41,9 @@ internal sealed class MonitorCommand : IDebuggerCommand
 
     public IReadOnlyList<string> Examples =>
     [
-        "!monitor w counter counter+7",
-        "!monitor rw 20000 l 100 script { printf(\"%llx accessed at %llx\\n\", $context, @rip); }",
-        "!monitor x main l 10",
+        "!monitor w demo!current_pid demo!current_pid+7",
+        "!monitor rw 100300 l 8 script { printf(\"%llx accessed at %llx\\n\", $context, @rip); }",
+        "!monitor x demo!print_name l 1",
     ];
 
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
