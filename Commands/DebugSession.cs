@@ -227,6 +227,7 @@ internal sealed class DebugSession : IAsyncDisposable
         var sb = new StringBuilder();
         sb.Append(h.Reason switch
         {
+            HaltReason.Event when h.HasContext => $"event 0x{h.EventId:x} triggered (pre, {h.Access} at {h.Context >> 32:x8}`{h.Context & 0xFFFFFFFF:x8})\n",
             HaltReason.Event => $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")})\n",
             HaltReason.InitialBreak => $"initial break: all cores halted before the first instruction (core {h.Core:x})\n",
             HaltReason.Breakpoint when h.HasBreakpointId => $"breakpoint 0x{h.BreakpointId:x} hit\n",

@@ -13,7 +13,23 @@ public sealed partial class VirtualMachine
     public void Halt(Vcpu core, HaltReason reason, IoExit? exit = null, object? tag = null)
     {
         ArgumentNullException.ThrowIfNull(core);
-        VmHaltInfo info = new(core, reason, exit, tag);
+        Halt(new VmHaltInfo(core, reason, exit, tag));
+    }
+
+    /// <summary>Halts the VM from <see cref="IVmExitHandler.OnMemoryAccess"/> (<see cref="HaltReason.Event"/>), inside
+    /// the access: the core resumes by completing it.</summary>
+    public void Halt(Vcpu core, MemoryAccessExit access, object? tag)
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        ArgumentNullException.ThrowIfNull(access);
+        access.Halted = true;
+        Halt(new VmHaltInfo(core, HaltReason.Event, null, tag) { Access = access });
+    }
+
+    private void Halt(VmHaltInfo info)
+    {
+        Vcpu core = info.Core;
+        HaltReason reason = info.Reason;
         lock (_gate)
         {
             if (_stopRequested)

@@ -12,4 +12,7 @@ public sealed record VmHaltInfo(Vcpu Core, HaltReason Reason, IoExit? Exit, obje
 {
     /// <summary>The VM numbers its halts from 1 upwards, in the order they happen.</summary>
     public long Sequence { get; internal set; }
+
+    /// <summary>The monitored-memory access the VM halted in (<see cref="HaltReason.Event"/>), if any.</summary>
+    public MemoryAccessExit? Access { get; init; }
 }

@@ -18,13 +18,20 @@ internal sealed class IoEventCommand : IDebuggerCommand
 {
     private const byte Ret = 0xC3;
     private readonly bool _isIn;
+    private readonly MonitorCommand? _monitor;
 
     public IoEventCommand(bool isIn)
     {
         _isIn = isIn;
     }
 
-    private string Name => _isIn ? "!ioin" : "!ioout";
+    /// <summary>The options of <c>!monitor</c>, which are those of the I/O events (its range is parsed by it).</summary>
+    internal IoEventCommand(MonitorCommand monitor)
+    {
+        _monitor = monitor;
+    }
+
+    private string Name => _monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout";
 
     public IReadOnlyList<string> Names => [Name];
 
@@ -221,7 +228,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
         return r;
     }
 
-    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", Syntax)}");
+    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _monitor?.Syntax ?? Syntax)}");
 
     private ulong Number(string text, string option, ulong max) =>
         Numbers.TryParse(text, out ulong v) && v <= max ? v : throw Error($"{option} '{text}' is invalid: a number from 0 to {max:x} (hex by default, 0n for decimal)");

@@ -118,7 +118,7 @@ internal sealed class EngineScriptCompiler : IScriptCompiler, IScriptSymbolResol
         public string? Run(EventInvocation invocation)
         {
             // Each core runs its own exits one at a time, so a target per core is never shared by two runs.
-            VcpuScriptTarget target = _targets[invocation.Exit.Core.Index];
+            VcpuScriptTarget target = _targets[invocation.Core.Index];
             target.BeginEvent(invocation);
             try
             {

@@ -10,15 +10,25 @@ internal sealed class EventInvocation
 {
     public required RegisteredEvent Event { get; init; }
 
-    public required IoExit Exit { get; init; }
+    /// <summary>The I/O exit (<c>!ioin</c>/<c>!ioout</c>), or null for a memory access.</summary>
+    public IoExit? Exit { get; init; }
+
+    /// <summary>The memory access (<c>!monitor</c>), or null for an I/O exit.</summary>
+    public MemoryAccessExit? Access { get; init; }
+
+    /// <summary>For <c>!monitor</c>: the accessed virtual address inside the event's range.</summary>
+    public ulong AccessAddress { get; init; }
 
     public required EventManager Manager { get; init; }
 
-    /// <summary>The port (HyperDbg's $context for I/O events).</summary>
-    public ulong Context => Exit.Port;
+    /// <summary>The core that exited.</summary>
+    public Vcpu Core => Exit?.Core ?? Access!.Core;
 
-    /// <summary>0 in the pre stage, 1 in the post stage ($event_stage).</summary>
-    public int StageNumber => Exit.Stage == ExitStage.Pre ? 0 : 1;
+    /// <summary>HyperDbg's $context: the port for I/O events, the accessed virtual address for <c>!monitor</c>.</summary>
+    public ulong Context => Exit is IoExit io ? io.Port : AccessAddress;
+
+    /// <summary>0 in the pre stage, 1 in the post stage ($event_stage); memory accesses are pre.</summary>
+    public int StageNumber => Exit is IoExit io && io.Stage == ExitStage.Post ? 1 : 0;
 
     /// <summary>The event's short-circuit decision for this trigger; starts at its <c>sc</c> setting, <c>event_sc</c> changes it.</summary>
     public bool ShortCircuit { get; set; }

@@ -84,10 +84,73 @@ internal sealed partial class EventManager
         }
     }
 
+    /// <inheritdoc/>
+    public void OnMemoryAccess(MemoryAccessExit access)
+    {
+        RegisteredEvent? breaking = null;
+        object? watchpoint = null;
+        GuestProcess? process = null;
+        foreach ((MemoryMonitor monitor, ulong address) in access.Matches)
+        {
+            if (monitor.Owner is Watchpoint)
+            {
+                watchpoint ??= monitor.Owner;
+                continue;
+            }
+
+            if (monitor.Owner is not RegisteredEvent e || !e.Enabled || (e.Spec.Core is int core && core != access.Core.Index))
+            {
+                continue;
+            }
+
+            if (e.Spec.ProcessId is uint pid)
+            {
+                process ??= _vm.OsProfile.Current(access.Core);
+                if (process.Value.ProcessId != pid)
+                {
+                    continue;
+                }
+            }
+
+            var invocation = new EventInvocation { Event = e, Access = access, AccessAddress = address, Manager = this, ShortCircuit = false };
+            if (!RunActions(e, invocation))
+            {
+                continue;
+            }
+
+            if (invocation.ShortCircuit)
+            {
+                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect on !monitor here (see docs/differences.md).");
+            }
+
+            if (breaking is null && (e.Spec.Breaks || invocation.PauseRequested))
+            {
+                breaking = e;
+            }
+        }
+
+        if (breaking is not null)
+        {
+            HaltingEvent = breaking;
+            try
+            {
+                _vm.Halt(access.Core, access, breaking.Id);
+            }
+            finally
+            {
+                HaltingEvent = null;
+            }
+        }
+        else if (watchpoint is not null)
+        {
+            _vm.Halt(access.Core, access, watchpoint);
+        }
+    }
+
     private bool Matches(RegisteredEvent e, IoEventDirection direction, IoExit ioExit, ref GuestProcess? process)
     {
         IoEventSpec s = e.Spec;
-        if (!e.Enabled || s.Direction != direction || (s.Core is int core && core != ioExit.Core.Index))
+        if (!e.Enabled || s.Monitor is not null || s.Direction != direction || (s.Core is int core && core != ioExit.Core.Index))
         {
             return false;
         }
@@ -122,14 +185,14 @@ internal sealed partial class EventManager
         if (s.Condition is byte[] condition)
         {
             Span<ulong> regs = stackalloc ulong[CodeSandbox.GuestRegsCount];
-            ReadGuestRegs(invocation.Exit.Core, regs);
+            ReadGuestRegs(invocation.Core, regs);
             SandboxResult r;
             lock (_sandbox)
             {
                 r = _sandbox.Value.RunCondition(condition, regs, invocation.Context);
             }
 
-            WriteGuestRegs(invocation.Exit.Core, regs);
+            WriteGuestRegs(invocation.Core, regs);
             if (!r.Completed)
             {
                 Interlocked.Increment(ref e.Failures);
@@ -153,14 +216,14 @@ internal sealed partial class EventManager
         if (s.Code is byte[] code)
         {
             Span<ulong> regs = stackalloc ulong[CodeSandbox.GuestRegsCount];
-            ReadGuestRegs(invocation.Exit.Core, regs);
+            ReadGuestRegs(invocation.Core, regs);
             SandboxResult r;
             lock (_sandbox)
             {
                 r = _sandbox.Value.RunCode(code, regs, e.Buffer, invocation.Context);
             }
 
-            WriteGuestRegs(invocation.Exit.Core, regs);
+            WriteGuestRegs(invocation.Core, regs);
             if (!r.Completed)
             {
                 Interlocked.Increment(ref e.Failures);

@@ -60,7 +60,21 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
                 throw new EventManagerException(error, Protocol.Messages.Status.LimitExceeded);
             }
 
-            var registered = new RegisteredEvent(_nextId++, spec);
+            var registered = new RegisteredEvent(_nextId, spec);
+            if (spec.Monitor is MonitorRange range)
+            {
+                Vcpu core = _vm.Cores[spec.Core ?? 0];
+                try
+                {
+                    registered.Monitor = VirtualMachine.CreateMemoryMonitor(core, range.From, range.To, range.Access, registered);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new EventManagerException(ex.Message[..(ex.Message.IndexOf(" (Parameter", StringComparison.Ordinal) is int i and >= 0 ? i : ex.Message.Length)]);
+                }
+            }
+
+            _nextId++;
             Volatile.Write(ref _events, [.. _events, registered]);
             ApplyBitmaps();
             return registered;
@@ -77,6 +91,16 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
         if (spec.BufferSize < 0 || spec.BufferSize > MaxBufferSize)
         {
             throw new EventManagerException($"buffer {spec.BufferSize:x} is too large: at most {MaxBufferSize:x} bytes.");
+        }
+
+        if (spec.Monitor is not null && spec.Stage != IoEventStage.Pre)
+        {
+            throw new EventManagerException($"!monitor supports stage pre only: the engine cannot stop right after an access (see docs/differences.md).");
+        }
+
+        if (spec.Monitor is not null && spec.ShortCircuit)
+        {
+            throw new EventManagerException("!monitor does not support sc on: the engine cannot skip an access (see docs/differences.md).");
         }
 
         if (spec.ShortCircuit && spec.Stage != IoEventStage.Pre)
@@ -153,7 +177,7 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
             var wanted = new VmcsIoControls();
             foreach (RegisteredEvent e in _events)
             {
-                if (!e.Enabled || (e.Spec.Core is int c && c != core.Index))
+                if (!e.Enabled || e.Spec.Monitor is not null || (e.Spec.Core is int c && c != core.Index))
                 {
                     continue;
                 }
@@ -170,6 +194,21 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
 
             wanted.BitmapA.CopyTo(core.Controls.BitmapA);
             wanted.BitmapB.CopyTo(core.Controls.BitmapB);
+        }
+
+        // The monitors of enabled !monitor events are in force; those of disabled or cleared ones are not.
+        RegisteredEvent[] events = _events;
+        foreach (MemoryMonitor m in _vm.MemoryMonitors.Where(m => m.Owner is RegisteredEvent e && !(e.Enabled && events.Contains(e))).ToList())
+        {
+            _vm.RemoveMemoryMonitor(m);
+        }
+
+        foreach (RegisteredEvent e in events)
+        {
+            if (e.Enabled && e.Monitor is MemoryMonitor monitor)
+            {
+                _vm.AddMemoryMonitor(monitor);
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.VmxDriver;
+
 namespace HyperDbgRemote.Agent.Events;
 
 /// <summary>Which instructions an event traps.</summary>
@@ -12,6 +14,9 @@ internal enum IoEventDirection
     /// <summary>OUT, OUTS (<c>!ioout</c>).</summary>
     Out,
 }
+
+/// <summary>A <c>!monitor</c> event's range: [From, To] (inclusive) and what it traps.</summary>
+internal sealed record MonitorRange(ulong From, ulong To, MemoryAccessKinds Access);
 
 /// <summary>When an event runs relative to the emulation of the instruction.</summary>
 internal enum IoEventStage
@@ -52,6 +57,9 @@ internal sealed record IoEventSpec
     public IReadOnlyList<string> Outputs { get; init; } = [];
 
     public string CommandText { get; init; } = string.Empty;
+
+    /// <summary>For <c>!monitor</c>: the accesses and the linear range watched (<see cref="Direction"/> is then unused).</summary>
+    public MonitorRange? Monitor { get; init; }
 
     /// <summary>True when the event breaks (no script and no code): HyperDbg's rule (spec 3.1).</summary>
     public bool Breaks => Script is null && Code is null;

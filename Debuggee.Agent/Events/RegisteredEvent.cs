@@ -24,6 +24,9 @@ internal sealed class RegisteredEvent
 
     public bool Enabled { get; set; } = true;
 
+    /// <summary>A <c>!monitor</c> event's monitor (in force on the VM while the event is enabled).</summary>
+    public VmxDriver.MemoryMonitor? Monitor { get; set; }
+
     /// <summary>The zeroed buffer of <c>buffer N</c>, kept across triggers.</summary>
     public byte[] Buffer { get; }
 

@@ -243,9 +243,14 @@ internal sealed partial class GdbConnection
     private string Breakpoint(string p)
     {
         string[] parts = p[1..].Split(',');
+        if (parts.Length >= 3 && parts[0] is "2" or "3" or "4")
+        {
+            return Watchpoint(p[0] == 'Z', parts[0][0], ParseNumber(parts[1]), ParseNumber(parts[2]));
+        }
+
         if (parts.Length < 2 || parts[0] is not ("0" or "1"))
         {
-            return string.Empty; // watchpoints (Z2-Z4) are not supported: gdb falls back or says so
+            return string.Empty;
         }
 
         ulong address = ParseNumber(parts[1]);
@@ -273,6 +278,55 @@ internal sealed partial class GdbConnection
         }
 
         return "OK";
+    }
+
+    /// <summary>Z2/Z3/Z4 (write, read, access watchpoints) on <c>!monitor</c>'s mechanism: a memory monitor owned by
+    /// this client; z2-z4 remove it.</summary>
+    private string Watchpoint(bool set, char type, ulong address, ulong length)
+    {
+        MemoryAccessKinds kind = type switch
+        {
+            '2' => MemoryAccessKinds.Write,
+            '3' => MemoryAccessKinds.Read,
+            _ => MemoryAccessKinds.Read | MemoryAccessKinds.Write,
+        };
+        var key = (type, address, length);
+        if (!set)
+        {
+            if (_watchpoints.Remove(key, out MemoryMonitor? old))
+            {
+                _session.Vm.RemoveMemoryMonitor(old);
+            }
+
+            return "OK";
+        }
+
+        if (_watchpoints.ContainsKey(key))
+        {
+            return "OK";
+        }
+
+        if (length == 0 || length > MaxWatchLength)
+        {
+            return Error($"a watchpoint covers 1 to {MaxWatchLength} bytes");
+        }
+
+        if (_watchpoints.Count >= MaxWatchpoints)
+        {
+            return Error($"at most {MaxWatchpoints} watchpoints");
+        }
+
+        try
+        {
+            MemoryMonitor monitor = VirtualMachine.CreateMemoryMonitor(_session.Vm.Cores[_core], address, address + length - 1, kind, new Events.Watchpoint(address, length, kind));
+            _session.Vm.AddMemoryMonitor(monitor);
+            _watchpoints[key] = monitor;
+            return "OK";
+        }
+        catch (ArgumentException ex)
+        {
+            return Error(ex.Message.Split(" (Parameter", 2)[0]);
+        }
     }
 
     private async Task<string?> QueryAsync(string p, CancellationToken cancellationToken)

@@ -20,6 +20,13 @@ internal sealed partial class GdbConnection
     /// <summary>Most hardware breakpoints (Z1) a client may set, as x86's four debug-address registers.</summary>
     public const int MaxHardwareBreakpoints = 4;
 
+    /// <summary>Most watchpoints (Z2-Z4) a client may set: memory monitors have no debug-register limit, this bounds
+    /// what one client can make the engine hook.</summary>
+    public const int MaxWatchpoints = 64;
+
+    /// <summary>Largest watchpoint, in bytes.</summary>
+    public const ulong MaxWatchLength = 0x1000;
+
     private static readonly TimeSpan s_pauseTimeout = TimeSpan.FromSeconds(10);
 
     private readonly DebuggeeSession _session;
@@ -31,6 +38,7 @@ internal sealed partial class GdbConnection
     private readonly Channel<VmHaltInfo?> _halts = Channel.CreateUnbounded<VmHaltInfo?>();
     private readonly HashSet<ulong> _software = [];
     private readonly HashSet<ulong> _hardware = [];
+    private readonly Dictionary<(char Type, ulong Address, ulong Length), MemoryMonitor> _watchpoints = [];
     private byte[] _lastReply = [];
     private int _core;
     private bool _errorMessages;
@@ -149,6 +157,7 @@ internal sealed partial class GdbConnection
     private async Task<string?> WaitForStopAsync(CancellationToken cancellationToken)
     {
         Task<bool> halted = _halts.Reader.WaitToReadAsync(cancellationToken).AsTask();
+        string? watch = null;
         while (true)
         {
             Task<bool> input = _inputs.Reader.WaitToReadAsync(cancellationToken).AsTask();
@@ -156,7 +165,20 @@ internal sealed partial class GdbConnection
             if (first == halted)
             {
                 _halts.Reader.TryRead(out VmHaltInfo? halt);
-                return halt is null ? "W00" : StopReply(halt);
+                if (halt is { Access: MemoryAccessExit access, Tag: Events.Watchpoint w } && watch is null
+                    && access.Matches.FirstOrDefault(m => ReferenceEquals(m.Monitor.Owner, w)) is { Monitor: not null } match
+                    && _watchpoints.ContainsValue(match.Monitor))
+                {
+                    // The access halted before it happened; gdb expects the stop after it (x86 data breakpoints are
+                    // traps, and gdb compares a write watchpoint's old and new values): finish the instruction first.
+                    string name = w.Kind switch { MemoryAccessKinds.Write => "watch", MemoryAccessKinds.Read => "rwatch", _ => "awatch" };
+                    watch = string.Create(CultureInfo.InvariantCulture, $"{name}:{match.Address:x};");
+                    _control.Step(halt.Core.Index, cancellationToken);
+                    halted = _halts.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                    continue;
+                }
+
+                return halt is null ? "W00" : StopReply(halt, watch: halt.Reason == HaltReason.Step ? watch : null);
             }
 
             if (!await input.ConfigureAwait(false))
@@ -192,11 +214,11 @@ internal sealed partial class GdbConnection
         }
     }
 
-    private string StopReply(VmHaltInfo halt, int? signal = null)
+    private string StopReply(VmHaltInfo halt, int? signal = null, string? watch = null)
     {
         _core = halt.Core.Index;
         int sig = signal ?? (halt.Reason == HaltReason.BreakIn ? 2 : 5);
-        return string.Create(CultureInfo.InvariantCulture, $"T{sig:x2}thread:{halt.Core.Index + 1:x};");
+        return string.Create(CultureInfo.InvariantCulture, $"T{sig:x2}{watch}thread:{halt.Core.Index + 1:x};");
     }
 
     private string Error(string message)
@@ -229,6 +251,12 @@ internal sealed partial class GdbConnection
     {
         try
         {
+            foreach (MemoryMonitor monitor in _watchpoints.Values)
+            {
+                _session.Vm.RemoveMemoryMonitor(monitor);
+            }
+
+            _watchpoints.Clear();
             if (_software.Count + _hardware.Count > 0 || resume)
             {
                 _session.WhileHalted("detaching", () =>

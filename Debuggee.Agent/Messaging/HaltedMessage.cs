@@ -21,6 +21,9 @@ internal sealed record HaltedMessage(int Core, string Reason, int? EventId, stri
 
     /// <summary>The VM's number for this halt (<see cref="VmxDriver.VmHaltInfo.Sequence"/>).</summary>
     public ulong HaltId { get; init; }
+
+    /// <summary>For a <c>!monitor</c> halt: the accessed virtual address ($context) and the access.</summary>
+    public (ulong Address, string Access)? Monitor { get; init; }
 }
 
 /// <summary>The guest runs again (after continue).</summary>

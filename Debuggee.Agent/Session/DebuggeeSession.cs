@@ -129,6 +129,19 @@ internal sealed partial class DebuggeeSession : IDisposable
             return new HaltedMessage(core.Index, "event", halt.Tag as int?, exit.Stage == ExitStage.Pre ? "pre" : "post", exit.Port, exit.Rip, exit.InstructionBytes.ToArray(), exit.Disassemble(), registers);
         }
 
+        if (halt.Access is MemoryAccessExit access)
+        {
+            HaltedMessage current = DescribeHalt(halt with { Access = null, Reason = VmxDriver.HaltReason.BreakIn });
+            (MemoryMonitor monitor, ulong address) = access.Matches.FirstOrDefault(m => ReferenceEquals(m.Monitor.Owner, halt.Tag) || (halt.Tag is int id && m.Monitor.Owner is RegisteredEvent e && e.Id == id));
+            return current with
+            {
+                Reason = "event",
+                EventId = halt.Tag as int?,
+                Stage = "pre",
+                Monitor = (monitor is null ? access.Matches[0].Address : address, access.Kind.ToString().ToLowerInvariant()),
+            };
+        }
+
         ulong rip = core.ReadRegister(GuestRegister.Rip);
         byte[] bytes = new byte[16];
         int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);

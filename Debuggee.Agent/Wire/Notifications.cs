@@ -154,6 +154,12 @@ internal static class Notifications
             n.BreakpointId = (uint)breakpoint;
         }
 
+        if (m.Monitor is (ulong context, string access))
+        {
+            n.Context = context;
+            n.Access = access;
+        }
+
         if (m.Port is int port)
         {
             n.Port = (uint)port;

@@ -24,10 +24,22 @@ internal sealed partial class RequestDispatcher
     private IoEventSpec ToSpec(EventRegistration r, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(r);
+        MonitorRange? monitor = null;
+        if (r.MonitorAccess != 0)
+        {
+            if (r.MonitorAccess > 7)
+            {
+                throw new SessionException($"monitor access {r.MonitorAccess:x} is unknown: bits 0 to 2 are read, write and execute.");
+            }
+
+            monitor = new MonitorRange(r.MonitorFrom, r.MonitorTo, (MemoryAccessKinds)r.MonitorAccess);
+        }
+
         IoEventDirection direction = r.Direction switch
         {
             IoDirection.In => IoEventDirection.In,
             IoDirection.Out => IoEventDirection.Out,
+            _ when monitor is not null => IoEventDirection.In,
             _ => throw new SessionException("the event has no direction (in or out)."),
         };
         if (r.HasPort && r.Port > ushort.MaxValue)
@@ -68,6 +80,7 @@ internal sealed partial class RequestDispatcher
             Code = r.Code is { MachineCode.Length: > 0 } k ? k.MachineCode.ToByteArray() : null,
             Outputs = [.. r.Outputs],
             CommandText = r.CommandText,
+            Monitor = monitor,
         };
     }
 

@@ -80,7 +80,7 @@ public sealed class EventManagerTests
         var seen = new List<string>();
         t.Events.Register(Out(0x3F8, inv =>
         {
-            seen.Add($"{(char)(inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF)}@{inv.Context:x}");
+            seen.Add($"{(char)(inv.Core.ReadRegister(GuestRegister.Rax) & 0xFF)}@{inv.Context:x}");
             return null;
         }));
 
@@ -119,7 +119,7 @@ public sealed class EventManagerTests
         using var t = new AgentTestVm(TestPrograms.PrintAbc);
         t.Events.Register(Out(0x3F8, inv =>
         {
-            inv.ShortCircuit = (inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF) == 'B';
+            inv.ShortCircuit = (inv.Core.ReadRegister(GuestRegister.Rax) & 0xFF) == 'B';
             return null;
         }));
         t.Events.Register(Out(0x3F8, _ => null));
@@ -135,7 +135,7 @@ public sealed class EventManagerTests
         using var t = new AgentTestVm(TestPrograms.PrintAbc);
         t.Events.Register(Out(0x3F8, inv =>
         {
-            if ((inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF) == 'C')
+            if ((inv.Core.ReadRegister(GuestRegister.Rax) & 0xFF) == 'C')
             {
                 inv.ShortCircuit = false;
             }
@@ -171,8 +171,8 @@ public sealed class EventManagerTests
             Stage = IoEventStage.Post,
             Script = new FakeScript(inv =>
         {
-            log.Add($"post:{inv.StageNumber}:{inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF:x}");
-            inv.Exit.Core.WriteRegister(GuestRegister.Rax, 0x42);
+            log.Add($"post:{inv.StageNumber}:{inv.Core.ReadRegister(GuestRegister.Rax) & 0xFF:x}");
+            inv.Core.WriteRegister(GuestRegister.Rax, 0x42);
             return null;
         })
         });
@@ -242,7 +242,7 @@ public sealed class EventManagerTests
         var seen = new List<char>();
         t.Events.Register(Out(0x3F8, inv =>
         {
-            seen.Add((char)(inv.Exit.Core.ReadRegister(GuestRegister.Rax) & 0xFF));
+            seen.Add((char)(inv.Core.ReadRegister(GuestRegister.Rax) & 0xFF));
             return null;
         }) with
         { Condition = condition });

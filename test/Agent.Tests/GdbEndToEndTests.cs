@@ -115,6 +115,45 @@ public sealed partial class GdbEndToEndTests
         Assert.That(output, Does.Contain("detached"), output);
     }
 
+    /// <summary>The demo guest's demo!current_pid (written 0 at start, then each process's pid) and demo!banner (read
+    /// byte by byte by the banner loop).</summary>
+    private const ulong CurrentPid = 0x100300;
+    private const ulong Banner = 0x1002c4;
+
+    [Test]
+    public void Gdb_WriteAndReadWatchpoints_StopAfterTheAccessWithTheChange()
+    {
+        // Arrange
+        (AgentProcess agent, int port) = StartAgent();
+        using AgentProcess _ = agent;
+
+        // Act: rwatch on the banner's third byte, then watch on current_pid (its first write stores 0 over 0, which gdb
+        // does not report; the second stores pid 1).
+        string output = RunGdb(port,
+        [
+            $"rwatch *(char*)0x{Banner + 2:x}", "continue", "info registers al", "delete 1",
+            $"watch *(long*)0x{CurrentPid:x}", "continue", "info registers rip", "delete 2", "detach",
+        ]);
+
+        // Assert
+        Assert.That(output, Does.Contain($"Hardware read watchpoint 1: *(char*)0x{Banner + 2:x}"), output);
+        Assert.That(output, Does.Contain("Value = 112 'p'"), "the banner 'HyperDbgRemote ...' has 'p' third: " + output);
+        Assert.That(output, Does.Match(@"al\s+0x70\s"), "the read finished before the stop: " + output);
+        Assert.That(output, Does.Contain($"Hardware watchpoint 2: *(long*)0x{CurrentPid:x}\r\n\r\nOld value = 0\r\nNew value = 1"), output);
+        Assert.That(output, Does.Contain("detached"), output);
+    }
+
+    [Test]
+    public void Gdb_WatchpointOnUnmappedMemory_IsRefused()
+    {
+        (AgentProcess agent, int port) = StartAgent();
+        using AgentProcess _ = agent;
+
+        string output = RunGdb(port, ["watch *(long*)0x7fff00000000", "continue", "detach"]);
+
+        Assert.That(output, Does.Contain("Could not insert hardware watchpoint").Or.Contain("Could not insert hardware breakpoints"), output);
+    }
+
     [GeneratedRegex(@"(?:=>)?\s+0x([0-9a-f]+):\t")]
     private static partial Regex GdbInstruction();
 

@@ -104,6 +104,11 @@ internal sealed class FakeExecutionContext : IExecutionContext
     public void SetInstructionHooks(IReadOnlyCollection<ulong> addresses, bool everyInstruction) =>
         InstructionHooks = ([.. addresses], everyInstruction);
 
+    public void SetMonitorHooks(IReadOnlyList<(ulong Start, ulong End, MemoryAccessKinds Access)> data, IReadOnlyList<(ulong Start, ulong End)> execute) =>
+        MonitorHooks = ([.. data], [.. execute]);
+
+    public ((ulong Start, ulong End, MemoryAccessKinds Access)[] Data, (ulong Start, ulong End)[] Execute) MonitorHooks { get; private set; } = ([], []);
+
     /// <summary>An OUT, the <paramref name="index"/>-th I/O instruction of the code at <paramref name="start"/>.</summary>
     public void Out(ushort port, int size, uint value, ulong start, uint index = 0) => _io.Out(port, size, value, new IoLocation(start, 64, index));
 

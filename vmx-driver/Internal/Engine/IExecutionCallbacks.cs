@@ -22,6 +22,11 @@ internal interface IExecutionCallbacks
     /// engine continue there instead, before the instruction executes.</summary>
     void OnInstruction(ulong address);
 
+    /// <summary>Before a read or write of <paramref name="size"/> bytes at the guest-physical <paramref name="address"/>
+    /// on a page <see cref="IExecutionContext.SetMonitorHooks"/> asked for (RIP is exact; a write's
+    /// <paramref name="value"/> has not reached memory yet).</summary>
+    void OnMemoryAccess(MemoryAccessKinds kind, ulong address, int size, ulong value);
+
     /// <summary>The engine raised an exception or executed INT n / INT3 / INTO, which the model must deliver; RIP is at
     /// the faulting instruction (faults) or after it (traps, software interrupts).</summary>
     void OnException(int vector);

@@ -103,6 +103,16 @@ internal interface IExecutionContext : IDisposable
     void SetInstructionHooks(IReadOnlyCollection<ulong> addresses, bool everyInstruction);
 
     /// <summary>
+    /// Sets the memory monitors' hooks: <see cref="IExecutionCallbacks.OnMemoryAccess"/> before each read or write of
+    /// the guest-physical ranges in <paramref name="data"/> (inclusive ends), and
+    /// <see cref="IExecutionCallbacks.OnInstruction"/> before each instruction in the linear ranges of
+    /// <paramref name="execute"/> (an address there needs no instruction hook of its own). Translated code and cached
+    /// translations are dropped as for <see cref="SetInstructionHooks"/>. Call it on the core's thread, before
+    /// <see cref="SetInstructionHooks"/> when both change.
+    /// </summary>
+    void SetMonitorHooks(IReadOnlyList<(ulong Start, ulong End, MemoryAccessKinds Access)> data, IReadOnlyList<(ulong Start, ulong End)> execute);
+
+    /// <summary>
     /// After the model delivered an exception the engine raised (<see cref="IExecutionCallbacks.OnException"/>): the
     /// engine forgets it, so that the guest's next fault is not taken for a fault during delivery (#DF).
     /// </summary>

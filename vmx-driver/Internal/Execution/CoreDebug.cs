@@ -22,6 +22,7 @@ internal sealed class CoreDebug
     private readonly Vcpu _core;
     private readonly VirtualMachine _vm;
     private int _appliedVersion = -1;
+    private int _appliedMonitorVersion;
     private bool _appliedStepping;
     private ulong? _skipAt;
     private bool _stepRequested;
@@ -152,6 +153,21 @@ internal sealed class CoreDebug
         if (_vm.HasCodeBreakpoint(address))
         {
             HaltAt(address, HaltReason.Breakpoint);
+            return;
+        }
+
+        if (_vm.HasExecuteMonitorAt(address))
+        {
+            DebugSite before = Site;
+            Site = DebugSite.Instruction;
+            bool halted = _vm.OnMonitoredExecution(_core, address);
+            Site = before;
+            if (halted && !_vm.StopRequested)
+            {
+                // As after a breakpoint: the instruction runs once on resume, then the range traps again.
+                _skipAt = address;
+                Sync(DebugSite.Instruction);
+            }
         }
     }
 
@@ -187,7 +203,7 @@ internal sealed class CoreDebug
     {
         int version = _vm.CodeBreakpointVersion;
         bool stepping = Volatile.Read(ref _stepRequested);
-        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo;
+        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo || _vm.MonitorVersion != _appliedMonitorVersion;
         bool stepStarting = stepping && !_stepStarted;
         switch (site)
         {
@@ -256,6 +272,15 @@ internal sealed class CoreDebug
 
     private void ApplyHooks(int version, bool stepping)
     {
+        int monitorVersion = _vm.MonitorVersion;
+        if (monitorVersion != _appliedMonitorVersion || stepping != _appliedStepping)
+        {
+            // While stepping, the unbounded hook calls back before every instruction: execute ranges would call twice.
+            var (data, execute) = _vm.MonitorHooks();
+            _core.Context.SetMonitorHooks(data, stepping ? [] : execute);
+            _appliedMonitorVersion = monitorVersion;
+        }
+
         ulong? runTo = CurrentRunTo;
         IReadOnlyCollection<ulong> breakpoints = _vm.CodeBreakpointSnapshot();
         _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, stepping);

@@ -73,6 +73,10 @@ internal sealed class CoreTraps : IExecutionCallbacks
     public void OnInstruction(ulong address) => _core.Debug.OnInstruction(address);
 
     /// <inheritdoc/>
+    public void OnMemoryAccess(MemoryAccessKinds kind, ulong address, int size, ulong value) =>
+        _vm.OnMonitoredData(_core, kind, address, size, value);
+
+    /// <inheritdoc/>
     public void OnException(int vector) => _events.DeliverException(vector);
 
     /// <inheritdoc/>

@@ -21,6 +21,14 @@ internal static class UcConst
     public const int HookCode = 1 << 2;
     public const int HookBlock = 1 << 3;
     public const int HookMemUnmapped = 0x70;
+
+    /// <summary>UC_HOOK_MEM_READ / UC_HOOK_MEM_WRITE: on 2.1.1 the range is checked against the guest-physical address
+    /// and the callback receives it; RIP is exact in the callback, which runs before the access (measured).
+    /// UC_HOOK_MEM_FETCH (1 &lt;&lt; 12) is never called for instruction fetches (measured).</summary>
+    public const int HookMemRead = 1 << 10;
+    public const int HookMemWrite = 1 << 11;
+    public const int MemRead = 16;
+    public const int MemWrite = 17;
     public const int HookInsnInvalid = 1 << 14;
 
     /// <summary>UC_X86_INS_CPUID: hookable with UC_HOOK_INSN (2.1.1 accepts IN, OUT, SYSCALL, SYSENTER and CPUID only;
