@@ -1,0 +1,57 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Tests.Shared;
+
+namespace HyperDbgRemote.Host.Tests;
+
+/// <summary>
+/// The Linux profile follows user processes: with the default command line the kernel runs <c>/init</c> (a busybox
+/// shell script) in ring 3, and its <c>echo HYPERDBG-INIT-OK</c> reaches COM1 from pid 1, whose comm the kernel set
+/// from the executed file's name (<c>init</c>), while the kernel's early lines come from the boot task (pid 0,
+/// <c>swapper</c>). The real <c>bin/hyperdbg</c> annotates every console line with <c>$pid</c>/<c>$tid</c>/<c>$pname</c>
+/// of its writer and halts after the marker line.
+/// </summary>
+[Category("EndToEnd")]
+public sealed class LinuxUserProcessesTests
+{
+    /// <summary>Every console line, without its CR, followed by its writer at the line's LF.</summary>
+    private const string AnnotateScript = "!ioout 3f8 script { if (@al == 0xa) { printf(\" <pid %d tid %d %s>\\n\", $pid, $tid, $pname); } else { if (@al != 0xd) { printf(\"%c\", @al); } } }";
+
+    /// <summary>Halts after the marker line's last eight bytes, "NIT-OK\r\n", in <c>.m</c>.</summary>
+    private const string EndOfMarkerScript = "!ioout 3f8 script { .m = (.m << 8) | @al; if (.m == 0x4e49542d4f4b0d0a) { pause(); } }";
+
+    [Test]
+    public void LinuxGuest_DefaultBoot_InitsEchoComesFromPidOne_KernelsEarlyLinesFromSwapper()
+    {
+        // Arrange
+        LinuxProcessesTests.SkipWithoutLinuxFiles();
+
+        // Act: one boot with the default command line, halted right after /init's marker line
+        (int exit, string output, string error) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(15),
+            "--local", "--guest", "linux", "--initial-break", "--wait", "600",
+            "-c", AnnotateScript,
+            "-c", EndOfMarkerScript,
+            "-c", "g",
+            "-c", "? printf(\"[at the halt: pid %d tid %d %s cs %x]\\n\", $pid, $tid, $pname, @cs);",
+            "-c", ".status");
+        string all = output + error;
+        string tail = "the console's last lines:\n" + all[Math.Max(0, all.Length - 3000)..];
+        int halt = output.IndexOf("event 0x1 triggered (pre)", StringComparison.Ordinal);
+        Assert.That(halt, Is.GreaterThan(0), tail);
+        string console = output[..halt];
+
+        // Assert: the kernel's banner is the boot task's
+        Assert.That(console, Does.Match(@"\[ *0\.0+\] Linux version 6\.1\.[^\n]* <pid 0 tid 0 swapper>\n"), tail);
+
+        // pid 1 before its exec is the kernel's init thread, comm swapper/0 (as the kernel's panic report names it)
+        Assert.That(console, Does.Match(@"\n\[ *[0-9.]+\] Run /init as init process <pid 1 tid 1 swapper/0>\n"), tail);
+
+        // the marker is written by /init, pid 1, in user mode's process: its comm is the executed file's name
+        Assert.That(console, Does.Contain("\nHYPERDBG-INIT-OK <pid 1 tid 1 init>\n"), tail);
+        Assert.That(output[halt..], Does.Contain("[at the halt: pid 1 tid 1 init"), tail);
+        Assert.That(output, Does.Contain("debuggee: halted"), tail);
+        Assert.That(exit, Is.Zero, tail);
+    }
+}
