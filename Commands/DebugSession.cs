@@ -154,24 +154,11 @@ internal sealed class DebugSession : IAsyncDisposable
     private void OnNotification(Notification n)
     {
         string text = string.Empty;
-        bool stale = false;
         switch (n.BodyCase)
         {
             case Notification.BodyOneofCase.Halted:
-                lock (_gate)
-                {
-                    if (n.Halted.HaltId != 0 && n.Halted.HaltId <= _continuedHaltId)
-                    {
-                        // Already known (from a handshake, pause or step answer) and continued from since: the guest
-                        // runs, so this must not become the current halt again.
-                        stale = true;
-                    }
-                    else
-                    {
-                        Halt = n.Halted;
-                    }
-                }
-
+                // The halt becomes current only after its text is shown (below), so that a command that waits for it
+                // prints what follows after it.
                 text = DescribeHalt(n.Halted);
                 break;
             case Notification.BodyOneofCase.Running:
@@ -196,11 +183,19 @@ internal sealed class DebugSession : IAsyncDisposable
         }
 
         _output.Notification(n, text);
-        if (n.BodyCase == Notification.BodyOneofCase.Halted && !stale)
+        if (n.BodyCase == Notification.BodyOneofCase.Halted)
         {
             TaskCompletionSource<HaltedNotification> source;
             lock (_gate)
             {
+                if (n.Halted.HaltId != 0 && n.Halted.HaltId <= _continuedHaltId)
+                {
+                    // Already known (from a handshake, pause or step answer) and continued from since: the guest
+                    // runs, so this must not become the current halt again.
+                    return;
+                }
+
+                Halt = n.Halted;
                 source = _nextHalt;
                 _nextHalt = NewHaltSource();
             }
