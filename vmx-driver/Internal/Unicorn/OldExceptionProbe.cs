@@ -70,7 +70,7 @@ internal static unsafe class OldExceptionProbe
         engine.WriteRegister(UcReg.Rsp, StackTop);
         using UcContext context = UcContext.Allocate(engine);
         context.Save(engine);
-        var run = new RunState(engine, context, resetOffset, context.Bytes.ToArray());
+        var run = new CalibrationRun(engine, context, resetOffset, context.Bytes.ToArray());
         GCHandle self = GCHandle.Alloc(run);
         try
         {
@@ -93,7 +93,7 @@ internal static unsafe class OldExceptionProbe
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnInterrupt(IntPtr uc, uint vector, IntPtr user)
     {
-        var run = (RunState)GCHandle.FromIntPtr(user).Target!;
+        var run = (CalibrationRun)GCHandle.FromIntPtr(user).Target!;
 #pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the error is rethrown after the run.
         try
         {
@@ -104,7 +104,7 @@ internal static unsafe class OldExceptionProbe
                 run.AtFirstFault = run.Context.Bytes.ToArray();
             }
 
-            if (run.ResetOffset is int offset)
+            if (run.FieldOffset is int offset)
             {
                 run.Context.Save(run.Engine);
                 BinaryPrimitives.WriteInt32LittleEndian(run.Context.Bytes[offset..], -1);
@@ -124,22 +124,5 @@ internal static unsafe class OldExceptionProbe
             _ = UcNative.uc_emu_stop(uc);
         }
 #pragma warning restore CA1031
-    }
-
-    private sealed class RunState(UcEngine engine, UcContext context, int? resetOffset, byte[] before)
-    {
-        public UcEngine Engine { get; } = engine;
-
-        public UcContext Context { get; } = context;
-
-        public int? ResetOffset { get; } = resetOffset;
-
-        public byte[] Before { get; } = before;
-
-        public List<int> Vectors { get; } = [];
-
-        public byte[]? AtFirstFault { get; set; }
-
-        public Exception? Error { get; set; }
     }
 }

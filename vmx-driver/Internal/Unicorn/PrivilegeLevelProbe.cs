@@ -95,7 +95,7 @@ internal static unsafe class PrivilegeLevelProbe
         engine.WriteRegister(UcReg.Ss, 0x10);
         using UcContext context = UcContext.Allocate(engine);
         context.Save(engine);
-        var run = new RunState(engine, context, patchOffset, context.Bytes.ToArray());
+        var run = new CalibrationRun(engine, context, patchOffset, context.Bytes.ToArray());
         GCHandle self = GCHandle.Alloc(run);
         try
         {
@@ -119,7 +119,7 @@ internal static unsafe class PrivilegeLevelProbe
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnInterrupt(IntPtr uc, uint vector, IntPtr user)
     {
-        var run = (RunState)GCHandle.FromIntPtr(user).Target!;
+        var run = (CalibrationRun)GCHandle.FromIntPtr(user).Target!;
 #pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the error is rethrown after the run.
         try
         {
@@ -130,7 +130,7 @@ internal static unsafe class PrivilegeLevelProbe
                 run.AtFirstFault = run.Context.Bytes.ToArray();
             }
 
-            if (run.Vectors.Count == 1 && run.PatchOffset is int offset)
+            if (run.Vectors.Count == 1 && run.FieldOffset is int offset)
             {
                 run.Context.Save(run.Engine);
                 Span<byte> field = run.Context.Bytes[offset..];
@@ -148,22 +148,5 @@ internal static unsafe class PrivilegeLevelProbe
             _ = UcNative.uc_emu_stop(uc);
         }
 #pragma warning restore CA1031
-    }
-
-    private sealed class RunState(UcEngine engine, UcContext context, int? patchOffset, byte[] before)
-    {
-        public UcEngine Engine { get; } = engine;
-
-        public UcContext Context { get; } = context;
-
-        public int? PatchOffset { get; } = patchOffset;
-
-        public byte[] Before { get; } = before;
-
-        public List<int> Vectors { get; } = [];
-
-        public byte[]? AtFirstFault { get; set; }
-
-        public Exception? Error { get; set; }
     }
 }
