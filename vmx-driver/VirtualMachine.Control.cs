@@ -26,6 +26,15 @@ public sealed partial class VirtualMachine
         Halt(new VmHaltInfo(core, HaltReason.Event, null, tag) { Access = access });
     }
 
+    /// <summary>Halts the VM from <see cref="IVmExitHandler.OnGuestEvent"/> (<see cref="HaltReason.Event"/>), inside the
+    /// event: the core resumes by completing it (skipped if <see cref="GuestEventExit.SkipInstruction"/> is set then).</summary>
+    public void Halt(Vcpu core, GuestEventExit exit, object? tag)
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        ArgumentNullException.ThrowIfNull(exit);
+        Halt(new VmHaltInfo(core, HaltReason.Event, null, tag) { GuestEvent = exit });
+    }
+
     private void Halt(VmHaltInfo info)
     {
         Vcpu core = info.Core;

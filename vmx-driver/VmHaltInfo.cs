@@ -15,4 +15,7 @@ public sealed record VmHaltInfo(Vcpu Core, HaltReason Reason, IoExit? Exit, obje
 
     /// <summary>The monitored-memory access the VM halted in (<see cref="HaltReason.Event"/>), if any.</summary>
     public MemoryAccessExit? Access { get; init; }
+
+    /// <summary>The CPUID, exception, interrupt or SYSCALL the VM halted in (<see cref="HaltReason.Event"/>), if any.</summary>
+    public GuestEventExit? GuestEvent { get; init; }
 }

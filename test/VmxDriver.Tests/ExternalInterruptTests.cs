@@ -31,7 +31,7 @@ public sealed class ExternalInterruptTests
     }
 
     /// <summary>ICW1–ICW4 for both PICs (master base 0x20, slave 0x28, cascade on IRQ 2) and the master's mask.</summary>
-    private static void ProgramPics(Assembler a, byte masterMask)
+    internal static void ProgramPics(Assembler a, byte masterMask)
     {
         foreach ((byte port, byte value) in (ReadOnlySpan<(byte, byte)>)[
             (0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01),

@@ -18,4 +18,11 @@ public interface IVmExitHandler
     void OnMemoryAccess(MemoryAccessExit access)
     {
     }
+
+    /// <summary>A CPUID, exception, external interrupt or SYSCALL of a kind <see cref="VirtualMachine.TrappedGuestEvents"/>
+    /// asks for, in the pre stage and, if requested, again in the post stage. The handler may halt the VM with
+    /// <see cref="VirtualMachine.Halt(Vcpu, GuestEventExit, object?)"/>.</summary>
+    void OnGuestEvent(GuestEventExit guestEvent)
+    {
+    }
 }

@@ -37,8 +37,9 @@ internal interface IExecutionCallbacks
     void OnSystemInstruction(SystemInstruction instruction, int length);
 
     /// <summary>The guest executed CPUID with <paramref name="leaf"/> in EAX and <paramref name="subleaf"/> in ECX; the
-    /// result goes to EAX, EBX, ECX and EDX instead of the engine's own.</summary>
-    CpuidResult OnCpuid(uint leaf, uint subleaf);
+    /// result goes to EAX, EBX, ECX and EDX instead of the engine's own; null when the model has already set the registers
+    /// (or, short-circuited by an event, leaves them as they are).</summary>
+    CpuidResult? OnCpuid(uint leaf, uint subleaf);
 
     /// <summary>A callback threw: <paramref name="what"/> names the trap. The context already stopped nothing; the model
     /// decides (it records a fault and stops the run).</summary>

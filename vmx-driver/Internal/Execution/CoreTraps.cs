@@ -83,7 +83,30 @@ internal sealed class CoreTraps : IExecutionCallbacks
     public void OnSystemInstruction(SystemInstruction instruction, int length) => FastSystemCalls.Perform(_core, _events, instruction, length);
 
     /// <inheritdoc/>
-    public CpuidResult OnCpuid(uint leaf, uint subleaf) => CpuidTable.Lookup(leaf, subleaf, _core.Index);
+    /// <remarks>With a CPUID event (<see cref="GuestEventKinds.Cpuid"/>): the pre stage sees the leaf in EAX and RIP at the
+    /// instruction (the engine syncs RIP before its CPUID helper); the table answers with the EAX and ECX the pre stage
+    /// left (as HyperDbg emulates with the registers its event left), unless it skipped the emulation; the post stage
+    /// sees the results.</remarks>
+    public CpuidResult? OnCpuid(uint leaf, uint subleaf)
+    {
+        if (!_vm.Traps(GuestEventKinds.Cpuid))
+        {
+            return CpuidTable.Lookup(leaf, subleaf, _core.Index);
+        }
+
+        GuestEventExit? exit = _vm.BeginGuestEvent(_core, GuestEventKinds.Cpuid, leaf, _core.ReadRegister(GuestRegister.Rip));
+        if (exit is not { SkipInstruction: true })
+        {
+            CpuidResult r = CpuidTable.Lookup((uint)_core.ReadRegister(GuestRegister.Rax), (uint)_core.ReadRegister(GuestRegister.Rcx), _core.Index);
+            _core.WriteRegister(GuestRegister.Rax, r.Eax);
+            _core.WriteRegister(GuestRegister.Rbx, r.Ebx);
+            _core.WriteRegister(GuestRegister.Rcx, r.Ecx);
+            _core.WriteRegister(GuestRegister.Rdx, r.Edx);
+        }
+
+        _vm.EndGuestEvent(exit);
+        return null;
+    }
 
     /// <inheritdoc/>
     public void OnCallbackFailed(string what, Exception exception) =>

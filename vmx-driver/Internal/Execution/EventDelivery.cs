@@ -91,7 +91,31 @@ internal sealed class EventDelivery
     /// <summary>Delivers an external interrupt (a vector the interrupt controller answered to INTA) before the block at
     /// the linear <paramref name="blockAddress"/>, or after a HLT with RIP after it: the return address is that
     /// instruction.</summary>
-    public void DeliverExternalInterrupt(int vector, ulong blockAddress) => DeliverAt(blockAddress, vector, null);
+    /// <remarks>An interrupt event (<see cref="GuestEventKinds.Interrupt"/>) runs before the delivery with RIP at that
+    /// instruction, and may skip it (the vector was acknowledged: it is lost).</remarks>
+    public void DeliverExternalInterrupt(int vector, ulong blockAddress)
+    {
+        if (!_core.Machine.Traps(GuestEventKinds.Interrupt))
+        {
+            DeliverAt(blockAddress, vector, null);
+            return;
+        }
+
+        ulong rip = blockAddress - _core.SegmentBase(GuestRegister.Cs);
+        if (_core.ReadRegister(GuestRegister.Rip) != rip)
+        {
+            _core.WriteRegister(GuestRegister.Rip, rip);
+        }
+
+        GuestEventExit? exit = _core.Machine.BeginGuestEvent(_core, GuestEventKinds.Interrupt, (ulong)vector, rip);
+        if (exit is not { SkipInstruction: true })
+        {
+            // The pre stage may have moved RIP (a script): the interrupt returns to where it left it.
+            Deliver(vector, null, external: true);
+        }
+
+        _core.Machine.EndGuestEvent(exit);
+    }
 
     private void DeliverAt(ulong blockAddress, int vector, uint? errorCode)
     {
@@ -120,7 +144,15 @@ internal sealed class EventDelivery
             _ when HasErrorCode(vector) => 0,
             _ => null,
         };
-        Deliver(vector, errorCode, external: !software);
+        GuestEventExit? exit = vector < 32 && _core.Machine.Traps(GuestEventKinds.Exception) && !IsSoftwareInterrupt(vector)
+            ? _core.Machine.BeginGuestEvent(_core, GuestEventKinds.Exception, (ulong)vector, _core.ReadRegister(GuestRegister.Rip), errorCode)
+            : null;
+        if (exit is not { SkipInstruction: true })
+        {
+            Deliver(vector, errorCode, external: !software);
+        }
+
+        _core.Machine.EndGuestEvent(exit);
         if (!_core.HasFault)
         {
             _core.Context.ExceptionDelivered();
@@ -128,7 +160,17 @@ internal sealed class EventDelivery
     }
 
     /// <summary>Delivers a fault the model raised for the instruction at RIP (SYSCALL's #UD, for one), as an exception.</summary>
-    public void DeliverFault(int vector, uint? errorCode) => Deliver(vector, errorCode, external: true);
+    /// <remarks>An exception event (<see cref="GuestEventKinds.Exception"/>) sees it as it sees the engine's.</remarks>
+    public void DeliverFault(int vector, uint? errorCode)
+    {
+        GuestEventExit? exit = _core.Machine.BeginGuestEvent(_core, GuestEventKinds.Exception, (ulong)vector, _core.ReadRegister(GuestRegister.Rip), errorCode);
+        if (exit is not { SkipInstruction: true })
+        {
+            Deliver(vector, errorCode, external: true);
+        }
+
+        _core.Machine.EndGuestEvent(exit);
+    }
 
     /// <summary>
     /// True when the engine raised <paramref name="vector"/> (below 32) for an <c>INT n</c>: the engine reports both

@@ -38,6 +38,24 @@ internal static class FastSystemCalls
             return;
         }
 
+        // HyperDbg's !syscall: the pre stage sees RIP at the instruction and the system call number in RAX; skipping it
+        // continues after the instruction with nothing done; the post stage sees the handler's entry.
+        GuestEventExit? exit = core.Machine.BeginGuestEvent(core, GuestEventKinds.Syscall, context.ReadRegister(GuestRegister.Rax), rip);
+        if (exit is { SkipInstruction: true })
+        {
+            context.WriteRegister(GuestRegister.Rip, rip + (ulong)length);
+        }
+        else
+        {
+            Emulate(core, rip, length);
+        }
+
+        core.Machine.EndGuestEvent(exit);
+    }
+
+    private static void Emulate(Vcpu core, ulong rip, int length)
+    {
+        IExecutionContext context = core.Context;
         ushort cs = (ushort)context.ReadRegister(GuestRegister.Cs);
         bool compatibility = Segmentation.TryReadDescriptor(context, core.Machine.Memory, cs, out ulong descriptor) && (descriptor & DescriptorLong) == 0;
         ulong next = rip + (ulong)length;

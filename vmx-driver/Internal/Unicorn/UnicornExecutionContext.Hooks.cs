@@ -168,11 +168,13 @@ internal sealed unsafe partial class UnicornExecutionContext
         {
             uint leaf = (uint)context.ReadRegister(GuestRegister.Rax);
             uint subleaf = (uint)context.ReadRegister(GuestRegister.Rcx);
-            CpuidResult result = context._callbacks.OnCpuid(leaf, subleaf);
-            context.WriteRegister(GuestRegister.Rax, result.Eax);
-            context.WriteRegister(GuestRegister.Rbx, result.Ebx);
-            context.WriteRegister(GuestRegister.Rcx, result.Ecx);
-            context.WriteRegister(GuestRegister.Rdx, result.Edx);
+            if (context._callbacks.OnCpuid(leaf, subleaf) is CpuidResult result)
+            {
+                context.WriteRegister(GuestRegister.Rax, result.Eax);
+                context.WriteRegister(GuestRegister.Rbx, result.Ebx);
+                context.WriteRegister(GuestRegister.Rcx, result.Ecx);
+                context.WriteRegister(GuestRegister.Rdx, result.Edx);
+            }
         }
         catch (Exception ex)
         {

@@ -1,0 +1,50 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver;
+
+/// <content>CPUID, exception, external-interrupt and SYSCALL events (HyperDbg's <c>!cpuid</c>, <c>!exception</c>,
+/// <c>!interrupt</c>, <c>!syscall</c>): which kinds the exit handler hears of, and the two stages around each.</content>
+public sealed partial class VirtualMachine
+{
+    private int _trappedGuestEvents;
+
+    /// <summary>
+    /// The kinds of guest event given to <see cref="IVmExitHandler.OnGuestEvent"/> (VMX's CPUID exits are
+    /// unconditional, the exception bitmap, external-interrupt exiting and HyperDbg's SYSCALL hook are controls); none
+    /// by default, so a guest that nobody watches pays one flag test per CPUID, exception, interrupt and SYSCALL.
+    /// Takes effect at each core's next such event.
+    /// </summary>
+    public GuestEventKinds TrappedGuestEvents
+    {
+        get => (GuestEventKinds)Volatile.Read(ref _trappedGuestEvents);
+        set => Volatile.Write(ref _trappedGuestEvents, (int)value);
+    }
+
+    /// <summary>True when the exit handler wants <paramref name="kind"/>.</summary>
+    internal bool Traps(GuestEventKinds kind) => (Volatile.Read(ref _trappedGuestEvents) & (int)kind) != 0 && ExitHandler is not null;
+
+    /// <summary>The pre stage of an event, when the exit handler wants its kind; null otherwise (nothing to skip, no
+    /// post stage).</summary>
+    internal GuestEventExit? BeginGuestEvent(Vcpu core, GuestEventKinds kind, ulong context, ulong rip, uint? errorCode = null)
+    {
+        if (!Traps(kind) || ExitHandler is not IVmExitHandler handler)
+        {
+            return null;
+        }
+
+        var exit = new GuestEventExit(core, kind, context, rip, errorCode) { Stage = ExitStage.Pre };
+        handler.OnGuestEvent(exit);
+        return exit;
+    }
+
+    /// <summary>The post stage, when the pre stage asked for it.</summary>
+    internal void EndGuestEvent(GuestEventExit? exit)
+    {
+        if (exit is { PostStageRequested: true } && ExitHandler is IVmExitHandler handler)
+        {
+            exit.Stage = ExitStage.Post;
+            handler.OnGuestEvent(exit);
+        }
+    }
+}
