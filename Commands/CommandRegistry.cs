@@ -4,6 +4,7 @@
 using HyperDbgRemote.Commands.Debugging;
 using HyperDbgRemote.Commands.Extension;
 using HyperDbgRemote.Commands.Meta;
+using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Commands;
 
@@ -16,7 +17,8 @@ internal sealed class CommandRegistry
     {
         IDebuggerCommand[] all =
         [
-            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new EventsCommand(), new OutputCommand(),
+            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new GuestEventCommand(GuestEventKind.Cpuid), new GuestEventCommand(GuestEventKind.Exception),
+            new GuestEventCommand(GuestEventKind.Interrupt), new GuestEventCommand(GuestEventKind.Syscall), new EventsCommand(), new OutputCommand(),
             new GoCommand(), new PauseCommand(), new BreakpointCommand(), new BreakpointListCommand(), new BreakpointClearCommand(),
             new BreakpointDisableCommand(), new BreakpointEnableCommand(), StepCommand.Into(), StepCommand.Over(), StepCommand.Instrumentation(), StepCommand.GoUp(), new CallStackCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
             new UnassembleCommand(), new ExamineSymbolsCommand(), new ListNearestCommand(), new EvaluateCommand(), new PrintCommand(), new PteCommand(), new Va2paCommand(), new Pa2vaCommand(),

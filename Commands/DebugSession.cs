@@ -222,6 +222,7 @@ internal sealed class DebugSession : IAsyncDisposable
         var sb = new StringBuilder();
         sb.Append(h.Reason switch
         {
+            HaltReason.Event when h.GuestEvent != GuestEventKind.Unspecified => $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")}, {GuestEventText(h.GuestEvent, h.Context)})\n",
             HaltReason.Event when h.HasContext => $"event 0x{h.EventId:x} triggered (pre, {h.Access} at {h.Context >> 32:x8}`{h.Context & 0xFFFFFFFF:x8})\n",
             HaltReason.Event => $"event 0x{h.EventId:x} triggered ({(h.Stage == EventStage.Post ? "post" : "pre")})\n",
             HaltReason.InitialBreak => $"initial break: all cores halted before the first instruction (core {h.Core:x})\n",
@@ -234,6 +235,21 @@ internal sealed class DebugSession : IAsyncDisposable
         sb.Append($"{h.Rip >> 32:x8}`{h.Rip & 0xFFFFFFFF:x8} {bytes,-24} {h.Disassembly}\n");
         return sb.ToString();
     }
+
+    /// <summary>What a <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c> or <c>!syscall</c> halt caught.</summary>
+    private static string GuestEventText(GuestEventKind kind, ulong context) => kind switch
+    {
+        GuestEventKind.Cpuid => $"!cpuid, leaf (eax) 0x{context:x}",
+        GuestEventKind.Exception => $"!exception, vector 0x{context:x}{(context < (ulong)s_exceptionNames.Length ? $" {s_exceptionNames[context]}" : string.Empty)}",
+        GuestEventKind.Interrupt => $"!interrupt, vector 0x{context:x}",
+        _ => $"!syscall, system call (rax) 0x{context:x}",
+    };
+
+    private static readonly string[] s_exceptionNames =
+    [
+        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "(coprocessor segment overrun)", "#TS", "#NP", "#SS", "#GP", "#PF", "(reserved)",
+        "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    ];
 
     private static TaskCompletionSource<HaltedNotification> NewHaltSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -19,6 +19,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
     private const byte Ret = 0xC3;
     private readonly bool _isIn;
     private readonly MonitorCommand? _monitor;
+    private readonly GuestEventCommand? _guest;
 
     public IoEventCommand(bool isIn)
     {
@@ -31,7 +32,14 @@ internal sealed class IoEventCommand : IDebuggerCommand
         _monitor = monitor;
     }
 
-    private string Name => _monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout";
+    /// <summary>The options of <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c> and <c>!syscall</c>, which are those of
+    /// the I/O events; their one positional value (leaf, vector, system call number) takes the port's place.</summary>
+    internal IoEventCommand(GuestEventCommand guest)
+    {
+        _guest = guest;
+    }
+
+    private string Name => _guest?.Name ?? (_monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout");
 
     public IReadOnlyList<string> Names => [Name];
 
@@ -182,7 +190,15 @@ internal sealed class IoEventCommand : IDebuggerCommand
                         throw Error($"unknown parameter '{t.Value}'");
                     }
 
-                    r.Port = (uint)Number(t.Value, "port", 0xFFFF);
+                    if (_guest is not null)
+                    {
+                        r.GuestEventFilter = Number(t.Value, _guest.ValueName, _guest.MaxValue);
+                    }
+                    else
+                    {
+                        r.Port = (uint)Number(t.Value, "port", 0xFFFF);
+                    }
+
                     portSeen = true;
                     break;
             }
@@ -228,7 +244,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
         return r;
     }
 
-    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _monitor?.Syntax ?? Syntax)}");
+    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _monitor?.Syntax ?? _guest?.Syntax ?? Syntax)}");
 
     private ulong Number(string text, string option, ulong max) =>
         Numbers.TryParse(text, out ulong v) && v <= max ? v : throw Error($"{option} '{text}' is invalid: a number from 0 to {max:x} (hex by default, 0n for decimal)");

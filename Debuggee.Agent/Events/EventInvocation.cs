@@ -19,16 +19,21 @@ internal sealed class EventInvocation
     /// <summary>For <c>!monitor</c>: the accessed virtual address inside the event's range.</summary>
     public ulong AccessAddress { get; init; }
 
+    /// <summary>The CPUID, exception, interrupt or SYSCALL (<c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c>,
+    /// <c>!syscall</c>), or null.</summary>
+    public GuestEventExit? GuestEvent { get; init; }
+
     public required EventManager Manager { get; init; }
 
     /// <summary>The core that exited.</summary>
-    public Vcpu Core => Exit?.Core ?? Access!.Core;
+    public Vcpu Core => Exit?.Core ?? GuestEvent?.Core ?? Access!.Core;
 
-    /// <summary>HyperDbg's $context: the port for I/O events, the accessed virtual address for <c>!monitor</c>.</summary>
-    public ulong Context => Exit is IoExit io ? io.Port : AccessAddress;
+    /// <summary>HyperDbg's $context: the port for I/O events, the accessed virtual address for <c>!monitor</c>, the
+    /// leaf, vector or system call number for the others.</summary>
+    public ulong Context => Exit is IoExit io ? io.Port : GuestEvent is GuestEventExit g ? g.Context : AccessAddress;
 
     /// <summary>0 in the pre stage, 1 in the post stage ($event_stage); memory accesses are pre.</summary>
-    public int StageNumber => Exit is IoExit io && io.Stage == ExitStage.Post ? 1 : 0;
+    public int StageNumber => (Exit is IoExit io && io.Stage == ExitStage.Post) || GuestEvent is { Stage: ExitStage.Post } ? 1 : 0;
 
     /// <summary>The event's short-circuit decision for this trigger; starts at its <c>sc</c> setting, <c>event_sc</c> changes it.</summary>
     public bool ShortCircuit { get; set; }

@@ -147,10 +147,93 @@ internal sealed partial class EventManager
         }
     }
 
+    /// <inheritdoc/>
+    /// <remarks>As <see cref="OnIoExit"/>: the pre stage runs the pre and all events and decides the skip, the post stage
+    /// the post and all events.</remarks>
+    public void OnGuestEvent(GuestEventExit guestEvent)
+    {
+        RegisteredEvent[] events = Volatile.Read(ref _events);
+        bool pre = guestEvent.Stage == ExitStage.Pre;
+        bool skip = false;
+        bool needPost = false;
+        RegisteredEvent? breaking = null;
+        GuestProcess? process = null;
+        foreach (RegisteredEvent e in events)
+        {
+            IoEventSpec s = e.Spec;
+            if (!e.Enabled || s.GuestEvent is not GuestEventFilter g || g.Kind != guestEvent.Kind || (g.Value is ulong v && v != guestEvent.Context)
+                || (s.Core is int core && core != guestEvent.Core.Index))
+            {
+                continue;
+            }
+
+            if (s.ProcessId is uint pid)
+            {
+                process ??= _vm.OsProfile.Current(guestEvent.Core);
+                if (process.Value.ProcessId != pid)
+                {
+                    continue;
+                }
+            }
+
+            if (pre)
+            {
+                needPost |= s.Stage != IoEventStage.Pre;
+                if (s.Stage == IoEventStage.Post)
+                {
+                    continue;
+                }
+            }
+            else if (s.Stage == IoEventStage.Pre)
+            {
+                continue;
+            }
+
+            var invocation = new EventInvocation { Event = e, GuestEvent = guestEvent, Manager = this, ShortCircuit = s.ShortCircuit };
+            if (!RunActions(e, invocation))
+            {
+                continue;
+            }
+
+            if (pre)
+            {
+                skip |= invocation.ShortCircuit;
+            }
+            else if (invocation.ShortCircuit && !s.ShortCircuit)
+            {
+                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect in the post stage (the {guestEvent.KindName} has been handled).");
+            }
+
+            if (breaking is null && (s.Breaks || invocation.PauseRequested))
+            {
+                breaking = e;
+            }
+        }
+
+        if (pre)
+        {
+            guestEvent.SkipInstruction = skip;
+            guestEvent.PostStageRequested = needPost;
+        }
+
+        if (breaking is not null)
+        {
+            HaltingEvent = breaking;
+            try
+            {
+                _vm.Halt(guestEvent.Core, guestEvent, breaking.Id);
+            }
+            finally
+            {
+                HaltingEvent = null;
+            }
+        }
+    }
+
     private bool Matches(RegisteredEvent e, IoEventDirection direction, IoExit ioExit, ref GuestProcess? process)
     {
         IoEventSpec s = e.Spec;
-        if (!e.Enabled || s.Monitor is not null || s.Direction != direction || (s.Core is int core && core != ioExit.Core.Index))
+        if (!e.Enabled || s.Monitor is not null || s.GuestEvent is not null || s.Direction != direction || (s.Core is int core && core != ioExit.Core.Index))
         {
             return false;
         }

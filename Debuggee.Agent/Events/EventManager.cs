@@ -103,6 +103,11 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
             throw new EventManagerException("!monitor does not support sc on: the engine cannot skip an access (see docs/differences.md).");
         }
 
+        if (spec.GuestEvent is GuestEventFilter g)
+        {
+            ValidateGuestEvent(g);
+        }
+
         if (spec.ShortCircuit && spec.Stage != IoEventStage.Pre)
         {
             throw new EventManagerException($"sc on cannot be used with stage {spec.Stage.ToString().ToLowerInvariant()}: the instruction has already run in the post stage.");
@@ -121,6 +126,28 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
         if (spec.Condition is { Length: 0 or > CodeSandbox.MaxCodeSize } || spec.Code is { Length: 0 or > CodeSandbox.MaxCodeSize })
         {
             throw new EventManagerException($"condition and code must be 1 to {CodeSandbox.MaxCodeSize} bytes.");
+        }
+    }
+
+    /// <summary>HyperDbg's ranges: a CPUID leaf is 32 bits, exceptions are vectors 0 to 1f (HyperDbg refuses 1f by an
+    /// off-by-one), external interrupts 20 to ff and must be named (all of them would flood the debugger: HyperDbg
+    /// refuses too).</summary>
+    private static void ValidateGuestEvent(GuestEventFilter g)
+    {
+        switch (g.Kind)
+        {
+            case GuestEventKinds.Cpuid when g.Value > uint.MaxValue:
+                throw new EventManagerException($"!cpuid: leaf {g.Value:x} is invalid: EAX is 0 to ffffffff.");
+            case GuestEventKinds.Exception when g.Value > 0x1F:
+                throw new EventManagerException($"!exception: vector {g.Value:x} is invalid: exceptions are vectors 0 to 1f (external interrupts: !interrupt).");
+            case GuestEventKinds.Interrupt when g.Value is null:
+                throw new EventManagerException("!interrupt needs a vector (20 to ff): every interrupt would stop the guest from making progress.");
+            case GuestEventKinds.Interrupt when g.Value is < 0x20 or > 0xFF:
+                throw new EventManagerException($"!interrupt: vector {g.Value:x} is invalid: external interrupts are vectors 20 to ff (exceptions: !exception).");
+            case GuestEventKinds.Cpuid or GuestEventKinds.Exception or GuestEventKinds.Interrupt or GuestEventKinds.Syscall:
+                break;
+            default:
+                throw new EventManagerException($"guest event kind {g.Kind} is unknown.");
         }
     }
 
@@ -177,7 +204,7 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
             var wanted = new VmcsIoControls();
             foreach (RegisteredEvent e in _events)
             {
-                if (!e.Enabled || e.Spec.Monitor is not null || (e.Spec.Core is int c && c != core.Index))
+                if (!e.Enabled || e.Spec.Monitor is not null || e.Spec.GuestEvent is not null || (e.Spec.Core is int c && c != core.Index))
                 {
                     continue;
                 }
@@ -195,6 +222,18 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
             wanted.BitmapA.CopyTo(core.Controls.BitmapA);
             wanted.BitmapB.CopyTo(core.Controls.BitmapB);
         }
+
+        // The kinds of guest event the enabled events watch (nothing else pays for the others).
+        GuestEventKinds trapped = GuestEventKinds.None;
+        foreach (RegisteredEvent e in _events)
+        {
+            if (e.Enabled && e.Spec.GuestEvent is GuestEventFilter g)
+            {
+                trapped |= g.Kind;
+            }
+        }
+
+        _vm.TrappedGuestEvents = trapped;
 
         // The monitors of enabled !monitor events are in force; those of disabled or cleared ones are not.
         RegisteredEvent[] events = _events;

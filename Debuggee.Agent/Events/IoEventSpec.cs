@@ -18,6 +18,10 @@ internal enum IoEventDirection
 /// <summary>A <c>!monitor</c> event's range: [From, To] (inclusive) and what it traps.</summary>
 internal sealed record MonitorRange(ulong From, ulong To, MemoryAccessKinds Access);
 
+/// <summary>A <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c> or <c>!syscall</c> event's kind and what it watches
+/// (leaf, vector or system call number; null: all).</summary>
+internal sealed record GuestEventFilter(GuestEventKinds Kind, ulong? Value);
+
 /// <summary>When an event runs relative to the emulation of the instruction.</summary>
 internal enum IoEventStage
 {
@@ -60,6 +64,10 @@ internal sealed record IoEventSpec
 
     /// <summary>For <c>!monitor</c>: the accesses and the linear range watched (<see cref="Direction"/> is then unused).</summary>
     public MonitorRange? Monitor { get; init; }
+
+    /// <summary>For <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c>, <c>!syscall</c>: the kind and its filter
+    /// (<see cref="Direction"/> is then unused).</summary>
+    public GuestEventFilter? GuestEvent { get; init; }
 
     /// <summary>True when the event breaks (no script and no code): HyperDbg's rule (spec 3.1).</summary>
     public bool Breaks => Script is null && Code is null;

@@ -24,6 +24,9 @@ internal sealed record HaltedMessage(int Core, string Reason, int? EventId, stri
 
     /// <summary>For a <c>!monitor</c> halt: the accessed virtual address ($context) and the access.</summary>
     public (ulong Address, string Access)? Monitor { get; init; }
+
+    /// <summary>For a <c>!cpuid</c>/<c>!exception</c>/<c>!interrupt</c>/<c>!syscall</c> halt: the kind and its $context.</summary>
+    public (string Kind, ulong Context)? GuestEvent { get; init; }
 }
 
 /// <summary>The guest runs again (after continue).</summary>

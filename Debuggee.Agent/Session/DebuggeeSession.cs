@@ -142,6 +142,18 @@ internal sealed partial class DebuggeeSession : IDisposable
             };
         }
 
+        if (halt.GuestEvent is GuestEventExit guestEvent)
+        {
+            HaltedMessage current = DescribeHalt(halt with { GuestEvent = null, Reason = VmxDriver.HaltReason.BreakIn });
+            return current with
+            {
+                Reason = "event",
+                EventId = halt.Tag as int?,
+                Stage = guestEvent.Stage == ExitStage.Pre ? "pre" : "post",
+                GuestEvent = (guestEvent.KindName, guestEvent.Context),
+            };
+        }
+
         ulong rip = core.ReadRegister(GuestRegister.Rip);
         byte[] bytes = new byte[16];
         int n = core.ReadVirtual(core.LinearInstructionPointer(), bytes);
@@ -225,10 +237,10 @@ internal sealed partial class DebuggeeSession : IDisposable
     /// instruction's exit (see docs/differences.md).</summary>
     public void WriteRegister(int core, string name, ulong value, ulong high = 0) => WhileHalted("writing registers", () =>
     {
-        if (Vm.CurrentHalt?.Exit is IoExit && RegisterNames.TryGet(name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
+        if (Vm.CurrentHalt is { Exit: IoExit } or { GuestEvent: { Kind: GuestEventKinds.Cpuid } } && RegisterNames.TryGet(name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
         {
             throw new SessionException(
-                "this halt is inside an I/O instruction (an I/O event's exit): RIP cannot be moved until it completes. Use 'events sc on' then 'g' to skip it, or set RIP at a break-in or an initial break.",
+                $"this halt is inside {(Vm.CurrentHalt?.Exit is IoExit ? "an I/O instruction (an I/O event's exit)" : "a CPUID instruction (a !cpuid event)")}: RIP cannot be moved until it completes. Use 'events sc on' then 'g' to skip it, or set RIP at a break-in or an initial break.",
                 Protocol.Messages.Status.InvalidArgument);
         }
 

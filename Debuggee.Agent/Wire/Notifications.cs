@@ -160,6 +160,18 @@ internal static class Notifications
             n.Access = access;
         }
 
+        if (m.GuestEvent is (string kind, ulong guestContext))
+        {
+            n.Context = guestContext;
+            n.GuestEvent = kind switch
+            {
+                "cpuid" => GuestEventKind.Cpuid,
+                "exception" => GuestEventKind.Exception,
+                "interrupt" => GuestEventKind.Interrupt,
+                _ => GuestEventKind.Syscall,
+            };
+        }
+
         if (m.Port is int port)
         {
             n.Port = (uint)port;

@@ -35,13 +35,32 @@ internal sealed partial class RequestDispatcher
             monitor = new MonitorRange(r.MonitorFrom, r.MonitorTo, (MemoryAccessKinds)r.MonitorAccess);
         }
 
+        GuestEventFilter? guestEvent = r.GuestEvent switch
+        {
+            GuestEventKind.Unspecified => null,
+            GuestEventKind.Cpuid => new GuestEventFilter(GuestEventKinds.Cpuid, r.HasGuestEventFilter ? r.GuestEventFilter : null),
+            GuestEventKind.Exception => new GuestEventFilter(GuestEventKinds.Exception, r.HasGuestEventFilter ? r.GuestEventFilter : null),
+            GuestEventKind.Interrupt => new GuestEventFilter(GuestEventKinds.Interrupt, r.HasGuestEventFilter ? r.GuestEventFilter : null),
+            GuestEventKind.Syscall => new GuestEventFilter(GuestEventKinds.Syscall, r.HasGuestEventFilter ? r.GuestEventFilter : null),
+            _ => throw new SessionException($"guest event kind {(int)r.GuestEvent} is unknown."),
+        };
+        if (guestEvent is not null && monitor is not null)
+        {
+            throw new SessionException("an event is either a memory monitor or a guest event, not both.");
+        }
+
         IoEventDirection direction = r.Direction switch
         {
             IoDirection.In => IoEventDirection.In,
             IoDirection.Out => IoEventDirection.Out,
-            _ when monitor is not null => IoEventDirection.In,
+            _ when monitor is not null || guestEvent is not null => IoEventDirection.In,
             _ => throw new SessionException("the event has no direction (in or out)."),
         };
+        if (guestEvent is not null && r.HasPort)
+        {
+            throw new SessionException("a CPUID, exception, interrupt or SYSCALL event has no port.");
+        }
+
         if (r.HasPort && r.Port > ushort.MaxValue)
         {
             throw new SessionException($"port {r.Port:x} is out of range: ports are 0 to ffff.");
@@ -81,6 +100,7 @@ internal sealed partial class RequestDispatcher
             Outputs = [.. r.Outputs],
             CommandText = r.CommandText,
             Monitor = monitor,
+            GuestEvent = guestEvent,
         };
     }
 
@@ -174,6 +194,17 @@ internal sealed partial class RequestDispatcher
         {
             if (!request.HasShortCircuit)
             {
+                return;
+            }
+
+            if (halt.GuestEvent is GuestEventExit guestEvent)
+            {
+                if (guestEvent.Stage != ExitStage.Pre)
+                {
+                    throw new SessionException($"events sc applies to the pre stage: in the post stage the {guestEvent.KindName} has been handled.");
+                }
+
+                guestEvent.SkipInstruction = request.ShortCircuit;
                 return;
             }
 

@@ -1,0 +1,141 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Commands.Parsing;
+using HyperDbgRemote.Protocol.Messages;
+
+namespace HyperDbgRemote.Commands.Extension;
+
+/// <summary>
+/// HyperDbg's <c>!cpuid [Eax]</c>, <c>!exception [Vector]</c>, <c>!interrupt Vector</c> and <c>!syscall [Number]</c>:
+/// events on CPUID, exceptions (vectors 0 to 1f), external interrupts (20 to ff) and SYSCALL, with the options of
+/// <c>!ioout</c>. $context is the leaf, the vector or the system call number (RAX). <c>sc on</c> skips the CPUID's
+/// emulation (EAX to EDX keep what they were), the exception's or the interrupt's delivery, or the SYSCALL (the guest goes
+/// on after the instruction). The agent checks the values again.
+/// </summary>
+internal sealed class GuestEventCommand : IDebuggerCommand
+{
+    private readonly IoEventCommand _options;
+
+    public GuestEventCommand(GuestEventKind kind)
+    {
+        Kind = kind;
+        _options = new IoEventCommand(this);
+    }
+
+    public GuestEventKind Kind { get; }
+
+    public string Name => Kind switch
+    {
+        GuestEventKind.Cpuid => "!cpuid",
+        GuestEventKind.Exception => "!exception",
+        GuestEventKind.Interrupt => "!interrupt",
+        _ => "!syscall",
+    };
+
+    /// <summary>What the positional value is called in errors.</summary>
+    internal string ValueName => Kind switch
+    {
+        GuestEventKind.Cpuid => "leaf",
+        GuestEventKind.Syscall => "system call number",
+        _ => "vector",
+    };
+
+    /// <summary>The largest positional value.</summary>
+    internal ulong MaxValue => Kind switch
+    {
+        GuestEventKind.Cpuid => uint.MaxValue,
+        GuestEventKind.Exception => 0x1F,
+        GuestEventKind.Interrupt => 0xFF,
+        _ => ulong.MaxValue,
+    };
+
+    public IReadOnlyList<string> Names => [Name];
+
+    public string Description => Kind switch
+    {
+        GuestEventKind.Cpuid => "trap CPUID (all leaves, or the one in EAX); $context is the leaf",
+        GuestEventKind.Exception => "trap exceptions (vectors 0 to 1f) before their delivery; $context is the vector",
+        GuestEventKind.Interrupt => "trap an external interrupt (vector 20 to ff) before its delivery; $context is the vector",
+        _ => "trap SYSCALL (all, or one system call number in RAX); $context is RAX",
+    };
+
+    private string Positional => Kind switch
+    {
+        GuestEventKind.Cpuid => "[Eax]",
+        GuestEventKind.Exception => "[Vector]",
+        GuestEventKind.Interrupt => "Vector",
+        _ => "[SyscallNumber]",
+    };
+
+    public IReadOnlyList<string> Syntax =>
+    [
+        $"{Name} {Positional} [pid Pid|all] [core Core] [imm yes|no] [sc on|off] [stage pre|post|all] [buffer Size]",
+        "       [script { Script }] [script {file:Path}] [[asm] condition { Code }] [[asm] code { Code }] [output {Name[, Name...]}]",
+    ];
+
+    public IReadOnlyList<string> Examples => Kind switch
+    {
+        GuestEventKind.Cpuid =>
+        [
+            "!cpuid",
+            "!cpuid 40000000 sc on",
+            "!cpuid 1 stage post script { @rcx = @rcx & 0xffffffff7fffffff; }",
+        ],
+        GuestEventKind.Exception =>
+        [
+            "!exception",
+            "!exception e script { printf(\"page fault at %llx, cr2 %llx\\n\", @rip, @cr2); }",
+            "!exception 3 core 0",
+        ],
+        GuestEventKind.Interrupt =>
+        [
+            "!interrupt 20",
+            "!interrupt 20 script { printf(\"timer on core %x\\n\", $core); }",
+        ],
+        _ =>
+        [
+            "!syscall",
+            "!syscall 3c",
+            "!syscall script { printf(\"system call %llx in process %x\\n\", $context, $pid); }",
+        ],
+    };
+
+    public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
+    {
+        EventRegistration r = Parse(arguments, context.Line, out IReadOnlyList<string> warnings);
+        foreach (string warning in warnings)
+        {
+            context.Output.Warning(warning);
+        }
+
+        context.Session.RequireConnection();
+        AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = r } }, context.Cancellation).ConfigureAwait(false);
+        DebugSession.Check(reply.RegisterEvent.Status, reply.RegisterEvent.Message);
+        context.Output.Line($"event {reply.RegisterEvent.EventId:x} registered");
+    }
+
+    /// <summary>The registration the command sends: the options of <c>!ioout</c>, the kind and its value.</summary>
+    internal EventRegistration Parse(IReadOnlyList<Token> arguments, string line, out IReadOnlyList<string> warnings)
+    {
+        EventRegistration r = _options.Parse(arguments, line, out warnings);
+        if (Kind == GuestEventKind.Interrupt)
+        {
+            if (!r.HasGuestEventFilter)
+            {
+                throw Error("give the vector (20 to ff): every interrupt would keep the guest from making progress");
+            }
+
+            if (r.GuestEventFilter < 0x20)
+            {
+                throw Error($"vector '{r.GuestEventFilter:x}' is an exception, not an external interrupt: 20 to ff (exceptions: !exception)");
+            }
+        }
+
+        r.Direction = IoDirection.Unspecified;
+        r.GuestEvent = Kind;
+        return r;
+    }
+
+    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", Syntax)}");
+}
