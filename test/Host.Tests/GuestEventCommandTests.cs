@@ -1,0 +1,119 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Tests.Shared;
+
+namespace HyperDbgRemote.Host.Tests;
+
+/// <summary>
+/// <c>!cpuid</c>, <c>!syscall</c>, <c>!exception</c> and <c>!interrupt</c> through bin/hyperdbg and its agent: each halt
+/// names what fired (leaf, RAX, vector) with RIP where HyperDbg has it, $context is the value, <c>sc on</c> skips the
+/// exception's delivery; bad values are refused and register nothing; <c>!interrupt 30</c> halts in Debian's kernel on
+/// its first timer interrupt (IRQ 0, vector 0x30 through the PIC).
+/// </summary>
+[Category("EndToEnd")]
+public sealed class GuestEventCommandTests
+{
+    /// <summary>
+    /// At 0x100000: EFER.SCE, STAR (CS 8), LSTAR = the INT3; CPUID 0x40000000 (at 0x10002d), SYSCALL with RAX 0x3c (at
+    /// 0x100034) which "enters" at the INT3 (0x100036), OUT 80h, HLT. No IDT: the INT3 can only be skipped.
+    /// </summary>
+    private static readonly byte[] s_image =
+    [
+        0xB9, 0x80, 0x00, 0x00, 0xC0, 0x0F, 0x32, 0x83, 0xC8, 0x01, 0x0F, 0x30, // EFER |= SCE
+        0xB9, 0x81, 0x00, 0x00, 0xC0, 0x31, 0xC0, 0xBA, 0x08, 0x00, 0x00, 0x00, 0x0F, 0x30, // STAR: CS 8
+        0xB9, 0x82, 0x00, 0x00, 0xC0, 0xB8, 0x36, 0x00, 0x10, 0x00, 0x31, 0xD2, 0x0F, 0x30, // LSTAR = 0x100036
+        0xB8, 0x00, 0x00, 0x00, 0x40, 0x0F, 0xA2, // mov eax, 40000000h; cpuid
+        0xB8, 0x3C, 0x00, 0x00, 0x00, 0x0F, 0x05, // mov eax, 3ch; syscall
+        0xCC, 0xE6, 0x80, 0xF4, // int3; out 80h, al; hlt
+    ];
+
+    private static string Image()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hdr-guestevents-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(path, s_image);
+        return path;
+    }
+
+    [Test]
+    public void CpuidSyscallException_HaltNamesWhatFired_ContextIsTheValue_ScOnSkipsTheDelivery()
+    {
+        string image = Image();
+        try
+        {
+            // Act
+            (int exit, string output, string error) = HyperDbgProcess.Run(
+                "--guest", $"flat64:{image}@100000", "--initial-break",
+                "-c", "!cpuid 40000000",
+                "-c", "!syscall 3c",
+                "-c", "!exception 3 sc on",
+                "-c", "!cpuid 1 script { printf(\"leaf 1 ran\\n\"); }",
+                "-c", "g",
+                "-c", "r rip",
+                "-c", "? printf(\"context=%llx\\n\", $context);",
+                "-c", "g",
+                "-c", "? printf(\"context=%llx\\n\", $context);",
+                "-c", "g",
+                "-c", "events",
+                "-c", "g",
+                "-c", ".status");
+
+            // Assert
+            Assert.That(exit, Is.Zero, output + error);
+            Assert.That(output, Does.Contain("event 0x0 triggered (pre, !cpuid, leaf (eax) 0x40000000)\n00000000`0010002d 0f a2"), output);
+            Assert.That(output, Does.Contain("rip=000000000010002d"), "RIP at the CPUID");
+            Assert.That(output, Does.Contain("context=40000000\n"));
+            Assert.That(output, Does.Contain("event 0x1 triggered (pre, !syscall, system call (rax) 0x3c)\n00000000`00100034 0f 05"), output);
+            Assert.That(output, Does.Contain("context=3c\n"));
+            Assert.That(output, Does.Contain("event 0x2 triggered (pre, !exception, vector 0x3 #BP)\n00000000`00100037 e6 80"), "#BP is a trap: RIP after INT3");
+            Assert.That(output, Does.Contain("!exception 3 sc on"), "events lists it");
+            Assert.That(output, Does.Not.Contain("leaf 1 ran\n"), "a leaf filter");
+            Assert.That(output + error, Does.Not.Contain("triple fault"), "sc on: the #BP was not delivered (there is no IDT)");
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
+
+    [TestCase("!exception 20", "!exception: vector '20' is invalid: a number from 0 to 1f")]
+    [TestCase("!interrupt 100", "!interrupt: vector '100' is invalid: a number from 0 to ff")]
+    [TestCase("!interrupt 10", "!interrupt: vector '10' is an exception, not an external interrupt")]
+    [TestCase("!interrupt", "!interrupt: give the vector (20 to ff)")]
+    [TestCase("!cpuid 1 frobnicate", "!cpuid: unknown parameter 'frobnicate'")]
+    [TestCase("!syscall sc on stage all", "!syscall: sc on cannot be used with stage all")]
+    [TestCase("!exception e core 7", "core 7 does not exist")]
+    public void GuestEvent_BadInput_IsRefusedWithTheReasonAndRegistersNothing(string command, string message)
+    {
+        (int exit, string output, string error) = HyperDbgProcess.Run("--guest", "demo", "--initial-break", "-c", command);
+
+        Assert.That(exit, Is.EqualTo(1), output + error);
+        Assert.That(output + error, Does.Contain(message));
+        Assert.That(output, Does.Not.Contain("registered"), "nothing was registered");
+    }
+
+    [Test]
+    public void Interrupt_OnTheLinuxGuest_HaltsOnTheFirstTimerInterruptBeforeItsDelivery()
+    {
+        string root = ConformanceRoot.SolutionDirectory() ?? throw new AssertionException("HyperDbgRemote.sln not found");
+        string dir = Path.Combine(root, ".cache", "linux");
+        if (!File.Exists(Path.Combine(dir, "vmlinuz")) || !File.Exists(Path.Combine(dir, "initramfs.cpio.gz")))
+        {
+            Assert.Ignore("skipped: the Linux guest files are missing (run ./build.sh deps)");
+        }
+
+        // Act: 'r' waits for the halt (up to --wait); the process limit only catches a hang.
+        (int exit, string output, string error) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(15),
+            "--local", "--guest", "linux", "--initial-break", "--wait", "600",
+            "-c", "!interrupt 30",
+            "-c", "g",
+            "-c", "? printf(\"context=%llx if=%llx\\n\", $context, (@rflags >> 9) & 1);",
+            "-c", "events c all");
+
+        // Assert: IRQ 0 came, with interrupts enabled, and the handler has not run yet.
+        Assert.That(exit, Is.Zero, output + error);
+        Assert.That(output, Does.Contain("event 0x0 triggered (pre, !interrupt, vector 0x30)"), output);
+        Assert.That(output, Does.Contain("context=30 if=1\n"));
+    }
+}
