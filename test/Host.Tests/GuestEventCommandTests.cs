@@ -76,6 +76,47 @@ public sealed class GuestEventCommandTests
         }
     }
 
+    [Test]
+    public void Cpuid_EventsScOnAtTheHalt_SkipsTheEmulation()
+    {
+        string image = Image();
+        try
+        {
+            (int exit, string output, string error) = HyperDbgProcess.Run(
+                "--guest", $"flat64:{image}@100000", "--initial-break", "-c", "!cpuid", "-c", "!syscall", "-c", "g", "-c", "r rbx", "-c", "events sc on", "-c", "g", "-c", "r rbx");
+
+            Assert.That(exit, Is.Zero, output + error);
+            Assert.That(output, Does.Contain("event 0x1 triggered (pre, !syscall, system call (rax) 0x3c)"), output);
+            string[] rbx = [.. output.Split('\n').Where(l => l.StartsWith("rbx=", StringComparison.Ordinal))];
+            Assert.That(rbx, Has.Length.EqualTo(2));
+            Assert.That(rbx[1], Is.EqualTo(rbx[0]), "CPUID did not write RBX");
+            Assert.That(rbx[1], Is.Not.EqualTo("rbx=0000000065707948"), "the hypervisor leaf's 'Hype'");
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
+
+    [Test]
+    public void Cpuid_RipCannotMoveAtItsHalt()
+    {
+        string image = Image();
+        try
+        {
+            (int exit, string output, string error) = HyperDbgProcess.Run(
+                "--guest", $"flat64:{image}@100000", "--initial-break", "-c", "!cpuid", "-c", "g", "-c", "r rip = 0");
+
+            Assert.That(exit, Is.EqualTo(1), output + error);
+            Assert.That(output, Does.Contain("event 0x0 triggered (pre, !cpuid, leaf (eax) 0x40000000)"));
+            Assert.That(output + error, Does.Contain("this halt is inside a CPUID instruction (a !cpuid event): RIP cannot be moved"));
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
+
     [TestCase("!exception 20", "!exception: vector '20' is invalid: a number from 0 to 1f")]
     [TestCase("!interrupt 100", "!interrupt: vector '100' is invalid: a number from 0 to ff")]
     [TestCase("!interrupt 10", "!interrupt: vector '10' is an exception, not an external interrupt")]

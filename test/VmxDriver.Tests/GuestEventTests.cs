@@ -205,6 +205,53 @@ public sealed class GuestEventTests
         Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("UMN"), "#BP skipped: no 'B'; execution goes on after INT3");
     }
 
+    [Test]
+    public void SyscallWithoutEferSce_IsAnExceptionEventNotASyscallEvent()
+    {
+        // Arrange: SYSCALL with EFER.SCE clear raises #UD (the model's fault); the #UD handler skips it and prints 'U'.
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.lidt(__[Idtr]);
+            a.mov(eax, 0x3C);
+            a.syscall();
+            a.hlt();
+        });
+        ulong at = Handlers + (6 * 0x40);
+        (byte[] code, _) = TestVm.Assemble(64, at, a =>
+        {
+            a.mov(al, (byte)'U');
+            a.@out(0xE9, al);
+            a.add(__qword_ptr[rsp], 2);
+            a.iretq();
+            return [];
+        });
+        t.Vm.Memory.Write(at, code);
+        InterruptTests.WriteIdtGate(t, Idt, Idtr, 6, at);
+        var handler = new Handler();
+        t.Vm.ExitHandler = handler;
+        t.Vm.TrappedGuestEvents = GuestEventKinds.Exception | GuestEventKinds.Syscall;
+
+        t.Run();
+
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("U"));
+        Assert.That(handler.Events.Select(e => (e.Kind, e.Context)), Is.EqualTo(new[] { (GuestEventKinds.Exception, 6UL) }));
+    }
+
+    [Test]
+    public void Exception_FaultSkipped_RunsTheInstructionAgainAndTriggersAgain()
+    {
+        // UD2 with its #UD skipped twice: the third is delivered and its handler steps over UD2.
+        using TestVm t = ExceptionGuest(out _, out ulong ud2At);
+        int uds = 0;
+        t.Vm.ExitHandler = new Handler(e => e.SkipInstruction = e.Context == 6 && ++uds <= 2);
+        t.Vm.TrappedGuestEvents = GuestEventKinds.Exception;
+
+        t.Run();
+
+        Assert.That(uds, Is.EqualTo(3));
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("BUMN"));
+    }
+
     /// <summary>Programs the PICs (IRQ 3 only), STI; an OUT to port 0x80 raises IRQ 3 (from the exit); vector 0x23's
     /// handler prints 'I' and sends EOI; then 'B' after the flag.</summary>
     private static TestVm InterruptGuest(out ulong outAt)
