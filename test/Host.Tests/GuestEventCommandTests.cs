@@ -28,7 +28,10 @@ public sealed class GuestEventCommandTests
         0xCC, 0xE6, 0x80, 0xF4, // int3; out 80h, al; hlt
     ];
 
-    private static string Image()
+    /// <summary>A copy of the image.</summary>
+    internal static byte[] ImageBytes() => [.. s_image];
+
+    private static string ImageFile()
     {
         string path = Path.Combine(Path.GetTempPath(), $"hdr-guestevents-{Guid.NewGuid():N}.bin");
         File.WriteAllBytes(path, s_image);
@@ -38,7 +41,7 @@ public sealed class GuestEventCommandTests
     [Test]
     public void CpuidSyscallException_HaltNamesWhatFired_ContextIsTheValue_ScOnSkipsTheDelivery()
     {
-        string image = Image();
+        string image = ImageFile();
         try
         {
             // Act
@@ -79,7 +82,7 @@ public sealed class GuestEventCommandTests
     [Test]
     public void Cpuid_EventsScOnAtTheHalt_SkipsTheEmulation()
     {
-        string image = Image();
+        string image = ImageFile();
         try
         {
             (int exit, string output, string error) = HyperDbgProcess.Run(
@@ -101,7 +104,7 @@ public sealed class GuestEventCommandTests
     [Test]
     public void Cpuid_RipCannotMoveAtItsHalt()
     {
-        string image = Image();
+        string image = ImageFile();
         try
         {
             (int exit, string output, string error) = HyperDbgProcess.Run(
