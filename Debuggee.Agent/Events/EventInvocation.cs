@@ -16,15 +16,20 @@ internal sealed class EventInvocation
     /// <summary>The memory access (<c>!monitor</c>), or null for an I/O exit.</summary>
     public MemoryAccessExit? Access { get; init; }
 
-    /// <summary>For <c>!monitor</c>: the accessed virtual address inside the event's range.</summary>
+    /// <summary>For <c>!monitor</c>: the accessed virtual address inside the event's range; for a breakpoint's
+    /// script: the breakpoint's address.</summary>
     public ulong AccessAddress { get; init; }
+
+    /// <summary>For a breakpoint's script (<c>bp ... script {...}</c>): the core that reached it.</summary>
+    public Vcpu? BreakpointCore { get; init; }
 
     public required EventManager Manager { get; init; }
 
     /// <summary>The core that exited.</summary>
-    public Vcpu Core => Exit?.Core ?? Access!.Core;
+    public Vcpu Core => Exit?.Core ?? Access?.Core ?? BreakpointCore!;
 
-    /// <summary>HyperDbg's $context: the port for I/O events, the accessed virtual address for <c>!monitor</c>.</summary>
+    /// <summary>HyperDbg's $context: the port for I/O events, the accessed virtual address for <c>!monitor</c>, the
+    /// breakpoint's address for a breakpoint's script.</summary>
     public ulong Context => Exit is IoExit io ? io.Port : AccessAddress;
 
     /// <summary>0 in the pre stage, 1 in the post stage ($event_stage); memory accesses are pre.</summary>

@@ -179,7 +179,7 @@ internal sealed partial class RequestDispatcher
 
         if (_session.Vm.CurrentHalt is VmHaltInfo halt)
         {
-            response.CurrentHalt = Notifications.Halted(_session.Describe(halt), _session);
+            response.CurrentHalt = Notifications.Halted(DebuggeeSession.Describe(halt), _session);
         }
 
         response.Status = Status.Ok;
@@ -263,7 +263,7 @@ internal sealed partial class RequestDispatcher
         string output = _session.WhileHalted("running a script", () =>
         {
             VmHaltInfo halt = _session.Vm.CurrentHalt!;
-            var context = new HaltContext(halt.Exit?.Port ?? (ulong)(halt.Access is MemoryAccessExit access ? _session.Describe(halt).Monitor?.Address ?? 0 : 0), halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
+            var context = new HaltContext(halt.Exit?.Port ?? (ulong)(halt.Access is MemoryAccessExit access ? DebuggeeSession.Describe(halt).Monitor?.Address ?? 0 : 0), halt.Tag as int?, halt.Exit?.Stage == ExitStage.Post ? 1 : 0);
             return scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes, cancellationToken);
         }, cancellationToken);
         return new EvaluateScriptResponse { Status = Status.Ok, Output = output };
