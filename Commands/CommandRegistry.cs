@@ -16,7 +16,7 @@ internal sealed class CommandRegistry
     {
         IDebuggerCommand[] all =
         [
-            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new EventsCommand(), new OutputCommand(),
+            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new EptHookCommand(detour: false), new EptHookCommand(detour: true), new EventsCommand(), new OutputCommand(),
             new GoCommand(), new PauseCommand(), new BreakpointCommand(), new BreakpointListCommand(), new BreakpointClearCommand(),
             new BreakpointDisableCommand(), new BreakpointEnableCommand(), StepCommand.Into(), StepCommand.Over(), StepCommand.Instrumentation(), StepCommand.GoUp(), new CallStackCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
             new UnassembleCommand(), new ExamineSymbolsCommand(), new ListNearestCommand(), new EvaluateCommand(), new PrintCommand(), new PteCommand(), new Va2paCommand(), new Pa2vaCommand(),

@@ -31,7 +31,16 @@ internal sealed class IoEventCommand : IDebuggerCommand
         _monitor = monitor;
     }
 
-    private string Name => _monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout";
+    /// <summary>The options of another event command at an address (<c>!epthook</c>, <c>!epthook2</c>): errors name
+    /// it and show its syntax.</summary>
+    internal IoEventCommand(EptHookCommand owner)
+    {
+        _owner = owner;
+    }
+
+    private readonly EptHookCommand? _owner;
+
+    private string Name => _owner is not null ? _owner.Names[0] : _monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout";
 
     public IReadOnlyList<string> Names => [Name];
 
@@ -228,7 +237,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
         return r;
     }
 
-    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _monitor?.Syntax ?? Syntax)}");
+    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _owner?.Syntax ?? _monitor?.Syntax ?? Syntax)}");
 
     private ulong Number(string text, string option, ulong max) =>
         Numbers.TryParse(text, out ulong v) && v <= max ? v : throw Error($"{option} '{text}' is invalid: a number from 0 to {max:x} (hex by default, 0n for decimal)");
