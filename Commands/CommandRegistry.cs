@@ -17,7 +17,8 @@ internal sealed class CommandRegistry
     {
         IDebuggerCommand[] all =
         [
-            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new GuestEventCommand(GuestEventKind.Cpuid), new GuestEventCommand(GuestEventKind.Exception),
+            new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new EptHookCommand(detour: false), new EptHookCommand(detour: true),
+            new GuestEventCommand(GuestEventKind.Cpuid), new GuestEventCommand(GuestEventKind.Exception),
             new GuestEventCommand(GuestEventKind.Interrupt), new GuestEventCommand(GuestEventKind.Syscall), new EventsCommand(), new OutputCommand(),
             new GoCommand(), new PauseCommand(), new BreakpointCommand(), new BreakpointListCommand(), new BreakpointClearCommand(),
             new BreakpointDisableCommand(), new BreakpointEnableCommand(), StepCommand.Into(), StepCommand.Over(), StepCommand.Instrumentation(), StepCommand.GoUp(), new CallStackCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),

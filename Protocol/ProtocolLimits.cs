@@ -221,6 +221,7 @@ public sealed class ProtocolLimits
             HostToAgent.BodyOneofCase.Disassemble when request.Disassemble.Count > MaxDisassemblyInstructions =>
                 $"{request.Disassemble.Count:x} instructions exceed the limit of {MaxDisassemblyInstructions:x} per request.",
             HostToAgent.BodyOneofCase.EvaluateScript => CheckScript(request.EvaluateScript.Script, request.EvaluateScript.Includes),
+            HostToAgent.BodyOneofCase.Breakpoint => CheckScript(request.Breakpoint.Script, request.Breakpoint.ScriptIncludes),
             HostToAgent.BodyOneofCase.RegisterEvent => CheckEvent(request.RegisterEvent.Event),
             HostToAgent.BodyOneofCase.LookupSymbols when request.LookupSymbols.Pattern.Length > MaxSymbolPatternLength =>
                 $"the symbol pattern is {request.LookupSymbols.Pattern.Length} characters; the limit is {MaxSymbolPatternLength}.",

@@ -46,6 +46,7 @@ var groups = new Dictionary<string, IEnumerable<(string Name, Func<double> Run)>
     ["wire"] = WireBenchmarks.All(),
     ["script"] = ScriptBenchmarks.Engine(),
     ["e2e"] = EndToEndBenchmarks.All().Concat(ScriptBenchmarks.EndToEnd()),
+    ["step"] = StepBenchmarks.All(),
     ["linux"] = LinuxBenchmarks.All(),
     ["faults"] = LinkFaultBenchmarks.All(),
 };
@@ -63,7 +64,7 @@ foreach ((string name, Func<double> run) in selected)
 
 if (metrics.Count == 0)
 {
-    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e, linux, faults) and no metric starts with it");
+    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e, step, linux, faults) and no metric starts with it");
     return 2;
 }
 

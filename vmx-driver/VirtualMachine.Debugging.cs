@@ -14,6 +14,16 @@ public sealed partial class VirtualMachine
     private int _codeBreakpointVersion;
     private int _steppingCore = -1;
 
+    /// <summary>
+    /// Decides whether a code breakpoint halts the VM, on the reaching core's thread before the instruction executes:
+    /// called with the core and the breakpoint's linear address, it returns the halt's <see cref="VmHaltInfo.Tag"/>
+    /// to halt (<see cref="HaltReason.Breakpoint"/>), or null to let the instruction execute as if no breakpoint were
+    /// there (a breakpoint filtered to another core or process). It may read and write registers and memory (a
+    /// breakpoint's script) but must not halt the VM or throw. Null (the default): every breakpoint halts, tagged with
+    /// its address.
+    /// </summary>
+    public Func<Vcpu, ulong, object?>? CodeBreakpointFilter { get; set; }
+
     /// <summary>The code breakpoints' linear addresses, in ascending order.</summary>
     public IReadOnlyList<ulong> CodeBreakpoints => [.. Volatile.Read(ref _codeBreakpoints).Order()];
 
@@ -99,6 +109,10 @@ public sealed partial class VirtualMachine
     internal IReadOnlyCollection<ulong> CodeBreakpointSnapshot() => Volatile.Read(ref _codeBreakpoints);
 
     internal bool HasCodeBreakpoint(ulong linearAddress) => Volatile.Read(ref _codeBreakpoints).Contains(linearAddress);
+
+    /// <summary>The tag to halt with at the code breakpoint at <paramref name="linearAddress"/>, or null to go on.</summary>
+    internal object? CodeBreakpointDecision(Vcpu core, ulong linearAddress) =>
+        CodeBreakpointFilter is { } filter ? filter(core, linearAddress) : linearAddress;
 
     internal void StepEnded(Vcpu core)
     {

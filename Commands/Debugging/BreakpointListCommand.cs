@@ -32,11 +32,42 @@ internal sealed class BreakpointListCommand : IDebuggerCommand
             return;
         }
 
-        context.Output.Line("id   address             status     hits");
-        context.Output.Line("--   -----------------   --------   ----");
+        context.Output.Line("id   address             status     hits   options");
+        context.Output.Line("--   -----------------   --------   ----   -------");
         foreach (BreakpointInfo b in r.Breakpoints)
         {
-            context.Output.Line($"{b.BreakpointId:x2}   {b.Address >> 32:x8}`{b.Address & 0xFFFFFFFF:x8}   {(b.Enabled ? "enabled " : "disabled")}   {b.Hits:x}");
+            context.Output.Line($"{b.BreakpointId:x2}   {b.Address >> 32:x8}`{b.Address & 0xFFFFFFFF:x8}   {(b.Enabled ? "enabled " : "disabled")}   {Hits(b)}");
         }
+    }
+
+    /// <summary>The hits, then the options in their column when there are any (no trailing spaces).</summary>
+    private static string Hits(BreakpointInfo b)
+    {
+        string hits = b.Hits.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        string options = Options(b);
+        return options.Length == 0 ? hits : $"{hits,-4}   {options}";
+    }
+
+    /// <summary>The breakpoint's filters and script as <c>bp</c> takes them (the script on one line).</summary>
+    private static string Options(BreakpointInfo b)
+    {
+        var parts = new List<string>();
+        if (b.HasPid)
+        {
+            parts.Add($"pid {b.Pid:x}");
+        }
+
+        if (b.HasCore)
+        {
+            parts.Add($"core {b.Core:x}");
+        }
+
+        if (b.Script.Length > 0)
+        {
+            string oneLine = string.Join(' ', b.Script.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            parts.Add($"script {{ {oneLine} }}");
+        }
+
+        return string.Join(' ', parts);
     }
 }

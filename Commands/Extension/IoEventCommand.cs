@@ -39,7 +39,17 @@ internal sealed class IoEventCommand : IDebuggerCommand
         _guest = guest;
     }
 
-    private string Name => _guest?.Name ?? (_monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout");
+
+    /// <summary>The options of another event command at an address (<c>!epthook</c>, <c>!epthook2</c>): errors name
+    /// it and show its syntax.</summary>
+    internal IoEventCommand(EptHookCommand owner)
+    {
+        _owner = owner;
+    }
+
+    private readonly EptHookCommand? _owner;
+
+    private string Name => _guest?.Name ?? (_owner is not null ? _owner.Names[0] : _monitor is not null ? "!monitor" : _isIn ? "!ioin" : "!ioout");
 
     public IReadOnlyList<string> Names => [Name];
 
@@ -244,7 +254,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
         return r;
     }
 
-    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _monitor?.Syntax ?? _guest?.Syntax ?? Syntax)}");
+    private CommandException Error(string message) => new($"{Name}: {message}.\nsyntax: {string.Join("\n", _owner?.Syntax ?? _monitor?.Syntax ?? _guest?.Syntax ?? Syntax)}");
 
     private ulong Number(string text, string option, ulong max) =>
         Numbers.TryParse(text, out ulong v) && v <= max ? v : throw Error($"{option} '{text}' is invalid: a number from 0 to {max:x} (hex by default, 0n for decimal)");

@@ -230,6 +230,30 @@ internal sealed partial class EventManager
         }
     }
 
+    /// <summary>
+    /// Runs a breakpoint's script (<c>bp ... script {...}</c>) on the core that reached it, before the instruction
+    /// executes; <paramref name="script"/> is the breakpoint's own event shell (not in the list). True when the script
+    /// called <c>pause()</c>: the guest halts at the breakpoint.
+    /// </summary>
+    public bool RunBreakpointScript(RegisteredEvent script, Vcpu core, ulong address, int breakpointId)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        var invocation = new EventInvocation { Event = script, BreakpointCore = core, AccessAddress = address, Manager = this, ShortCircuit = false };
+        Interlocked.Increment(ref script.Triggers);
+        if (script.Spec.Script is IEventScript s && s.Run(invocation) is string error)
+        {
+            Interlocked.Increment(ref script.Failures);
+            _output.Log(EventLogLevel.Warning, $"breakpoint {breakpointId:x}: script error: {error}");
+        }
+
+        if (invocation.ShortCircuit)
+        {
+            _output.Log(EventLogLevel.Warning, $"breakpoint {breakpointId:x}: event_sc has no effect on a breakpoint.");
+        }
+
+        return invocation.PauseRequested;
+    }
+
     private bool Matches(RegisteredEvent e, IoEventDirection direction, IoExit ioExit, ref GuestProcess? process)
     {
         IoEventSpec s = e.Spec;

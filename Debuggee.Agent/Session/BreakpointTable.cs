@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.Agent.Events;
 using HyperDbgRemote.Protocol.Messages;
 using HyperDbgRemote.VmxDriver;
 
@@ -24,8 +25,24 @@ internal sealed class BreakpointTable
         _session = session;
     }
 
-    /// <summary>One breakpoint: its id, linear address, state and how often it halted the guest.</summary>
-    public sealed record Breakpoint(int Id, ulong Address, bool Enabled, long Hits);
+    /// <summary>One breakpoint: its id, linear address, state and how often it was hit (its filters matched).</summary>
+    public sealed record Breakpoint(int Id, ulong Address, bool Enabled, long Hits)
+    {
+        /// <summary>What it applies to and does (<c>pid</c>, <c>core</c>, <c>script</c>); none: halts everywhere.</summary>
+        public BreakpointOptions Options { get; init; } = BreakpointOptions.None;
+    }
+
+    /// <summary>A breakpoint's filters and action: it is hit only on <paramref name="Core"/> and in process
+    /// <paramref name="ProcessId"/> (null: any); with a script it runs the script and halts only when the script calls
+    /// <c>pause()</c>, as HyperDbg's events do (a script replaces the break).</summary>
+    public sealed record BreakpointOptions(uint? ProcessId, int? Core, string ScriptText, RegisteredEvent? Script)
+    {
+        public static BreakpointOptions None { get; } = new(null, null, string.Empty, null);
+    }
+
+    /// <summary>The halt's tag when a breakpoint halts the guest: its address and the host's breakpoint that halted it
+    /// (null: only another debugger's, e.g. gdb's, is there).</summary>
+    public sealed record HaltTag(ulong Address, int? BreakpointId);
 
     /// <summary>Every breakpoint, by id.</summary>
     public IReadOnlyList<Breakpoint> List()
@@ -36,36 +53,61 @@ internal sealed class BreakpointTable
         }
     }
 
-    /// <summary>The id of the enabled breakpoint at <paramref name="address"/>, or null.</summary>
-    public int? IdAt(ulong address)
+    /// <summary>
+    /// The VM's decision at a code breakpoint (<see cref="VirtualMachine.CodeBreakpointFilter"/>), on the reaching
+    /// core's thread: when the enabled breakpoint at <paramref name="address"/> matches the core and the current process
+    /// it counts a hit and runs its script; the halt's tag when the guest halts (our breakpoint without a script, or its
+    /// script called <c>pause()</c>, or another debugger's breakpoint is at the address), else null.
+    /// </summary>
+    public object? Decide(Vcpu core, ulong address)
     {
+        Breakpoint? b;
         lock (_gate)
         {
-            return _byId.Values.FirstOrDefault(b => b.Enabled && b.Address == address)?.Id;
+            b = _byId.Values.FirstOrDefault(b => b.Enabled && b.Address == address);
         }
-    }
 
-    /// <summary>Counts a hit of the breakpoint at <paramref name="address"/>; its id, or null when it is not ours.</summary>
-    public int? Hit(ulong address)
-    {
-        lock (_gate)
+        bool others = _session.BreakpointOwners.References(address) > (b is null ? 0 : 1);
+        int? halting = null;
+        if (b is not null && Matches(b.Options, core))
         {
-            Breakpoint? b = _byId.Values.FirstOrDefault(b => b.Enabled && b.Address == address);
-            if (b is null)
+            lock (_gate)
             {
-                return null;
+                if (_byId.TryGetValue(b.Id, out Breakpoint? now))
+                {
+                    _byId[b.Id] = now with { Hits = now.Hits + 1 };
+                }
             }
 
-            _byId[b.Id] = b with { Hits = b.Hits + 1 };
-            return b.Id;
+            if (b.Options.Script is not RegisteredEvent script || _session.Events.RunBreakpointScript(script, core, address, b.Id))
+            {
+                halting = b.Id;
+            }
         }
+
+        return halting is not null || others ? new HaltTag(address, halting) : null;
     }
 
+    private bool Matches(BreakpointOptions options, Vcpu core) =>
+        (options.Core is not int c || c == core.Index)
+        && (options.ProcessId is not uint pid || _session.Vm.OsProfile.Current(core).ProcessId == pid);
+
     /// <summary>Sets a breakpoint at a canonical linear address (halted only); its id.</summary>
-    /// <exception cref="SessionException">Not halted, not canonical, one already there, or the limit is reached.</exception>
-    public int Set(ulong address, CancellationToken cancellationToken = default) => _session.WhileHalted("setting a breakpoint", () =>
+    /// <exception cref="SessionException">Not halted, not canonical, one already there, a core that does not exist, or
+    /// the limit is reached.</exception>
+    public int Set(ulong address, CancellationToken cancellationToken = default) => Set(address, BreakpointOptions.None, cancellationToken);
+
+    /// <summary>Sets a breakpoint with filters and a script (see <see cref="BreakpointOptions"/>).</summary>
+    /// <exception cref="SessionException">As <see cref="Set(ulong, CancellationToken)"/>.</exception>
+    public int Set(ulong address, BreakpointOptions options, CancellationToken cancellationToken = default) => _session.WhileHalted("setting a breakpoint", () =>
     {
+        ArgumentNullException.ThrowIfNull(options);
         CheckCanonical(address);
+        if (options.Core is int core && (core < 0 || core >= _session.Vm.Cores.Count))
+        {
+            throw new SessionException($"core {core:x} does not exist: the guest has {_session.Vm.Cores.Count:x} core(s), 0 to {_session.Vm.Cores.Count - 1:x}.", Status.InvalidArgument);
+        }
+
         lock (_gate)
         {
             if (_byId.Values.FirstOrDefault(b => b.Address == address) is Breakpoint existing)
@@ -81,7 +123,7 @@ internal sealed class BreakpointTable
             CheckMapped(address);
             _session.BreakpointOwners.Acquire(address);
             int id = ++_lastId;
-            _byId[id] = new Breakpoint(id, address, Enabled: true, Hits: 0);
+            _byId[id] = new Breakpoint(id, address, Enabled: true, Hits: 0) { Options = options };
             return id;
         }
     }, cancellationToken);

@@ -37,6 +37,15 @@ internal sealed class CodeBreakpointOwners
         }
     }
 
+    /// <summary>How many references the breakpoint at <paramref name="linearAddress"/> has (0: none).</summary>
+    public int References(ulong linearAddress)
+    {
+        lock (_gate)
+        {
+            return _references.GetValueOrDefault(linearAddress);
+        }
+    }
+
     /// <summary>Drops a reference; the VM's breakpoint goes with the last one. False when there was none.</summary>
     public bool Release(ulong linearAddress)
     {

@@ -38,6 +38,7 @@ internal sealed partial class DebuggeeSession : IDisposable
         Vm.ExitHandler = Events;
         BreakpointOwners = new CodeBreakpointOwners(Vm);
         Breakpoints = new BreakpointTable(this);
+        Vm.CodeBreakpointFilter = Breakpoints.Decide;
         Vm.Halted += OnHalted;
         Vm.Stopped += (_, info) => OnStopped(info);
     }
@@ -89,21 +90,15 @@ internal sealed partial class DebuggeeSession : IDisposable
         }
 
         Messages.FlushBatch();
-        HaltedMessage message = DescribeHalt(halt);
-        if (halt.Reason == VmxDriver.HaltReason.Breakpoint && halt.Tag is ulong address)
-        {
-            message = message with { BreakpointId = Breakpoints.Hit(address) };
-        }
-
-        Messages.Enqueue(message);
+        Messages.Enqueue(Describe(halt));
     }
 
     /// <summary>The current halt as a message, naming the host's breakpoint when one halted it.</summary>
-    public HaltedMessage Describe(VmHaltInfo halt)
+    public static HaltedMessage Describe(VmHaltInfo halt)
     {
         HaltedMessage message = DescribeHalt(halt);
-        return halt.Reason == VmxDriver.HaltReason.Breakpoint && halt.Tag is ulong address
-            ? message with { BreakpointId = Breakpoints.IdAt(address) }
+        return halt.Reason == VmxDriver.HaltReason.Breakpoint && halt.Tag is BreakpointTable.HaltTag tag
+            ? message with { BreakpointId = tag.BreakpointId }
             : message;
     }
 

@@ -107,7 +107,7 @@ internal sealed class ExecutionControl
             _session.QuietSteps = false;
         }
 
-        _session.Messages.Enqueue(_session.Describe(halt!));
+        _session.Messages.Enqueue(DebuggeeSession.Describe(halt!));
         return new StepResult(done, halt!, returned);
     }
 

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.Agent.Events;
 using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
@@ -18,7 +19,7 @@ internal sealed partial class RequestDispatcher
         switch (request.Action)
         {
             case BreakpointAction.Set:
-                response.BreakpointId = (uint)_session.Breakpoints.Set(request.Address, cancellationToken);
+                response.BreakpointId = (uint)_session.Breakpoints.Set(request.Address, Options(request, cancellationToken), cancellationToken);
                 break;
             case BreakpointAction.List:
                 response.Breakpoints.Add(_session.Breakpoints.List().Select(Info));
@@ -33,8 +34,43 @@ internal sealed partial class RequestDispatcher
         return response;
     }
 
-    private static BreakpointInfo Info(BreakpointTable.Breakpoint b) =>
-        new() { BreakpointId = (uint)b.Id, Address = b.Address, Enabled = b.Enabled, Hits = (ulong)b.Hits };
+    /// <summary>A SET request's filters and script (compiled here: a syntax error refuses the breakpoint).</summary>
+    private BreakpointTable.BreakpointOptions Options(BreakpointRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.HasPid && !request.HasCore && request.Script.Length == 0)
+        {
+            return BreakpointTable.BreakpointOptions.None;
+        }
+
+        RegisteredEvent? script = null;
+        if (request.Script.Length > 0)
+        {
+            IEventScript compiled = (_scripts ?? throw new SessionException("this agent has no script engine.", Status.Unsupported)).Compile(request.Script, request.ScriptIncludes, cancellationToken);
+
+            // The script runs as an event's does (output, $buffer, pause()), through a shell that is not in the event
+            // list: $event_id is 0.
+            script = new RegisteredEvent(0, new IoEventSpec { Direction = IoEventDirection.Out, Script = compiled, CommandText = "bp" });
+        }
+
+        int? core = request.HasCore ? (int)Math.Min(request.Core, int.MaxValue) : null;
+        return new BreakpointTable.BreakpointOptions(request.HasPid ? request.Pid : null, core, request.Script, script);
+    }
+
+    private static BreakpointInfo Info(BreakpointTable.Breakpoint b)
+    {
+        var info = new BreakpointInfo { BreakpointId = (uint)b.Id, Address = b.Address, Enabled = b.Enabled, Hits = (ulong)b.Hits, Script = b.Options.ScriptText };
+        if (b.Options.ProcessId is uint pid)
+        {
+            info.Pid = pid;
+        }
+
+        if (b.Options.Core is int core)
+        {
+            info.Core = (uint)core;
+        }
+
+        return info;
+    }
 
     private StepResponse Step(StepRequest request, CancellationToken cancellationToken)
     {
@@ -46,7 +82,7 @@ internal sealed partial class RequestDispatcher
 
         int core = (int)Math.Min(request.Core, int.MaxValue);
         ExecutionControl.StepResult result = new ExecutionControl(_session).Step(core, count, request.Kind, cancellationToken);
-        var response = new StepResponse { Status = Status.Ok, Steps = (uint)result.Steps, Halt = Notifications.Halted(_session.Describe(result.Halt), _session) };
+        var response = new StepResponse { Status = Status.Ok, Steps = (uint)result.Steps, Halt = Notifications.Halted(DebuggeeSession.Describe(result.Halt), _session) };
         if (request.Kind == StepKind.Out && !result.Returned && result.Halt.Reason == VmxDriver.HaltReason.Step)
         {
             response.Message = $"the function did not return within {result.Steps:x} instructions; halted after them.";

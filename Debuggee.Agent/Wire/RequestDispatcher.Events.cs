@@ -234,7 +234,7 @@ internal sealed partial class RequestDispatcher
         {
             Status = wasHalted ? Status.AlreadyHalted : Status.Ok,
             Message = wasHalted ? "the debuggee is already halted." : string.Empty,
-            Halt = Notifications.Halted(_session.Describe(halt), _session),
+            Halt = Notifications.Halted(DebuggeeSession.Describe(halt), _session),
         };
     }
 }

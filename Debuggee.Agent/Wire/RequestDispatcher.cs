@@ -179,7 +179,7 @@ internal sealed partial class RequestDispatcher
 
         if (_session.Vm.CurrentHalt is VmHaltInfo halt)
         {
-            response.CurrentHalt = Notifications.Halted(_session.Describe(halt), _session);
+            response.CurrentHalt = Notifications.Halted(DebuggeeSession.Describe(halt), _session);
         }
 
         response.Status = Status.Ok;
@@ -264,7 +264,7 @@ internal sealed partial class RequestDispatcher
         {
             VmHaltInfo halt = _session.Vm.CurrentHalt!;
             var context = new HaltContext(
-                halt.Exit?.Port ?? halt.GuestEvent?.Context ?? (ulong)(halt.Access is MemoryAccessExit access ? _session.Describe(halt).Monitor?.Address ?? 0 : 0),
+                halt.Exit?.Port ?? halt.GuestEvent?.Context ?? (ulong)(halt.Access is MemoryAccessExit access ? DebuggeeSession.Describe(halt).Monitor?.Address ?? 0 : 0),
                 halt.Tag as int?,
                 halt.Exit?.Stage == ExitStage.Post || halt.GuestEvent?.Stage == ExitStage.Post ? 1 : 0);
             return scripts.Evaluate(request.Script, _session.Core((int)request.Core), context, request.Includes, cancellationToken);

@@ -152,8 +152,17 @@ internal sealed class CoreDebug
 
         if (_vm.HasCodeBreakpoint(address))
         {
-            HaltAt(address, HaltReason.Breakpoint);
-            return;
+            DebugSite before = Site;
+            Site = DebugSite.Instruction;
+            object? tag = _vm.CodeBreakpointDecision(_core, address);
+            Site = before;
+            if (tag is not null)
+            {
+                HaltAt(address, HaltReason.Breakpoint, tag);
+                return;
+            }
+
+            // Filtered out: the instruction executes as if there were no breakpoint (an execute monitor may still trap).
         }
 
         if (_vm.HasExecuteMonitorAt(address))
@@ -183,12 +192,12 @@ internal sealed class CoreDebug
         Site = before;
     }
 
-    private void HaltAt(ulong address, HaltReason reason)
+    private void HaltAt(ulong address, HaltReason reason, object? tag = null)
     {
         _skipAt = address;
         DebugSite before = Site;
         Site = DebugSite.Instruction;
-        _vm.Halt(_core, reason, tag: address);
+        _vm.Halt(_core, reason, tag: tag ?? address);
         Site = before;
         if (_vm.StopRequested)
         {
