@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Collections.Concurrent;
+using System.Text;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
 
@@ -44,6 +46,67 @@ public sealed class DemoGuestTests
         Assert.That(worker, Is.GreaterThan(0), "core 1 ran");
         Assert.That(counter, Is.GreaterThan(worker), "both cores bumped the shared counter");
         Assert.That(vm.Cores[1].ExitCount, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void Demo_ProcessesRunInRing3_EnterTheKernelWithSyscall_SameAddressDifferentPages()
+    {
+        // Arrange: the demo halted at its start, with a breakpoint at the kernel's SYSCALL entry (LSTAR).
+        var demo = new DemoGuest();
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(demo.Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Vcpu Next(ulong at)
+        {
+            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
+            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)));
+            return h.Core;
+        }
+
+        string UserName(Vcpu core)
+        {
+            var bytes = new byte[8];
+            Assert.That(core.ReadVirtual(DemoGuest.UserAddress + 0x1000, bytes), Is.EqualTo(bytes.Length), "the user page is mapped");
+            return Encoding.ASCII.GetString(bytes).TrimEnd('\0');
+        }
+
+        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
+        ulong entry = demo.Labels["syscall_entry"];
+        vm.AddCodeBreakpoint(entry);
+
+        // Act / Assert: shell's first SYSCALL enters the kernel at LSTAR at CPL 0 in shell's address space: RCX is the
+        // user's next instruction (in the user page), R11 its RFLAGS (as SYSRETQ set them), RAX the call (1: print).
+        vm.Resume();
+        Vcpu core = Next(entry);
+        Assert.That(core.ReadRegister(GuestRegister.Cs), Is.EqualTo(0x08UL), "CPL 0");
+        Assert.That(core.ReadRegister(GuestRegister.Rcx) - DemoGuest.UserAddress, Is.InRange(1UL, 0xFFFUL), "returns into the user page");
+        Assert.That((core.ReadRegister(GuestRegister.Rax), core.ReadRegister(GuestRegister.R11)), Is.EqualTo((1UL, 2UL)));
+        Assert.That((vm.OsProfile.Current(core), UserName(core)), Is.EqualTo((new GuestProcess(1, 0x101, "shell"), "shell")), "the kernel runs in the process's context");
+        ulong shellCr3 = core.ReadRegister(GuestRegister.Cr3);
+        Assert.That(core.TryTranslate(DemoGuest.UserAddress, out ulong shellPage), Is.True);
+
+        // The second SYSCALL yields (RAX 0); then logger asks to print from the same address, another page.
+        vm.Resume();
+        core = Next(entry);
+        Assert.That(core.ReadRegister(GuestRegister.Rax), Is.EqualTo(0UL));
+        vm.Resume();
+        core = Next(entry);
+        Assert.That(core.ReadRegister(GuestRegister.Rax), Is.EqualTo(1UL));
+        Assert.That((vm.OsProfile.Current(core), UserName(core)), Is.EqualTo((new GuestProcess(2, 0x102, "logger"), "logger")));
+        Assert.That(core.ReadRegister(GuestRegister.Cr3), Is.Not.EqualTo(shellCr3));
+        Assert.That(core.TryTranslate(DemoGuest.UserAddress, out ulong loggerPage), Is.True);
+        Assert.That(loggerPage, Is.Not.EqualTo(shellPage), "different physical pages");
+
+        // The user program's first instruction (the same address in both processes) runs at CPL 3: CS and SS have RPL 3.
+        vm.RemoveCodeBreakpoint(entry);
+        vm.AddCodeBreakpoint(DemoGuest.UserAddress);
+        vm.Resume();
+        core = Next(DemoGuest.UserAddress);
+        Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss)), Is.EqualTo((0x2BUL, 0x23UL)), "CPL 3");
+        Assert.That(vm.OsProfile.Current(core).ProcessId, Is.EqualTo(1u), "shell's turn again");
     }
 
     [Test]
