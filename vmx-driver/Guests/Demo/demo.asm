@@ -22,7 +22,7 @@ DEBUG_EXIT  equ 0x501
 USER_VA     equ 0x40000000
 USER_NAME   equ 0x1000            # offset of the process's name in its user page
 USER_RUNS   equ 0x1010            # offset of the process's own count of its runs (written in ring 3)
-USER_STACK  equ USER_VA + 0x200000
+USER_STACK  equ USER_VA + 0x1FF000    # 4 KiB below the page's end, as a real stack has its first frames above RSP
 TABLES_A    equ 0x300000          # PML4, PDPT, PD of process "shell"
 TABLES_B    equ 0x304000          # PML4, PDPT, PD of process "logger"
 TABLES_C    equ 0x308000          # PML4, PDPT, PD of process "worker"
