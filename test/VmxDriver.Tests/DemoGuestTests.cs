@@ -115,4 +115,41 @@ public sealed class DemoGuestTests
         using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 8 * 1024 * 1024 });
         Assert.That(() => new DemoGuest().Load(vm), Throws.TypeOf<GuestImageException>().With.Message.Contains("16 MiB"));
     }
+
+    [Test]
+    public void DemoProfile_ReadsAtMostSixteenEntriesAndSixteenNameBytes_UnprintableNamesByPid()
+    {
+        // Arrange: a core whose CR3 is the loader's, and process tables written as a guest could write them.
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 1, MemoryBytes = 16 * 1024 * 1024 });
+        vm.AddCores(new Flat64Guest([0xF4], 0x10_0000).Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Assert.That(halts.TryTake(out _, TimeSpan.FromSeconds(20)), Is.True, "halted at the start");
+        Vcpu core = vm.Cores[0];
+        ulong cr3 = core.ReadRegister(GuestRegister.Cr3);
+        const ulong Table = 0x20_0000, Names = 0x30_0000;
+        vm.Memory.Write(Names, "a-very-long-process-name\0"u8);
+        vm.Memory.Write(Names + 0x100, "bad\u0001name\0"u8);
+        GuestProcess Lookup(int index, ulong name)
+        {
+            vm.Memory.Write(Table, new byte[0x1000]);
+            for (int i = 0; i < index; i++)
+            {
+                vm.Memory.TryWrite(Table + ((ulong)i * DemoGuestOsProfile.EntrySize), 0x7000UL + ((ulong)i << 12)); // other CR3s
+            }
+
+            ulong entry = Table + ((ulong)index * DemoGuestOsProfile.EntrySize);
+            vm.Memory.TryWrite(entry, cr3);
+            vm.Memory.TryWrite(entry + 8, 5UL);
+            vm.Memory.TryWrite(entry + 16, name);
+            return new DemoGuestOsProfile(Table).Current(core);
+        }
+
+        // Act / Assert
+        Assert.That(Lookup(0, Names), Is.EqualTo(new GuestProcess(5, 0x105, "a-very-long-proc")), "16 bytes of the name");
+        Assert.That(Lookup(15, Names + 0x100), Is.EqualTo(new GuestProcess(5, 0x105, "pid5")), "an unprintable name: the pid");
+        Assert.That(Lookup(15, 0xFFFF_FFFF_0000), Is.EqualTo(new GuestProcess(5, 0x105, "pid5")), "a name outside RAM");
+        Assert.That(Lookup(16, Names), Is.EqualTo(new GuestProcess(0, 0x100, "kernel")), "the 17th entry is not read");
+    }
 }
