@@ -14,7 +14,7 @@ namespace HyperDbgRemote.Agent.Tests;
 /// a breakpoint hit and a step on the demo guest.</summary>
 public sealed class BreakpointDispatcherTests
 {
-    private const ulong PrintName = 0x100169; // demo!print_name
+    private const ulong PrintName = 0x1001c9; // demo!print_name
 
     private static DebuggeeSession Create(ProtocolLimits? limits = null) =>
         new(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 1, MemoryBytes = 16 * 1024 * 1024 }, limits);

@@ -117,8 +117,8 @@ public sealed partial class GdbEndToEndTests
 
     /// <summary>The demo guest's demo!current_pid (written 0 at start, then each process's pid) and demo!banner (read
     /// byte by byte by the banner loop).</summary>
-    private const ulong CurrentPid = 0x100300;
-    private const ulong Banner = 0x1002c4;
+    private const ulong CurrentPid = 0x100440;
+    private const ulong Banner = 0x1003d6;
 
     [Test]
     public void Gdb_WriteAndReadWatchpoints_StopAfterTheAccessWithTheChange()

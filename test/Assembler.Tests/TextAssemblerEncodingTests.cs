@@ -16,6 +16,14 @@ public sealed class TextAssemblerEncodingTests
     [TestCase("mov qword [rdi + 0x1000], rcx", new byte[] { 0x48, 0x89, 0x8F, 0x00, 0x10, 0x00, 0x00 })]
     [TestCase("and rbx, 0xFFFFFFFFFFFFF000", new byte[] { 0x48, 0x81, 0xE3, 0x00, 0xF0, 0xFF, 0xFF })]
     [TestCase("mov al, 'A'; hlt", new byte[] { 0xB0, 0x41, 0xF4 })]
+    [TestCase("syscall", new byte[] { 0x0F, 0x05 })]
+    [TestCase("sysretq", new byte[] { 0x48, 0x0F, 0x07 })]
+    [TestCase("iretq", new byte[] { 0x48, 0xCF })]
+    [TestCase("swapgs", new byte[] { 0x0F, 0x01, 0xF8 })]
+    [TestCase("rdmsr; wrmsr", new byte[] { 0x0F, 0x32, 0x0F, 0x30 })]
+    [TestCase("ltr ax", new byte[] { 0x66, 0x0F, 0x00, 0xD8 })] // Iced keeps the operand-size prefix of the r16 form
+    [TestCase("lgdt [rax]", new byte[] { 0x0F, 0x01, 0x10 })]
+    [TestCase("mov ecx, 0xC0000080", new byte[] { 0xB9, 0x80, 0x00, 0x00, 0xC0 })]
     public void Assemble_KnownEncodings(string source, byte[] expected) => Assert.That(Bytes(source), Is.EqualTo(expected));
 
     [Test]

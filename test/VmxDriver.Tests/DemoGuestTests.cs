@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Collections.Concurrent;
+using System.Text;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
 
@@ -47,9 +49,107 @@ public sealed class DemoGuestTests
     }
 
     [Test]
+    public void Demo_ProcessesRunInRing3_EnterTheKernelWithSyscall_SameAddressDifferentPages()
+    {
+        // Arrange: the demo halted at its start, with a breakpoint at the kernel's SYSCALL entry (LSTAR).
+        var demo = new DemoGuest();
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(demo.Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Vcpu Next(ulong at)
+        {
+            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
+            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)));
+            return h.Core;
+        }
+
+        string UserName(Vcpu core)
+        {
+            var bytes = new byte[8];
+            Assert.That(core.ReadVirtual(DemoGuest.UserAddress + 0x1000, bytes), Is.EqualTo(bytes.Length), "the user page is mapped");
+            return Encoding.ASCII.GetString(bytes).TrimEnd('\0');
+        }
+
+        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
+        ulong entry = demo.Labels["syscall_entry"];
+        vm.AddCodeBreakpoint(entry);
+
+        // Act / Assert: shell's first SYSCALL enters the kernel at LSTAR at CPL 0 in shell's address space: RCX is the
+        // user's next instruction (in the user page), R11 its RFLAGS (as SYSRETQ set them), RAX the call (1: print).
+        vm.Resume();
+        Vcpu core = Next(entry);
+        Assert.That(core.ReadRegister(GuestRegister.Cs), Is.EqualTo(0x08UL), "CPL 0");
+        Assert.That(core.ReadRegister(GuestRegister.Rcx) - DemoGuest.UserAddress, Is.InRange(1UL, 0xFFFUL), "returns into the user page");
+        Assert.That((core.ReadRegister(GuestRegister.Rax), core.ReadRegister(GuestRegister.R11)), Is.EqualTo((1UL, 2UL)));
+        Assert.That((vm.OsProfile.Current(core), UserName(core)), Is.EqualTo((new GuestProcess(1, 0x101, "shell"), "shell")), "the kernel runs in the process's context");
+        ulong shellCr3 = core.ReadRegister(GuestRegister.Cr3);
+        Assert.That(core.TryTranslate(DemoGuest.UserAddress, out ulong shellPage), Is.True);
+
+        // The second SYSCALL yields (RAX 0); then logger asks to print from the same address, another page.
+        vm.Resume();
+        core = Next(entry);
+        Assert.That(core.ReadRegister(GuestRegister.Rax), Is.EqualTo(0UL));
+        vm.Resume();
+        core = Next(entry);
+        Assert.That(core.ReadRegister(GuestRegister.Rax), Is.EqualTo(1UL));
+        Assert.That((vm.OsProfile.Current(core), UserName(core)), Is.EqualTo((new GuestProcess(2, 0x102, "logger"), "logger")));
+        Assert.That(core.ReadRegister(GuestRegister.Cr3), Is.Not.EqualTo(shellCr3));
+        Assert.That(core.TryTranslate(DemoGuest.UserAddress, out ulong loggerPage), Is.True);
+        Assert.That(loggerPage, Is.Not.EqualTo(shellPage), "different physical pages");
+
+        // The user program's first instruction (the same address in both processes) runs at CPL 3: CS and SS have RPL 3.
+        vm.RemoveCodeBreakpoint(entry);
+        vm.AddCodeBreakpoint(DemoGuest.UserAddress);
+        vm.Resume();
+        core = Next(DemoGuest.UserAddress);
+        Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss)), Is.EqualTo((0x2BUL, 0x23UL)), "CPL 3");
+        Assert.That(vm.OsProfile.Current(core).ProcessId, Is.EqualTo(1u), "shell's turn again");
+    }
+
+    [Test]
     public void Demo_TooLittleMemory_SaysHowMuchItNeeds()
     {
         using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 8 * 1024 * 1024 });
         Assert.That(() => new DemoGuest().Load(vm), Throws.TypeOf<GuestImageException>().With.Message.Contains("16 MiB"));
+    }
+
+    [Test]
+    public void DemoProfile_ReadsAtMostSixteenEntriesAndSixteenNameBytes_UnprintableNamesByPid()
+    {
+        // Arrange: a core whose CR3 is the loader's, and process tables written as a guest could write them.
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 1, MemoryBytes = 16 * 1024 * 1024 });
+        vm.AddCores(new Flat64Guest([0xF4], 0x10_0000).Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Assert.That(halts.TryTake(out _, TimeSpan.FromSeconds(20)), Is.True, "halted at the start");
+        Vcpu core = vm.Cores[0];
+        ulong cr3 = core.ReadRegister(GuestRegister.Cr3);
+        const ulong Table = 0x20_0000, Names = 0x30_0000;
+        vm.Memory.Write(Names, "a-very-long-process-name\0"u8);
+        vm.Memory.Write(Names + 0x100, "bad\u0001name\0"u8);
+        GuestProcess Lookup(int index, ulong name)
+        {
+            vm.Memory.Write(Table, new byte[0x1000]);
+            for (int i = 0; i < index; i++)
+            {
+                vm.Memory.TryWrite(Table + ((ulong)i * DemoGuestOsProfile.EntrySize), 0x7000UL + ((ulong)i << 12)); // other CR3s
+            }
+
+            ulong entry = Table + ((ulong)index * DemoGuestOsProfile.EntrySize);
+            vm.Memory.TryWrite(entry, cr3);
+            vm.Memory.TryWrite(entry + 8, 5UL);
+            vm.Memory.TryWrite(entry + 16, name);
+            return new DemoGuestOsProfile(Table).Current(core);
+        }
+
+        // Act / Assert
+        Assert.That(Lookup(0, Names), Is.EqualTo(new GuestProcess(5, 0x105, "a-very-long-proc")), "16 bytes of the name");
+        Assert.That(Lookup(15, Names + 0x100), Is.EqualTo(new GuestProcess(5, 0x105, "pid5")), "an unprintable name: the pid");
+        Assert.That(Lookup(15, 0xFFFF_FFFF_0000), Is.EqualTo(new GuestProcess(5, 0x105, "pid5")), "a name outside RAM");
+        Assert.That(Lookup(16, Names), Is.EqualTo(new GuestProcess(0, 0x100, "kernel")), "the 17th entry is not read");
     }
 }

@@ -8,7 +8,8 @@ namespace HyperDbgRemote.VmxDriver.Guests;
 /// <summary>
 /// The built-in demo guest: Guests/Demo/demo.asm (readable Intel syntax, embedded in this assembly) assembled at load
 /// time at 1 MiB and run in long mode. Core 0 prints a banner to COM1 (OUT and REP OUTSB), writes POST codes, programs
-/// the PIT, reads CMOS and runs two processes with their own CR3; core 1 runs an IN/OUT loop; both share a
+/// the PIT, reads CMOS, and runs two ring-3 processes with their own CR3 (the same user address backed by different
+/// pages) that ask the kernel with SYSCALL to print to COM1 and to switch; core 1 runs an IN/OUT loop; both share a
 /// spinlock-protected counter. It runs until <see cref="RequestStop"/> (or a debugger) sets its stop flag.
 /// </summary>
 public sealed class DemoGuest : IGuestLoader
@@ -16,7 +17,10 @@ public sealed class DemoGuest : IGuestLoader
     /// <summary>Where the demo is loaded and entered.</summary>
     public const ulong LoadAddress = 0x10_0000;
 
-    /// <summary>The smallest RAM the demo needs (its page tables and process pages lie below 12 MiB).</summary>
+    /// <summary>The virtual address of every ring-3 process's page: the user program, its name at +0x1000.</summary>
+    public const ulong UserAddress = 0x4000_0000;
+
+    /// <summary>The smallest RAM the demo needs (its page tables and process pages lie below 14 MiB).</summary>
     public const ulong MinimumMemory = 16 * 1024 * 1024;
 
     private const string SourceName = "demo.asm";
@@ -90,7 +94,7 @@ public sealed class DemoGuest : IGuestLoader
         }
 
         IReadOnlyList<CoreStart> starts = new Flat64Guest(assembled.Bytes, LoadAddress, "demo.asm", entries).Load(vm);
-        vm.OsProfile = new DemoGuestOsProfile(Labels["current_pid"]);
+        vm.OsProfile = new DemoGuestOsProfile(Labels["process_table"]);
         return starts;
     }
 

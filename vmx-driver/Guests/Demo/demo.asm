@@ -1,27 +1,46 @@
-# HyperDbgRemote demo guest: a tiny 64-bit "kernel" for the debugger to watch.
+# HyperDbgRemote demo guest: a tiny 64-bit "kernel" with two ring-3 processes for the debugger to watch.
 # Assembled by HyperDbgRemote.Assembler at load time (Intel syntax; '#' starts a comment).
 #
 # Core 0 (bootstrap processor):
 #   - prints a banner to COM1 twice: once byte by byte with OUT, once with REP OUTSB,
 #   - writes POST codes to port 0x80, programs the PIT (0x43/0x40), reads the RAM size from CMOS (0x70/0x71),
-#   - builds two address spaces (own CR3 each),
-#   - then runs two processes, "shell" (pid 1) and "logger" (pid 2), in turns: each switches to its CR3, prints a line
-#     to COM1 and writes its POST code to 0x80.
-# Core 1 (application processor) runs "worker" (pid 3): an IN/OUT loop on CMOS and port 0x80.
+#   - loads its own GDT (kernel and user segments, a TSS with RSP0), enables SYSCALL (EFER.SCE, STAR, LSTAR, FMASK),
+#   - builds two address spaces (own CR3 each) that map USER_VA, user-accessible, to different physical pages: each
+#     holds a copy of the user program and, at USER_VA + 0x1000, the process's name,
+#   - then runs the processes "shell" (pid 1) and "logger" (pid 2) in turns: the scheduler switches CR3 and enters the
+#     process in ring 3 (SYSRETQ); the process asks the kernel with SYSCALL to print "<name> tick <n>" to COM1, waits
+#     in ring 3, and gives the core back with a second SYSCALL (yield), which switches back to the kernel's CR3.
+# Core 1 (application processor) runs "worker" (pid 3) in an address space of its own: an IN/OUT loop on CMOS and
+# port 0x80, in ring 0 (a kernel process).
 # Both cores increment `shared_counter` under a spinlock (lock cmpxchg).
+# `process_table` lists the processes by CR3; DemoGuestOsProfile reads it to tell the debugger who runs on a core.
 # The guest runs until `stop_request` becomes non-zero (a debugger writes it), then writes the debug-exit port 0x501.
 
 COM1        equ 0x3F8
 POST        equ 0x80
 DEBUG_EXIT  equ 0x501
 USER_VA     equ 0x40000000
+USER_NAME   equ 0x1000            # offset of the process's name in its user page
+USER_RUNS   equ 0x1010            # offset of the process's own count of its runs (written in ring 3)
+USER_STACK  equ USER_VA + 0x1FF000    # 4 KiB below the page's end, as a real stack has its first frames above RSP
 TABLES_A    equ 0x300000          # PML4, PDPT, PD of process "shell"
 TABLES_B    equ 0x304000          # PML4, PDPT, PD of process "logger"
+TABLES_C    equ 0x308000          # PML4, PDPT, PD of process "worker"
+RSP0_TOP    equ 0x318000          # the TSS's ring-0 stack (an interrupt or exception taken in ring 3)
 USER_A_PA   equ 0x800000          # the 2 MiB page behind USER_VA for "shell"
-USER_B_PA   equ 0xA00000          # ... and for "logger"
-PAGE_RW     equ 3                 # present | writable
-LARGE_RW    equ 0x83              # present | writable | 2 MiB page
+USER_B_PA   equ 0xA00000          # ... for "logger"
+USER_C_PA   equ 0xC00000          # ... for "worker"
+USER_TABLE  equ 7                 # present | writable | user
+USER_LARGE  equ 0x87              # present | writable | user | 2 MiB page
 DELAY       equ 3000000           # busy-wait iterations between ticks
+TSS_SEL     equ 0x30
+MSR_EFER    equ 0xC0000080
+MSR_STAR    equ 0xC0000081
+MSR_LSTAR   equ 0xC0000082
+MSR_FMASK   equ 0xC0000084
+SYS_YIELD   equ 0                 # SYSCALL numbers (RAX): give the core back to the scheduler
+SYS_TICK    equ 1                 # ... print "<name at RSI> tick <n>\r\n" to COM1
+USER_RFLAGS equ 2                 # ring 3 runs with IF clear: the demo takes no interrupts
 
 start:
     mov rax, cr3
@@ -72,16 +91,33 @@ banner_done:
     mov al, 0x12
     out POST, al
 
-    # --- address spaces: PML4[0] -> own PDPT; PDPT[0] -> the identity PD; PDPT[1] -> own PD mapping USER_VA
-    mov rax, [kernel_cr3]
-    mov rbx, [rax]
-    and rbx, 0xFFFFFFFFFFFFF000
-    mov rcx, [rbx]                # PDPT[0] of the identity map
-    mov rdi, TABLES_A
-    mov r8, USER_A_PA
+    # --- rings: our GDT (user segments, a TSS whose RSP0 is a stack of its own), the SYSCALL MSRs
+    lgdt [gdtr]
+    mov ax, TSS_SEL
+    ltr ax
+    mov ecx, MSR_EFER
+    rdmsr
+    or eax, 1                     # SCE
+    wrmsr
+    mov ecx, MSR_STAR             # SYSCALL: CS 08h, SS 10h; SYSRETQ: CS 18h + 16 | 3 = 2Bh, SS 18h + 8 | 3 = 23h
+    xor eax, eax
+    mov edx, 0x00180008
+    wrmsr
+    mov ecx, MSR_LSTAR
+    lea rax, [syscall_entry]
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+    mov ecx, MSR_FMASK            # cleared on entry: TF, IF, DF, AC
+    mov eax, 0x47700
+    xor edx, edx
+    wrmsr
+
+    # --- address spaces: PML4[0] -> own PDPT; PDPT[0] -> the kernel's identity PD (supervisor); PDPT[1] -> own PD
+    #     mapping USER_VA (user) to the process's page
+    lea r15, [proc_shell]
     call build_space
-    mov rdi, TABLES_B
-    mov r8, USER_B_PA
+    lea r15, [proc_logger]
     call build_space
 
     mov al, 0x13
@@ -90,15 +126,9 @@ banner_done:
 scheduler:
     cmp qword [stop_request], 0
     jne shutdown
-    mov rax, TABLES_A
-    mov rbx, 1
-    mov r12, 0xA1
-    lea r13, [name_shell]
+    lea r15, [proc_shell]
     call run_process
-    mov rax, TABLES_B
-    mov rbx, 2
-    mov r12, 0xB2
-    lea r13, [name_logger]
+    lea r15, [proc_logger]
     call run_process
     call bump_counter
     jmp scheduler
@@ -113,14 +143,40 @@ shutdown:
     hlt
     jmp shutdown
 
-# run_process: rax = CR3, rbx = pid, r12 = POST code, r13 = name. Prints "<name> tick <n>\r\n".
+# run_process: r15 = the process's process_table entry. Switches to its address space and enters it in ring 3 where
+# it stopped; returns when the process yields (sys_yield returns on the stack saved here).
 run_process:
+    mov [current_proc], r15
+    mov rax, [r15]
     mov cr3, rax
+    mov rbx, [r15 + 8]
     mov [current_pid], rbx
-    mov rax, r12
+    mov rax, [r15 + 0x18]
     out POST, al
+    mov [kernel_rsp], rsp
+    mov rcx, [r15 + 0x28]
+    mov rsp, [r15 + 0x30]
+    mov r11, USER_RFLAGS
+    sysretq
+
+# syscall_entry (LSTAR): rax = the call, rcx = the user's RIP, r11 its RFLAGS; the process's CR3 stays loaded (it is
+# still the current process). Runs on the scheduler's stack: its top is run_process's return address.
+syscall_entry:
+    mov [user_rsp], rsp
+    mov rsp, [kernel_rsp]
+    cmp rax, SYS_YIELD
+    je sys_yield
+    mov [user_rip], rcx
+    mov [user_rflags], r11
+    cmp rax, SYS_TICK
+    mov rax, -1                   # unknown calls, and names outside the user page, return -1
+    jne sys_return
+    mov rbx, rsi                  # SYS_TICK: RSI = the name, in the user page
+    mov rcx, USER_VA
+    sub rbx, rcx
+    cmp rbx, 0x1FF000
+    jae sys_return
     mov dx, COM1
-    mov rsi, r13
 print_name:
     mov al, [rsi]
     test al, al
@@ -139,10 +195,19 @@ name_done:
     out dx, al
     mov al, 10
     out dx, al
-    mov rcx, DELAY
-delay:
-    dec rcx
-    jnz delay
+    xor eax, eax
+sys_return:
+    mov rcx, [user_rip]
+    mov r11, [user_rflags]
+    mov rsp, [user_rsp]
+    sysretq
+
+# sys_yield: saves where the process stopped, switches back to the kernel's address space, returns from run_process.
+sys_yield:
+    mov r15, [current_proc]
+    mov [r15 + 0x28], rcx
+    mov rax, [user_rsp]
+    mov [r15 + 0x30], rax
     mov rax, [kernel_cr3]
     mov cr3, rax
     mov qword [current_pid], 0
@@ -166,18 +231,33 @@ hex_digit:
     jnz hex_loop
     ret
 
-# build_space: rdi = 3 zeroed pages (PML4, PDPT, PD), rcx = identity PDPT[0], r8 = physical page for USER_VA.
+# build_space: r15 = a process_table entry. Builds its tables (3 zeroed pages at its CR3) from this core's
+# identity map and fills its user page: the user program at its start, the process's name at USER_NAME.
 build_space:
+    mov rax, cr3
+    mov rbx, [rax]
+    and rbx, 0xFFFFFFFFFFFFF000
+    mov rcx, [rbx]                # PDPT[0] of the identity map
+    mov rdi, [r15]
     lea rax, [rdi + 0x1000]
-    or rax, PAGE_RW
+    or rax, USER_TABLE
     mov [rdi], rax
     mov [rdi + 0x1000], rcx
     lea rax, [rdi + 0x2000]
-    or rax, PAGE_RW
+    or rax, USER_TABLE
     mov [rdi + 0x1008], rax
-    mov rax, r8
-    or rax, LARGE_RW
+    mov rax, [r15 + 0x20]
+    or rax, USER_LARGE
     mov [rdi + 0x2000], rax
+    mov rdi, [r15 + 0x20]
+    lea rsi, [user_program]
+    mov rcx, user_program_end - user_program
+    cld
+    rep movsb
+    mov rdi, [r15 + 0x20]
+    add rdi, USER_NAME
+    mov rsi, [r15 + 0x10]
+    call copy_string
     ret
 
 # copy_string: copies the NUL-terminated string at rsi to rdi (including the NUL).
@@ -207,6 +287,10 @@ locked:
 
 # --- core 1: "worker" (pid 3), an IN/OUT loop
 ap_start:
+    lea r15, [proc_worker]
+    call build_space
+    mov rax, [r15]
+    mov cr3, rax
     mov qword [current_pid + 8], 3
 ap_loop:
     cmp qword [stop_request], 0
@@ -228,6 +312,22 @@ ap_stop:
     hlt
     jmp ap_stop
 
+# --- the user program: copied into every process's page, runs there at USER_VA in ring 3 (position independent)
+user_program:
+    mov eax, SYS_TICK
+    mov rsi, USER_VA + USER_NAME
+    syscall
+    mov rbx, USER_VA + USER_RUNS
+    inc qword [rbx]
+    mov rcx, DELAY
+user_delay:
+    dec rcx
+    jnz user_delay
+    mov eax, SYS_YIELD
+    syscall
+    jmp user_program
+user_program_end:
+
 # --- kernel exports (a debugger resolves nt_NAME as nt!NAME); the demo's allocator has nothing to give
 nt_ExAllocatePoolWithTag:
     xor eax, eax
@@ -241,11 +341,23 @@ name_shell:
     db "shell", 0
 name_logger:
     db "logger", 0
+name_worker:
+    db "worker", 0
 tick_text:
     db " tick "
 tick_text_end:
     align 8
 kernel_cr3:
+    dq 0
+kernel_rsp:
+    dq 0
+current_proc:
+    dq 0
+user_rip:
+    dq 0
+user_rsp:
+    dq 0
+user_rflags:
     dq 0
 current_pid:
     dq 0, 0
@@ -263,3 +375,31 @@ ram_above_16m:
     dq 0
 worker_seconds:
     dq 0
+
+# --- the processes, found by CR3 (DemoGuestOsProfile reads this layout): 0x40 bytes each: CR3, pid, name, POST
+#     code, user page, saved RIP, saved RSP, reserved; a CR3 of 0 ends the table
+process_table:
+proc_shell:
+    dq TABLES_A, 1, name_shell, 0xA1, USER_A_PA, USER_VA, USER_STACK, 0
+proc_logger:
+    dq TABLES_B, 2, name_logger, 0xB2, USER_B_PA, USER_VA, USER_STACK, 0
+proc_worker:
+    dq TABLES_C, 3, name_worker, 0xC3, USER_C_PA, 0, 0, 0
+    dq 0
+
+# --- descriptors: null, kernel code 08h, kernel data 10h, user code 18h (32-bit, SYSRET's STAR base), user data 20h,
+#     user code 28h (64-bit), the TSS 30h (16 bytes; the demo lies below 16 MiB, so base[63:24] is 0)
+gdt:
+    dq 0, 0x00AF9A000000FFFF, 0x00CF92000000FFFF, 0x00CFFA000000FFFF, 0x00CFF2000000FFFF, 0x00AFFA000000FFFF
+    dq 0x0000890000000067 | ((tss & 0xFFFFFF) << 16), 0
+gdt_end:
+gdtr:
+    dw gdt_end - gdt - 1
+    dq gdt
+    align 8
+# the 64-bit TSS (104 bytes): RSP0, no IST, no I/O permission bitmap (its base is the limit)
+tss:
+    dd 0
+    dq RSP0_TOP, 0, 0, 0
+    dq 0, 0, 0, 0, 0, 0, 0, 0
+    dw 0, 104

@@ -1,0 +1,56 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.Tests.Shared;
+
+namespace HyperDbgRemote.Host.Tests;
+
+/// <summary>
+/// The demo guest's two ring-3 processes through a real agent and debugger: the same user address shows each process's
+/// own bytes, <c>$pid</c>/<c>$pname</c> follow the CR3 the core runs with, and a <c>pid</c> filter passes only that
+/// process's COM1 writes (the kernel writes COM1 for the process that asked with SYSCALL, in its address space).
+/// </summary>
+public sealed class DemoProcessesTests
+{
+    [Test]
+    public void SameUserAddress_DifferentBytesPerProcess_PidFilterAndPnameFollowCr3()
+    {
+        // Arrange: an agent serving gRPC on loopback, holding the demo at its initial break.
+        using DebuggerProcesses.AgentChild agent = DebuggerProcesses.StartAgent("--guest", "demo", "--initial-break", "--listen", "grpc://127.0.0.1:0");
+
+        // Act: event 0 prints what shell (pid 1) writes to COM1; event 1 halts when the kernel, switched to logger
+        // (pid 2), writes logger's POST code. Between logger's first and second run, shell prints a whole line. Then a
+        // halt on shell's COM1 write.
+        const string Info = "? printf(\"pid=%x name=%s\\n\", $pid, $pname);";
+        (int exit, string output, string errors) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(2),
+            "--connect", agent.Listen[0], "--wait", "60",
+            "-c", "!ioout 3f8 pid 1 script { printf(\"<%x:%c>\", $pid, @al); }",
+            "-c", "!ioout 80 pid 2",
+            "-c", "g",
+            "-c", "g",
+            "-c", "db 40001000 l 8",
+            "-c", Info,
+            "-c", "r cr3",
+            "-c", "events c 1",
+            "-c", "!ioout 3f8 pid 1",
+            "-c", "g",
+            "-c", "db 40001000 l 8",
+            "-c", Info,
+            "-c", "r cr3",
+            "-c", "events c all",
+            "-c", "g");
+
+        // Assert
+        Assert.That(exit, Is.Zero, output + errors);
+        string logger = "00000000`40001000  6c 6f 67 67 65 72 00 00-                         logger..";
+        string shell = "00000000`40001000  73 68 65 6c 6c 00 00 00-                         shell...";
+        Assert.That(output, Does.Contain(logger).And.Contain(shell), "the same address, each process's own bytes");
+        Assert.That(output.IndexOf(logger, StringComparison.Ordinal), Is.LessThan(output.IndexOf(shell, StringComparison.Ordinal)));
+        Assert.That(output, Does.Contain("pid=2 name=logger\n").And.Contain("cr3=0000000000304000"));
+        Assert.That(output, Does.Contain("pid=1 name=shell\n").And.Contain("cr3=0000000000300000"));
+        Assert.That(output.IndexOf("pid=2 name=logger", StringComparison.Ordinal), Is.LessThan(output.IndexOf("pid=1 name=shell", StringComparison.Ordinal)));
+        Assert.That(output, Does.Contain("<1:s><1:h><1:e><1:l><1:l>"), "event 0 saw shell's name, written by the kernel for shell");
+        Assert.That(output, Does.Not.Contain("<0:").And.Not.Contain("<2:").And.Not.Contain("<3:"), "and nothing written for another pid");
+    }
+}
