@@ -37,6 +37,9 @@ public sealed class BreakpointOptionsTests
         return await halts.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>Where each demo process's name lies: in its own user page (demo.asm's USER_VA + USER_NAME).</summary>
+    private const ulong UserName = 0x4000_1000;
+
     private static BreakpointResponse Send(RequestDispatcher d, BreakpointRequest request) =>
         d.Handle(new HostToAgent { RequestId = 1, Breakpoint = request }).Breakpoint;
 
@@ -50,7 +53,7 @@ public sealed class BreakpointOptionsTests
         var d = new RequestDispatcher(session, null);
         var halts = await StartHalted(session);
         ulong printName = Symbol(session, "demo!print_name");
-        ulong logger = Symbol(session, "demo!name_logger");
+        const ulong logger = UserName; // the logger's name, in its own user page
         uint id = Send(d, new BreakpointRequest { Action = BreakpointAction.Set, Address = printName, Pid = 2 }).BreakpointId;
 
         // Act: three halts
@@ -101,19 +104,20 @@ public sealed class BreakpointOptionsTests
     [Test]
     public async Task Script_RunsInsteadOfTheHalt_AndPauseHalts()
     {
-        // Arrange: the script halts at the logger's first character; the shell's six passes (5 letters and the NUL) run it only
+        // Arrange: the script halts at the logger's first character (both names are at the same user address, each in
+        // its process's page); the shell's six passes (5 letters and the NUL) run it only
         using DebuggeeSession session = Create();
         var d = new RequestDispatcher(session, AgentScripts.Create(session));
         var halts = await StartHalted(session);
         ulong printName = Symbol(session, "demo!print_name");
-        string script = "if (@rsi == demo!name_logger) { pause(); }";
+        string script = "if ($pid == 2) { pause(); }";
         uint id = Send(d, new BreakpointRequest { Action = BreakpointAction.Set, Address = printName, Script = script }).BreakpointId;
 
         // Act
         VmHaltInfo h = await Go(d, halts);
 
         // Assert
-        Assert.That((h.Reason, h.Core.ReadRegister(GuestRegister.Rip), h.Core.ReadRegister(GuestRegister.Rsi), h.Tag), Is.EqualTo((HaltReason.Breakpoint, printName, Symbol(session, "demo!name_logger"), (object)new BreakpointTable.HaltTag(printName, (int)id))));
+        Assert.That((h.Reason, h.Core.ReadRegister(GuestRegister.Rip), h.Core.ReadRegister(GuestRegister.Rsi), h.Tag), Is.EqualTo((HaltReason.Breakpoint, printName, UserName, (object)new BreakpointTable.HaltTag(printName, (int)id))));
         BreakpointInfo info = List(d).Breakpoints.Single();
         Assert.That((info.Hits, info.Script), Is.EqualTo((7UL, script)));
     }

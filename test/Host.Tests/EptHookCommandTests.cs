@@ -3,6 +3,8 @@
 
 using HyperDbgRemote.Tests.Shared;
 
+using System.Text.RegularExpressions;
+
 namespace HyperDbgRemote.Host.Tests;
 
 /// <summary><c>!epthook</c> and <c>!epthook2</c> through bin/hyperdbg and a real agent on the demo guest: a script hook
@@ -28,7 +30,9 @@ public sealed class EptHookCommandTests
 
         // Assert
         Assert.That(exit, Is.EqualTo(1), "the stage post hook is refused: " + output + error);
-        Assert.That(output.Split("hook pid=2 ctx=100169\n").Length - 1, Is.EqualTo(7), output);
+        string[] contexts = [.. Regex.Matches(output, "hook pid=2 ctx=([0-9a-f]+)\n").Select(m => m.Groups[1].Value)];
+        Assert.That(contexts, Has.Length.EqualTo(7), output);
+        Assert.That(contexts.Distinct().Count(), Is.EqualTo(1), "every hit is at print_name: " + output);
         Assert.That(output, Does.Not.Contain("hook pid=1"));
         Assert.That(output, Does.Match(@"event 0x1 triggered \(pre, execute at 00000000`[0-9a-f]{8}\)\n"));
         Assert.That(output, Does.Contain("0\t(enabled)\t    !epthook demo!print_name pid 2 script"));
