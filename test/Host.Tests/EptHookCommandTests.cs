@@ -1,9 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
-using HyperDbgRemote.Tests.Shared;
-
 using System.Text.RegularExpressions;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Host.Tests;
 
