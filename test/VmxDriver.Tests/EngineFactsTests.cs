@@ -72,6 +72,60 @@ public sealed unsafe class EngineFactsTests
         }));
     }
 
+    [TestCase(false, 7, false)]
+    [TestCase(true, 1, false)]
+    [TestCase(false, 7, true)]
+    [TestCase(true, 1, true)]
+    public void CodeWrite_AfterAnotherWriteToItsPage_LeavesTheStaleTranslation(bool writeOtherCodeFirst, int expected, bool paging)
+    {
+        // Arrange: F (mov eax, 1; ret) and G (mov eax, 2; ret) on the program's page, both translated by a call; then
+        // F's immediate is patched to 7, optionally after a write into G. The engine's TLB marks a page "dirty" after
+        // one write invalidated the translations it overlapped, and later writes through that entry skip the check
+        // until a new block is translated on that virtual page: F's old translation survives (the engine's own
+        // self-modifying-code check misses it; Linux's boot-time patching hit this). VirtualMachine closes the hole.
+        const ulong f = Origin + 0x800;
+        const ulong g = Origin + 0x900;
+        using var run = new BareRun(a =>
+        {
+            a.mov(rbx, f);
+            a.call(rbx);
+            a.mov(rbx, g);
+            a.call(rbx);
+            if (writeOtherCodeFirst)
+            {
+                a.mov(__byte_ptr[g + 1], 5);
+            }
+
+            a.mov(__byte_ptr[f + 1], 7);
+            a.mov(rbx, f);
+            a.call(rbx);
+            a.@out(0x81, al);
+            a.hlt();
+        });
+        run.WriteBytes(f, [0xB8, 1, 0, 0, 0, 0xC3]);
+        run.WriteBytes(g, [0xB8, 2, 0, 0, 0, 0xC3]);
+        run.Engine.WriteRegister(UcReg.Rsp, 0x10000);
+        if (paging)
+        {
+            run.Write(0x1000, [0x2003]);
+            run.Write(0x2000, [0x3003]);
+            run.Write(0x3000, [0x83]);
+            run.Engine.WriteRegister(UcReg.Cr3, 0x1000);
+            run.Engine.WriteRegister(UcReg.Cr4, 0x20);
+            ulong* msr = stackalloc ulong[2];
+            msr[0] = 0xC0000080;
+            msr[1] = 0x500;
+            UcEngine.Check(UcNative.uc_reg_write(run.Engine.Raw, UcReg.Msr, msr), "msr");
+            run.Engine.WriteRegister(UcReg.Cr0, 0x80000011);
+        }
+
+        // Act
+        run.Start();
+
+        // Assert
+        Assert.That(run.Engine.ReadRegister(UcReg.Rax), Is.EqualTo((ulong)expected));
+    }
+
     [Test]
     public void Hlt_EndsTheRunWithRipAfterIt()
     {

@@ -29,6 +29,9 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     /// translations of a physical page).</summary>
     private readonly UcContext _scratch;
     private readonly BlockSlot* _slot;
+
+    /// <summary>The pages this core's engine translated code from, for <see cref="CodeWriteGuard"/>.</summary>
+    private readonly CodePageSet _codePages = new();
     private GCHandle _self;
     private bool _disposed;
 
@@ -224,7 +227,12 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public RunResult Run(ulong linearStart)
     {
         _lastUnmapped = null;
-        int err = _engine.Start(linearStart);
+        int err;
+        using (CodeWriteGuard.Enter(_codePages))
+        {
+            err = _engine.Start(linearStart);
+        }
+
         if (err == UcConst.ErrOk)
         {
             return RunResult.Ended;
