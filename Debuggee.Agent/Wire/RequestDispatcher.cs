@@ -35,10 +35,11 @@ internal sealed partial class RequestDispatcher
     /// Handles one request on a thread of its own, for the transports. A request may run for as long as its host lets
     /// it (a script looping on the halted core until Ctrl+C): on the shared thread pool a few of them would starve the
     /// timers and reads every link and gRPC call relies on (keep-alives, dead-peer clocks, break-in bytes). It always
-    /// runs, even with <paramref name="cancellationToken"/> already cancelled, and answers that it was cancelled.
+    /// runs, even with <paramref name="cancellationToken"/> already cancelled, and answers that it was cancelled. The
+    /// threads are reused (<see cref="RequestThreads"/>): starting one per request cost most of a step's round trip.
     /// </summary>
     public Task<AgentToHost> HandleAsync(HostToAgent request, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => Handle(request, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        RequestThreads.Shared.Run(() => Handle(request, cancellationToken));
 
     /// <summary>Handles one request; <paramref name="cancellationToken"/> is the request's (cancelled when its host gives
     /// up or goes away): script compilation and evaluation stop with it.</summary>
