@@ -43,7 +43,7 @@ internal static partial class BootLogNormalizer
             line = EpochSeconds().Replace(line, "(<N>)");
             line = Duration().Replace(line, "<N> $1");
             line = MarkingStable().Replace(line, "Marking stable (<N>)");
-            line = TimedInterruptCount().Replace(line, "$1<N>$2");
+            line = TimedInterruptCount().Replace(line, "  $1:        <N>    XT-PIC      $2");
             lines.Add(line.TrimEnd());
         }
 
@@ -124,7 +124,7 @@ internal static partial class BootLogNormalizer
 
     // /proc/interrupts: the timer's count follows how long the boot took in guest time (tickless idle skips ticks), the
     // UART's how often its transmitter drained while the kernel wrote, which follows the host's speed; the other IRQs'
-    // counts are compared.
-    [GeneratedRegex(@"^(\s*\d+:\s+)\d+(\s+XT-PIC\s+(timer|ttyS0))\b")]
+    // counts are compared. The count's width sets the column's padding, so the whole line is rewritten in one form.
+    [GeneratedRegex(@"^\s*(\d+):\s+\d+\s+XT-PIC\s+(timer|ttyS0)\b")]
     private static partial Regex TimedInterruptCount();
 }

@@ -28,7 +28,8 @@ public sealed class BootLogNormalizerTests
         "RAMDISK: [mem 0x0fee4000-0x0ffdffff]")]
     [TestCase("HYPERDBG-INIT-OK\r", "HYPERDBG-INIT-OK")]
     [TestCase("  0:        534    XT-PIC      timer\r", "  0:        <N>    XT-PIC      timer")]
-    [TestCase("  4:         15    XT-PIC      ttyS0", "  4:         <N>    XT-PIC      ttyS0")]
+    [TestCase("  4:         15    XT-PIC      ttyS0", "  4:        <N>    XT-PIC      ttyS0")]
+    [TestCase("  4:        115    XT-PIC      ttyS0", "  4:        <N>    XT-PIC      ttyS0")]
     [TestCase("  1:         10    XT-PIC      i8042", "  1:         10    XT-PIC      i8042")]
     public void Normalize_Line(string raw, string expected) =>
         Assert.That(BootLogNormalizer.Normalize(raw), Is.EqualTo(new[] { expected }));
