@@ -110,6 +110,52 @@ public sealed class DemoGuestTests
     }
 
     [Test]
+    public void Demo_Ring3Breakpoint_RemovedWhileHalted_ProcessesRunOnAndReachTheKernelAtCpl0()
+    {
+        // Arrange: the demo halted at a process's first instruction (ring 3), a breakpoint also at the SYSCALL entry.
+        var demo = new DemoGuest();
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(demo.Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Vcpu Next(ulong at)
+        {
+            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
+            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), vm.StopInfo?.Report);
+            return h.Core;
+        }
+
+        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
+        ulong entry = demo.Labels["syscall_entry"];
+        vm.AddCodeBreakpoint(DemoGuest.UserAddress);
+
+        // Act / Assert: twice (shell, then logger): halt at the user entry at CPL 3, remove it, resume: the process's
+        // SYSCALL reaches the kernel at CPL 0.
+        for (int i = 0; i < 2; i++)
+        {
+            vm.Resume();
+            Vcpu core = Next(DemoGuest.UserAddress);
+            Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss)), Is.EqualTo((0x2BUL, 0x23UL)), "CPL 3");
+            Assert.That(vm.RemoveCodeBreakpoint(DemoGuest.UserAddress), Is.True);
+            vm.AddCodeBreakpoint(entry);
+            vm.Resume();
+            core = Next(entry);
+            Assert.That(core.ReadRegister(GuestRegister.Cs), Is.EqualTo(0x08UL), "CPL 0");
+            Assert.That(core.ReadRegister(GuestRegister.Rcx) - DemoGuest.UserAddress, Is.InRange(1UL, 0xFFFUL), "from the user page");
+            vm.RemoveCodeBreakpoint(entry);
+            vm.AddCodeBreakpoint(DemoGuest.UserAddress);
+        }
+
+        vm.RemoveCodeBreakpoint(DemoGuest.UserAddress);
+        vm.Resume();
+        demo.RequestStop(vm);
+        VmStopInfo? stop = vm.WaitForStop(TimeSpan.FromSeconds(20));
+        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
+    }
+
+    [Test]
     public void Demo_TooLittleMemory_SaysHowMuchItNeeds()
     {
         using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 8 * 1024 * 1024 });

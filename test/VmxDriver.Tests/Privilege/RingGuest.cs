@@ -11,8 +11,14 @@ namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 /// A 64-bit test guest with rings: its own GDT (kernel code 08h, kernel data 10h, a 32-bit user code 18h that SYSRET's
 /// STAR base names, user data 20h, user 64-bit code 28h, a TSS at 30h), a TSS with RSP0 and IST1, an IDT, user-accessible
 /// identity paging, and a ring-0 #GP handler that halts (the user program ends with HLT, which faults at CPL 3). The main
-/// program loads all of it and IRETQs to the user program at CPL 3.
+/// program loads all of it, masks every IRQ at both 8259s and IRETQs to the user program at CPL 3 (IF set).
 /// </summary>
+/// <remarks>
+/// The mask matters: the PIT counts from reset and the 8259s are never initialised here, so IRQ 0 arrives as vector 0,
+/// which this IDT has no gate for (as on QEMU). Unmasked, a ring-3 program that ran past the PIT's first period (55 ms
+/// of guest time from the machine's creation) triple-faults as soon as the core looks at INTR with IF set: at once
+/// after a debugger halt (a breakpoint's restart passes a block boundary), otherwise only at the next poll.
+/// </remarks>
 internal static class RingGuest
 {
     public const ulong Idt = 0x20000;
@@ -44,6 +50,9 @@ internal static class RingGuest
             a.ltr(ax);
             a.mov(ax, KernelSs);
             a.mov(ss, ax);
+            a.mov(al, 0xFF);
+            a.@out(0x21, al);
+            a.@out(0xA1, al);
             kernelSetup?.Invoke(a);
             a.push(UserSs);
             a.mov(rax, UserStack);
