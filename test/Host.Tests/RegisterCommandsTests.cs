@@ -23,8 +23,8 @@ public sealed class RegisterCommandsTests
     [OneTimeSetUp]
     public void BuildGuest()
     {
-        // SSE enabled (CR4.OSFXSR), rax = 1122334455667788 copied into xmm3, r8 = 0x4142, then an OUT to port 80 where
-        // the debugger halts (an !ioout event: a break-in could land before the setup ran), then a spin loop.
+        // SSE enabled (CR4.OSFXSR), rax = 1122334455667788 copied into xmm3, r8 = 0x4142, then a spin loop the
+        // debugger pauses.
         var a = new Assembler(64);
         Label spin = a.CreateLabel();
         a.mov(rax, cr4);
@@ -33,7 +33,6 @@ public sealed class RegisterCommandsTests
         a.mov(rax, 0x1122334455667788);
         a.movq(xmm3, rax);
         a.mov(r8, 0x4142);
-        a.@out(0x80, al);
         a.Label(ref spin);
         a.jmp(spin);
         using var s = new MemoryStream();
@@ -47,7 +46,7 @@ public sealed class RegisterCommandsTests
 
     private (int Exit, string Output) Debug(params string[] commands)
     {
-        var args = new List<string> { "--local", "--guest", $"flat64:{_image}@100000", "--initial-break", "-c", "!ioout 80", "-c", "g" };
+        var args = new List<string> { "--local", "--guest", $"flat64:{_image}@100000", "-c", "pause" };
         foreach (string c in commands)
         {
             args.Add("-c");
