@@ -23,8 +23,8 @@ public sealed class RegisterCommandsTests
     [OneTimeSetUp]
     public void BuildGuest()
     {
-        // SSE enabled (CR4.OSFXSR), rax = 1122334455667788 copied into xmm3, r8 = 0x4142, then a spin loop the
-        // debugger pauses.
+        // SSE enabled (CR4.OSFXSR), rax = 1122334455667788 copied into xmm3, r8 = 0x4142 (six instructions), then a spin
+        // loop. The debugger pauses and steps six instructions: wherever the break-in landed, the setup has then run.
         var a = new Assembler(64);
         Label spin = a.CreateLabel();
         a.mov(rax, cr4);
@@ -46,7 +46,7 @@ public sealed class RegisterCommandsTests
 
     private (int Exit, string Output) Debug(params string[] commands)
     {
-        var args = new List<string> { "--local", "--guest", $"flat64:{_image}@100000", "-c", "pause" };
+        var args = new List<string> { "--local", "--guest", $"flat64:{_image}@100000", "-c", "pause", "-c", "t 6" };
         foreach (string c in commands)
         {
             args.Add("-c");
