@@ -65,6 +65,9 @@ public sealed partial class VirtualMachine
             _steppingCore = core.Index;
             core.Debug.RequestStep();
             _batonOwner = core.Index;
+
+            // Guest time stays frozen for the one instruction (as QEMU's gdbstub steps by default): the step takes no
+            // external interrupt anyway, and what the guest reads from the PIT or the RTC is what it read at the halt.
             _halted = false;
             _haltInfo = null;
             Monitor.PulseAll(_gate);
@@ -97,7 +100,9 @@ public sealed partial class VirtualMachine
             _steppingCore = core.Index;
             core.Debug.RequestRunTo(nextInstruction, core.ReadRegister(GuestRegister.Rsp));
             _batonOwner = core.Index;
-            _halted = false;
+
+            // The callee may wait for a timer interrupt (interrupts are allowed in a step over): guest time runs.
+            SetHaltedLocked(false);
             _haltInfo = null;
             Monitor.PulseAll(_gate);
             return true;

@@ -63,15 +63,23 @@ public sealed partial class VirtualMachine
     /// <summary>Sets the halted state and freezes or thaws guest time with it. Under <c>_gate</c>.</summary>
     private void SetHaltedLocked(bool halted)
     {
-        if (halted == _halted)
+        _halted = halted;
+        SetGuestTimeFrozenLocked(halted);
+    }
+
+    /// <summary>Freezes or thaws guest time, once per change (the clock counts its freezes). A single step runs with
+    /// time frozen, so it is not tied to <c>_halted</c>. Under <c>_gate</c>.</summary>
+    private void SetGuestTimeFrozenLocked(bool frozen)
+    {
+        if (frozen == _guestTimeFrozen)
         {
             return;
         }
 
-        _halted = halted;
+        _guestTimeFrozen = frozen;
         if (_clock is VirtualClock clock)
         {
-            if (halted)
+            if (frozen)
             {
                 clock.Freeze();
             }

@@ -30,6 +30,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// initial break), as on a PC, whichever core thread the OS starts first.</summary>
     private int _batonOwner;
     private bool _halted;
+    private bool _guestTimeFrozen;
     private VmHaltInfo? _haltInfo;
     private long _haltSequence; // guarded by _gate; see VmHaltInfo.Sequence
     private bool _pauseRequested;

@@ -310,4 +310,63 @@ public sealed class ExternalInterruptTests
         Assert.That(frozenAfterResume, Is.False);
         Assert.That(afterResume, Is.EqualTo(beforeHalt + 1_000_000_000), "time runs again from where it stood");
     }
+
+    [Test]
+    public void GuestTime_StandsStillDuringASingleStep_RunsDuringAStepOver_AndAgainAfterResume()
+    {
+        // Arrange: site: out 0x80 (single-stepped); call f (stepped over; f does out 0x80 and returns); after: spin.
+        // The exit handler records, on the core's own thread, whether guest time was frozen at each OUT.
+        var host = new FakeTimeProvider();
+        using TestVm t = TestVm.Create64(
+            a =>
+            {
+                Label site = a.CreateLabel();
+                Label call = a.CreateLabel();
+                Label after = a.CreateLabel();
+                Label f = a.CreateLabel();
+                a.Label(ref site);
+                a.@out(SignalPort, al);
+                a.Label(ref call);
+                a.call(f);
+                a.Label(ref after);
+                a.pause();
+                a.jmp(after);
+                a.Label(ref f);
+                a.@out(SignalPort, al);
+                a.ret();
+                return [site, call, after];
+            },
+            out ulong[] labels,
+            host);
+        VirtualClock clock = t.Vm.Clock!;
+        var frozenAtOut = new List<bool>();
+        t.Core0.Controls.SetPort(SignalPort, true);
+        t.Vm.ExitHandler = new RecordingExitHandler(_ => frozenAtOut.Add(clock.IsFrozen));
+        using var halts = new System.Collections.Concurrent.BlockingCollection<VmHaltInfo>();
+        t.Vm.Halted += (_, info) => halts.Add(info);
+        HaltReason Next() => halts.TryTake(out VmHaltInfo? info, TimeSpan.FromMinutes(1)) ? info.Reason : (HaltReason)(-1);
+
+        // Act: the initial break, a single step over the OUT, a step over the call, then go.
+        t.Vm.Start(initialBreak: true);
+        Assert.That(Next(), Is.EqualTo(HaltReason.InitialBreak));
+        Assert.That(t.Vm.Step(t.Core0), Is.True);
+        HaltReason afterStep = Next();
+        ulong ripAfterStep = t.Core0.ReadRegister(GuestRegister.Rip);
+        Assert.That(t.Vm.StepOver(t.Core0, labels[2]), Is.True);
+        HaltReason afterStepOver = Next();
+        bool frozenWhileHalted = clock.IsFrozen;
+        Assert.That(t.Vm.Resume(), Is.True);
+        bool frozenAfterResume = clock.IsFrozen;
+        long before = clock.NowNanoseconds;
+        host.Advance(TimeSpan.FromSeconds(1));
+        long after = clock.NowNanoseconds;
+        t.Vm.Stop();
+
+        // Assert
+        Assert.That((afterStep, ripAfterStep, afterStepOver), Is.EqualTo((HaltReason.Step, labels[1], HaltReason.Step)));
+        Assert.That(frozenAtOut, Is.EqualTo(new[] { true, false }), "a single step keeps time still; a step over a call lets it run");
+        Assert.That(frozenWhileHalted, Is.True);
+        Assert.That(frozenAfterResume, Is.False, "time runs again after the steps");
+        Assert.That(after - before, Is.EqualTo(1_000_000_000));
+    }
 }
