@@ -263,7 +263,10 @@ internal sealed class DebugSession : IAsyncDisposable
                 _continuedHaltId = Math.Max(_continuedHaltId, continued.HaltId);
             }
 
-            if (ReferenceEquals(Halt, continued))
+            // The same halt may have arrived again meanwhile as another message (its notification after the
+            // handshake or a pause answer): an id at or below the continued one is that halt, or an older one.
+            if (ReferenceEquals(Halt, continued)
+                || (continued is not null && continued.HaltId != 0 && Halt is not null && Halt.HaltId != 0 && Halt.HaltId <= continued.HaltId))
             {
                 Halt = null;
             }

@@ -43,6 +43,22 @@ public sealed class DebugSessionHaltTests
     }
 
     [Test]
+    public async Task NotificationOfTheHaltArrivingWhileGoIsUnderway_IsContinuedWithIt()
+    {
+        // The handshake carried the initial break; its notification arrives after 'g' took that halt and before the
+        // agent's answer to the continue: the same halt (same id) in another message.
+        var initial = new HaltedNotification { Reason = HaltReason.InitialBreak, HaltId = 1, Rip = 0x1000 };
+        await using var connection = new ScriptedConnection(new HandshakeResponse { Status = Status.Ok, Guest = new GuestDescription(), Halted = true, CurrentHalt = initial });
+        await using var session = new DebugSession(new HostOutput(TextWriter.Null, TextWriter.Null, json: false));
+        await session.AttachAsync(connection);
+
+        await connection.DeliverAsync(new Notification { Halted = initial.Clone() });
+        session.MarkRunning(initial); // 'g' continued from the halt it took before the notification
+
+        Assert.That(session.Halt, Is.Null, "the guest runs: a following 'r' must wait for the next halt");
+    }
+
+    [Test]
     public async Task AgentWithoutHaltIds_EveryHaltNotificationCounts()
     {
         var halt = new HaltedNotification { Reason = HaltReason.BreakIn, Rip = 0x1000 };
