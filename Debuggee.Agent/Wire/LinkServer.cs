@@ -218,12 +218,25 @@ internal sealed class LinkServer : IAsyncDisposable
         // byte says how many came before it, so one that has not started yet starts interrupted.
         InFlightRequest? inFlight = null;
         long interruptThrough = 0;
+        // A break-in that follows the handshake request before its answer has gone out (a Ctrl+C typed at once) waits
+        // for the handshake's outcome: applied once the peer is authenticated, dropped if it is refused.
+        var authentication = new object();
+        bool breakInAfterHandshake = false;
         link.BreakInReceived += (_, e) =>
         {
-            if (!Volatile.Read(ref authenticated))
+            lock (authentication)
             {
-                Log.Warning("{Transport}: break-in from a peer that has not completed its handshake: ignored", transport.Description);
-                return;
+                if (!authenticated)
+                {
+                    if (e.MessagesBefore > 0)
+                    {
+                        breakInAfterHandshake = true;
+                        return;
+                    }
+
+                    Log.Warning("{Transport}: break-in from a peer that has not sent its handshake: ignored", transport.Description);
+                    return;
+                }
             }
 
             long before = e.MessagesBefore;
@@ -305,8 +318,20 @@ internal sealed class LinkServer : IAsyncDisposable
                     (host, bool resumed) = _hub.Open(request.Handshake);
                     hello.Handshake.SessionId = host.Id;
                     hello.Handshake.Resumed = resumed;
+                    bool breakIn;
+                    lock (authentication)
+                    {
+                        // Authenticated before the answer goes out: the peer may send its break-in the moment it has it.
+                        authenticated = true;
+                        breakIn = breakInAfterHandshake;
+                    }
+
                     await Send(hello, done.Token).ConfigureAwait(false);
-                    Volatile.Write(ref authenticated, true);
+                    if (breakIn)
+                    {
+                        _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)), CancellationToken.None);
+                    }
+
                     Log.Information("debugger {Action} on {Transport}", resumed ? "resumed its session" : "connected", transport.Description);
                     (var reader, IDisposable handle) = _hub.Attach(host);
                     subscription = handle;

@@ -102,6 +102,30 @@ public sealed class ScriptInterruptTests
         }
     }
 
+    [Test]
+    public async Task BreakIn_SentRightAfterTheHandshake_BeforeItsAnswer_HaltsTheGuest()
+    {
+        // Arrange: a running guest (no initial break) behind a TCP listener, and a raw link to it.
+        using var session = new DebuggeeSession(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session));
+        await using var hub = new NotificationHub(session);
+        await using var links = new LinkServer(session, dispatcher, hub, new AgentSecurity(null, null, null));
+        links.Listen(ListenUri.Parse("tcp://127.0.0.1:0"));
+        session.Start(initialBreak: false);
+        Assert.That(ConnectionUri.TryParse(links.Addresses[0], out ConnectionUri? uri, out string? error), Is.True, error);
+        await using var link = new ReliableLink<HostToAgent, AgentToHost>(await uri!.OpenAsync(TimeSpan.FromMinutes(1)));
+
+        // Act: the handshake and, without waiting for its answer, the break-in byte (a Ctrl+C typed at once).
+        await link.SendAsync(new HostToAgent { RequestId = 1, Handshake = Handshakes.Request(null, null, false) });
+        link.SendBreakIn();
+        AgentToHost hello = await link.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(2));
+
+        // Assert: the break-in was not lost in the window before the agent counted the peer as authenticated.
+        Assert.That(hello.Handshake.Status, Is.EqualTo(Status.Ok));
+        Assert.That(SpinWait.SpinUntil(() => session.Vm.CurrentHalt is not null, TimeSpan.FromMinutes(2)), Is.True, "the guest never halted");
+        Assert.That(session.Vm.CurrentHalt!.Reason, Is.EqualTo(VmxDriver.HaltReason.BreakIn));
+    }
+
     private static async Task<(DebuggeeSession Session, NotificationHub Hub, LinkServer Links)> HaltedAgentAsync()
     {
         var session = new DebuggeeSession(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
