@@ -21,6 +21,10 @@ internal static unsafe class VmxBenchmarks
     private const long OutIterations = 20_000_000;
     private const long AluIterations = 200_000_000;
     private const int AluInstructionsPerIteration = 3;
+    private const long MemIterations = 50_000_000;
+    private const int MemInstructionsPerIteration = 6;
+    private const long StoreIterations = 100_000_000;
+    private const ulong Buffer = 0x100000; // 64 KiB of data above the code, in the first 2 MiB
     private const string SeaBios = "/usr/share/seabios/bios.bin";
 
     /// <summary>The three OUT-loop figures, measured in alternation (raw, unhooked, exit; raw, ...) so that the machine's
@@ -28,6 +32,8 @@ internal static unsafe class VmxBenchmarks
     private static readonly Lazy<double[]> s_outLoops = new(() => Measure.Interleaved(
         [RawOutHook, () => VmOut(trap: false), () => VmOut(trap: true), () => RawOutHook(RawExtras.BlockThunk), () => RawOutHook(RawExtras.BlockThunk | RawExtras.InHook)],
         9));
+
+    private static readonly Lazy<double[]> s_memLoops = new(() => Measure.Interleaved([RawMem, VmMem], 7));
 
     private static readonly Lazy<double[]> s_idleBreakpoints = new(() => Measure.Interleaved(
         [() => VmAlu(cores: 1), () => VmAluWithBreakpoints(100)], 7));
@@ -46,6 +52,12 @@ internal static unsafe class VmxBenchmarks
         yield return ("engine.raw_out_hook_block_thunk_in_hook_per_s", () => s_outLoops.Value[4]);
         yield return ("vmx.guest_mips", () => Measure.Median(() => VmAlu(cores: 1)));
         yield return ("vmx.guest_mips_2cores", () => Measure.Median(() => VmAlu(cores: 2)));
+
+        // Real guests are dominated by memory traffic: a store loop on the bare engine (ns per store), and a loop of
+        // loads and stores on the bare engine and in a VM, measured in alternation.
+        yield return ("engine.store_ns", () => Measure.Median(RawStoreNs));
+        yield return ("engine.raw_guest_mips_mem", () => s_memLoops.Value[0]);
+        yield return ("vmx.guest_mips_mem", () => s_memLoops.Value[1]);
 
         // Issue 13: 100 code breakpoints on code that never runs (one a page apart above the loop) against none, in
         // alternation in one run: breakpoints are hooks bounded to one address each, so untouched code runs unhooked.
@@ -74,6 +86,7 @@ internal static unsafe class VmxBenchmarks
         Ratio("engine.raw_out_hook_block_thunk_vs_raw", "engine.raw_out_hook_block_thunk_per_s", "engine.raw_out_hook_per_s");
         Ratio("engine.raw_out_hook_block_thunk_in_hook_vs_raw", "engine.raw_out_hook_block_thunk_in_hook_per_s", "engine.raw_out_hook_per_s");
         Ratio("vmx.guest_mips_vs_raw", "vmx.guest_mips", "engine.raw_guest_mips");
+        Ratio("vmx.guest_mips_mem_vs_raw", "vmx.guest_mips_mem", "engine.raw_guest_mips_mem");
         Ratio("bp.idle_cost_vs_none", "bp.idle_mips_100", "bp.idle_mips_none");
         Ratio("linux.boot_to_run_init_vs_qemu", "linux.boot_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("linux.boot_vs_qemu", "linux.boot_to_marker_s", "qemu.boot_to_marker_s");
@@ -108,6 +121,39 @@ internal static unsafe class VmxBenchmarks
         a.mov(ebx, 3);
         a.Label(ref loop);
         a.add(rax, rbx);
+        a.dec(rcx);
+        a.jnz(loop);
+        a.hlt();
+    });
+
+    /// <summary>Per iteration: a store and a load (RSI + RDX, wrapping in 64 KiB), an add, the index's step and the loop.</summary>
+    private static byte[] MemLoop() => Assemble(a =>
+    {
+        Label loop = a.CreateLabel();
+        a.mov(rcx, MemIterations);
+        a.mov(rsi, Buffer);
+        a.xor(edx, edx);
+        a.Label(ref loop);
+        a.mov(__qword_ptr[rsi + rdx], rax);
+        a.add(rax, __qword_ptr[rsi + rdx + 8]);
+        a.add(edx, 16);
+        a.and(edx, 0xFFF0);
+        a.dec(rcx);
+        a.jnz(loop);
+        a.hlt();
+    });
+
+    /// <summary>Per iteration: one 8-byte store (wrapping in 64 KiB), the index's step and the loop.</summary>
+    private static byte[] StoreLoop() => Assemble(a =>
+    {
+        Label loop = a.CreateLabel();
+        a.mov(rcx, StoreIterations);
+        a.mov(rsi, Buffer);
+        a.xor(edx, edx);
+        a.Label(ref loop);
+        a.mov(__qword_ptr[rsi + rdx], rax);
+        a.add(edx, 8);
+        a.and(edx, 0xFFF8);
         a.dec(rcx);
         a.jnz(loop);
         a.hlt();
@@ -176,6 +222,11 @@ internal static unsafe class VmxBenchmarks
 
     private static double RawAlu() => RawEngine(AluLoop(), outHook: false, AluIterations * AluInstructionsPerIteration) / 1e6;
 
+    private static double RawMem() => RawEngine(MemLoop(), outHook: false, MemIterations * MemInstructionsPerIteration) / 1e6;
+
+    /// <summary>Nanoseconds per iteration of the store loop (the store and its 4 loop instructions).</summary>
+    private static double RawStoreNs() => 1e9 / RawEngine(StoreLoop(), outHook: false, StoreIterations);
+
     private sealed class NoOpHandler : IVmExitHandler
     {
         public void OnIoExit(IoExit ioExit)
@@ -212,6 +263,9 @@ internal static unsafe class VmxBenchmarks
 
     private static double VmAlu(int cores) =>
         (double)AluIterations * AluInstructionsPerIteration * cores / RunVm(AluLoop(), cores, null) / 1e6;
+
+    private static double VmMem() =>
+        (double)MemIterations * MemInstructionsPerIteration / RunVm(MemLoop(), 1, null) / 1e6;
 
     private static double VmAluWithBreakpoints(int count) =>
         (double)AluIterations * AluInstructionsPerIteration / RunVm(AluLoop(), 1, vm =>

@@ -42,7 +42,7 @@ internal sealed class MonitorCommand : IDebuggerCommand
     public IReadOnlyList<string> Examples =>
     [
         "!monitor w demo!current_pid demo!current_pid+7",
-        "!monitor rw 100300 l 8 script { printf(\"%llx accessed at %llx\\n\", $context, @rip); }",
+        "!monitor rw demo!current_pid l 8 script { printf(\"%llx accessed at %llx\\n\", $context, @rip); }",
         "!monitor x demo!print_name l 1",
     ];
 
