@@ -28,9 +28,9 @@ public static class IdentityMap
     /// <summary>GDTR limit of the GDT.</summary>
     public const uint GdtLimit = 3 * 8 - 1;
 
-    private const ulong Present = 1;
-    private const ulong Writable = 2;
-    private const ulong LargePage = 1UL << 7;
+    private const ulong Present = PageTableBits.Present;
+    private const ulong Writable = PageTableBits.Writable;
+    private const ulong LargePage = PageTableBits.LargePage;
     private const ulong TwoMiB = 2 * 1024 * 1024;
 
     /// <summary>Writes the tables at <paramref name="root"/> (page aligned) and returns the CR3 value.</summary>

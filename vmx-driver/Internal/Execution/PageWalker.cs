@@ -28,15 +28,15 @@ internal static partial class PageWalker
     /// <summary>The engine's physical-address width (QEMU's TCG_PHYS_ADDR_BITS for x86-64).</summary>
     public const int PhysicalAddressBits = 40;
 
-    private const ulong Present = 1UL << 0;
-    private const ulong Writable = 1UL << 1;
-    private const ulong User = 1UL << 2;
-    private const ulong Accessed = 1UL << 5;
-    private const ulong Dirty = 1UL << 6;
-    private const ulong LargePage = 1UL << 7;
-    private const ulong LargePagePat = 1UL << 12;
-    private const ulong ExecuteDisable = 1UL << 63;
-    private const ulong AddressMask = 0x000F_FFFF_FFFF_F000;
+    private const ulong Present = PageTableBits.Present;
+    private const ulong Writable = PageTableBits.Writable;
+    private const ulong User = PageTableBits.User;
+    private const ulong Accessed = PageTableBits.Accessed;
+    private const ulong Dirty = PageTableBits.Dirty;
+    private const ulong LargePage = PageTableBits.LargePage;
+    private const ulong LargePagePat = PageTableBits.LargePagePat;
+    private const ulong ExecuteDisable = PageTableBits.ExecuteDisable;
+    private const ulong AddressMask = PageTableBits.FrameMask;
     private const ulong HighReserved = AddressMask & ~((1UL << PhysicalAddressBits) - 1);
     private const ulong PaePdpteHighReserved = 0x7FF0_0000_0000_0000;
     private const ulong Pse36Bits = 0x1F_E000;
