@@ -229,6 +229,7 @@ internal sealed class DebugSession : IAsyncDisposable
             HaltReason.Breakpoint when h.HasBreakpointId => $"breakpoint 0x{h.BreakpointId:x} hit\n",
             HaltReason.Breakpoint => $"breakpoint hit (set by another debugger, core {h.Core:x})\n",
             HaltReason.Step => string.Empty, // HyperDbg's 't' shows only the next instruction
+            HaltReason.KernelPanic => $"kernel panic: {h.PanicMessage}{(h.PanicReportComplete ? string.Empty : " (the report did not end in time)")}; the guest is halted (core {h.Core:x}): r, k, db work; g continues\n",
             _ => $"break-in: all cores halted (core {h.Core:x})\n",
         });
         string bytes = string.Join(' ', h.InstructionBytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));

@@ -16,7 +16,7 @@ internal sealed class AgentOptions
         """
         usage: hyperdbg-agent --guest SPEC [--cores N] [--memory MIB] [--comN BACKEND] --listen URI [--listen URI ...]
                               [--token T] [--tls-cert PEM --tls-key PEM] [--log-file PATH] [--log-json]
-                              [--script FILE] [--initial-break] [--resume-after S]
+                              [--script FILE] [--initial-break] [--resume-after S] [--no-panic-halt]
                               [--output-dir DIR] [--allow-output-connections]
                               [--max-connections N] [--handshake-timeout S]
                               [--max-execution-count N] [--max-eval-execution-count N]
@@ -35,6 +35,8 @@ internal sealed class AgentOptions
                             attached; their output goes to standard error; a failing command stops the agent
           --initial-break   halt every core before the guest's first instruction until a debugger continues (g)
           --resume-after S  a guest halted with no debugger connected resumes after S seconds (default: stays halted)
+          --no-panic-halt   a Linux guest whose kernel panics is not halted (by default, with System.map, it halts
+                            once the kernel has printed its panic report, and waits for a debugger)
           --token T         bearer token hosts must present (or HYPERDBG_TOKEN), at least 16 characters; required
                             beyond loopback, with TLS
           --tls-cert PEM, --tls-key PEM
@@ -118,6 +120,9 @@ internal sealed class AgentOptions
     public TimeSpan? ResumeAfter { get; private set; }
 
     public bool InitialBreak { get; private set; }
+
+    /// <summary>--no-panic-halt: a Linux guest's kernel panic does not halt the guest.</summary>
+    public bool NoPanicHalt { get; private set; }
 
     /// <summary>--max-execution-count, or null for HyperDbg's 1,000,000.</summary>
     public long? MaxExecutionCount { get; private set; }
@@ -291,6 +296,9 @@ internal sealed class AgentOptions
                     break;
                 case "--initial-break":
                     options.InitialBreak = true;
+                    break;
+                case "--no-panic-halt":
+                    options.NoPanicHalt = true;
                     break;
                 case Events.AgentScripts.EventLimitOption or Events.AgentScripts.EvaluationLimitOption:
                     if (!Events.AgentScripts.TryParseLimit(arg, Next(), out long limit, out error))

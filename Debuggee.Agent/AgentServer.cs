@@ -31,7 +31,8 @@ internal static class AgentServer
             new VmConfiguration { Cores = cores, MemoryBytes = options.MemoryBytesFor(loader) },
             options.Limits,
             outputs: outputs,
-            serialPorts: SerialBackendSet.SerialPortsFor(options.ComPorts));
+            serialPorts: SerialBackendSet.SerialPortsFor(options.ComPorts),
+            panicHalt: !options.NoPanicHalt);
         using SerialBackendSet serial = SerialBackendSet.Attach(session.Devices, options.ComPorts);
         foreach (string line in serial.Describe())
         {

@@ -10,7 +10,7 @@ internal sealed class HostOptions
 {
     public const string Usage =
         """
-        usage: hyperdbg [--local --guest SPEC [--cores N] [--memory MIB] | --connect URI [--token T] [--tls-ca PEM]]
+        usage: hyperdbg [--local --guest SPEC [--cores N] [--memory MIB] [--no-panic-halt] | --connect URI [--token T] [--tls-ca PEM]]
                         [-c COMMAND]... [--script FILE [ARGS...]] [--json] [--wait SECONDS]
                         [--max-execution-count N] [--max-eval-execution-count N]
           --local           run an agent inside the debugger; the default (with --guest demo) only without --connect,
@@ -18,6 +18,8 @@ internal sealed class HostOptions
                             commands start unconnected (as a script that runs .connect or .debug itself)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR
           --initial-break   with --local: the guest halts before its first instruction (g starts it)
+          --no-panic-halt   with --local: a Linux guest whose kernel panics is not halted (by default it halts once
+                            the kernel has printed its panic report)
           --connect URI     an agent's listener: grpc://HOST:PORT | grpcs://HOST:PORT (TLS) | grpc+unix:/abs/path.sock |
                             tcp://127.0.0.1:PORT | pipe:NAME (or pipe:/abs/path.sock) | serial:PATH?baud=N
           --token T         the bearer token the agent requires (default: HYPERDBG_TOKEN)
@@ -49,6 +51,9 @@ internal sealed class HostOptions
     public string? Connect { get; private set; }
 
     public bool InitialBreak { get; private set; }
+
+    /// <summary>--no-panic-halt: a Linux guest's kernel panic does not halt the guest.</summary>
+    public bool NoPanicHalt { get; private set; }
 
     public string? Token { get; private set; } = Environment.GetEnvironmentVariable("HYPERDBG_TOKEN");
 
@@ -118,6 +123,10 @@ internal sealed class HostOptions
                 case "--initial-break":
                     localOption ??= "--initial-break";
                     options.InitialBreak = true;
+                    break;
+                case "--no-panic-halt":
+                    localOption ??= "--no-panic-halt";
+                    options.NoPanicHalt = true;
                     break;
                 case HyperDbgRemote.Agent.Events.AgentScripts.EventLimitOption or HyperDbgRemote.Agent.Events.AgentScripts.EvaluationLimitOption:
                     string option = args[i];

@@ -32,7 +32,7 @@ try
     }
     else if (options.Local)
     {
-        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak, options.MaxExecutionCount, options.MaxEvalExecutionCount));
+        await session.AttachAsync(InProcessConnection.Start(options.Guest, options.Cores, options.MemoryMiB, options.InitialBreak, options.MaxExecutionCount, options.MaxEvalExecutionCount, panicHalt: !options.NoPanicHalt));
     }
 }
 catch (Exception ex) when (ex is GuestImageException or ConnectionException or CpuEngineUnavailableException or ArgumentException)

@@ -22,4 +22,9 @@ public enum HaltReason
     /// <summary>A single step (<see cref="VirtualMachine.Step"/>) ended: the core executed one instruction (or, from an
     /// I/O exit, finished its I/O instruction's block; see docs/differences.md) and stopped before the next.</summary>
     Step,
+
+    /// <summary>The guest's kernel panicked: a Linux guest reached <c>panic()</c> and finished its panic report (or
+    /// ran out of the time it is given for it). The halt's tag is a <see cref="KernelPanicReport"/> with the panic
+    /// message. See <see cref="Guests.Linux.LinuxPanicWatch"/>.</summary>
+    KernelPanic,
 }

@@ -125,6 +125,32 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>
+    /// Asks the running core to halt the VM at its next block boundary with <paramref name="reason"/> and
+    /// <paramref name="tag"/> (a driver-side watch, e.g. a kernel panic), without waiting: callable from any thread,
+    /// including a device callback on a core's thread (the halt then comes after the current block). A halt for another
+    /// reason meanwhile does not cancel it: it is taken at the first block boundary after that halt ends. Ignored when
+    /// the run has ended.
+    /// </summary>
+    public void RequestHalt(HaltReason reason, object? tag)
+    {
+        lock (_gate)
+        {
+            if (_stopRequested)
+            {
+                return;
+            }
+
+            _requestedHalt = (reason, tag);
+            _haltRequested = true;
+        }
+
+        foreach (Vcpu core in _cores)
+        {
+            core.RaiseAttention();
+        }
+    }
+
     /// <summary>True once, for the first core to run, when the VM was started with an initial break.</summary>
     internal bool TakeInitialBreak() => Interlocked.Exchange(ref _initialBreak, 0) != 0;
 
@@ -192,12 +218,24 @@ public sealed partial class VirtualMachine
         }
 
         bool pause;
+        (HaltReason Reason, object? Tag)? requested;
         lock (_gate)
         {
-            pause = _pauseRequested && !_halted;
+            requested = _halted ? null : _requestedHalt;
+            if (requested is not null)
+            {
+                _requestedHalt = null;
+                _haltRequested = false;
+            }
+
+            pause = requested is null && _pauseRequested && !_halted;
         }
 
-        if (pause)
+        if (requested is { } halt)
+        {
+            Halt(core, halt.Reason, tag: halt.Tag);
+        }
+        else if (pause)
         {
             Halt(core, HaltReason.BreakIn);
         }
@@ -213,7 +251,7 @@ public sealed partial class VirtualMachine
             {
                 core.StopEngine();
             }
-            else if (!_pauseRequested)
+            else if (!_pauseRequested && _requestedHalt is null)
             {
                 core.ClearAttention();
             }

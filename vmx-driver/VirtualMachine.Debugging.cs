@@ -13,6 +13,7 @@ public sealed partial class VirtualMachine
     private FrozenSet<ulong> _codeBreakpoints = FrozenSet<ulong>.Empty;
     private int _codeBreakpointVersion;
     private int _steppingCore = -1;
+    private FrozenDictionary<ulong, Action<Vcpu>> _executionTraps = FrozenDictionary<ulong, Action<Vcpu>>.Empty;
 
     /// <summary>
     /// Decides whether a code breakpoint halts the VM, on the reaching core's thread before the instruction executes:
@@ -109,9 +110,55 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>
+    /// Sets a hidden execution trap, the driver's own use of the breakpoint machinery (e.g. a watch on a kernel's
+    /// <c>panic</c>): before the instruction at <paramref name="linearAddress"/> executes, on any core,
+    /// <paramref name="onReached"/> runs on that core's thread and the instruction then executes. A trap never halts
+    /// by itself (its callback may ask for a halt with <see cref="RequestHalt"/>), is not one of
+    /// <see cref="CodeBreakpoints"/> (a debugger's <c>bl</c> does not list it) and does not hide a breakpoint at the
+    /// same address. The callback may read registers and memory; it may run twice for the same instruction (when a
+    /// breakpoint there halted and the core resumed), and must not throw. Set traps before the VM starts.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The VM has started, or a trap is already set there.</exception>
+    public void AddExecutionTrap(ulong linearAddress, Action<Vcpu> onReached)
+    {
+        ArgumentNullException.ThrowIfNull(onReached);
+        if (_started)
+        {
+            throw new InvalidOperationException("Execution traps are set before the VM starts.");
+        }
+
+        lock (_breakpointGate)
+        {
+            if (_executionTraps.ContainsKey(linearAddress))
+            {
+                throw new InvalidOperationException($"An execution trap is already set at 0x{linearAddress:x}.");
+            }
+
+            Dictionary<ulong, Action<Vcpu>> next = new(_executionTraps) { [linearAddress] = onReached };
+            Volatile.Write(ref _executionTraps, next.ToFrozenDictionary());
+            Interlocked.Increment(ref _codeBreakpointVersion);
+        }
+    }
+
     internal int CodeBreakpointVersion => Volatile.Read(ref _codeBreakpointVersion);
 
-    internal IReadOnlyCollection<ulong> CodeBreakpointSnapshot() => Volatile.Read(ref _codeBreakpoints);
+    /// <summary>Every address a core needs an instruction hook at: the breakpoints and the hidden execution traps.</summary>
+    internal IReadOnlyCollection<ulong> InstructionHookSnapshot()
+    {
+        FrozenDictionary<ulong, Action<Vcpu>> traps = Volatile.Read(ref _executionTraps);
+        FrozenSet<ulong> breakpoints = Volatile.Read(ref _codeBreakpoints);
+        return traps.Count == 0 ? breakpoints : [.. breakpoints.Union(traps.Keys)];
+    }
+
+    /// <summary>Runs the hidden execution trap at <paramref name="linearAddress"/>, if any (on the reaching core's thread).</summary>
+    internal void RunExecutionTrap(Vcpu core, ulong linearAddress)
+    {
+        if (Volatile.Read(ref _executionTraps).TryGetValue(linearAddress, out Action<Vcpu>? onReached))
+        {
+            onReached(core);
+        }
+    }
 
     internal bool HasCodeBreakpoint(ulong linearAddress) => Volatile.Read(ref _codeBreakpoints).Contains(linearAddress);
 

@@ -90,8 +90,9 @@ public sealed partial class VirtualMachine
         }
     }
 
-    /// <summary>True when a core must run the VM's part of the block-boundary path now (a pause or a stop).</summary>
-    internal bool WantsAttention => _stopRequested || Volatile.Read(ref _pauseRequested);
+    /// <summary>True when a core must run the VM's part of the block-boundary path now (a pause, a requested halt or a
+    /// stop).</summary>
+    internal bool WantsAttention => _stopRequested || _haltRequested || Volatile.Read(ref _pauseRequested);
 
     /// <summary>INTR rose for <paramref name="core"/>: a core sleeping in HLT with IF set wakes to take it.</summary>
     internal void WakeForInterrupt(Vcpu core)

@@ -34,6 +34,8 @@ public sealed partial class VirtualMachine : IDisposable
     private VmHaltInfo? _haltInfo;
     private long _haltSequence; // guarded by _gate; see VmHaltInfo.Sequence
     private bool _pauseRequested;
+    private (HaltReason Reason, object? Tag)? _requestedHalt; // guarded by _gate; see RequestHalt
+    private volatile bool _haltRequested; // _requestedHalt is set: read without the lock by WantsAttention
     private volatile bool _stopRequested;
     private int _exitedCores;
     private VmStopInfo? _stopInfo;

@@ -6,7 +6,7 @@ namespace HyperDbgRemote.Agent.Messaging;
 /// <summary>The guest halted: every core stopped. Sent after pending batched output, with the halting core's registers
 /// read at the halt (not when the message is sent).</summary>
 /// <param name="Core">The core that halted the VM.</param>
-/// <param name="Reason">"break-in", "event", "initial-break", "breakpoint" or "step".</param>
+/// <param name="Reason">"break-in", "event", "initial-break", "breakpoint", "step" or "kernel-panic".</param>
 /// <param name="EventId">The event that broke, if any.</param>
 /// <param name="Stage">"pre" or "post" for events.</param>
 /// <param name="Port">The port of the exiting instruction, for events.</param>
@@ -27,6 +27,9 @@ internal sealed record HaltedMessage(int Core, string Reason, int? EventId, stri
 
     /// <summary>For a <c>!cpuid</c>/<c>!exception</c>/<c>!interrupt</c>/<c>!syscall</c> halt: the kind and its $context.</summary>
     public (string Kind, ulong Context)? GuestEvent { get; init; }
+
+    /// <summary>For "kernel-panic": what the kernel said (<see cref="VmxDriver.KernelPanicReport"/>).</summary>
+    public VmxDriver.KernelPanicReport? Panic { get; init; }
 }
 
 /// <summary>The guest runs again (after continue).</summary>

@@ -8,6 +8,7 @@ using HyperDbgRemote.Protocol;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
+using HyperDbgRemote.VmxDriver.Guests.Linux;
 using Iced.Intel;
 
 namespace HyperDbgRemote.Agent.Session;
@@ -23,7 +24,15 @@ internal sealed partial class DebuggeeSession : IDisposable
     private readonly Lazy<SymbolIndex> _symbolIndex;
     private bool _quietSteps;
 
-    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null, int serialPorts = 4)
+    /// <param name="guest">The guest to load.</param>
+    /// <param name="configuration">The VM's shape.</param>
+    /// <param name="limits">What a peer may ask (null: the defaults).</param>
+    /// <param name="time">The host clock for guest time and message batching (null: the system's).</param>
+    /// <param name="outputs">Where event outputs may go (null: nowhere).</param>
+    /// <param name="serialPorts">How many COM ports the guest gets.</param>
+    /// <param name="panicHalt">For a Linux guest with System.map: halt the guest when its kernel panics
+    /// (<see cref="LinuxPanicWatch"/>); false leaves the kernel to its own panic handling (<c>--no-panic-halt</c>).</param>
+    public DebuggeeSession(IGuestLoader guest, VmConfiguration configuration, ProtocolLimits? limits = null, TimeProvider? time = null, OutputPolicy? outputs = null, int serialPorts = 4, bool panicHalt = true)
     {
         ArgumentNullException.ThrowIfNull(guest);
         _guest = guest;
@@ -32,6 +41,7 @@ internal sealed partial class DebuggeeSession : IDisposable
         Vm = new VirtualMachine(configuration);
         Devices = StandardDevices.Attach(Vm, new StandardDevicesOptions { Time = time, SerialPorts = serialPorts });
         Vm.AddCores(guest.Load(Vm));
+        PanicWatch = panicHalt && guest is LinuxGuest linux ? LinuxPanicWatch.Attach(Vm, Devices, linux.Map) : null;
         Messages = new MessageQueue(time);
         Outputs = new OutputManager(outputs ?? OutputPolicy.None, report => Messages.Log(EventLogLevel.Warning, report), Limits);
         Events = new EventManager(Vm, new EventMessageRouter(Messages, Outputs), Limits);
@@ -46,6 +56,9 @@ internal sealed partial class DebuggeeSession : IDisposable
     public VirtualMachine Vm { get; }
 
     public StandardDevices Devices { get; }
+
+    /// <summary>The kernel-panic watch of a Linux guest with System.map, or null (another guest, or <c>--no-panic-halt</c>).</summary>
+    public LinuxPanicWatch? PanicWatch { get; }
 
     public EventManager Events { get; }
 
@@ -158,8 +171,12 @@ internal sealed partial class DebuggeeSession : IDisposable
             VmxDriver.HaltReason.InitialBreak => "initial-break",
             VmxDriver.HaltReason.Breakpoint => "breakpoint",
             VmxDriver.HaltReason.Step => "step",
+            VmxDriver.HaltReason.KernelPanic => "kernel-panic",
             _ => "break-in",
-        }, null, null, null, rip, bytes[..n], text, registers);
+        }, null, null, null, rip, bytes[..n], text, registers)
+        {
+            Panic = halt.Tag as KernelPanicReport,
+        };
     }
 
     /// <summary>

@@ -37,12 +37,12 @@ internal sealed class InProcessConnection : IDebuggeeConnection
     public HandshakeResponse Handshake { get; }
 
     /// <summary>Starts a guest in this process; the script limits are the agent options' (null: their defaults).</summary>
-    public static InProcessConnection Start(string guestSpec, int? cores, int? memoryMiB, bool initialBreak = false, long? maxExecutionCount = null, long? maxEvalExecutionCount = null)
+    public static InProcessConnection Start(string guestSpec, int? cores, int? memoryMiB, bool initialBreak = false, long? maxExecutionCount = null, long? maxEvalExecutionCount = null, bool panicHalt = true)
     {
         IGuestLoader loader = GuestSpec.Parse(guestSpec);
         int n = cores ?? loader.DefaultCores;
         ulong memory = memoryMiB is int mib ? (ulong)mib * 1024 * 1024 : loader.DefaultMemoryBytes ?? 64UL * 1024 * 1024;
-        var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = memory }, serialPorts: 1);
+        var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = memory }, serialPorts: 1, panicHalt: panicHalt);
         var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session, maxExecutionCount, maxEvalExecutionCount));
         session.Start(initialBreak);

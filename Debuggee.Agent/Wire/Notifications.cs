@@ -134,6 +134,7 @@ internal static class Notifications
                 "initial-break" => HaltReason.InitialBreak,
                 "breakpoint" => HaltReason.Breakpoint,
                 "step" => HaltReason.Step,
+                "kernel-panic" => HaltReason.KernelPanic,
                 _ => HaltReason.BreakIn,
             },
             Core = (uint)m.Core,
@@ -152,6 +153,12 @@ internal static class Notifications
         if (m.BreakpointId is int breakpoint)
         {
             n.BreakpointId = (uint)breakpoint;
+        }
+
+        if (m.Panic is VmxDriver.KernelPanicReport panic)
+        {
+            n.PanicMessage = panic.Message;
+            n.PanicReportComplete = panic.Complete;
         }
 
         if (m.Monitor is (ulong context, string access))

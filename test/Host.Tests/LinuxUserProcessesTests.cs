@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Text.RegularExpressions;
 using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Host.Tests;
@@ -20,6 +21,53 @@ public sealed class LinuxUserProcessesTests
 
     /// <summary>Halts after the marker line's last eight bytes, "NIT-OK\r\n", in <c>.m</c>.</summary>
     private const string EndOfMarkerScript = "!ioout 3f8 script { .m = (.m << 8) | @al; if (.m == 0x4e49542d4f4b0d0a) { pause(); } }";
+
+
+    [Test]
+    public void LinuxGuest_HaltedAtSyscallsInRing3_PidAndPnameAreTheUserProcesss_AndTheKernelsAfterItEntersTheKernel()
+    {
+        // Arrange
+        LinuxProcessesTests.SkipWithoutLinuxFiles();
+
+        // Act: '!syscall' halts at a SYSCALL in ring 3 before it executes (pre). The boot's first SYSCALL is /init's
+        // (pid 1 after its exec, comm 'init'); the first exit_group (0xe7) is the first program /init runs,
+        // '/bin/busybox --install -s /bin', in a child process (comm 'busybox'). Two steps then take that child into
+        // the kernel's entry and past its SWAPGS, where the profile reads the kernel's own per-CPU base.
+        (int exit, string output, string error) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(15),
+            "--local", "--guest", "linux", "--initial-break", "--wait", "600",
+            "-c", "!syscall",
+            "-c", "g",
+            "-c", WhoRuns("first syscall"),
+            "-c", "events c all",
+            "-c", "!syscall e7",
+            "-c", "g",
+            "-c", WhoRuns("first exit_group"),
+            "-c", "t",
+            "-c", "t",
+            "-c", WhoRuns("after swapgs"));
+        string all = output + error;
+
+        // Assert: halted in ring 3 at the SYSCALL instruction, twice
+        Assert.That(output, Does.Match(@"event 0x0 triggered \(pre, !syscall, system call \(rax\) 0x[0-9a-f]+\)\n00000000`[0-9a-f]{8} 0f 05 "), all);
+        Assert.That(output, Does.Match(@"event 0x1 triggered \(pre, !syscall, system call \(rax\) 0xe7\)\n00000000`[0-9a-f]{8} 0f 05 "), all);
+
+        // the first is init's, pid 1, asked in ring 3
+        Assert.That(output, Does.Contain("[first syscall: pid 1 tid 1 init cpl 3]\n"), all);
+
+        // the second is busybox's, in a process of its own (a single thread: tid = pid)
+        Match child = Regex.Match(output, @"\[first exit_group: pid (\d+) tid (\d+) busybox cpl 3\]\n");
+        Assert.That(child.Success, Is.True, all);
+        Assert.That(child.Groups[1].Value, Is.Not.EqualTo("1"));
+        Assert.That(child.Groups[2].Value, Is.EqualTo(child.Groups[1].Value));
+
+        // in ring 0, after the kernel's SWAPGS, the same task
+        Assert.That(output, Does.Contain($"[after swapgs: pid {child.Groups[1].Value} tid {child.Groups[1].Value} busybox cpl 0]\n"), all);
+        Assert.That(exit, Is.Zero, all);
+    }
+
+    /// <summary>Prints who runs, as the profile says, and the privilege level (CS's RPL), tagged with <paramref name="where"/>.</summary>
+    private static string WhoRuns(string where) => "? printf(\"[" + where + ": pid %d tid %d %s cpl %d]\\n\", $pid, $tid, $pname, @cs & 3);";
 
     [Test]
     public void LinuxGuest_DefaultBoot_InitsEchoComesFromPidOne_KernelsEarlyLinesFromSwapper()

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Buffers.Binary;
 using System.Text;
 using HyperDbgRemote.VmxDriver.Devices;
 using Microsoft.Extensions.Time.Testing;
@@ -117,5 +118,59 @@ public sealed class DeviceTests
         string dir = Read(0x19, 4 + 64);
         Assert.That(dir[..4], Is.EqualTo("\0\0\0\u0001"), "one file, big-endian count");
         Assert.That(dir[12..20], Is.EqualTo("etc/e820"));
+    }
+
+    [Test]
+    public void FwCfg_Dma_SignatureIdSelectReadSkipPastTheEndAndWrite_AsQemusSpecSays()
+    {
+        // Arrange: a VM's fw_cfg offers DMA; an access structure at 0x1000, the buffer at 0x2000
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 16 * 1024 * 1024 });
+        StandardDevices devices = StandardDevices.Attach(vm);
+        FwCfg fw = devices.FwCfg;
+        const ulong access = 0x1000;
+        const ulong buffer = 0x2000;
+        byte[] Dma(uint control, uint length, int show)
+        {
+            vm.Memory.Write(buffer, new byte[64].AsSpan());
+            Span<byte> a = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt32BigEndian(a, control);
+            BinaryPrimitives.WriteUInt32BigEndian(a[4..], length);
+            BinaryPrimitives.WriteUInt64BigEndian(a[8..], buffer);
+            vm.Memory.Write(access, a);
+            vm.Ports.Write(0x514, 4, BinaryPrimitives.ReverseEndianness((uint)(access >> 32))); // outl(cpu_to_be32(high))
+            vm.Ports.Write(0x518, 4, BinaryPrimitives.ReverseEndianness((uint)access));         // outl(cpu_to_be32(low)): go
+            var bytes = new byte[show];
+            vm.Memory.Read(buffer, bytes);
+            return bytes;
+        }
+
+        uint Control()
+        {
+            vm.Memory.TryRead(access, out uint be);
+            return BinaryPrimitives.ReverseEndianness(be);
+        }
+
+        // Act / Assert: the signature at the DMA port and the DMA bit in the ID
+        Assert.That(BitConverter.GetBytes(vm.Ports.Read(0x514, 4)), Is.EqualTo("QEMU"u8.ToArray()));
+        Assert.That(BitConverter.GetBytes(vm.Ports.Read(0x518, 4)), Is.EqualTo(" CFG"u8.ToArray()));
+        fw.WriteWord(0x510, FwCfg.KeyId);
+        Assert.That(fw.ReadByte(0x511), Is.EqualTo(3), "traditional and DMA interfaces");
+
+        // select + read: the item lands in memory and the control word is cleared
+        Assert.That(Dma(((uint)FwCfg.KeySignature << 16) | FwCfg.DmaSelect | FwCfg.DmaRead, 4, 5), Is.EqualTo("QEMU\0"u8.ToArray()));
+        Assert.That(Control(), Is.Zero);
+
+        // the file directory in two reads: the offset carries over; a skip moves it without a transfer
+        Assert.That(Dma(((uint)FwCfg.KeyFileDirectory << 16) | FwCfg.DmaSelect | FwCfg.DmaRead, 4, 4), Is.EqualTo(new byte[] { 0, 0, 0, 1 }));
+        Assert.That(Dma(FwCfg.DmaSkip, 8, 4), Is.EqualTo(new byte[4]), "skip (the size, select and reserved fields) writes nothing");
+        Assert.That(Dma(FwCfg.DmaRead, 8, 8), Is.EqualTo("etc/e820"u8.ToArray()));
+
+        // past the item's end a read gives zeros; writes are refused (no writable item) with the error bit
+        fw.WriteWord(0x510, FwCfg.KeySignature);
+        Assert.That(Dma(FwCfg.DmaSelect | FwCfg.DmaRead, 8, 8), Is.EqualTo("QEMU\0\0\0\0"u8.ToArray()));
+        Assert.That(Control(), Is.Zero);
+        Dma(FwCfg.DmaWrite, 4, 0);
+        Assert.That(Control(), Is.EqualTo(FwCfg.DmaError));
+        Assert.That(fw.DmaTransfers, Is.EqualTo(6));
     }
 }

@@ -35,6 +35,12 @@ public sealed class ByteCapture
         }
     }
 
+    /// <summary>
+    /// Raised for every byte as the device emits it, on the emitting thread (a core's, or a serial backend's) with the
+    /// device's lock held: a handler must be quick and must not call into the device.
+    /// </summary>
+    public event Action<byte>? Emitted;
+
     /// <summary>Bytes emitted so far.</summary>
     public long Total => Interlocked.Read(ref _total);
 
@@ -73,6 +79,8 @@ public sealed class ByteCapture
                 }
             }
         }
+
+        Emitted?.Invoke(value);
     }
 
     /// <summary>The kept bytes.</summary>

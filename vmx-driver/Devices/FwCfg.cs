@@ -7,10 +7,13 @@ using System.Text;
 namespace HyperDbgRemote.VmxDriver.Devices;
 
 /// <summary>
-/// QEMU's fw_cfg, traditional I/O interface: a 16-bit selector at 0x510 and a byte-wide data port at 0x511 that reads
-/// the selected item sequentially. Items: the "QEMU" signature (0x00), the interface ID (0x01: traditional interface
-/// only, no DMA), the RAM size (0x03), the CPU counts (0x05, 0x0F), the file directory (0x19) and the files added with
-/// <see cref="AddFile"/> — by default "etc/e820" with the guest's RAM, as QEMU provides it.
+/// QEMU's fw_cfg (QEMU's docs/specs/fw_cfg.rst). The traditional I/O interface: a 16-bit selector at 0x510 and a
+/// byte-wide data port at 0x511 that reads the selected item sequentially. With a VM to transfer into, the DMA
+/// interface too: the address of a <c>FWCfgDmaAccess</c> (big-endian control, length, address) written to 0x514 (high
+/// half) and 0x518 (low half, which starts the transfer), and the signature "QEMU CFG" read there. Items: the "QEMU"
+/// signature (0x00), the interface ID (0x01: traditional, plus DMA when offered), the RAM size (0x03), the CPU counts
+/// (0x05, 0x0F), the file directory (0x19) and the files added with <see cref="AddFile"/> — by default "etc/e820"
+/// with the guest's RAM, as QEMU provides it.
 /// </summary>
 public sealed class FwCfg : IIoPortHandler
 {
@@ -21,18 +24,41 @@ public sealed class FwCfg : IIoPortHandler
     public const ushort KeyMaxCpus = 0x0F;
     public const ushort KeyFileDirectory = 0x19;
     public const ushort FirstFileKey = 0x20;
+    /// <summary>The DMA interface's ports: the 64-bit address register at 0x514–0x51B.</summary>
+    public const int DmaPortCount = 8;
+
+    /// <summary>FWCfgDmaAccess.control bits (fw_cfg.rst, "FWCfgDmaAccess").</summary>
+    public const uint DmaError = 0x01;
+    public const uint DmaRead = 0x02;
+    public const uint DmaSkip = 0x04;
+    public const uint DmaSelect = 0x08;
+    public const uint DmaWrite = 0x10;
+
+    /// <summary>The longest transfer one DMA access may ask for (QEMU's items are far smaller; the guest sets the length).</summary>
+    public const uint MaximumDmaLength = 64 * 1024 * 1024;
+
     private const int FileNameSize = 56;
     private const uint E820Ram = 1;
+    private const uint IdTraditional = 1;
+    private const uint IdDma = 2;
+    private const int DmaAccessSize = 16;
+
+    private static readonly byte[] s_dmaSignature = Encoding.ASCII.GetBytes("QEMU CFG");
 
     private readonly Dictionary<ushort, byte[]> _items = [];
     private readonly List<(string Name, ushort Key, int Size)> _files = [];
+    private readonly VirtualMachine? _dma;
     private byte[] _current = [];
     private int _offset;
+    private uint _dmaAddressHigh;
 
-    public FwCfg(ulong ramBytes, int cores)
+    /// <summary>fw_cfg for a machine with <paramref name="ramBytes"/> of RAM and <paramref name="cores"/> CPUs; with
+    /// <paramref name="dma"/>, the DMA interface transfers into that VM's memory.</summary>
+    public FwCfg(ulong ramBytes, int cores, VirtualMachine? dma = null)
     {
+        _dma = dma;
         _items[KeySignature] = Encoding.ASCII.GetBytes("QEMU");
-        _items[KeyId] = [1, 0, 0, 0];
+        _items[KeyId] = [(byte)(IdTraditional | (dma is null ? 0 : IdDma)), 0, 0, 0];
         var ram = new byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(ram, ramBytes);
         _items[KeyRamSize] = ram;
@@ -79,15 +105,44 @@ public sealed class FwCfg : IIoPortHandler
         _items[KeyFileDirectory] = dir;
     }
 
+    /// <summary>DMA transfers done so far.</summary>
+    public long DmaTransfers { get; private set; }
+
     /// <inheritdoc/>
     public byte ReadByte(ushort port)
     {
+        if (_dma is not null && port >= StandardPorts.FwCfgDma && port < StandardPorts.FwCfgDma + DmaPortCount)
+        {
+            return s_dmaSignature[port - StandardPorts.FwCfgDma];
+        }
+
         if (port != StandardPorts.FwCfgData || _offset >= _current.Length)
         {
             return 0;
         }
 
         return _current[_offset++];
+    }
+
+    /// <inheritdoc/>
+    public void WriteDword(ushort port, uint value)
+    {
+        // The guest writes each half big-endian (outl(cpu_to_be32(half))): the bus bytes are the address's bytes.
+        if (_dma is null)
+        {
+            return;
+        }
+
+        if (port == StandardPorts.FwCfgDma)
+        {
+            _dmaAddressHigh = BinaryPrimitives.ReverseEndianness(value);
+        }
+        else if (port == StandardPorts.FwCfgDma + 4)
+        {
+            ulong address = ((ulong)_dmaAddressHigh << 32) | BinaryPrimitives.ReverseEndianness(value);
+            _dmaAddressHigh = 0;
+            Transfer(_dma, address);
+        }
     }
 
     /// <inheritdoc/>
@@ -106,6 +161,64 @@ public sealed class FwCfg : IIoPortHandler
         {
             Select(value);
         }
+    }
+
+    /// <summary>
+    /// One DMA access (QEMU's fw_cfg_dma_transfer): reads the FWCfgDmaAccess at <paramref name="accessAddress"/>,
+    /// selects an item when asked, then reads (into guest memory), skips, or refuses a write (no item is writable),
+    /// from the current offset; past the item's end a read gives zeros. The control word is written back as 0, or as
+    /// the error bit, which is also the answer to an access that cannot be read or a transfer memory refuses.
+    /// </summary>
+    private void Transfer(VirtualMachine vm, ulong accessAddress)
+    {
+        DmaTransfers++;
+        Span<byte> access = stackalloc byte[DmaAccessSize];
+        if (vm.Memory.Read(accessAddress, access) != DmaAccessSize)
+        {
+            return; // no access structure to answer in
+        }
+
+        uint control = BinaryPrimitives.ReadUInt32BigEndian(access);
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(access[4..]);
+        ulong address = BinaryPrimitives.ReadUInt64BigEndian(access[8..]);
+        if ((control & DmaSelect) != 0)
+        {
+            Select((ushort)(control >> 16));
+        }
+
+        bool read = (control & DmaRead) != 0;
+        bool write = !read && (control & DmaWrite) != 0;
+        bool skip = !read && !write && (control & DmaSkip) != 0;
+        uint result = 0;
+        if (write || length > MaximumDmaLength)
+        {
+            result = DmaError;
+        }
+        else if (read || skip)
+        {
+            while (length > 0)
+            {
+                int available = Math.Max(0, _current.Length - _offset);
+                int n = available == 0 ? (int)length : (int)Math.Min(length, (uint)available);
+                if (read)
+                {
+                    ReadOnlySpan<byte> bytes = available == 0 ? new byte[n] : _current.AsSpan(_offset, n);
+                    if (vm.WritePhysical(address, bytes) != n)
+                    {
+                        result = DmaError;
+                        break;
+                    }
+                }
+
+                _offset += available == 0 ? 0 : n;
+                address += (ulong)n;
+                length -= (uint)n;
+            }
+        }
+
+        Span<byte> answer = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(answer, result);
+        vm.WritePhysical(accessAddress, answer);
     }
 
     private void Select(ushort key)

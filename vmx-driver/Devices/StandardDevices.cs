@@ -43,7 +43,7 @@ public sealed class StandardDevices
         SystemControl = new SystemControlPort(reset);
         Keyboard = new I8042(Pic.Line(1), Pic.Line(12), reset);
         Pci = new PciHostBridge(ram, reset);
-        FwCfg = new FwCfg(ram, vm.Configuration.Cores);
+        FwCfg = new FwCfg(ram, vm.Configuration.Cores, vm);
         DebugExit = new DebugExitPort(vm);
     }
 
@@ -117,6 +117,7 @@ public sealed class StandardDevices
         bus.Register(StandardPorts.I8042Status, 1, d.Keyboard);
         bus.Register(StandardPorts.PciConfigAddress, PciHostBridge.PortCount, d.Pci);
         bus.Register(StandardPorts.FwCfgSelector, 2, d.FwCfg);
+        bus.Register(StandardPorts.FwCfgDma, FwCfg.DmaPortCount, d.FwCfg);
         bus.Register(StandardPorts.DebugExit, 2, d.DebugExit);
         vm.ConnectPlatform(d.Pic, d.Clock);
         vm.Stopped += (_, _) => d.Clock.Dispose();

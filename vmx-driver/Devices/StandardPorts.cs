@@ -40,6 +40,9 @@ public static class StandardPorts
     public const ushort FwCfgSelector = 0x510;
     public const ushort FwCfgData = 0x511;
 
+    /// <summary>fw_cfg's DMA address register: the high half (big-endian) at 0x514, the low half at 0x518.</summary>
+    public const ushort FwCfgDma = 0x514;
+
     /// <summary>QEMU's isa-debug-exit default iobase.</summary>
     public const ushort DebugExit = 0x501;
 

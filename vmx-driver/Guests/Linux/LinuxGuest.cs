@@ -77,6 +77,9 @@ public sealed class LinuxGuest : IGuestLoader
     /// <summary>Every line of System.map as <c>linux!name</c>, repeated names included (built once).</summary>
     public IReadOnlyList<(string Name, ulong Address)> AddressSymbols => _addressSymbols.Value;
 
+    /// <summary>The kernel's System.map, if one was given.</summary>
+    public SystemMap? Map => _map;
+
     /// <summary>Where things went in the last <see cref="Load"/>.</summary>
     public LinuxBootLayout? Layout { get; private set; }
 

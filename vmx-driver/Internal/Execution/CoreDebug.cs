@@ -120,6 +120,8 @@ internal sealed class CoreDebug
             return;
         }
 
+        // The driver's hidden traps see the instruction whatever else happens at it; they never halt here.
+        _vm.RunExecutionTrap(_core, address);
         if (Volatile.Read(ref _stepRequested))
         {
             if (!_stepArmed)
@@ -291,7 +293,7 @@ internal sealed class CoreDebug
         }
 
         ulong? runTo = CurrentRunTo;
-        IReadOnlyCollection<ulong> breakpoints = _vm.CodeBreakpointSnapshot();
+        IReadOnlyCollection<ulong> breakpoints = _vm.InstructionHookSnapshot();
         _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, stepping);
         _appliedVersion = version;
         _appliedStepping = stepping;
