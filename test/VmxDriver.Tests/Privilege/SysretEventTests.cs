@@ -107,6 +107,32 @@ public sealed class SysretEventTests
     }
 
     [Test]
+    public void Sysret_TrapRemovedAtTheFirstSysret_EngineGetsSceBack_SecondSysretIsTheEngines()
+    {
+        // Two round trips; the first SYSRET's pre stage stops trapping SYSRET: the core shows the engine SCE again at its
+        // next block boundary, and the second SYSRETQ is the engine's own (no event).
+        using TestVm t = Create(
+            a =>
+            {
+                a.syscall();
+                a.syscall();
+                RecordUserAndEnd(a, User);
+            },
+            a => EnableSyscall(a));
+        WriteSyscallHandler(t, _ => { });
+        var handler = new Recorder(e => e.Core.Machine.TrappedGuestEvents = GuestEventKinds.None);
+        t.Vm.ExitHandler = handler;
+        t.Vm.TrappedGuestEvents = GuestEventKinds.Sysret;
+
+        t.Run();
+
+        Assert.That(handler.Events.Select(e => (e.Kind, e.Stage)), Is.EqualTo(new[] { (GuestEventKinds.Sysret, ExitStage.Pre), (GuestEventKinds.Sysret, ExitStage.Post) }), "the first SYSRET only");
+        Assert.That(t.Core0.Context.SyscallEnableHidden, Is.False, "SCE is the engine's again");
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Efer) & EferSce, Is.EqualTo(EferSce));
+        Assert.That(Read(t.Vm.Memory, User), Is.EqualTo(UserCs), "both returns reached ring 3");
+    }
+
+    [Test]
     public void Sysret_Trapped_ShortCircuited_GoesOnAfterTheInstructionInRing0()
     {
         using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a));
