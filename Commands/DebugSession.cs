@@ -237,13 +237,14 @@ internal sealed class DebugSession : IAsyncDisposable
         return sb.ToString();
     }
 
-    /// <summary>What a <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c> or <c>!syscall</c> halt caught.</summary>
+    /// <summary>What a <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c>, <c>!syscall</c> or <c>!sysret</c> halt caught.</summary>
     private static string GuestEventText(GuestEventKind kind, ulong context) => kind switch
     {
         GuestEventKind.Cpuid => $"!cpuid, leaf (eax) 0x{context:x}",
         GuestEventKind.Exception => $"!exception, vector 0x{context:x}{(context < (ulong)s_exceptionNames.Length ? $" {s_exceptionNames[context]}" : string.Empty)}",
         GuestEventKind.Interrupt => $"!interrupt, vector 0x{context:x}",
-        _ => $"!syscall, system call (rax) 0x{context:x}",
+        GuestEventKind.Syscall => $"!syscall, system call (rax) 0x{context:x}",
+        _ => $"!sysret at 0x{context:x}",
     };
 
     private static readonly string[] s_exceptionNames =

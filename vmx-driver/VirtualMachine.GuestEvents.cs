@@ -13,13 +13,27 @@ public sealed partial class VirtualMachine
     /// The kinds of guest event given to <see cref="IVmExitHandler.OnGuestEvent"/> (VMX's CPUID exits are
     /// unconditional, the exception bitmap, external-interrupt exiting and HyperDbg's SYSCALL hook are controls); none
     /// by default, so a guest that nobody watches pays one flag test per CPUID, exception, interrupt and SYSCALL.
-    /// Takes effect at each core's next such event.
+    /// Takes effect at each core's next such event; <see cref="GuestEventKinds.Sysret"/> at each core's next block
+    /// boundary (it hides EFER.SCE from the engine and watches every instruction for RDMSR/WRMSR of EFER meanwhile).
     /// </summary>
     public GuestEventKinds TrappedGuestEvents
     {
         get => (GuestEventKinds)Volatile.Read(ref _trappedGuestEvents);
-        set => Volatile.Write(ref _trappedGuestEvents, (int)value);
+        set
+        {
+            int old = Interlocked.Exchange(ref _trappedGuestEvents, (int)value);
+            if (((old ^ (int)value) & (int)GuestEventKinds.Sysret) != 0)
+            {
+                foreach (Vcpu core in _cores)
+                {
+                    core.RaiseAttention();
+                }
+            }
+        }
     }
+
+    /// <summary>True while SYSRET is trapped: each 64-bit core hides EFER.SCE from its engine (HyperDbg's EFER hook).</summary>
+    internal bool HidesSyscallEnable => (Volatile.Read(ref _trappedGuestEvents) & (int)GuestEventKinds.Sysret) != 0;
 
     /// <summary>True when the exit handler wants <paramref name="kind"/>.</summary>
     internal bool Traps(GuestEventKinds kind) => (Volatile.Read(ref _trappedGuestEvents) & (int)kind) != 0 && ExitHandler is not null;

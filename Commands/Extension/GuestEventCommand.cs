@@ -7,11 +7,12 @@ using HyperDbgRemote.Protocol.Messages;
 namespace HyperDbgRemote.Commands.Extension;
 
 /// <summary>
-/// HyperDbg's <c>!cpuid [Eax]</c>, <c>!exception [Vector]</c>, <c>!interrupt Vector</c> and <c>!syscall [Number]</c>:
-/// events on CPUID, exceptions (vectors 0 to 1f), external interrupts (20 to ff) and SYSCALL, with the options of
-/// <c>!ioout</c>. $context is the leaf, the vector or the system call number (RAX). <c>sc on</c> skips the CPUID's
-/// emulation (EAX to EDX keep what they were), the exception's or the interrupt's delivery, or the SYSCALL (the guest goes
-/// on after the instruction). The agent checks the values again.
+/// HyperDbg's <c>!cpuid [Eax]</c>, <c>!exception [Vector]</c>, <c>!interrupt Vector</c>, <c>!syscall [Number]</c> and
+/// <c>!sysret</c>: events on CPUID, exceptions (vectors 0 to 1f), external interrupts (20 to ff), SYSCALL and SYSRET,
+/// with the options of <c>!ioout</c>. $context is the leaf, the vector, the system call number (RAX) or the SYSRET's
+/// address. <c>sc on</c> skips the CPUID's emulation (EAX to EDX keep what they were), the exception's or the
+/// interrupt's delivery, or the SYSCALL or SYSRET (the guest goes on after the instruction). The agent checks the values
+/// again.
 /// </summary>
 internal sealed class GuestEventCommand : IDebuggerCommand
 {
@@ -30,7 +31,8 @@ internal sealed class GuestEventCommand : IDebuggerCommand
         GuestEventKind.Cpuid => "!cpuid",
         GuestEventKind.Exception => "!exception",
         GuestEventKind.Interrupt => "!interrupt",
-        _ => "!syscall",
+        GuestEventKind.Syscall => "!syscall",
+        _ => "!sysret",
     };
 
     /// <summary>What the positional value is called in errors.</summary>
@@ -40,6 +42,10 @@ internal sealed class GuestEventCommand : IDebuggerCommand
         GuestEventKind.Syscall => "system call number",
         _ => "vector",
     };
+
+    /// <summary>False for <c>!sysret</c>, which takes no positional value (as HyperDbg's: which system call a SYSRET
+    /// returns from is not known).</summary>
+    internal bool TakesValue => Kind != GuestEventKind.Sysret;
 
     /// <summary>The largest positional value.</summary>
     internal ulong MaxValue => Kind switch
@@ -57,20 +63,22 @@ internal sealed class GuestEventCommand : IDebuggerCommand
         GuestEventKind.Cpuid => "trap CPUID (all leaves, or the one in EAX); $context is the leaf",
         GuestEventKind.Exception => "trap exceptions (vectors 0 to 1f) before their delivery; $context is the vector",
         GuestEventKind.Interrupt => "trap an external interrupt (vector 20 to ff) before its delivery; $context is the vector",
-        _ => "trap SYSCALL (all, or one system call number in RAX); $context is RAX",
+        GuestEventKind.Syscall => "trap SYSCALL (all, or one system call number in RAX); $context is RAX",
+        _ => "trap SYSRET (HyperDbg's EFER hook; the guest still reads its own EFER); $context is the SYSRET's address",
     };
 
     private string Positional => Kind switch
     {
-        GuestEventKind.Cpuid => "[Eax]",
-        GuestEventKind.Exception => "[Vector]",
-        GuestEventKind.Interrupt => "Vector",
-        _ => "[SyscallNumber]",
+        GuestEventKind.Cpuid => "[Eax] ",
+        GuestEventKind.Exception => "[Vector] ",
+        GuestEventKind.Interrupt => "Vector ",
+        GuestEventKind.Syscall => "[SyscallNumber] ",
+        _ => string.Empty,
     };
 
     public IReadOnlyList<string> Syntax =>
     [
-        $"{Name} {Positional} [pid Pid|all] [core Core] [imm yes|no] [sc on|off] [stage pre|post|all] [buffer Size]",
+        $"{Name} {Positional}[pid Pid|all] [core Core] [imm yes|no] [sc on|off] [stage pre|post|all] [buffer Size]",
         "       [script { Script }] [script {file:Path}] [[asm] condition { Code }] [[asm] code { Code }] [output {Name[, Name...]}]",
     ];
 
@@ -93,11 +101,17 @@ internal sealed class GuestEventCommand : IDebuggerCommand
             "!interrupt 20",
             "!interrupt 20 script { printf(\"timer on core %x\\n\", $core); }",
         ],
-        _ =>
+        GuestEventKind.Syscall =>
         [
             "!syscall",
             "!syscall 3c",
             "!syscall script { printf(\"system call %llx in process %x\\n\", $context, $pid); }",
+        ],
+        _ =>
+        [
+            "!sysret",
+            "!sysret pid 2",
+            "!sysret stage post script { printf(\"back to %llx in process %x\\n\", @rip, $pid); }",
         ],
     };
 

@@ -195,7 +195,7 @@ internal sealed class IoEventCommand : IDebuggerCommand
                         throw Error("asm must come right before condition or code");
                     }
 
-                    if (t.IsBracket || t.IsQuoted || portSeen)
+                    if (t.IsBracket || t.IsQuoted || portSeen || _guest is { TakesValue: false })
                     {
                         throw Error($"unknown parameter '{t.Value}'");
                     }

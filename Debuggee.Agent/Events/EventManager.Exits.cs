@@ -13,76 +13,7 @@ internal sealed partial class EventManager
     public RegisteredEvent? HaltingEvent { get; private set; }
 
     /// <inheritdoc/>
-    public void OnIoExit(IoExit ioExit)
-    {
-        RegisteredEvent[] events = Volatile.Read(ref _events);
-        IoEventDirection direction = ioExit.Qualification.IsIn ? IoEventDirection.In : IoEventDirection.Out;
-        bool pre = ioExit.Stage == ExitStage.Pre;
-        bool skip = false;
-        bool needPost = false;
-        RegisteredEvent? breaking = null;
-        GuestProcess? process = null;
-        foreach (RegisteredEvent e in events)
-        {
-            if (!Matches(e, direction, ioExit, ref process))
-            {
-                continue;
-            }
-
-            IoEventStage stage = e.Spec.Stage;
-            if (pre)
-            {
-                needPost |= stage != IoEventStage.Pre;
-                if (stage == IoEventStage.Post)
-                {
-                    continue;
-                }
-            }
-            else if (stage == IoEventStage.Pre)
-            {
-                continue;
-            }
-
-            var invocation = new EventInvocation { Event = e, Exit = ioExit, Manager = this, ShortCircuit = e.Spec.ShortCircuit };
-            if (!RunActions(e, invocation))
-            {
-                continue;
-            }
-
-            if (pre)
-            {
-                skip |= invocation.ShortCircuit;
-            }
-            else if (invocation.ShortCircuit && !e.Spec.ShortCircuit)
-            {
-                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect in the post stage (the instruction already ran).");
-            }
-
-            if (breaking is null && (e.Spec.Breaks || invocation.PauseRequested))
-            {
-                breaking = e;
-            }
-        }
-
-        if (pre)
-        {
-            ioExit.SkipInstruction = skip;
-            ioExit.PostStageRequested = needPost;
-        }
-
-        if (breaking is not null)
-        {
-            HaltingEvent = breaking;
-            try
-            {
-                _vm.Halt(ioExit.Core, HaltReason.Event, ioExit, breaking.Id);
-            }
-            finally
-            {
-                HaltingEvent = null;
-            }
-        }
-    }
+    public void OnIoExit(IoExit ioExit) => Dispatch(new IoDispatch(ioExit));
 
     /// <inheritdoc/>
     public void OnMemoryAccess(MemoryAccessExit access)
@@ -103,13 +34,9 @@ internal sealed partial class EventManager
                 continue;
             }
 
-            if (e.Spec.ProcessId is uint pid)
+            if (!InProcess(e.Spec, access.Core, ref process))
             {
-                process ??= _vm.OsProfile.Current(access.Core);
-                if (process.Value.ProcessId != pid)
-                {
-                    continue;
-                }
+                continue;
             }
 
             var invocation = new EventInvocation { Event = e, Access = access, AccessAddress = address, Manager = this, ShortCircuit = false };
@@ -150,85 +77,7 @@ internal sealed partial class EventManager
     /// <inheritdoc/>
     /// <remarks>As <see cref="OnIoExit"/>: the pre stage runs the pre and all events and decides the skip, the post stage
     /// the post and all events.</remarks>
-    public void OnGuestEvent(GuestEventExit guestEvent)
-    {
-        RegisteredEvent[] events = Volatile.Read(ref _events);
-        bool pre = guestEvent.Stage == ExitStage.Pre;
-        bool skip = false;
-        bool needPost = false;
-        RegisteredEvent? breaking = null;
-        GuestProcess? process = null;
-        foreach (RegisteredEvent e in events)
-        {
-            IoEventSpec s = e.Spec;
-            if (!e.Enabled || s.GuestEvent is not GuestEventFilter g || g.Kind != guestEvent.Kind || (g.Value is ulong v && v != guestEvent.Context)
-                || (s.Core is int core && core != guestEvent.Core.Index))
-            {
-                continue;
-            }
-
-            if (s.ProcessId is uint pid)
-            {
-                process ??= _vm.OsProfile.Current(guestEvent.Core);
-                if (process.Value.ProcessId != pid)
-                {
-                    continue;
-                }
-            }
-
-            if (pre)
-            {
-                needPost |= s.Stage != IoEventStage.Pre;
-                if (s.Stage == IoEventStage.Post)
-                {
-                    continue;
-                }
-            }
-            else if (s.Stage == IoEventStage.Pre)
-            {
-                continue;
-            }
-
-            var invocation = new EventInvocation { Event = e, GuestEvent = guestEvent, Manager = this, ShortCircuit = s.ShortCircuit };
-            if (!RunActions(e, invocation))
-            {
-                continue;
-            }
-
-            if (pre)
-            {
-                skip |= invocation.ShortCircuit;
-            }
-            else if (invocation.ShortCircuit && !s.ShortCircuit)
-            {
-                _output.Log(EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect in the post stage (the {guestEvent.KindName} has been handled).");
-            }
-
-            if (breaking is null && (s.Breaks || invocation.PauseRequested))
-            {
-                breaking = e;
-            }
-        }
-
-        if (pre)
-        {
-            guestEvent.SkipInstruction = skip;
-            guestEvent.PostStageRequested = needPost;
-        }
-
-        if (breaking is not null)
-        {
-            HaltingEvent = breaking;
-            try
-            {
-                _vm.Halt(guestEvent.Core, guestEvent, breaking.Id);
-            }
-            finally
-            {
-                HaltingEvent = null;
-            }
-        }
-    }
+    public void OnGuestEvent(GuestEventExit guestEvent) => Dispatch(new GuestEventDispatch(guestEvent));
 
     /// <summary>
     /// Runs a breakpoint's script (<c>bp ... script {...}</c>) on the core that reached it, before the instruction
@@ -252,36 +101,6 @@ internal sealed partial class EventManager
         }
 
         return invocation.PauseRequested;
-    }
-
-    private bool Matches(RegisteredEvent e, IoEventDirection direction, IoExit ioExit, ref GuestProcess? process)
-    {
-        IoEventSpec s = e.Spec;
-        if (!e.Enabled || s.Monitor is not null || s.GuestEvent is not null || s.Direction != direction || (s.Core is int core && core != ioExit.Core.Index))
-        {
-            return false;
-        }
-
-        if (s.Port is ushort port)
-        {
-            // Any byte of the access: [port, port + size), wrapping at 0xFFFF as the hardware does.
-            int offset = (port - ioExit.Port) & 0xFFFF;
-            if (offset >= ioExit.Qualification.Size)
-            {
-                return false;
-            }
-        }
-
-        if (s.ProcessId is uint pid)
-        {
-            process ??= _vm.OsProfile.Current(ioExit.Core);
-            if (process.Value.ProcessId != pid)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>Runs the condition and, when it holds, the script, the custom code and the break (spec 3.1 order).</summary>

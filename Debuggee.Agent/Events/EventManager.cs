@@ -144,7 +144,9 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
                 throw new EventManagerException("!interrupt needs a vector (20 to ff): every interrupt would stop the guest from making progress.");
             case GuestEventKinds.Interrupt when g.Value is < 0x20 or > 0xFF:
                 throw new EventManagerException($"!interrupt: vector {g.Value:x} is invalid: external interrupts are vectors 20 to ff (exceptions: !exception).");
-            case GuestEventKinds.Cpuid or GuestEventKinds.Exception or GuestEventKinds.Interrupt or GuestEventKinds.Syscall:
+            case GuestEventKinds.Sysret when g.Value is not null:
+                throw new EventManagerException("!sysret takes no value: which system call a SYSRET returns from is not known (HyperDbg's !sysret takes none either).");
+            case GuestEventKinds.Cpuid or GuestEventKinds.Exception or GuestEventKinds.Interrupt or GuestEventKinds.Syscall or GuestEventKinds.Sysret:
                 break;
             default:
                 throw new EventManagerException($"guest event kind {g.Kind} is unknown.");

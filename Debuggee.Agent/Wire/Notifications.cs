@@ -175,7 +175,8 @@ internal static class Notifications
                 "cpuid" => GuestEventKind.Cpuid,
                 "exception" => GuestEventKind.Exception,
                 "interrupt" => GuestEventKind.Interrupt,
-                _ => GuestEventKind.Syscall,
+                "syscall" => GuestEventKind.Syscall,
+                _ => GuestEventKind.Sysret,
             };
         }
 

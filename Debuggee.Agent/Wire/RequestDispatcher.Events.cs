@@ -42,6 +42,7 @@ internal sealed partial class RequestDispatcher
             GuestEventKind.Exception => new GuestEventFilter(GuestEventKinds.Exception, r.HasGuestEventFilter ? r.GuestEventFilter : null),
             GuestEventKind.Interrupt => new GuestEventFilter(GuestEventKinds.Interrupt, r.HasGuestEventFilter ? r.GuestEventFilter : null),
             GuestEventKind.Syscall => new GuestEventFilter(GuestEventKinds.Syscall, r.HasGuestEventFilter ? r.GuestEventFilter : null),
+            GuestEventKind.Sysret => new GuestEventFilter(GuestEventKinds.Sysret, r.HasGuestEventFilter ? r.GuestEventFilter : null),
             _ => throw new SessionException($"guest event kind {(int)r.GuestEvent} is unknown."),
         };
         if (guestEvent is not null && monitor is not null)
@@ -58,7 +59,7 @@ internal sealed partial class RequestDispatcher
         };
         if (guestEvent is not null && r.HasPort)
         {
-            throw new SessionException("a CPUID, exception, interrupt or SYSCALL event has no port.");
+            throw new SessionException("a CPUID, exception, interrupt, SYSCALL or SYSRET event has no port.");
         }
 
         if (r.HasPort && r.Port > ushort.MaxValue)

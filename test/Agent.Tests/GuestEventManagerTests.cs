@@ -48,6 +48,7 @@ public sealed class GuestEventManagerTests
     [TestCase(GuestEventKinds.Interrupt, 0x100UL, "external interrupts are vectors 20 to ff")]
     [TestCase(GuestEventKinds.Interrupt, null, "needs a vector")]
     [TestCase(GuestEventKinds.Cpuid, 0x1_0000_0000UL, "EAX is 0 to ffffffff")]
+    [TestCase(GuestEventKinds.Sysret, 0x3CUL, "!sysret takes no value")]
     [TestCase(GuestEventKinds.Exception | GuestEventKinds.Cpuid, 1UL, "is unknown")]
     public void Register_BadValue_RefusedAndNothingChanged(GuestEventKinds kind, ulong? value, string message)
     {

@@ -20,6 +20,7 @@ public sealed class GuestEventCommandTests
     [TestCase(GuestEventKind.Cpuid, "!cpuid")]
     [TestCase(GuestEventKind.Exception, "!exception")]
     [TestCase(GuestEventKind.Syscall, "!syscall")]
+    [TestCase(GuestEventKind.Sysret, "!sysret")]
     public void Parse_NoValue_AllOfTheKind_HyperDbgDefaults(GuestEventKind kind, string line)
     {
         EventRegistration r = Parse(kind, line);
@@ -35,9 +36,22 @@ public sealed class GuestEventCommandTests
     [TestCase(GuestEventKind.Interrupt, "!interrupt 0x20", 0x20UL)]
     [TestCase(GuestEventKind.Interrupt, "!interrupt ff", 0xFFUL)]
     [TestCase(GuestEventKind.Syscall, "!syscall 0n60", 0x3CUL)]
+    [TestCase(GuestEventKind.Syscall, "!syscall 0x55", 0x55UL)] // HyperDbg's own example
+    [TestCase(GuestEventKind.Syscall, "!syscall 55", 0x55UL)]
+    [TestCase(GuestEventKind.Syscall, "!syscall 0`0000003c", 0x3CUL)]
+    [TestCase(GuestEventKind.Syscall, "!syscall ffffffffffffffff", ulong.MaxValue)]
     public void Parse_Value_IsTheFilter(GuestEventKind kind, string line, ulong expected)
     {
         Assert.That(Parse(kind, line).GuestEventFilter, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Parse_Sysret_TakesTheOptionsOfSyscall()
+    {
+        EventRegistration r = Parse(GuestEventKind.Sysret, "!sysret pid 2 core 0 stage all script { printf(\"%llx\\n\", $context); }");
+
+        Assert.That((r.GuestEvent, r.HasGuestEventFilter, r.Pid, r.Core, r.Stage), Is.EqualTo((GuestEventKind.Sysret, false, 2u, 0u, EventStage.All)));
+        Assert.That(Parse(GuestEventKind.Sysret, "!sysret sc on").ShortCircuit, Is.True);
     }
 
     [Test]
@@ -57,6 +71,12 @@ public sealed class GuestEventCommandTests
     [TestCase(GuestEventKind.Cpuid, "!cpuid 100000000", "leaf '100000000' is invalid")]
     [TestCase(GuestEventKind.Syscall, "!syscall 1 2", "unknown parameter '2'")]
     [TestCase(GuestEventKind.Syscall, "!syscall frobnicate", "system call number 'frobnicate' is invalid")]
+    [TestCase(GuestEventKind.Syscall, "!syscall @rax", "system call number '@rax' is invalid: a number")]
+    [TestCase(GuestEventKind.Syscall, "!syscall 1+2", "system call number '1+2' is invalid: a number")]
+    [TestCase(GuestEventKind.Syscall, "!syscall 10000000000000000", "system call number '10000000000000000' is invalid: a number from 0 to ffffffffffffffff")]
+    [TestCase(GuestEventKind.Syscall, "!syscall 0x55 pid", "pid")]
+    [TestCase(GuestEventKind.Sysret, "!sysret 3c", "unknown parameter '3c'")]
+    [TestCase(GuestEventKind.Sysret, "!sysret pid 1 2", "unknown parameter '2'")]
     [TestCase(GuestEventKind.Cpuid, "!cpuid sc on stage post", "sc on cannot be used with stage post")]
     [TestCase(GuestEventKind.Exception, "!exception e stage sideways", "stage 'sideways' is invalid")]
     public void Parse_BadInput_ClearErrorWithTheSyntax(GuestEventKind kind, string line, string message)

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Text.RegularExpressions;
 using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Host.Tests;
@@ -77,6 +78,51 @@ public sealed class GuestEventCommandTests
         {
             File.Delete(image);
         }
+    }
+
+    [Test]
+    public void Sysret_OnTheDemo_HaltsAtTheKernelsSysretq_StepLandsInRing3_GuestEferKeepsSce_PostStageInRing3()
+    {
+        // The demo's kernel enters its processes and returns from their system calls with SYSRETQ; its processes call it
+        // with SYSCALL.
+        // (Broken in with 'pause', not --initial-break: a late initial-break notice can end the first 'g'.)
+        const string Where = "? printf(\"context=%llx rip=%llx cs=%x\\n\", $context, @rip, @cs);";
+        (int exit, string output, string error) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(2),
+            "--guest", "demo",
+            "-c", "pause",
+            "-c", "!sysret",
+            "-c", "g",
+            "-c", Where,
+            "-c", "r efer",
+            "-c", "t",
+            "-c", Where,
+            "-c", "events c 0",
+            "-c", "!sysret pid 2 stage post",
+            "-c", "g",
+            "-c", Where,
+            "-c", "r efer",
+            "-c", "? printf(\"pid=%x\\n\", $pid);",
+            "-c", "events c all",
+            "-c", "g");
+
+        Assert.That(exit, Is.Zero, output + error);
+        Match pre = Regex.Match(output, @"event 0x0 triggered \(pre, !sysret at 0x([0-9a-f]+)\)\n[0-9a-f]{8}`([0-9a-f]{8}) 48 0f 07[0-9a-f ]* sysretq\n");
+        Assert.That(pre.Success, Is.True, output);
+        Assert.That(Convert.ToUInt64(pre.Groups[1].Value, 16), Is.EqualTo(Convert.ToUInt64(pre.Groups[2].Value, 16)), "$context is the SYSRET's address");
+        MatchCollection where = Regex.Matches(output, @"context=([0-9a-f]+) rip=([0-9a-f]+) cs=([0-9a-f]+)\n");
+        Assert.That(where, Has.Count.EqualTo(3), output);
+        MatchCollection efer = Regex.Matches(output, @"efer=([0-9a-f]+)\n");
+        Assert.That(efer, Has.Count.EqualTo(2), output);
+        Assert.That(where[0].Groups[1].Value, Is.EqualTo(where[0].Groups[2].Value), "pre stage: RIP at the SYSRETQ");
+        Assert.That(where[0].Groups[3].Value, Is.EqualTo("8"), "in the kernel");
+        Assert.That(Convert.ToUInt64(efer[0].Groups[1].Value, 16) & 1, Is.EqualTo(1), "the guest's EFER.SCE, hidden from the engine only");
+        Assert.That(where[1].Groups[3].Value, Is.EqualTo("2b"), "'t' executed the SYSRETQ: ring 3, CS = STAR[63:48] + 16 | 3");
+        Assert.That(Convert.ToUInt64(where[1].Groups[2].Value, 16), Is.GreaterThanOrEqualTo(0x4000_0000), "at the user's code");
+        Assert.That(output, Does.Match(@"event 0x1 triggered \(post, !sysret at 0x[0-9a-f]+\)"), output);
+        Assert.That(where[2].Groups[3].Value, Is.EqualTo("2b"), "post stage: in ring 3");
+        Assert.That(Convert.ToUInt64(efer[1].Groups[1].Value, 16) & 1, Is.EqualTo(1));
+        Assert.That(output, Does.Contain("pid=2\n"), "the pid filter");
     }
 
     [Test]

@@ -59,6 +59,7 @@ public sealed class GuestEventExit
         GuestEventKinds.Cpuid => "cpuid",
         GuestEventKinds.Exception => "exception",
         GuestEventKinds.Interrupt => "interrupt",
-        _ => "syscall",
+        GuestEventKinds.Syscall => "syscall",
+        _ => "sysret",
     };
 }

@@ -6,7 +6,7 @@ namespace HyperDbgRemote.VmxDriver;
 /// <summary>
 /// The guest events other than I/O and memory accesses that the VM reports to <see cref="IVmExitHandler.OnGuestEvent"/>
 /// while <see cref="VirtualMachine.TrappedGuestEvents"/> asks for them (HyperDbg's <c>!cpuid</c>, <c>!exception</c>,
-/// <c>!interrupt</c> and <c>!syscall</c>).
+/// <c>!interrupt</c>, <c>!syscall</c> and <c>!sysret</c>).
 /// </summary>
 [Flags]
 public enum GuestEventKinds
@@ -28,4 +28,9 @@ public enum GuestEventKinds
     /// <summary>SYSCALL executed in 64-bit or compatibility mode (HyperDbg's EFER hook); the context is RAX, the system
     /// call number.</summary>
     Syscall = 8,
+
+    /// <summary>SYSRET executed (HyperDbg's EFER hook: while this kind is trapped, the engine's EFER.SCE is clear so that
+    /// SYSRET raises #UD, and the VM performs it; the guest still reads and writes its own EFER); the context is RIP, the
+    /// address of the SYSRET, as HyperDbg passes it.</summary>
+    Sysret = 16,
 }

@@ -98,6 +98,10 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public void ExceptionDelivered() => ExceptionsDelivered++;
 
+    public bool SyscallEnableHidden { get; private set; }
+
+    public void SetSyscallEnableHidden(bool hidden) => SyscallEnableHidden = hidden;
+
     /// <summary>The addresses and the single-step flag the model asked for last.</summary>
     public (ulong[] Addresses, bool EveryInstruction) InstructionHooks { get; private set; } = ([], false);
 

@@ -113,6 +113,18 @@ internal interface IExecutionContext : IDisposable
     void SetMonitorHooks(IReadOnlyList<(ulong Start, ulong End, MemoryAccessKinds Access)> data, IReadOnlyList<(ulong Start, ulong End)> execute);
 
     /// <summary>
+    /// Hides EFER.SCE from the engine (HyperDbg's EFER hook for <c>!sysret</c>): while hidden, the engine's own EFER has
+    /// SCE clear, so its SYSRET raises #UD (<see cref="IExecutionCallbacks.OnException"/>, vector 6) for the model to
+    /// perform, while <see cref="ReadRegister"/>, <see cref="WriteRegister"/>, <see cref="ReadMsr"/> and
+    /// <see cref="WriteMsr"/> of EFER read and write the guest's own value (SCE included). Showing it again puts the
+    /// guest's SCE back into the engine. Call it on the core's thread (from a callback or before <see cref="Run"/>).
+    /// </summary>
+    void SetSyscallEnableHidden(bool hidden);
+
+    /// <summary>True while <see cref="SetSyscallEnableHidden"/> hides EFER.SCE from the engine.</summary>
+    bool SyscallEnableHidden { get; }
+
+    /// <summary>
     /// After the model delivered an exception the engine raised (<see cref="IExecutionCallbacks.OnException"/>): the
     /// engine forgets it, so that the guest's next fault is not taken for a fault during delivery (#DF).
     /// </summary>

@@ -24,6 +24,7 @@ internal sealed class CoreDebug
     private int _appliedVersion = -1;
     private int _appliedMonitorVersion;
     private bool _appliedStepping;
+    private bool _appliedHideSce;
     private ulong? _skipAt;
     private bool _stepRequested;
     private bool _stepStarted;
@@ -45,6 +46,14 @@ internal sealed class CoreDebug
 
     /// <summary>Where the core's thread is: set by the callbacks that may halt.</summary>
     public DebugSite Site { get; set; }
+
+    /// <summary>True when the last instruction callback restarted the block (a halt, a step's end): the instruction has
+    /// not executed and the other hooks for it must not act.</summary>
+    public bool Restarted => _restarted;
+
+    /// <summary>True while the core's engine has EFER.SCE hidden and every instruction is called back (for RDMSR and
+    /// WRMSR of EFER, see <see cref="CoreTraps"/>).</summary>
+    public bool WatchesEfer => _appliedHideSce;
 
     /// <summary>True while a step (or a step over) was asked for and has not ended.</summary>
     public bool IsStepping => Volatile.Read(ref _stepRequested) || Volatile.Read(ref _runToActive);
@@ -214,7 +223,8 @@ internal sealed class CoreDebug
     {
         int version = _vm.CodeBreakpointVersion;
         bool stepping = Volatile.Read(ref _stepRequested);
-        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo || _vm.MonitorVersion != _appliedMonitorVersion;
+        bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo || _vm.MonitorVersion != _appliedMonitorVersion
+            || HideSce != _appliedHideSce;
         bool stepStarting = stepping && !_stepStarted;
         switch (site)
         {
@@ -281,22 +291,31 @@ internal sealed class CoreDebug
         }
     }
 
+    /// <summary>SYSRET is trapped and this core can run long-mode code (HyperDbg's EFER hook applies to it).</summary>
+    private bool HideSce => _core.Is64Bit && _vm.HidesSyscallEnable;
+
     private void ApplyHooks(int version, bool stepping)
     {
+        // Hiding EFER.SCE needs every instruction called back (RDMSR/WRMSR of EFER show the guest its own value), like
+        // stepping; the callbacks then also serve breakpoints and execute monitors.
+        bool hideSce = HideSce;
+        bool everyInstruction = stepping || hideSce;
         int monitorVersion = _vm.MonitorVersion;
-        if (monitorVersion != _appliedMonitorVersion || stepping != _appliedStepping)
+        if (monitorVersion != _appliedMonitorVersion || everyInstruction != (_appliedStepping || _appliedHideSce))
         {
             // While stepping, the unbounded hook calls back before every instruction: execute ranges would call twice.
             var (data, execute) = _vm.MonitorHooks();
-            _core.Context.SetMonitorHooks(data, stepping ? [] : execute);
+            _core.Context.SetMonitorHooks(data, everyInstruction ? [] : execute);
             _appliedMonitorVersion = monitorVersion;
         }
 
         ulong? runTo = CurrentRunTo;
         IReadOnlyCollection<ulong> breakpoints = _vm.InstructionHookSnapshot();
-        _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, stepping);
+        _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, everyInstruction);
+        _core.Context.SetSyscallEnableHidden(hideSce);
         _appliedVersion = version;
         _appliedStepping = stepping;
+        _appliedHideSce = hideSce;
         _appliedRunTo = runTo;
     }
 

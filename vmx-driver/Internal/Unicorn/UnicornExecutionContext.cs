@@ -17,6 +17,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 {
     private const uint MsrEfer = 0xC000_0080;
+    private const ulong EferSce = 1;
 
     private readonly int _coreIndex;
     private readonly UcEngine _engine;
@@ -34,6 +35,9 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     private readonly CodePageSet _codePages = new();
     private GCHandle _self;
     private bool _disposed;
+
+    /// <summary>The guest's EFER.SCE while <see cref="SyscallEnableHidden"/> (the engine's is clear then).</summary>
+    private ulong _guestSce;
 
     /// <exception cref="CpuEngineUnavailableException">No usable engine, or its calibration failed.</exception>
     public UnicornExecutionContext(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks)
@@ -176,6 +180,44 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     /// <inheritdoc/>
     public ulong ReadMsr(uint msr)
     {
+        if (msr == MsrEfer && SyscallEnableHidden)
+        {
+            return (ReadEngineMsr(MsrEfer) & ~EferSce) | _guestSce;
+        }
+
+        return ReadEngineMsr(msr);
+    }
+
+    /// <inheritdoc/>
+    public void WriteMsr(uint msr, ulong value)
+    {
+        if (msr == MsrEfer && SyscallEnableHidden)
+        {
+            _guestSce = value & EferSce;
+            value &= ~EferSce;
+        }
+
+        WriteEngineMsr(msr, value);
+    }
+
+    /// <inheritdoc/>
+    public bool SyscallEnableHidden { get; private set; }
+
+    /// <inheritdoc/>
+    public void SetSyscallEnableHidden(bool hidden)
+    {
+        if (hidden == SyscallEnableHidden)
+        {
+            return;
+        }
+
+        ulong efer = ReadMsr(MsrEfer);
+        SyscallEnableHidden = hidden;
+        WriteMsr(MsrEfer, efer);
+    }
+
+    private ulong ReadEngineMsr(uint msr)
+    {
         // uc_x86_msr: u32 rid; u64 value.
         byte* buf = stackalloc byte[16];
         new Span<byte>(buf, 16).Clear();
@@ -184,8 +226,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         return *(ulong*)(buf + 8);
     }
 
-    /// <inheritdoc/>
-    public void WriteMsr(uint msr, ulong value)
+    private void WriteEngineMsr(uint msr, ulong value)
     {
         byte* buf = stackalloc byte[16];
         new Span<byte>(buf, 16).Clear();
