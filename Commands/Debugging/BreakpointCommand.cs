@@ -34,7 +34,12 @@ internal sealed class BreakpointCommand : IDebuggerCommand
         (BreakpointRequest request, string address) = Parse(arguments);
         _ = await context.RequireHaltAsync().ConfigureAwait(false);
         request.Address = await AddressParser.ParseAsync(context, address).ConfigureAwait(false);
-        _ = await BreakpointRequests.SendAsync(context, request).ConfigureAwait(false);
+        BreakpointResponse response = await BreakpointRequests.SendAsync(context, request).ConfigureAwait(false);
+        if (response.Message.Length > 0)
+        {
+            // Set, but no page maps the address now (a pending breakpoint): say so, a typo would never be hit.
+            context.Output.Line(response.Message);
+        }
     }
 
     /// <summary>A SET request's options and the address text (resolved by <see cref="RunAsync"/>); every mistake in

@@ -32,9 +32,9 @@ internal sealed partial class GdbConnection
                 {
                     Vcpu c = _session.Core(_core);
                     var sb = new StringBuilder();
-                    for (int i = 0; i < GdbRegisters.Layout.Count; i++)
+                    for (int i = 0; i < _registers.Layout.Count; i++)
                     {
-                        sb.Append(Hex(GdbRegisters.Read(c, i)));
+                        sb.Append(Hex(_registers.Read(c, i)));
                     }
 
                     return sb.ToString();
@@ -42,7 +42,7 @@ internal sealed partial class GdbConnection
             case 'G':
                 {
                     byte[] all = ParseHex(p.AsSpan(1));
-                    int expected = GdbRegisters.Layout.Sum(e => e.Bytes);
+                    int expected = _registers.Layout.Sum(e => e.Bytes);
                     if (all.Length != expected)
                     {
                         return Error($"G carries {all.Length} bytes; the registers take {expected}");
@@ -52,10 +52,10 @@ internal sealed partial class GdbConnection
                     {
                         Vcpu c = _session.Core(_core);
                         int offset = 0;
-                        for (int i = 0; i < GdbRegisters.Layout.Count; i++)
+                        for (int i = 0; i < _registers.Layout.Count; i++)
                         {
-                            int size = GdbRegisters.Layout[i].Bytes;
-                            GdbRegisters.Write(c, i, all.AsSpan(offset, size));
+                            int size = _registers.Layout[i].Bytes;
+                            _registers.Write(c, i, all.AsSpan(offset, size));
                             offset += size;
                         }
 
@@ -66,7 +66,7 @@ internal sealed partial class GdbConnection
             case 'p':
                 {
                     int n = RegisterNumber(p.AsSpan(1));
-                    return Halted("reading registers", () => Hex(GdbRegisters.Read(_session.Core(_core), n)));
+                    return Halted("reading registers", () => Hex(_registers.Read(_session.Core(_core), n)));
                 }
 
             case 'P':
@@ -79,14 +79,14 @@ internal sealed partial class GdbConnection
 
                     int n = RegisterNumber(p.AsSpan(1, eq - 1));
                     byte[] value = ParseHex(p.AsSpan(eq + 1));
-                    if (value.Length != GdbRegisters.Layout[n].Bytes)
+                    if (value.Length != _registers.Layout[n].Bytes)
                     {
-                        return Error($"register {GdbRegisters.Layout[n].Name} takes {GdbRegisters.Layout[n].Bytes} bytes, not {value.Length}");
+                        return Error($"register {_registers.Layout[n].Name} takes {_registers.Layout[n].Bytes} bytes, not {value.Length}");
                     }
 
                     return Halted("writing registers", () =>
                     {
-                        GdbRegisters.Write(_session.Core(_core), n, value);
+                        _registers.Write(_session.Core(_core), n, value);
                         return "OK";
                     });
                 }
@@ -346,7 +346,14 @@ internal sealed partial class GdbConnection
             }
 
             (ulong offset, int length) = AddressLength(parts[1]);
-            string xml = GdbRegisters.TargetXml;
+            if (offset == 0)
+            {
+                // gdb reads the description once, when it connects: the layout follows the halted core's mode then and
+                // stays for the connection (a running guest gets the 64-bit one).
+                _registers = ChooseRegisters();
+            }
+
+            string xml = _registers.TargetXml;
             if (offset >= (ulong)xml.Length)
             {
                 return "l";
@@ -390,16 +397,30 @@ internal sealed partial class GdbConnection
 
     private string Halted(string what, Func<string> action) => _session.WhileHalted(what, action);
 
+    /// <summary>The register layout for the current core's code: amd64 for 64-bit code and while the guest runs, i386 for
+    /// 32-bit code, i386's registers with the architecture i8086 for 16-bit code (real mode).</summary>
+    private GdbRegisters ChooseRegisters()
+    {
+        try
+        {
+            return _session.WhileHalted("reading the core's mode", () => GdbRegisters.ForBitness(_session.Core(_core).CodeBitness()));
+        }
+        catch (SessionException)
+        {
+            return GdbRegisters.Amd64;
+        }
+    }
+
     private int CoreOf(long thread) =>
         thread >= 1 && thread <= _session.Vm.Cores.Count ? (int)thread - 1 : throw new ArgumentException($"thread {thread:x} does not exist (threads 1 to {_session.Vm.Cores.Count:x}, one per core)");
 
     private static long ParseThread(ReadOnlySpan<char> text) =>
         text is "-1" ? -1 : (long)ParseNumber(text);
 
-    private static int RegisterNumber(ReadOnlySpan<char> text)
+    private int RegisterNumber(ReadOnlySpan<char> text)
     {
         ulong n = ParseNumber(text);
-        return n < (ulong)GdbRegisters.Layout.Count ? (int)n : throw new ArgumentException($"register {n:x} does not exist (0 to {GdbRegisters.Layout.Count - 1:x})");
+        return n < (ulong)_registers.Layout.Count ? (int)n : throw new ArgumentException($"register {n:x} does not exist (0 to {_registers.Layout.Count - 1:x})");
     }
 
     private static (ulong Address, int Length) AddressLength(ReadOnlySpan<char> text)

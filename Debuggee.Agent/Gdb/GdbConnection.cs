@@ -41,6 +41,7 @@ internal sealed partial class GdbConnection
     private readonly Dictionary<(char Type, ulong Address, ulong Length), MemoryMonitor> _watchpoints = [];
     private byte[] _lastReply = [];
     private int _core;
+    private GdbRegisters _registers = GdbRegisters.Amd64;
     private bool _errorMessages;
     private bool _done;
 

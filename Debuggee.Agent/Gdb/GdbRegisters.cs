@@ -8,12 +8,17 @@ using HyperDbgRemote.VmxDriver;
 namespace HyperDbgRemote.Agent.Gdb;
 
 /// <summary>
-/// gdb's amd64 register layout (gdb's <c>features/i386/64bit-core.xml</c>, <c>64bit-sse.xml</c>,
-/// <c>64bit-segments.xml</c>; the order QEMU's gdbstub uses) mapped onto the agent's one register table: a general
-/// register's value is read and written through <see cref="RegisterNames"/> by its name there. The x87 registers and
-/// mxcsr, which the engine does not expose, read as 0 and ignore writes.
+/// gdb's register layouts mapped onto the agent's one register table: a general register's value is read and written
+/// through <see cref="RegisterNames"/> by its name there. <see cref="Amd64"/> is gdb's amd64 layout
+/// (<c>features/i386/64bit-core.xml</c>, <c>64bit-sse.xml</c>, <c>64bit-segments.xml</c>; the order QEMU's
+/// qemu-system-x86_64 gdbstub uses); <see cref="I386"/> is gdb's i386 layout (<c>32bit-core.xml</c>,
+/// <c>32bit-sse.xml</c>: eax, ecx, edx, ebx, esp, ebp, esi, edi, eip, eflags, cs to gs, the x87 registers, xmm0 to
+/// xmm7, mxcsr; the registers of QEMU's qemu-system-i386 description without its control registers), served while
+/// the core runs 32-bit code, and as <see cref="I8086"/> while it runs 16-bit code. The x87 registers and mxcsr, which the engine does not expose, read
+/// as 0 and ignore writes. A register narrower than the one it maps onto (eax on rax, eflags on rflags) writes only
+/// its own bits.
 /// </summary>
-internal static class GdbRegisters
+internal sealed class GdbRegisters
 {
     /// <summary>One register of the layout: its gdb name, width in bytes, gdb type and feature, and where it lives (a
     /// name in <see cref="RegisterNames"/>, "xmmN", or null for none).</summary>
@@ -23,10 +28,57 @@ internal static class GdbRegisters
     private const string Sse = "org.gnu.gdb.i386.sse";
     private const string Segments = "org.gnu.gdb.i386.segments";
 
-    /// <summary>The layout, in gdb's register-number order.</summary>
-    public static IReadOnlyList<Entry> Layout { get; } = Build();
+    private GdbRegisters(string architecture, List<Entry> layout)
+    {
+        Architecture = architecture;
+        Layout = layout;
+        TargetXml = BuildXml(architecture, layout);
+    }
 
-    private static List<Entry> Build()
+    /// <summary>The 64-bit layout (architecture i386:x86-64), for a core in long mode.</summary>
+    public static GdbRegisters Amd64 { get; } = new("i386:x86-64", BuildAmd64());
+
+    /// <summary>The 32-bit layout (architecture i386), for a core in real mode or 32-bit protected mode.</summary>
+    public static GdbRegisters I386 { get; } = new("i386", BuildI386());
+
+    /// <summary>
+    /// The 32-bit layout with the architecture i8086, for a core executing 16-bit code (real mode, or a 16-bit code
+    /// segment): gdb then decodes 16-bit instructions. QEMU serves i386 there and gdb ignores a later
+    /// <c>set architecture i8086</c> for disassembly (measured with Debian's gdb 13.1 against this stub serving i386: <c>x/i</c> stayed 32-bit).
+    /// </summary>
+    public static GdbRegisters I8086 { get; } = new("i8086", BuildI386());
+
+    /// <summary>The layout for a core executing code of <paramref name="bitness"/> bits (16, 32 or 64).</summary>
+    public static GdbRegisters ForBitness(int bitness) => bitness switch
+    {
+        64 => Amd64,
+        32 => I386,
+        _ => I8086,
+    };
+
+    /// <summary>The target description's architecture.</summary>
+    public string Architecture { get; }
+
+    /// <summary>The layout, in gdb's register-number order.</summary>
+    public IReadOnlyList<Entry> Layout { get; }
+
+    /// <summary>The target description gdb reads through <c>qXfer:features:read:target.xml</c>.</summary>
+    public string TargetXml { get; }
+
+    private static void AddX87(List<Entry> list)
+    {
+        for (int i = 0; i < 8; i++)
+        {
+            list.Add(new Entry($"st{i}", 10, "i387_ext", Core, null));
+        }
+
+        foreach (string f in (string[])["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"])
+        {
+            list.Add(new Entry(f, 4, "int", Core, null));
+        }
+    }
+
+    private static List<Entry> BuildAmd64()
     {
         var list = new List<Entry>();
         foreach (string r in (string[])["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"])
@@ -41,16 +93,7 @@ internal static class GdbRegisters
             list.Add(new Entry(s, 4, "int32", Core, s));
         }
 
-        for (int i = 0; i < 8; i++)
-        {
-            list.Add(new Entry($"st{i}", 10, "i387_ext", Core, null));
-        }
-
-        foreach (string f in (string[])["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"])
-        {
-            list.Add(new Entry(f, 4, "int", Core, null));
-        }
-
+        AddX87(list);
         for (int i = 0; i < Vcpu.XmmRegisterCount; i++)
         {
             list.Add(new Entry($"xmm{i}", 16, "vec128", Sse, $"xmm{i}"));
@@ -62,17 +105,39 @@ internal static class GdbRegisters
         return list;
     }
 
-    /// <summary>The target description gdb reads through <c>qXfer:features:read:target.xml</c>.</summary>
-    public static string TargetXml { get; } = BuildXml();
+    private static List<Entry> BuildI386()
+    {
+        var list = new List<Entry>();
+        foreach (string r in (string[])["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"])
+        {
+            list.Add(new Entry("e" + r, 4, r is "bp" or "sp" ? "data_ptr" : "int32", Core, "r" + r));
+        }
 
-    private static string BuildXml()
+        list.Add(new Entry("eip", 4, "code_ptr", Core, "rip"));
+        list.Add(new Entry("eflags", 4, "int32", Core, "rflags"));
+        foreach (string s in (string[])["cs", "ss", "ds", "es", "fs", "gs"])
+        {
+            list.Add(new Entry(s, 4, "int32", Core, s));
+        }
+
+        AddX87(list);
+        for (int i = 0; i < 8; i++)
+        {
+            list.Add(new Entry($"xmm{i}", 16, "vec128", Sse, $"xmm{i}"));
+        }
+
+        list.Add(new Entry("mxcsr", 4, "int32", Sse, null));
+        return list;
+    }
+
+    private static string BuildXml(string architecture, List<Entry> layout)
     {
         var xml = new StringBuilder();
-        xml.Append("<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target><architecture>i386:x86-64</architecture>");
+        xml.Append("<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\"><target><architecture>").Append(architecture).Append("</architecture>");
         string? feature = null;
-        for (int n = 0; n < Layout.Count; n++)
+        for (int n = 0; n < layout.Count; n++)
         {
-            Entry e = Layout[n];
+            Entry e = layout[n];
             if (e.Feature != feature)
             {
                 if (feature is not null)
@@ -103,7 +168,7 @@ internal static class GdbRegisters
     }
 
     /// <summary>Reads register <paramref name="number"/> of a halted core as little-endian bytes.</summary>
-    public static byte[] Read(Vcpu core, int number)
+    public byte[] Read(Vcpu core, int number)
     {
         Entry e = Layout[number];
         byte[] bytes = new byte[e.Bytes];
@@ -130,7 +195,7 @@ internal static class GdbRegisters
     }
 
     /// <summary>Writes register <paramref name="number"/> of a halted core from little-endian bytes (exactly its width).</summary>
-    public static void Write(Vcpu core, int number, ReadOnlySpan<byte> bytes)
+    public void Write(Vcpu core, int number, ReadOnlySpan<byte> bytes)
     {
         Entry e = Layout[number];
         if (e.Source is null)
@@ -151,7 +216,14 @@ internal static class GdbRegisters
             value = (value << 8) | bytes[i];
         }
 
-        if (RegisterNames.Read(core, e.Source) != value)
+        ulong old = RegisterNames.Read(core, e.Source);
+        if (e.Bytes < 8)
+        {
+            ulong mask = (1UL << (8 * e.Bytes)) - 1;
+            value = (old & ~mask) | value;
+        }
+
+        if (old != value)
         {
             RegisterNames.Write(core, e.Source, value);
         }

@@ -95,11 +95,16 @@ internal sealed class BreakpointTable
     /// <summary>Sets a breakpoint at a canonical linear address (halted only); its id.</summary>
     /// <exception cref="SessionException">Not halted, not canonical, one already there, a core that does not exist, or
     /// the limit is reached.</exception>
-    public int Set(ulong address, CancellationToken cancellationToken = default) => Set(address, BreakpointOptions.None, cancellationToken);
+    public int Set(ulong address, CancellationToken cancellationToken = default) => Set(address, BreakpointOptions.None, cancellationToken).Id;
 
-    /// <summary>Sets a breakpoint with filters and a script (see <see cref="BreakpointOptions"/>).</summary>
+    /// <summary>
+    /// Sets a breakpoint with filters and a script (see <see cref="BreakpointOptions"/>): its id, and the reason it is
+    /// pending (null when the halted core's paging maps the address now). A breakpoint at an address no page maps now is
+    /// set all the same, as gdb's pending breakpoints: the engine's hook is on the linear address, so it is hit once
+    /// code there runs (a kernel not yet at its virtual address at the initial break, a process not yet started).
+    /// </summary>
     /// <exception cref="SessionException">As <see cref="Set(ulong, CancellationToken)"/>.</exception>
-    public int Set(ulong address, BreakpointOptions options, CancellationToken cancellationToken = default) => _session.WhileHalted("setting a breakpoint", () =>
+    public (int Id, string? Pending) Set(ulong address, BreakpointOptions options, CancellationToken cancellationToken = default) => _session.WhileHalted("setting a breakpoint", () =>
     {
         ArgumentNullException.ThrowIfNull(options);
         CheckCanonical(address);
@@ -120,11 +125,11 @@ internal sealed class BreakpointTable
                 throw new SessionException($"{_byId.Count} breakpoints are set; the limit is {_session.Limits.MaxBreakpoints} (clear some with 'bc').", Status.LimitExceeded);
             }
 
-            CheckMapped(address);
+            string? pending = Unmapped(address);
             _session.BreakpointOwners.Acquire(address);
             int id = ++_lastId;
             _byId[id] = new Breakpoint(id, address, Enabled: true, Hits: 0) { Options = options };
-            return id;
+            return (id, pending is null ? null : $"breakpoint 0x{id:x} is pending: {pending}; it is hit when code there runs.");
         }
     }, cancellationToken);
 
@@ -186,15 +191,13 @@ internal sealed class BreakpointTable
         }
     }
 
-    /// <summary>Refuses an address the halted core's paging does not map (no instruction can be fetched there now).</summary>
-    private void CheckMapped(ulong address)
+    /// <summary>Why no instruction can be fetched at <paramref name="address"/> now (the halted core's paging does not
+    /// map it), or null when one can.</summary>
+    private string? Unmapped(ulong address)
     {
         Vcpu core = _session.Vm.CurrentHalt?.Core ?? _session.Core(0);
         Span<byte> one = stackalloc byte[1];
-        if (core.ReadVirtual(address, one) != 1)
-        {
-            throw new SessionException($"{address:x} is not mapped (core {core.Index:x}'s page tables): no instruction can be fetched there.", Status.InvalidArgument);
-        }
+        return core.ReadVirtual(address, one) == 1 ? null : $"{address:x} is not mapped now (core {core.Index:x}'s page tables)";
     }
 
     /// <summary>Refuses a non-canonical address (bits 63:47 not all equal): no instruction can be fetched there.</summary>

@@ -19,8 +19,13 @@ internal sealed partial class RequestDispatcher
         switch (request.Action)
         {
             case BreakpointAction.Set:
-                response.BreakpointId = (uint)_session.Breakpoints.Set(request.Address, Options(request, cancellationToken), cancellationToken);
-                break;
+                {
+                    (int newId, string? pending) = _session.Breakpoints.Set(request.Address, Options(request, cancellationToken), cancellationToken);
+                    response.BreakpointId = (uint)newId;
+                    response.Message = pending ?? string.Empty;
+                    break;
+                }
+
             case BreakpointAction.List:
                 response.Breakpoints.Add(_session.Breakpoints.List().Select(Info));
                 break;

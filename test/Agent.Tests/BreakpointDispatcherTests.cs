@@ -148,7 +148,7 @@ public sealed class BreakpointDispatcherTests
     }
 
     [Test]
-    public async Task Set_UnmappedAddress_IsRefusedAndNothingIsSet()
+    public async Task Set_UnmappedAddress_IsSetAsPendingAndSaysSo()
     {
         // Arrange: the demo maps its first GiBs by identity; 0x7f00_0000_0000 is canonical but not mapped
         using DebuggeeSession session = Create();
@@ -157,11 +157,13 @@ public sealed class BreakpointDispatcherTests
 
         // Act
         BreakpointResponse r = Bp(d, BreakpointAction.Set, 0x7f00_0000_0000);
+        BreakpointResponse mapped = Bp(d, BreakpointAction.Set, PrintName);
 
-        // Assert
-        Assert.That((r.Status, r.Message), Is.EqualTo((Status.InvalidArgument, "7f0000000000 is not mapped (core 0's page tables): no instruction can be fetched there.")));
-        Assert.That(Bp(d, BreakpointAction.List).Breakpoints, Is.Empty);
-        Assert.That(session.Vm.CodeBreakpoints, Is.Empty);
+        // Assert: set (as gdb's pending breakpoints), with the reason; a mapped address gets no message
+        Assert.That((r.Status, r.BreakpointId, r.Message), Is.EqualTo((Status.Ok, 1u, "breakpoint 0x1 is pending: 7f0000000000 is not mapped now (core 0's page tables); it is hit when code there runs.")));
+        Assert.That((mapped.Status, mapped.Message), Is.EqualTo((Status.Ok, string.Empty)));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => b.Address), Is.EqualTo(new[] { 0x7f00_0000_0000UL, PrintName }));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName, 0x7f00_0000_0000UL }));
     }
 
     [Test]

@@ -29,10 +29,12 @@ public sealed partial class GdbEndToEndTests
     }
 
     /// <summary>Runs gdb in batch mode on a pseudo-terminal (so its output is not held in a buffer); with
-    /// <paramref name="interruptAfter"/>, sends gdb SIGINT once its remote log shows that packet sent.</summary>
-    private static string RunGdb(int port, string[] commands, string? interruptAfter = null)
+    /// <paramref name="interruptAfter"/>, sends gdb SIGINT once its remote log shows that packet sent. The architecture is
+    /// set before connecting unless <paramref name="architecture"/> is null (then the target description decides).</summary>
+    private static string RunGdb(int port, string[] commands, string? interruptAfter = null, string? architecture = "i386:x86-64")
     {
-        string args = string.Join(", ", new[] { "-batch", "-nx", "-ex", "set architecture i386:x86-64", "-ex", $"target remote 127.0.0.1:{port}" }
+        string[] setArchitecture = architecture is null ? [] : ["-ex", $"set architecture {architecture}"];
+        string args = string.Join(", ", new[] { "-batch", "-nx" }.Concat(setArchitecture).Concat(["-ex", $"target remote 127.0.0.1:{port}"])
             .Concat(commands.SelectMany(c => new[] { "-ex", c })).Select(a => "'" + a.Replace("'", "\\'", StringComparison.Ordinal) + "'"));
         string trigger = interruptAfter is null ? "None" : "b'" + interruptAfter + "'";
         return RunPython($$"""

@@ -141,6 +141,36 @@ public sealed class ExternalInterruptTests
     }
 
     [Test]
+    public void Intr_PendingLongWhileIfIsClear_TakenWithinTheLongestPollAfterSti()
+    {
+        // Arrange: IRQ 3 is raised, then 1,000,000 blocks run with IF=0, so the core's looks at IF have backed off to
+        // their longest wait; after STI each block of the wait loop counts itself in RBX until the handler runs.
+        using TestVm t = Irq3Guest(a =>
+        {
+            Label loop = a.CreateLabel();
+            Label wait = a.CreateLabel();
+            a.@out(SignalPort, al);
+            a.mov(ecx, 1_000_000);
+            a.Label(ref loop);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.xor(ebx, ebx);
+            a.sti();
+            a.Label(ref wait);
+            a.inc(rbx);
+            a.cmp(__byte_ptr[Flag], 0);
+            a.je(wait);
+        });
+
+        // Act
+        t.Run();
+
+        // Assert: taken, and no later than the longest wait between two looks (one block of slack for the STI's own).
+        Assert.That(t.Devices.BochsPort.Output.Text(), Is.EqualTo("IB"));
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Rbx), Is.InRange(1UL, (ulong)Internal.Execution.ExternalInterrupts.IfClearPollMaxBlocks + 1));
+    }
+
+    [Test]
     public void Intr_TwoRequests_TheIrqOfHigherPriorityFirst_TheOtherAfterItsEoi()
     {
         // Arrange: IRQ 5 and IRQ 3 are raised together while IF=0; IRQ 3 has the higher priority. Each INTA

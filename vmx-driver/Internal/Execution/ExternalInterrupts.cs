@@ -16,8 +16,9 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// The engine checks nothing itself, so the core looks at INTR at translation-block boundaries: a rising INTR raises the
 /// core's attention (its native block hook then calls the slow path); a core running with no request pending pays
 /// nothing. While INTR is asserted in a shadow the core looks again at the next boundary (the engine ends a block after
-/// STI, MOV SS and POP SS); while IF is clear, every <see cref="IfClearPollBlocks"/> blocks. A core in HLT with IF set
-/// sleeps until INTR rises and is woken by it (see <see cref="VirtualMachine"/>).
+/// STI, MOV SS and POP SS); while IF is clear, after <see cref="IfClearPollBlocks"/> blocks, then after twice as many
+/// each time IF is still clear, up to <see cref="IfClearPollMaxBlocks"/>. A core in HLT with IF set sleeps until INTR
+/// rises and is woken by it (see <see cref="VirtualMachine"/>).
 /// </remarks>
 internal sealed class ExternalInterrupts
 {
@@ -29,6 +30,7 @@ internal sealed class ExternalInterrupts
     private IInterruptController? _controller;
     private long _taken;
     private bool _deferredForShadow;
+    private int _ifClearPoll = IfClearPollBlocks;
 
     public ExternalInterrupts(Vcpu core, EventDelivery events)
     {
@@ -67,19 +69,25 @@ internal sealed class ExternalInterrupts
     /// <summary>
     /// At a block boundary, before the block at the linear <paramref name="address"/> runs: takes INTR if the core can.
     /// Returns in how many blocks to look again while INTR stays asserted: 0 when nothing is pending, 1 in a shadow or
-    /// after taking one (the next boundary), <see cref="IfClearPollBlocks"/> while IF is clear.
+    /// after taking one (the next boundary), while IF is clear <see cref="IfClearPollBlocks"/> and twice as many at
+    /// each look that finds IF still clear, up to <see cref="IfClearPollMaxBlocks"/>.
     /// </summary>
     public int OnBlockBoundary(ulong address)
     {
         if (_controller is not { HasPendingInterrupt: true } controller)
         {
+            _ifClearPoll = IfClearPollBlocks;
             return 0;
         }
 
         if ((_core.ReadRegister(GuestRegister.Rflags) & FlagIf) == 0)
         {
-            return IfClearPollBlocks;
+            int poll = _ifClearPoll;
+            _ifClearPoll = Math.Min(poll * 2, IfClearPollMaxBlocks);
+            return poll;
         }
+
+        _ifClearPoll = IfClearPollBlocks;
 
         // A shadow lasts one instruction: having deferred once, a block (which holds that instruction) has run since.
         // Deferring only once also keeps a loop whose head follows an STI from deferring for ever.
@@ -96,12 +104,21 @@ internal sealed class ExternalInterrupts
     }
 
     /// <summary>
-    /// While INTR is asserted and IF is clear, blocks between two looks at IF. Looking at every block would tax a guest
-    /// that runs long with interrupts off (a firmware that never enables them, with the PIT's IRQ 0 pending) by a
+    /// While INTR is asserted and IF is clear, blocks before the first look at IF again. Looking at every block would tax
+    /// a guest that runs long with interrupts off (a firmware that never enables them, with the PIT's IRQ 0 pending) by a
     /// register read per block; this delays an interrupt after STI/POPF/IRET by at most this many blocks, as if it had
     /// been requested that much later. A rising INTR is looked at on the next boundary.
     /// </summary>
     public const int IfClearPollBlocks = 64;
+
+    /// <summary>
+    /// The longest wait between two looks at IF (the wait doubles from <see cref="IfClearPollBlocks"/> at each look that
+    /// finds IF still clear). Each look is a call out of the engine into managed code (about 0.1 µs); at every 64
+    /// blocks it cost a tight loop a third of its speed (bench <c>bp.idle_cost_vs_none</c>, docs/BENCHMARKS.md). With the
+    /// doubling, an interrupt comes after STI at most 64 blocks later than it had already waited with IF clear (a short
+    /// interrupts-off section, a spinlock's, stays close to the fixed 64), and never more than this many blocks late.
+    /// </summary>
+    public const int IfClearPollMaxBlocks = 4096;
 
     /// <summary>After HLT (<paramref name="address"/> is the instruction after it): takes INTR if the core can. False
     /// when it cannot (the core sleeps on).</summary>
