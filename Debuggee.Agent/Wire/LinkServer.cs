@@ -234,7 +234,7 @@ internal sealed class LinkServer : IAsyncDisposable
                         return;
                     }
 
-                    Log.Warning("{Transport}: break-in from a peer that has not sent its handshake: ignored", transport.Description);
+                    Log.Warning("{Transport}: break-in from a peer that has not completed its handshake: ignored", transport.Description);
                     return;
                 }
             }
