@@ -42,8 +42,9 @@ public sealed partial class VirtualMachine
 
     /// <summary>
     /// Single-steps <paramref name="core"/> from a halt: only that core runs, it executes one instruction and the VM
-    /// halts again (<see cref="HaltReason.Step"/>) before the next; the other cores stay where they are. A halt for
-    /// another reason meanwhile (an event on the stepped instruction) ends the step. False when the VM is not halted.
+    /// halts again (<see cref="HaltReason.Step"/>) before the next; the other cores stay where they are, and guest time
+    /// stands still. A halt for another reason meanwhile (an event on the stepped instruction) ends the step. False when
+    /// the VM is not halted.
     /// </summary>
     /// <exception cref="InvalidOperationException">The core sleeps in HLT: it has no instruction to execute until an
     /// interrupt wakes it.</exception>
@@ -75,8 +76,9 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// Steps <paramref name="core"/> over the instruction at RIP from a halt (a call, INT n or a REP string
     /// instruction): only that core runs, until it reaches <paramref name="nextInstruction"/> (linear) with RSP at or
-    /// above its value now, and the VM halts there (<see cref="HaltReason.Step"/>). A breakpoint or an event on the
-    /// way, or HLT, ends it as it ends a step. False when the VM is not halted.
+    /// above its value now, and the VM halts there (<see cref="HaltReason.Step"/>). Guest time runs meanwhile (timer
+    /// interrupts arrive). A breakpoint or an event on the way, or HLT, ends it as it ends a step. False when the VM is
+    /// not halted.
     /// </summary>
     /// <exception cref="InvalidOperationException">The core sleeps in HLT.</exception>
     public bool StepOver(Vcpu core, ulong nextInstruction)
@@ -98,6 +100,7 @@ public sealed partial class VirtualMachine
             core.Debug.RequestRunTo(nextInstruction, core.ReadRegister(GuestRegister.Rsp));
             _batonOwner = core.Index;
             _halted = false;
+            SetClockFrozenLocked(false); // what it steps over runs in guest time (a call may wait for the timer)
             _haltInfo = null;
             Monitor.PulseAll(_gate);
             return true;

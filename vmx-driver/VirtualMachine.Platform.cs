@@ -9,6 +9,7 @@ namespace HyperDbgRemote.VmxDriver;
 public sealed partial class VirtualMachine
 {
     private VirtualClock? _clock;
+    private bool _clockFrozen;
 
     /// <summary>
     /// The guest's time base (the PIT and the RTC), or null. While the VM is halted (a debugger's break, an initial
@@ -40,6 +41,7 @@ public sealed partial class VirtualMachine
             if (_halted)
             {
                 clock.Freeze();
+                _clockFrozen = true;
             }
         }
 
@@ -63,22 +65,30 @@ public sealed partial class VirtualMachine
     /// <summary>Sets the halted state and freezes or thaws guest time with it. Under <c>_gate</c>.</summary>
     private void SetHaltedLocked(bool halted)
     {
-        if (halted == _halted)
+        _halted = halted;
+        SetClockFrozenLocked(halted);
+    }
+
+    /// <summary>
+    /// Freezes or thaws guest time, once per change: a step leaves the VM halted-then-running without a resume (a
+    /// single step with time frozen, a step over with time running), and the halt that ends it must not freeze the clock
+    /// a second time, or the next resume would leave it frozen for good. Under <c>_gate</c>.
+    /// </summary>
+    private void SetClockFrozenLocked(bool frozen)
+    {
+        if (frozen == _clockFrozen || _clock is not VirtualClock clock)
         {
             return;
         }
 
-        _halted = halted;
-        if (_clock is VirtualClock clock)
+        _clockFrozen = frozen;
+        if (frozen)
         {
-            if (halted)
-            {
-                clock.Freeze();
-            }
-            else
-            {
-                clock.Thaw();
-            }
+            clock.Freeze();
+        }
+        else
+        {
+            clock.Thaw();
         }
     }
 

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Collections.Concurrent;
 using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver.Devices;
 using Iced.Intel;
@@ -309,5 +310,50 @@ public sealed class ExternalInterruptTests
         Assert.That(afterMinute, Is.EqualTo(beforeHalt), "the halted minute did not pass for the guest");
         Assert.That(frozenAfterResume, Is.False);
         Assert.That(afterResume, Is.EqualTo(beforeHalt + 1_000_000_000), "time runs again from where it stood");
+    }
+
+    [Test]
+    public void GuestTime_AfterAStepAndAStepOver_RunsAgainOnResume()
+    {
+        // Arrange: a fake host clock; a loop with a call to step over; the VM halted at its initial break.
+        var host = new FakeTimeProvider();
+        using TestVm t = TestVm.Create64(
+            a =>
+            {
+                Label loop = a.CreateLabel(), function = a.CreateLabel();
+                a.Label(ref loop);
+                a.nop();
+                a.call(function);
+                a.jmp(loop);
+                a.Label(ref function);
+                a.ret();
+                return [];
+            },
+            out _,
+            host);
+        VirtualClock clock = t.Vm.Clock!;
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        t.Vm.Halted += (_, h) => halts.Add(h);
+        t.Vm.Start(initialBreak: true);
+        Assert.That(halts.TryTake(out _, TimeSpan.FromMinutes(1)), Is.True, "the initial break");
+        Vcpu core = t.Vm.Cores[0];
+
+        // Act: a single step over the NOP (time stands still), a step over the call (time runs), then a resume.
+        Assert.That(t.Vm.Step(core), Is.True);
+        Assert.That(halts.TryTake(out VmHaltInfo? stepped, TimeSpan.FromMinutes(1)) && stepped!.Reason == HaltReason.Step, Is.True);
+        ulong call = core.ReadRegister(GuestRegister.Rip);
+        Assert.That(t.Vm.StepOver(core, call + 5), Is.True);
+        Assert.That(halts.TryTake(out VmHaltInfo? over, TimeSpan.FromMinutes(1)) && over!.Reason == HaltReason.Step, Is.True);
+        bool frozenAtTheHalt = clock.IsFrozen;
+        long atTheHalt = clock.NowNanoseconds;
+        t.Vm.Resume();
+        bool frozenAfterResume = clock.IsFrozen;
+        host.Advance(TimeSpan.FromSeconds(1));
+        long afterResume = clock.NowNanoseconds;
+
+        // Assert: the halts that ended the steps froze the clock once each, so one resume thaws it.
+        Assert.That(core.ReadRegister(GuestRegister.Rip), Is.EqualTo(call + 5), "the call was stepped over");
+        Assert.That((frozenAtTheHalt, frozenAfterResume), Is.EqualTo((true, false)));
+        Assert.That(afterResume, Is.EqualTo(atTheHalt + 1_000_000_000), "guest time runs after the resume");
     }
 }
