@@ -5,6 +5,7 @@ using HyperDbgRemote.Agent.Session;
 using HyperDbgRemote.Agent.Wire;
 using HyperDbgRemote.Protocol;
 using HyperDbgRemote.Protocol.Messages;
+using HyperDbgRemote.Tests.Shared;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Guests;
 
@@ -14,7 +15,7 @@ namespace HyperDbgRemote.Agent.Tests;
 /// a breakpoint hit and a step on the demo guest.</summary>
 public sealed class BreakpointDispatcherTests
 {
-    private const ulong PrintName = 0x1001c9; // demo!print_name
+    private static readonly ulong s_printName = DemoSymbols.Address("print_name");
 
     private static DebuggeeSession Create(ProtocolLimits? limits = null) =>
         new(GuestSpec.Parse("demo"), new VmConfiguration { Cores = 1, MemoryBytes = 16 * 1024 * 1024 }, limits);
@@ -62,7 +63,7 @@ public sealed class BreakpointDispatcherTests
         using DebuggeeSession session = Create();
         var d = new RequestDispatcher(session, null);
         _ = await StartHalted(session);
-        Assert.That(Bp(d, BreakpointAction.Set, PrintName).BreakpointId, Is.EqualTo(1u), "HyperDbg numbers breakpoints from 1");
+        Assert.That(Bp(d, BreakpointAction.Set, s_printName).BreakpointId, Is.EqualTo(1u), "HyperDbg numbers breakpoints from 1");
 
         // Act / Assert
         foreach (BreakpointAction action in new[] { BreakpointAction.Clear, BreakpointAction.Enable, BreakpointAction.Disable })
@@ -71,8 +72,8 @@ public sealed class BreakpointDispatcherTests
             Assert.That((r.Status, r.Message), Is.EqualTo((Status.NotFound, "breakpoint 0x5 does not exist (see 'bl').")), action.ToString());
         }
 
-        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => (b.BreakpointId, b.Address, b.Enabled)), Is.EqualTo(new[] { (1u, PrintName, true) }));
-        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => (b.BreakpointId, b.Address, b.Enabled)), Is.EqualTo(new[] { (1u, s_printName, true) }));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }));
     }
 
     [Test]
@@ -113,7 +114,7 @@ public sealed class BreakpointDispatcherTests
 
         // Act
         StepResponse step = d.Handle(new HostToAgent { Step = new StepRequest { Count = 1 } }).Step;
-        BreakpointResponse set = Bp(d, BreakpointAction.Set, PrintName);
+        BreakpointResponse set = Bp(d, BreakpointAction.Set, s_printName);
         StepResponse tooMany = d.Handle(new HostToAgent { Step = new StepRequest { Count = ProtocolLimits.MaxStepCount + 1 } }).Step;
 
         // Assert
@@ -130,7 +131,7 @@ public sealed class BreakpointDispatcherTests
         using DebuggeeSession session = Create();
         var d = new RequestDispatcher(session, null);
         _ = await StartHalted(session);
-        uint id = Bp(d, BreakpointAction.Set, PrintName).BreakpointId;
+        uint id = Bp(d, BreakpointAction.Set, s_printName).BreakpointId;
         var hit = new TaskCompletionSource<VmHaltInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
         session.Vm.Halted += (_, h) => hit.TrySetResult(h);
 
@@ -138,11 +139,11 @@ public sealed class BreakpointDispatcherTests
         Assert.That(d.Handle(new HostToAgent { Continue = new ContinueRequest() }).Continue.Status, Is.EqualTo(Status.Ok));
         VmHaltInfo halt = await hit.Task.WaitAsync(TimeSpan.FromSeconds(30));
         HaltedNotification atBreak = d.Handle(new HostToAgent { Handshake = new HandshakeRequest { ProtocolVersion = ProtocolVersion.Current } }).Handshake.CurrentHalt;
-        DisassembleResponse next = d.Handle(new HostToAgent { Disassemble = new DisassembleRequest { Address = PrintName, Count = 3 } }).Disassemble;
+        DisassembleResponse next = d.Handle(new HostToAgent { Disassemble = new DisassembleRequest { Address = s_printName, Count = 3 } }).Disassemble;
         StepResponse step = d.Handle(new HostToAgent { Step = new StepRequest { Count = 2 } }).Step;
 
         // Assert
-        Assert.That((halt.Reason, atBreak.Reason, atBreak.BreakpointId, atBreak.Rip), Is.EqualTo((VmxDriver.HaltReason.Breakpoint, Protocol.Messages.HaltReason.Breakpoint, id, PrintName)));
+        Assert.That((halt.Reason, atBreak.Reason, atBreak.BreakpointId, atBreak.Rip), Is.EqualTo((VmxDriver.HaltReason.Breakpoint, Protocol.Messages.HaltReason.Breakpoint, id, s_printName)));
         Assert.That((step.Status, step.Steps, step.Halt.Reason, step.Halt.Rip), Is.EqualTo((Status.Ok, 2u, Protocol.Messages.HaltReason.Step, next.Instructions[2].Address)));
         Assert.That(Bp(d, BreakpointAction.List).Breakpoints[0].Hits, Is.EqualTo(1UL));
     }
@@ -176,22 +177,22 @@ public sealed class BreakpointDispatcherTests
         var gdb = new ExecutionControl(session);
 
         // Act / Assert: bp, then Z0 at the same address; z0 leaves the bp's breakpoint in the VM
-        Assert.That(Bp(d, BreakpointAction.Set, PrintName).Status, Is.EqualTo(Status.Ok));
-        gdb.SetBreakpoint(PrintName);
-        Assert.That(gdb.ClearBreakpoint(PrintName), Is.True);
-        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }), "z0 does not remove the bp");
+        Assert.That(Bp(d, BreakpointAction.Set, s_printName).Status, Is.EqualTo(Status.Ok));
+        gdb.SetBreakpoint(s_printName);
+        Assert.That(gdb.ClearBreakpoint(s_printName), Is.True);
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }), "z0 does not remove the bp");
 
         // Z0 again, then bc all and bd: the gdb breakpoint stays until its own z0
-        gdb.SetBreakpoint(PrintName);
+        gdb.SetBreakpoint(s_printName);
         Assert.That(Bp(d, BreakpointAction.Clear).Status, Is.EqualTo(Status.Ok));
-        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }), "bc does not remove gdb's breakpoint");
-        Assert.That(Bp(d, BreakpointAction.Set, PrintName).Status, Is.EqualTo(Status.Ok), "bp where gdb has one is accepted");
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }), "bc does not remove gdb's breakpoint");
+        Assert.That(Bp(d, BreakpointAction.Set, s_printName).Status, Is.EqualTo(Status.Ok), "bp where gdb has one is accepted");
         Assert.That(Bp(d, BreakpointAction.Disable).Status, Is.EqualTo(Status.Ok));
-        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }), "bd does not remove gdb's breakpoint");
-        Assert.That(gdb.ClearBreakpoint(PrintName), Is.True);
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }), "bd does not remove gdb's breakpoint");
+        Assert.That(gdb.ClearBreakpoint(s_printName), Is.True);
         Assert.That(session.Vm.CodeBreakpoints, Is.Empty, "the last reference went");
         Assert.That(Bp(d, BreakpointAction.Enable).Status, Is.EqualTo(Status.Ok));
-        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName }));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }));
     }
 
     [Test]

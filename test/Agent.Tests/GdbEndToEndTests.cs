@@ -119,8 +119,8 @@ public sealed partial class GdbEndToEndTests
 
     /// <summary>The demo guest's demo!current_pid (written 0 at start, then each process's pid) and demo!banner (read
     /// byte by byte by the banner loop).</summary>
-    private const ulong CurrentPid = 0x100440;
-    private const ulong Banner = 0x1003d6;
+    private static readonly ulong s_currentPid = DemoSymbols.Address("current_pid");
+    private static readonly ulong s_banner = DemoSymbols.Address("banner");
 
     [Test]
     public void Gdb_WriteAndReadWatchpoints_StopAfterTheAccessWithTheChange()
@@ -133,15 +133,15 @@ public sealed partial class GdbEndToEndTests
         // does not report; the second stores pid 1).
         string output = RunGdb(port,
         [
-            $"rwatch *(char*)0x{Banner + 2:x}", "continue", "info registers al", "delete 1",
-            $"watch *(long*)0x{CurrentPid:x}", "continue", "info registers rip", "delete 2", "detach",
+            $"rwatch *(char*)0x{s_banner + 2:x}", "continue", "info registers al", "delete 1",
+            $"watch *(long*)0x{s_currentPid:x}", "continue", "info registers rip", "delete 2", "detach",
         ]);
 
         // Assert
-        Assert.That(output, Does.Contain($"Hardware read watchpoint 1: *(char*)0x{Banner + 2:x}"), output);
+        Assert.That(output, Does.Contain($"Hardware read watchpoint 1: *(char*)0x{s_banner + 2:x}"), output);
         Assert.That(output, Does.Contain("Value = 112 'p'"), "the banner 'HyperDbgRemote ...' has 'p' third: " + output);
         Assert.That(output, Does.Match(@"al\s+0x70\s"), "the read finished before the stop: " + output);
-        Assert.That(output, Does.Contain($"Hardware watchpoint 2: *(long*)0x{CurrentPid:x}\r\n\r\nOld value = 0\r\nNew value = 1"), output);
+        Assert.That(output, Does.Contain($"Hardware watchpoint 2: *(long*)0x{s_currentPid:x}\r\n\r\nOld value = 0\r\nNew value = 1"), output);
         Assert.That(output, Does.Contain("detached"), output);
     }
 

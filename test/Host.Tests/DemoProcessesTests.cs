@@ -53,4 +53,45 @@ public sealed class DemoProcessesTests
         Assert.That(output, Does.Contain("<1:s><1:h><1:e><1:l><1:l>"), "event 0 saw shell's name, written by the kernel for shell");
         Assert.That(output, Does.Not.Contain("<0:").And.Not.Contain("<2:").And.Not.Contain("<3:"), "and nothing written for another pid");
     }
+
+    [Test]
+    public void TimerSwitch_InterruptEventPerProcess_DbPidAndPnameFollowTheCr3TheTimerLoaded()
+    {
+        // Arrange: the demo held at its initial break by a real agent on loopback.
+        using DebuggerProcesses.AgentChild agent = DebuggerProcesses.StartAgent("--guest", "demo", "--initial-break", "--listen", "grpc://127.0.0.1:0");
+
+        // Act: the processes make no system call to switch: the PIT's IRQ 0 (vector 0x20) preempts them in ring 3.
+        // Halt on it in logger (pid 2), then, after clearing that event, in shell (pid 1): the switch in between can
+        // only have been the timer's. At each halt the same user address shows the interrupted process's bytes.
+        const string Info = "? printf(\"pid=%x name=%s\\n\", $pid, $pname);";
+        (int exit, string output, string errors) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(2),
+            "--connect", agent.Listen[0], "--wait", "60",
+            "-c", "!interrupt 20 pid 2",
+            "-c", "g",
+            "-c", "db 40001000 l 8",
+            "-c", Info,
+            "-c", "r cs",
+            "-c", "r cr3",
+            "-c", "events c all",
+            "-c", "!interrupt 20 pid 1",
+            "-c", "g",
+            "-c", "db 40001000 l 8",
+            "-c", Info,
+            "-c", "r cs",
+            "-c", "r cr3",
+            "-c", "events c all",
+            "-c", "g");
+
+        // Assert
+        Assert.That(exit, Is.Zero, output + errors);
+        string[] halts = output.Split("event 0x");
+        Assert.That(halts, Has.Length.EqualTo(3), output);
+        Assert.That(halts[1], Does.StartWith("0 triggered (pre, !interrupt, vector 0x20)\n00000000`4000"), "in logger's user page");
+        Assert.That(halts[1], Does.Contain("00000000`40001000  6c 6f 67 67 65 72 00 00-                         logger.."));
+        Assert.That(halts[1], Does.Contain("pid=2 name=logger\n").And.Contain("cs=000000000000002b").And.Contain("cr3=0000000000304000"));
+        Assert.That(halts[2], Does.StartWith("1 triggered (pre, !interrupt, vector 0x20)\n00000000`4000"), "in shell's user page");
+        Assert.That(halts[2], Does.Contain("00000000`40001000  73 68 65 6c 6c 00 00 00-                         shell..."));
+        Assert.That(halts[2], Does.Contain("pid=1 name=shell\n").And.Contain("cs=000000000000002b").And.Contain("cr3=0000000000300000"));
+    }
 }

@@ -78,20 +78,18 @@ public sealed class DemoGuestTests
         vm.AddCodeBreakpoint(entry);
 
         // Act / Assert: shell's first SYSCALL enters the kernel at LSTAR at CPL 0 in shell's address space: RCX is the
-        // user's next instruction (in the user page), R11 its RFLAGS (as SYSRETQ set them), RAX the call (1: print).
+        // user's next instruction (in the user page), R11 its RFLAGS (IF set: ring 3 takes the timer), RAX the call (1: print).
         vm.Resume();
         Vcpu core = Next(entry);
         Assert.That(core.ReadRegister(GuestRegister.Cs), Is.EqualTo(0x08UL), "CPL 0");
         Assert.That(core.ReadRegister(GuestRegister.Rcx) - DemoGuest.UserAddress, Is.InRange(1UL, 0xFFFUL), "returns into the user page");
-        Assert.That((core.ReadRegister(GuestRegister.Rax), core.ReadRegister(GuestRegister.R11)), Is.EqualTo((1UL, 2UL)));
+        Assert.That((core.ReadRegister(GuestRegister.Rax), core.ReadRegister(GuestRegister.R11) & 0x200), Is.EqualTo((1UL, 0x200UL)));
         Assert.That((vm.OsProfile.Current(core), UserName(core)), Is.EqualTo((new GuestProcess(1, 0x101, "shell"), "shell")), "the kernel runs in the process's context");
         ulong shellCr3 = core.ReadRegister(GuestRegister.Cr3);
         Assert.That(core.TryTranslate(DemoGuest.UserAddress, out ulong shellPage), Is.True);
 
-        // The second SYSCALL yields (RAX 0); then logger asks to print from the same address, another page.
-        vm.Resume();
-        core = Next(entry);
-        Assert.That(core.ReadRegister(GuestRegister.Rax), Is.EqualTo(0UL));
+        // The next SYSCALL is logger's, after the timer switched processes: it asks to print from the same address,
+        // another page.
         vm.Resume();
         core = Next(entry);
         Assert.That(core.ReadRegister(GuestRegister.Rax), Is.EqualTo(1UL));
@@ -107,6 +105,162 @@ public sealed class DemoGuestTests
         core = Next(DemoGuest.UserAddress);
         Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss)), Is.EqualTo((0x2BUL, 0x23UL)), "CPL 3");
         Assert.That(vm.OsProfile.Current(core).ProcessId, Is.EqualTo(1u), "shell's turn again");
+    }
+
+    [Test]
+    public void Demo_PitInterruptInRing3_SwitchesProcessesThroughTheTssStack_IretqToTheOtherProcessInRing3()
+    {
+        // Arrange: the demo halted at its start, with a breakpoint at the kernel's IRQ 0 handler (IDT vector 0x20).
+        var demo = new DemoGuest();
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(demo.Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Vcpu Next(ulong at)
+        {
+            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
+            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), vm.StopInfo?.Report);
+            return h.Core;
+        }
+
+        ulong Qword(Vcpu core, ulong address)
+        {
+            var bytes = new byte[8];
+            Assert.That(core.ReadVirtual(address, bytes), Is.EqualTo(8), $"{address:x} is mapped");
+            return BitConverter.ToUInt64(bytes);
+        }
+
+        string UserName(Vcpu core)
+        {
+            var bytes = new byte[8];
+            Assert.That(core.ReadVirtual(DemoGuest.UserAddress + 0x1000, bytes), Is.EqualTo(bytes.Length), "the user page is mapped");
+            return Encoding.ASCII.GetString(bytes).TrimEnd('\0');
+        }
+
+        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
+        ulong timer = demo.Labels["timer_entry"], iretq = demo.Labels["timer_return"], tss = demo.Labels["tss"];
+        ulong spin = DemoGuest.UserAddress + demo.Labels["user_spin"] - demo.Labels["user_program"];
+        const ulong ShellStack = 0x314000, LoggerStack = 0x318000, UserStack = 0x401F_F000;
+        vm.AddCodeBreakpoint(timer);
+
+        // Act / Assert: IRQ 0 arrives while shell (pid 1) runs in ring 3: the handler runs at CPL 0 with IF clear on
+        // shell's kernel stack (the TSS's RSP0), which holds the user's frame: RIP in the user page, CS 2Bh, RFLAGS
+        // with IF, RSP on the user stack, SS 23h.
+        vm.Resume();
+        Vcpu core = Next(timer);
+        Assert.That(vm.OsProfile.Current(core).ProcessId, Is.EqualTo(1u), "shell runs first");
+        Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Rflags) & 0x200), Is.EqualTo((0x08UL, 0UL)), "CPL 0, IF clear");
+        ulong rsp = core.ReadRegister(GuestRegister.Rsp);
+        Assert.That((rsp, Qword(core, tss + 4)), Is.EqualTo((ShellStack - 40, ShellStack)), "five slots on RSP0");
+        Assert.That(Qword(core, rsp) - DemoGuest.UserAddress, Is.LessThan(0x100UL), "the interrupted RIP, in the user program");
+        Assert.That(
+            (Qword(core, rsp + 8), Qword(core, rsp + 16) & 0x200, Qword(core, rsp + 24) - UserStack, Qword(core, rsp + 32)),
+            Is.EqualTo((0x2BUL, 0x200UL, 0UL, 0x23UL)));
+        ulong shellCr3 = core.ReadRegister(GuestRegister.Cr3);
+
+        // The switch: the handler returns with IRETQ on logger's kernel stack, in logger's address space, with RSP0
+        // pointing at logger's stack; the IRETQ enters logger's first instruction in ring 3.
+        vm.RemoveCodeBreakpoint(timer);
+        vm.AddCodeBreakpoint(iretq);
+        do
+        {
+            vm.Resume();
+            core = Next(iretq);
+        }
+        while (vm.OsProfile.Current(core).ProcessId == 1);
+        Assert.That(vm.OsProfile.Current(core), Is.EqualTo(new GuestProcess(2, 0x102, "logger")));
+        Assert.That(core.ReadRegister(GuestRegister.Cr3), Is.Not.EqualTo(shellCr3));
+        Assert.That((core.ReadRegister(GuestRegister.Rsp), Qword(core, tss + 4)), Is.EqualTo((LoggerStack - 40, LoggerStack)));
+        Assert.That(Qword(core, core.ReadRegister(GuestRegister.Rsp)), Is.EqualTo(DemoGuest.UserAddress));
+        vm.RemoveCodeBreakpoint(iretq);
+        vm.AddCodeBreakpoint(DemoGuest.UserAddress);
+        vm.Resume();
+        core = Next(DemoGuest.UserAddress);
+        Assert.That(
+            (core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss), core.ReadRegister(GuestRegister.Rsp), core.ReadRegister(GuestRegister.Rflags) & 0x200),
+            Is.EqualTo((0x2BUL, 0x23UL, UserStack, 0x200UL)), "ring 3, the user stack, IF set");
+        Assert.That((vm.OsProfile.Current(core).ProcessId, UserName(core)), Is.EqualTo((2u, "logger")));
+
+        // Preemption: logger prints its line, then spins in ring 3 without a system call; the timer interrupts the
+        // spin and the next user instruction to run is shell's, which resumes and starts its next line.
+        vm.RemoveCodeBreakpoint(DemoGuest.UserAddress);
+        vm.AddCodeBreakpoint(timer);
+        ulong interrupted;
+        do
+        {
+            vm.Resume();
+            core = Next(timer);
+            interrupted = Qword(core, core.ReadRegister(GuestRegister.Rsp));
+        }
+        while (interrupted != spin && interrupted != spin + 3);
+        Assert.That(vm.OsProfile.Current(core).ProcessId, Is.EqualTo(2u), "logger was spinning");
+        vm.RemoveCodeBreakpoint(timer);
+        vm.AddCodeBreakpoint(DemoGuest.UserAddress);
+        vm.Resume();
+        core = Next(DemoGuest.UserAddress);
+        Assert.That((vm.OsProfile.Current(core).ProcessId, UserName(core), core.ReadRegister(GuestRegister.Cr3)), Is.EqualTo((1u, "shell", shellCr3)));
+        Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss)), Is.EqualTo((0x2BUL, 0x23UL)));
+
+        vm.RemoveCodeBreakpoint(DemoGuest.UserAddress);
+        demo.RequestStop(vm);
+        vm.Resume();
+        VmStopInfo? stop = vm.WaitForStop(TimeSpan.FromSeconds(20));
+        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
+    }
+
+    [Test]
+    public void Demo_ProcessSpinningInRing3WithoutSystemCalls_IsPreemptedByTheTimerAfterEightTicks()
+    {
+        // Arrange: the demo halted where its kernel starts shell, with shell's user program replaced by "jmp $" (a
+        // ring-3 loop that never enters the kernel), and a breakpoint at the kernel's system-call handler.
+        var demo = new DemoGuest();
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+        StandardDevices.Attach(vm);
+        vm.AddCores(demo.Load(vm));
+        using var halts = new BlockingCollection<VmHaltInfo>();
+        vm.Halted += (_, h) => halts.Add(h);
+        vm.Start(initialBreak: true);
+        Vcpu Next(ulong at)
+        {
+            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
+            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), vm.StopInfo?.Report);
+            return h.Core;
+        }
+
+        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
+        ulong scheduler = demo.Labels["scheduler"], sysCall = demo.Labels["sys_call"], timer = demo.Labels["timer_entry"];
+        vm.AddCodeBreakpoint(scheduler);
+        vm.Resume();
+        Vcpu core = Next(scheduler);
+        const ulong ShellPage = 0x80_0000;
+        vm.Memory.Write(ShellPage, [0xEB, 0xFE]);
+        vm.RemoveCodeBreakpoint(scheduler);
+        vm.AddCodeBreakpoint(timer);
+
+        // Act / Assert: the timer interrupts shell at its loop, in ring 3; after the 8th tick without a line the kernel
+        // switches to logger anyway, whose SYSCALL is the first to reach the kernel.
+        vm.Resume();
+        core = Next(timer);
+        var frame = new byte[16];
+        Assert.That(core.ReadVirtual(core.ReadRegister(GuestRegister.Rsp), frame), Is.EqualTo(frame.Length));
+        Assert.That((BitConverter.ToUInt64(frame), BitConverter.ToUInt64(frame, 8)), Is.EqualTo((DemoGuest.UserAddress, 0x2BUL)), "shell spins at its first instruction in ring 3");
+        vm.RemoveCodeBreakpoint(timer);
+        vm.AddCodeBreakpoint(sysCall);
+        vm.Resume();
+        core = Next(sysCall);
+        Assert.That(vm.OsProfile.Current(core), Is.EqualTo(new GuestProcess(2, 0x102, "logger")));
+        Assert.That(vm.Memory.TryRead(demo.Labels["timer_ticks"], out ulong ticks), Is.True);
+        Assert.That(vm.Memory.TryRead(demo.Labels["ticks"], out ulong lines), Is.True);
+        Assert.That(lines, Is.Zero, "shell printed no line");
+        Assert.That(ticks, Is.GreaterThanOrEqualTo(8UL), "shell kept the core for eight ticks, then lost it (a ninth may come before logger's SYSCALL)");
+
+        vm.RemoveCodeBreakpoint(sysCall);
+        demo.RequestStop(vm);
+        vm.Resume();
+        VmStopInfo? stop = vm.WaitForStop(TimeSpan.FromSeconds(20));
+        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
     }
 
     [Test]

@@ -125,6 +125,37 @@ public sealed class ExceptionTableTests
         Assert.That(Read(t, Results + 8) & uint.MaxValue, Is.EqualTo((0x40 * 8) + 2), "error code");
     }
 
+    [TestCase("xm", Description = "CR4.OSXMMEXCPT set: the SDM raises #XM (vector 19)")]
+    [TestCase("xm-ud", Description = "CR4.OSXMMEXCPT clear: the SDM raises #UD")]
+    public void EngineFact_UnmaskedSimdException_RaisesNothing_TheInstructionCompletesAsIfMasked(string cause)
+    {
+        // Arrange: DIVSS 1.0 / 0.0 with MXCSR.ZM clear (divide by zero unmasked); every handler records its vector.
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.lidt(__[Idtr]);
+            Prepare64(a, cause);
+            a.divss(xmm0, xmm1);
+            a.stmxcsr(__dword_ptr[Expected + 16]);
+            a.movd(__dword_ptr[Expected + 24], xmm0);
+            a.hlt();
+        });
+        foreach (int v in s_vectors)
+        {
+            WriteHandler64(t, v, hasErrorCode: false);
+        }
+
+        t.Vm.Memory.TryWrite(Results, NoVector);
+
+        // Act
+        t.Run();
+
+        // Assert: Unicorn 2.1.1 (QEMU 5's softfloat) raises neither #XM nor #UD: the instruction completes with the
+        // masked response (+infinity), and STMXCSR does not even show the ZE flag (bit 2).
+        Assert.That(Read(t, Results), Is.EqualTo(NoVector), "no exception was raised");
+        Assert.That(Read(t, Expected + 24) & 0xFFFF_FFFF, Is.EqualTo(0x7F80_0000UL), "XMM0 = +infinity");
+        Assert.That(Read(t, Expected + 16) & 0xFFFF, Is.EqualTo(0x1D80UL), "MXCSR as loaded: ZM clear, no flag");
+    }
+
     private static void Prepare64(Assembler a, string cause)
     {
         switch (cause)
@@ -153,6 +184,22 @@ public sealed class ExceptionTableTests
                 break;
             case "div0":
                 a.xor(ecx, ecx);
+                break;
+            case "xm" or "xm-ud":
+                a.mov(rax, cr4);
+                a.or(rax, 0x200); // OSFXSR
+                a.and(rax, ~0x400); // OSXMMEXCPT clear
+                if (cause == "xm")
+                {
+                    a.or(rax, 0x400);
+                }
+
+                a.mov(cr4, rax);
+                a.mov(__dword_ptr[Expected + 8], 0x1D80); // the default MXCSR with ZM (divide by zero) unmasked
+                a.ldmxcsr(__dword_ptr[Expected + 8]);
+                a.mov(eax, 0x3F80_0000); // 1.0f
+                a.movd(xmm0, eax);
+                a.xorps(xmm1, xmm1);
                 break;
         }
     }

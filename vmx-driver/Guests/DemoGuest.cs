@@ -9,7 +9,8 @@ namespace HyperDbgRemote.VmxDriver.Guests;
 /// The built-in demo guest: Guests/Demo/demo.asm (readable Intel syntax, embedded in this assembly) assembled at load
 /// time at 1 MiB and run in long mode. Core 0 prints a banner to COM1 (OUT and REP OUTSB), writes POST codes, programs
 /// the PIT, reads CMOS, and runs two ring-3 processes with their own CR3 (the same user address backed by different
-/// pages) that ask the kernel with SYSCALL to print to COM1 and to switch; core 1 runs an IN/OUT loop; both share a
+/// pages) that ask the kernel with SYSCALL to print to COM1 and are switched by the kernel on the PIT's interrupt (IRQ 0
+/// through the 8259 and the IDT, taken in ring 3 on the TSS's RSP0); core 1 runs an IN/OUT loop; both share a
 /// spinlock-protected counter. It runs until <see cref="RequestStop"/> (or a debugger) sets its stop flag.
 /// </summary>
 public sealed class DemoGuest : IGuestLoader
