@@ -16,18 +16,13 @@ namespace HyperDbgRemote.Commands.Extension;
 /// </summary>
 internal sealed class EptHookCommand : IDebuggerCommand
 {
-    private static readonly HashSet<string> s_options = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "pid", "core", "imm", "sc", "stage", "buffer", "script", "condition", "code", "output", "asm",
-    };
-
     private readonly string _name;
-    private readonly IoEventCommand _options;
+    private readonly EventOptions _options;
 
     public EptHookCommand(bool detour)
     {
         _name = detour ? "!epthook2" : "!epthook";
-        _options = new IoEventCommand(this);
+        _options = new EventOptions(_name, () => Syntax, EventOptions.Port);
     }
 
     public IReadOnlyList<string> Names => [_name];
@@ -52,10 +47,7 @@ internal sealed class EptHookCommand : IDebuggerCommand
     public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
         EventRegistration r = await ParseAsync(context, arguments).ConfigureAwait(false);
-        context.Session.RequireConnection();
-        AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = r } }, context.Cancellation).ConfigureAwait(false);
-        DebugSession.Check(reply.RegisterEvent.Status, reply.RegisterEvent.Message);
-        context.Output.Line($"event {reply.RegisterEvent.EventId:x} registered");
+        await EventOptions.RegisterAsync(context, r, []).ConfigureAwait(false);
     }
 
     /// <summary>The registration: an execute monitor of the one address, with the event options.</summary>
@@ -85,7 +77,7 @@ internal sealed class EptHookCommand : IDebuggerCommand
     /// <summary>The address text and the options; every mistake in them is refused here, before anything is sent.</summary>
     internal (string Address, EventRegistration Registration) Parse(IReadOnlyList<Token> arguments, string line, out IReadOnlyList<string> warnings)
     {
-        if (arguments.Count == 0 || arguments[0].IsBracket || arguments[0].IsQuoted || s_options.Contains(arguments[0].Value))
+        if (arguments.Count == 0 || arguments[0].IsBracket || arguments[0].IsQuoted || EventOptions.IsKeyword(arguments[0].Value))
         {
             throw Error("the address is missing (it comes first)");
         }
@@ -95,7 +87,7 @@ internal sealed class EptHookCommand : IDebuggerCommand
         {
             // Only options follow the address (the event parser would take a stray number for a port).
             Token t = arguments[i];
-            if (t.IsBracket || t.IsQuoted || !s_options.Contains(t.Value))
+            if (t.IsBracket || t.IsQuoted || !EventOptions.IsKeyword(t.Value))
             {
                 throw Error($"unknown parameter '{t.Value}' (one address only)");
             }

@@ -16,12 +16,12 @@ namespace HyperDbgRemote.Commands.Extension;
 /// </summary>
 internal sealed class GuestEventCommand : IDebuggerCommand
 {
-    private readonly IoEventCommand _options;
+    private readonly EventOptions _options;
 
     public GuestEventCommand(GuestEventKind kind)
     {
         Kind = kind;
-        _options = new IoEventCommand(this);
+        _options = new EventOptions(Name, () => Syntax, TakesValue ? new EventOptions.PositionalValue(ValueName, MaxValue, (r, v) => r.GuestEventFilter = v) : null);
     }
 
     public GuestEventKind Kind { get; }
@@ -115,21 +115,13 @@ internal sealed class GuestEventCommand : IDebuggerCommand
         ],
     };
 
-    public async Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
+    public Task RunAsync(CommandContext context, IReadOnlyList<Token> arguments)
     {
         EventRegistration r = Parse(arguments, context.Line, out IReadOnlyList<string> warnings);
-        foreach (string warning in warnings)
-        {
-            context.Output.Warning(warning);
-        }
-
-        context.Session.RequireConnection();
-        AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = r } }, context.Cancellation).ConfigureAwait(false);
-        DebugSession.Check(reply.RegisterEvent.Status, reply.RegisterEvent.Message);
-        context.Output.Line($"event {reply.RegisterEvent.EventId:x} registered");
+        return EventOptions.RegisterAsync(context, r, warnings);
     }
 
-    /// <summary>The registration the command sends: the options of <c>!ioout</c>, the kind and its value.</summary>
+    /// <summary>The registration the command sends: the event options, the kind and its value.</summary>
     internal EventRegistration Parse(IReadOnlyList<Token> arguments, string line, out IReadOnlyList<string> warnings)
     {
         EventRegistration r = _options.Parse(arguments, line, out warnings);

@@ -17,16 +17,12 @@ internal sealed class MonitorCommand : IDebuggerCommand
     /// <summary>The longest range (the agent's limit is the same).</summary>
     public const ulong MaxLength = 0x100_0000;
 
-    private static readonly HashSet<string> s_options = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "pid", "core", "imm", "sc", "stage", "buffer", "script", "condition", "code", "output", "asm",
-    };
-
-    private readonly IoEventCommand _options;
+    private readonly EventOptions _options;
 
     public MonitorCommand()
     {
-        _options = new IoEventCommand(this);
+        // A number after the options is taken for a port, as the I/O events' parser always did here.
+        _options = new EventOptions("!monitor", () => Syntax, EventOptions.Port);
     }
 
     public IReadOnlyList<string> Names => ["!monitor"];
@@ -95,15 +91,7 @@ internal sealed class MonitorCommand : IDebuggerCommand
         r.MonitorAccess = access;
         r.MonitorFrom = start;
         r.MonitorTo = end;
-        foreach (string warning in warnings)
-        {
-            context.Output.Warning(warning);
-        }
-
-        context.Session.RequireConnection();
-        AgentToHost reply = await context.Session.SendAsync(new HostToAgent { RegisterEvent = new RegisterEventRequest { Event = r } }, context.Cancellation).ConfigureAwait(false);
-        DebugSession.Check(reply.RegisterEvent.Status, reply.RegisterEvent.Message);
-        context.Output.Line($"event {reply.RegisterEvent.EventId:x} registered");
+        await EventOptions.RegisterAsync(context, r, warnings).ConfigureAwait(false);
     }
 
     /// <summary>The positional part (before the first option): memory type, attributes, from, to or l length.</summary>
@@ -113,7 +101,7 @@ internal sealed class MonitorCommand : IDebuggerCommand
         var addresses = new List<string>();
         string? length = null;
         int i = 0;
-        for (; i < args.Count && !args[i].IsBracket && !s_options.Contains(args[i].Value); i++)
+        for (; i < args.Count && !args[i].IsBracket && !EventOptions.IsKeyword(args[i].Value); i++)
         {
             string t = args[i].Value;
             if (t.Equals("va", StringComparison.OrdinalIgnoreCase))

@@ -19,7 +19,8 @@ public sealed class ExternalInterruptTests
     private const ulong Idt = TestVm.DataAddress;
     private const ulong Idtr = TestVm.DataAddress + 0x1000;
     private const byte SignalPort = 0x80;
-    private const ulong Flag = TestVm.DataAddress + 0x3000;
+    /// <summary>The byte <see cref="Handler"/> sets.</summary>
+    internal const ulong Flag = TestVm.DataAddress + 0x3000;
 
     /// <summary>Spins until a handler set the flag (no assumption about when the interrupt is taken).</summary>
     private static void WaitForHandler(Assembler a)
@@ -44,7 +45,7 @@ public sealed class ExternalInterruptTests
     }
 
     /// <summary>A handler that sets the flag, prints <paramref name="c"/>, sends a non-specific EOI and returns.</summary>
-    private static void Handler(Assembler a, ref Label label, char c)
+    internal static void Handler(Assembler a, ref Label label, char c)
     {
         a.Label(ref label);
         a.push(rax);

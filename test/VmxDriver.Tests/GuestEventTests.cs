@@ -253,10 +253,9 @@ public sealed class GuestEventTests
     }
 
     /// <summary>Programs the PICs (IRQ 3 only), STI; an OUT to port 0x80 raises IRQ 3 (from the exit); vector 0x23's
-    /// handler prints 'I' and sends EOI; then 'B' after the flag.</summary>
+    /// handler (ExternalInterruptTests.Handler) prints 'I' and sends EOI; then 'B' after a delay loop.</summary>
     private static TestVm InterruptGuest(out ulong outAt)
     {
-        const ulong flag = TestVm.DataAddress + 0x3000;
         TestVm t = TestVm.Create64(
             a =>
             {
@@ -265,15 +264,7 @@ public sealed class GuestEventTests
                 Label signal = a.CreateLabel();
                 Label wait = a.CreateLabel();
                 a.jmp(main);
-                a.Label(ref handler);
-                a.push(rax);
-                a.mov(__byte_ptr[flag], 1);
-                a.mov(al, (byte)'I');
-                a.@out(0xE9, al);
-                a.mov(al, 0x20);
-                a.@out(0x20, al);
-                a.pop(rax);
-                a.iretq();
+                ExternalInterruptTests.Handler(a, ref handler, 'I');
                 a.Label(ref main);
                 a.lidt(__[Idtr]);
                 ExternalInterruptTests.ProgramPics(a, masterMask: 0xF7);
