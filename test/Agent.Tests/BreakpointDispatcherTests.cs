@@ -158,13 +158,13 @@ public sealed class BreakpointDispatcherTests
 
         // Act
         BreakpointResponse r = Bp(d, BreakpointAction.Set, 0x7f00_0000_0000);
-        BreakpointResponse mapped = Bp(d, BreakpointAction.Set, PrintName);
+        BreakpointResponse mapped = Bp(d, BreakpointAction.Set, s_printName);
 
         // Assert: set (as gdb's pending breakpoints), with the reason; a mapped address gets no message
         Assert.That((r.Status, r.BreakpointId, r.Message), Is.EqualTo((Status.Ok, 1u, "breakpoint 0x1 is pending: 7f0000000000 is not mapped now (core 0's page tables); it is hit when code there runs.")));
         Assert.That((mapped.Status, mapped.Message), Is.EqualTo((Status.Ok, string.Empty)));
-        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => b.Address), Is.EqualTo(new[] { 0x7f00_0000_0000UL, PrintName }));
-        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { PrintName, 0x7f00_0000_0000UL }));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => b.Address), Is.EqualTo(new[] { 0x7f00_0000_0000UL, s_printName }));
+        Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName, 0x7f00_0000_0000UL }));
     }
 
     [Test]
