@@ -256,6 +256,128 @@ public sealed unsafe class EngineFactsTests
         Assert.That(run.Read(0x9000 - 32, 4), Is.EqualTo(new ulong[] { ring3 + 7, 0x23, 0x8000, 0x1B }), "RIP, CS, RSP, SS of ring 3");
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void RealModeGuest_In64BitEngine_RunsFromA16BitEnginesContext_AndReachesLongModeWithR8Readable(bool copyRealModeState)
+    {
+        // Arrange: CS 0700h, IP 0C00h (linear 7C00h). The real-mode state comes from a 16-bit engine (whose CS write
+        // is a real-mode load: base 7000h) through a saved context; without it, the 64-bit engine is in its own reset
+        // state (64-bit code, EFER.LMA) and only the CS selector can be written.
+        const ulong ram = 2 * 1024 * 1024, code = 0x7C00, longEntry = 0x7E00, gdt = 0x5000, gdtPointer = 0x5100;
+        byte* memory = (byte*)NativeMemory.AlignedAlloc((nuint)ram, 4096);
+        try
+        {
+            var mem = new Span<byte>(memory, (int)ram);
+            mem.Clear();
+            var a = new Assembler(16);
+            a.mov(ax, 0x1234);
+            a.mov(bx, ax);
+            a.lgdt(__[(uint)gdtPointer]);
+            a.mov(eax, cr4);
+            a.or(eax, 0x20);
+            a.mov(cr4, eax);
+            a.mov(eax, 0x1000);
+            a.mov(cr3, eax);
+            a.mov(ecx, 0xC000_0080);
+            a.rdmsr();
+            a.or(eax, 0x100);
+            a.wrmsr();
+            a.mov(eax, cr0);
+            a.or(eax, 0x8000_0001);
+            a.mov(cr0, eax);
+            a.db(0x66, 0xEA, 0x00, 0x7E, 0, 0, 0x08, 0x00); // jmp far dword 08h:longEntry
+            using var stream = new MemoryStream();
+            a.Assemble(new StreamCodeWriter(stream), 0x0C00);
+            stream.ToArray().CopyTo(mem[(int)code..]);
+            mem[(int)longEntry..][..11].Clear();
+            new byte[] { 0x49, 0xB8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xF4 }.CopyTo(mem[(int)longEntry..]); // mov r8, imm64; hlt
+            MemoryMarshal.AsBytes<ulong>([0x2003, 0, 0, 0]).CopyTo(mem[0x1000..]);
+            MemoryMarshal.AsBytes<ulong>([0x3003]).CopyTo(mem[0x2000..]);
+            MemoryMarshal.AsBytes<ulong>([0x83]).CopyTo(mem[0x3000..]);
+            MemoryMarshal.AsBytes<ulong>([0, 0x00AF_9A00_0000_FFFF]).CopyTo(mem[(int)gdt..]);
+            MemoryMarshal.AsBytes<ushort>([15, (ushort)gdt, 0]).CopyTo(mem[(int)gdtPointer..]);
+
+            using UcEngine engine = UcEngine.Open(UcConst.Mode64);
+            engine.MapPointer(0, ram, UcConst.ProtAll, memory);
+            if (copyRealModeState)
+            {
+                using UcEngine real = UcEngine.Open(UcConst.Mode16);
+                real.WriteRegister(UcReg.Cs, 0x0700);
+                using UcContext state = UcContext.Allocate(real);
+                state.Save(real);
+                state.Restore(engine);
+            }
+            else
+            {
+                engine.WriteRegister(UcReg.Cs, 0x0700);
+            }
+
+            // Act: a 64-bit engine takes uc_emu_start's address as RIP (a 16-bit engine subtracts CS × 16 from it).
+            int err = engine.Start(0x0C00);
+
+            // Assert
+            if (copyRealModeState)
+            {
+                Assert.That(err, Is.EqualTo(UcConst.ErrOk), UcEngine.ErrorText(err));
+                Assert.That(engine.ReadRegister(UcReg.Rbx), Is.EqualTo(0x1234), "16-bit code decoded as 16-bit");
+                Assert.That(engine.ReadRegister(UcReg.R8), Is.EqualTo(0x1122_3344_5566_7788));
+                Assert.That(engine.ReadRegister(UcReg.Rip), Is.EqualTo(longEntry + 11));
+            }
+            else
+            {
+                Assert.That(err == UcConst.ErrOk && engine.ReadRegister(UcReg.R8) == 0x1122_3344_5566_7788, Is.False,
+                    "the 64-bit engine's own reset state is no real mode");
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(memory);
+        }
+    }
+
+    [Test]
+    public void RealModeIn64BitEngine_ApiSegmentWrites_CsSsDsEsChangeOnlyTheSelector_FsGsLoadTheBase()
+    {
+        // Arrange: real mode copied from a 16-bit engine (as above); bytes 0x11 at linear 10h and 0x22 at 1010h. The
+        // API writes DS = FS = 0100h; a real-mode load would make both bases 1000h.
+        const ulong ram = 0x10000;
+        byte* memory = (byte*)NativeMemory.AlignedAlloc((nuint)ram, 4096);
+        try
+        {
+            var mem = new Span<byte>(memory, (int)ram);
+            mem.Clear();
+            mem[0x10] = 0x11;
+            mem[0x1010] = 0x22;
+            new byte[] { 0xA0, 0x10, 0x00, 0x64, 0x8A, 0x1E, 0x10, 0x00, 0xF4 }.CopyTo(mem[0x7C00..]); // mov al, [10h]; mov bl, fs:[10h]; hlt
+            using UcEngine engine = UcEngine.Open(UcConst.Mode64);
+            engine.MapPointer(0, ram, UcConst.ProtAll, memory);
+            using (UcEngine real = UcEngine.Open(UcConst.Mode16))
+            {
+                using UcContext state = UcContext.Allocate(real);
+                state.Save(real);
+                state.Restore(engine);
+            }
+
+            engine.WriteRegister(UcReg.Ds, 0x0100);
+            engine.WriteRegister(UcReg.Fs, 0x0100);
+
+            // Act
+            int err = engine.Start(0x7C00);
+
+            // Assert: DS kept base 0 (selector only, as CS, SS and ES in this engine's register switch); FS was loaded
+            // as real mode loads it. So a 64-bit engine running a real-mode guest needs its own real-mode loads of
+            // CS/SS/DS/ES (real-mode interrupt delivery writes CS).
+            Assert.That(err, Is.EqualTo(UcConst.ErrOk), UcEngine.ErrorText(err));
+            Assert.That(engine.ReadRegister(UcReg.Ds), Is.EqualTo(0x0100));
+            Assert.That(engine.ReadRegister(UcReg.Rax) & 0xFF, Is.EqualTo(0x11), "DS base still 0");
+            Assert.That(engine.ReadRegister(UcReg.Rbx) & 0xFF, Is.EqualTo(0x22), "FS base 1000h");
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(memory);
+        }
+    }
+
     private static void WriteRing3AndRing0(BareRun run, ulong ring3, ulong ring0, ulong gatePointer)
     {
         // Ring3: call far [gatePointer] (FF 1C 25 disp32: absolute, no RIP-relative), then HLT (never reached).
