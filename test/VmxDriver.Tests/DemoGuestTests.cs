@@ -52,19 +52,10 @@ public sealed class DemoGuestTests
     public void Demo_ProcessesRunInRing3_EnterTheKernelWithSyscall_SameAddressDifferentPages()
     {
         // Arrange: the demo halted at its start, with a breakpoint at the kernel's SYSCALL entry (LSTAR).
-        var demo = new DemoGuest();
-        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
-        StandardDevices.Attach(vm);
-        vm.AddCores(demo.Load(vm));
-        using var halts = new BlockingCollection<VmHaltInfo>();
-        vm.Halted += (_, h) => halts.Add(h);
-        vm.Start(initialBreak: true);
-        Vcpu Next(ulong at)
-        {
-            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
-            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)));
-            return h.Core;
-        }
+        using var run = HaltedDemo.Start();
+        DemoGuest demo = run.Demo;
+        VirtualMachine vm = run.Vm;
+        Vcpu Next(ulong at) => run.Next(at);
 
         string UserName(Vcpu core)
         {
@@ -73,7 +64,6 @@ public sealed class DemoGuestTests
             return Encoding.ASCII.GetString(bytes).TrimEnd('\0');
         }
 
-        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
         ulong entry = demo.Labels["syscall_entry"];
         vm.AddCodeBreakpoint(entry);
 
@@ -111,19 +101,10 @@ public sealed class DemoGuestTests
     public void Demo_PitInterruptInRing3_SwitchesProcessesThroughTheTssStack_IretqToTheOtherProcessInRing3()
     {
         // Arrange: the demo halted at its start, with a breakpoint at the kernel's IRQ 0 handler (IDT vector 0x20).
-        var demo = new DemoGuest();
-        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
-        StandardDevices.Attach(vm);
-        vm.AddCores(demo.Load(vm));
-        using var halts = new BlockingCollection<VmHaltInfo>();
-        vm.Halted += (_, h) => halts.Add(h);
-        vm.Start(initialBreak: true);
-        Vcpu Next(ulong at)
-        {
-            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
-            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), vm.StopInfo?.Report);
-            return h.Core;
-        }
+        using var run = HaltedDemo.Start();
+        DemoGuest demo = run.Demo;
+        VirtualMachine vm = run.Vm;
+        Vcpu Next(ulong at) => run.Next(at);
 
         ulong Qword(Vcpu core, ulong address)
         {
@@ -139,7 +120,6 @@ public sealed class DemoGuestTests
             return Encoding.ASCII.GetString(bytes).TrimEnd('\0');
         }
 
-        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
         ulong timer = demo.Labels["timer_entry"], iretq = demo.Labels["timer_return"], tss = demo.Labels["tss"];
         ulong spin = DemoGuest.UserAddress + demo.Labels["user_spin"] - demo.Labels["user_program"];
         const ulong ShellStack = 0x314000, LoggerStack = 0x318000, UserStack = 0x401F_F000;
@@ -204,10 +184,7 @@ public sealed class DemoGuestTests
         Assert.That((core.ReadRegister(GuestRegister.Cs), core.ReadRegister(GuestRegister.Ss)), Is.EqualTo((0x2BUL, 0x23UL)));
 
         vm.RemoveCodeBreakpoint(DemoGuest.UserAddress);
-        demo.RequestStop(vm);
-        vm.Resume();
-        VmStopInfo? stop = vm.WaitForStop(TimeSpan.FromSeconds(20));
-        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
+        run.Finish();
     }
 
     [Test]
@@ -215,21 +192,11 @@ public sealed class DemoGuestTests
     {
         // Arrange: the demo halted where its kernel starts shell, with shell's user program replaced by "jmp $" (a
         // ring-3 loop that never enters the kernel), and a breakpoint at the kernel's system-call handler.
-        var demo = new DemoGuest();
-        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
-        StandardDevices.Attach(vm);
-        vm.AddCores(demo.Load(vm));
-        using var halts = new BlockingCollection<VmHaltInfo>();
-        vm.Halted += (_, h) => halts.Add(h);
-        vm.Start(initialBreak: true);
-        Vcpu Next(ulong at)
-        {
-            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
-            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), vm.StopInfo?.Report);
-            return h.Core;
-        }
+        using var run = HaltedDemo.Start();
+        DemoGuest demo = run.Demo;
+        VirtualMachine vm = run.Vm;
+        Vcpu Next(ulong at) => run.Next(at);
 
-        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
         ulong scheduler = demo.Labels["scheduler"], sysCall = demo.Labels["sys_call"], timer = demo.Labels["timer_entry"];
         vm.AddCodeBreakpoint(scheduler);
         vm.Resume();
@@ -257,31 +224,18 @@ public sealed class DemoGuestTests
         Assert.That(ticks, Is.GreaterThanOrEqualTo(8UL), "shell kept the core for eight ticks, then lost it (a ninth may come before logger's SYSCALL)");
 
         vm.RemoveCodeBreakpoint(sysCall);
-        demo.RequestStop(vm);
-        vm.Resume();
-        VmStopInfo? stop = vm.WaitForStop(TimeSpan.FromSeconds(20));
-        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
+        run.Finish();
     }
 
     [Test]
     public void Demo_Ring3Breakpoint_RemovedWhileHalted_ProcessesRunOnAndReachTheKernelAtCpl0()
     {
         // Arrange: the demo halted at a process's first instruction (ring 3), a breakpoint also at the SYSCALL entry.
-        var demo = new DemoGuest();
-        using var vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
-        StandardDevices.Attach(vm);
-        vm.AddCores(demo.Load(vm));
-        using var halts = new BlockingCollection<VmHaltInfo>();
-        vm.Halted += (_, h) => halts.Add(h);
-        vm.Start(initialBreak: true);
-        Vcpu Next(ulong at)
-        {
-            Assert.That(halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
-            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), vm.StopInfo?.Report);
-            return h.Core;
-        }
+        using var run = HaltedDemo.Start();
+        DemoGuest demo = run.Demo;
+        VirtualMachine vm = run.Vm;
+        Vcpu Next(ulong at) => run.Next(at);
 
-        Assert.That(halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True);
         ulong entry = demo.Labels["syscall_entry"];
         vm.AddCodeBreakpoint(DemoGuest.UserAddress);
 
@@ -303,10 +257,7 @@ public sealed class DemoGuestTests
         }
 
         vm.RemoveCodeBreakpoint(DemoGuest.UserAddress);
-        vm.Resume();
-        demo.RequestStop(vm);
-        VmStopInfo? stop = vm.WaitForStop(TimeSpan.FromSeconds(20));
-        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
+        run.Finish();
     }
 
     [Test]
@@ -351,5 +302,55 @@ public sealed class DemoGuestTests
         Assert.That(Lookup(15, Names + 0x100), Is.EqualTo(new GuestProcess(5, 0x105, "pid5")), "an unprintable name: the pid");
         Assert.That(Lookup(15, 0xFFFF_FFFF_0000), Is.EqualTo(new GuestProcess(5, 0x105, "pid5")), "a name outside RAM");
         Assert.That(Lookup(16, Names), Is.EqualTo(new GuestProcess(0, 0x100, "kernel")), "the 17th entry is not read");
+    }
+
+    /// <summary>The demo on 2 cores and 64 MiB, started with an initial break and halted there; <see cref="Next"/> takes
+    /// the next halt, which must be a breakpoint at a given address.</summary>
+    private sealed class HaltedDemo : IDisposable
+    {
+        private readonly BlockingCollection<VmHaltInfo> _halts = [];
+
+        private HaltedDemo()
+        {
+            Vm = new VirtualMachine(new VmConfiguration { Cores = 2, MemoryBytes = 64 * 1024 * 1024 });
+            StandardDevices.Attach(Vm);
+            Vm.AddCores(Demo.Load(Vm));
+            Vm.Halted += (_, h) => _halts.Add(h);
+        }
+
+        public DemoGuest Demo { get; } = new();
+
+        public VirtualMachine Vm { get; }
+
+        public static HaltedDemo Start()
+        {
+            var run = new HaltedDemo();
+            run.Vm.Start(initialBreak: true);
+            Assert.That(run._halts.TryTake(out VmHaltInfo? first, TimeSpan.FromSeconds(20)) && first!.Reason == HaltReason.InitialBreak, Is.True, "the initial break");
+            return run;
+        }
+
+        /// <summary>The core that halted next, at a breakpoint at <paramref name="at"/>.</summary>
+        public Vcpu Next(ulong at)
+        {
+            Assert.That(_halts.TryTake(out VmHaltInfo? h, TimeSpan.FromSeconds(20)), Is.True, "the VM halted");
+            Assert.That((h!.Reason, h.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at)), Vm.StopInfo?.Report);
+            return h.Core;
+        }
+
+        /// <summary>Lets the demo end itself (its debug-exit port) and checks that it did.</summary>
+        public void Finish()
+        {
+            Demo.RequestStop(Vm);
+            Vm.Resume();
+            VmStopInfo? stop = Vm.WaitForStop(TimeSpan.FromSeconds(20));
+            Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.DebugExit), stop?.Report);
+        }
+
+        public void Dispose()
+        {
+            Vm.Dispose();
+            _halts.Dispose();
+        }
     }
 }
