@@ -34,8 +34,9 @@ public sealed partial class RemoteSessionTests
         try
         {
             // Act: the debugger attaches while the kernel boots; 'r rip' waits for a halt, and fails at once when the
-            // guest stops instead (the reset after the panic): that is when the boot is over.
-            (int exit, string output) = RunHostWith([], ".debug remote namedpipe " + pipe, "events", "r rip");
+            // guest stops instead (the reset after the panic): that is when the boot is over. The wait is long (a
+            // loaded machine boots slowly); it ends with the guest's stop, not with the time.
+            (int exit, string output) = RunHostWith(["--wait", "600"], ".debug remote namedpipe " + pipe, "events", "r rip");
             Terminate(agent); // SIGTERM: the agent closes its outputs and COM backends, flushing them
             string recorded = File.ReadAllText(Path.Combine(dir, "com1-outs.txt"));
             string transmitted = File.ReadAllText(console);
