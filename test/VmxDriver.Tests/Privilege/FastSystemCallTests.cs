@@ -13,12 +13,8 @@ namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 /// </summary>
 public sealed class FastSystemCallTests
 {
-    private const ulong SyscallHandler = 0x2C000;
     private const ulong Kernel = Results;
     private const ulong User = Results + 0x100;
-    private const ushort StarKernel = KernelCs;
-    private const ushort StarUser = 0x18;
-    private const uint Fmask = 0x600; // IF and DF
 
     [Test]
     public void Syscall_FromRing3_EntersLstarAtCpl0_SysretqReturns()
@@ -90,33 +86,6 @@ public sealed class FastSystemCallTests
 
         Assert.That(Read(t.Vm.Memory, Kernel + 8), Is.EqualTo(UserCode), "RIP pushed: the SYSENTER");
         Assert.That(Read(t.Vm.Memory, Kernel + 16), Is.EqualTo(UserCs), "from ring 3");
-    }
-
-    private static void EnableSyscall(Assembler a, bool sce)
-    {
-        a.mov(ecx, 0xC000_0080);
-        a.rdmsr();
-        if (sce)
-        {
-            a.or(eax, 1);
-        }
-        else
-        {
-            a.and(eax, ~1);
-        }
-
-        a.wrmsr();
-        a.mov(ecx, 0xC000_0081);
-        a.xor(eax, eax);
-        a.mov(edx, (StarUser << 16) | StarKernel);
-        a.wrmsr();
-        a.mov(ecx, 0xC000_0082);
-        a.mov(eax, (uint)SyscallHandler);
-        a.xor(edx, edx);
-        a.wrmsr();
-        a.mov(ecx, 0xC000_0084);
-        a.mov(eax, Fmask);
-        a.wrmsr();
     }
 
     private static void WriteSyscallHandler(TestVm t)

@@ -36,6 +36,15 @@ internal static class RingGuest
     public const ulong UserFlags = 0x202;
     public const uint TssLimit = 0x67;
 
+    /// <summary>LSTAR of <see cref="EnableSyscall"/>: where a test writes its SYSCALL handler.</summary>
+    public const ulong SyscallHandler = 0x2C000;
+
+    /// <summary>STAR[47:32] and STAR[63:48] of <see cref="EnableSyscall"/>.</summary>
+    public const ushort StarKernel = KernelCs, StarUser = 0x18;
+
+    /// <summary>FMASK of <see cref="EnableSyscall"/>: IF and DF.</summary>
+    public const uint Fmask = 0x600;
+
     private const ulong UserBit = 4;
 
     /// <summary>Builds the VM: <paramref name="user"/> is the ring-3 program, <paramref name="kernelSetup"/> runs at ring 0
@@ -170,6 +179,35 @@ internal static class RingGuest
         a.mov(ax, ss);
         a.mov(__qword_ptr[at + 8], rax);
         a.hlt();
+    }
+
+    /// <summary>Kernel setup code for SYSCALL: EFER.SCE set or cleared by <paramref name="sce"/> (read-modify-write),
+    /// STAR from <see cref="StarKernel"/>/<see cref="StarUser"/>, LSTAR <see cref="SyscallHandler"/>, FMASK <see cref="Fmask"/>.</summary>
+    public static void EnableSyscall(Assembler a, bool sce)
+    {
+        a.mov(ecx, 0xC000_0080);
+        a.rdmsr();
+        if (sce)
+        {
+            a.or(eax, 1);
+        }
+        else
+        {
+            a.and(eax, ~1);
+        }
+
+        a.wrmsr();
+        a.mov(ecx, 0xC000_0081);
+        a.xor(eax, eax);
+        a.mov(edx, (StarUser << 16) | StarKernel);
+        a.wrmsr();
+        a.mov(ecx, 0xC000_0082);
+        a.mov(eax, (uint)SyscallHandler);
+        a.xor(edx, edx);
+        a.wrmsr();
+        a.mov(ecx, 0xC000_0084);
+        a.mov(eax, Fmask);
+        a.wrmsr();
     }
 
     public static ulong Read(GuestMemory memory, ulong address) =>

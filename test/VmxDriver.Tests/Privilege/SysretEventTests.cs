@@ -15,12 +15,8 @@ namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 /// </summary>
 public sealed class SysretEventTests
 {
-    private const ulong SyscallHandler = 0x2C000;
     private const ulong Kernel = Results;
     private const ulong User = Results + 0x100;
-    private const ushort StarKernel = KernelCs;
-    private const ushort StarUser = 0x18;
-    private const uint Fmask = 0x600;
     private const ulong EferSce = 1;
     private const ulong SysretR11 = 0x1_0A83; // RF (dropped by SYSRET), DF, IF, SF, CF, bit 1
 
@@ -61,7 +57,7 @@ public sealed class SysretEventTests
                 a.syscall();
                 RecordUserAndEnd(a, User);
             },
-            a => EnableSyscall(a));
+            a => EnableSyscall(a, sce: true));
         ulong sysretAt = WriteSyscallHandler(t, a =>
         {
             a.mov(ecx, 0xC000_0080);
@@ -118,7 +114,7 @@ public sealed class SysretEventTests
                 a.syscall();
                 RecordUserAndEnd(a, User);
             },
-            a => EnableSyscall(a));
+            a => EnableSyscall(a, sce: true));
         WriteSyscallHandler(t, _ => { });
         var handler = new Recorder(e => e.Core.Machine.TrappedGuestEvents = GuestEventKinds.None);
         t.Vm.ExitHandler = handler;
@@ -135,7 +131,7 @@ public sealed class SysretEventTests
     [Test]
     public void Sysret_Trapped_ShortCircuited_GoesOnAfterTheInstructionInRing0()
     {
-        using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a));
+        using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a, sce: true));
         ulong sysretAt = WriteSyscallHandler(t, _ => { }, after: a =>
         {
             a.mov(ax, cs);
@@ -155,7 +151,7 @@ public sealed class SysretEventTests
     public void Sysret_Trapped_GuestSceClear_RaisesUd()
     {
         // The kernel clears SCE (WRMSR, virtualised) and SYSRETQs: #UD at the SYSRETQ, in ring 0; no !sysret event.
-        using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a));
+        using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a, sce: true));
         ulong sysretAt = WriteSyscallHandler(t, a =>
         {
             a.mov(ecx, 0xC000_0080);
@@ -183,7 +179,7 @@ public sealed class SysretEventTests
     [Test]
     public void Sysret_Trapped_NonCanonicalRcx_RaisesGpInRing0()
     {
-        using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a));
+        using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a, sce: true));
         ulong sysretAt = WriteSyscallHandler(t, a => a.mov(rcx, 0x8000_0000_0000_0000UL));
         Handler(t, 13, 0x8E, dpl: 0, ist: 0, a =>
         {
@@ -214,25 +210,6 @@ public sealed class SysretEventTests
         Assert.That(Internal.Execution.FastSystemCalls.TryDecodeSysret([0x0F, 0x0B], out _, out _), Is.False, "UD2");
         Assert.That(Internal.Execution.FastSystemCalls.TryDecodeSysret([0x48, 0x48, 0x0F, 0x07], out _, out _), Is.False, "REX must come last");
         Assert.That(Internal.Execution.FastSystemCalls.TryDecodeSysret([0x0F], out _, out _), Is.False);
-    }
-
-    private static void EnableSyscall(Assembler a)
-    {
-        a.mov(ecx, 0xC000_0080);
-        a.rdmsr();
-        a.or(eax, 1);
-        a.wrmsr();
-        a.mov(ecx, 0xC000_0081);
-        a.xor(eax, eax);
-        a.mov(edx, (StarUser << 16) | StarKernel);
-        a.wrmsr();
-        a.mov(ecx, 0xC000_0082);
-        a.mov(eax, (uint)SyscallHandler);
-        a.xor(edx, edx);
-        a.wrmsr();
-        a.mov(ecx, 0xC000_0084);
-        a.mov(eax, Fmask);
-        a.wrmsr();
     }
 
     /// <summary>The SYSCALL handler: records RCX, R11, RSP, CS and SS, runs <paramref name="body"/> with RCX saved in
