@@ -12,6 +12,11 @@ namespace HyperDbgRemote.Host.Tests;
 /// </summary>
 public sealed class DemoProcessesTests
 {
+    /// <summary>The command that prints the current process, and what <c>db 40001000 l 8</c> shows in each process.</summary>
+    private const string Info = "? printf(\"pid=%x name=%s\\n\", $pid, $pname);";
+    private const string LoggerBytes = "00000000`40001000  6c 6f 67 67 65 72 00 00-                         logger..";
+    private const string ShellBytes = "00000000`40001000  73 68 65 6c 6c 00 00 00-                         shell...";
+
     [Test]
     public void SameUserAddress_DifferentBytesPerProcess_PidFilterAndPnameFollowCr3()
     {
@@ -21,7 +26,6 @@ public sealed class DemoProcessesTests
         // Act: event 0 prints what shell (pid 1) writes to COM1; event 1 halts when the kernel, switched to logger
         // (pid 2), writes logger's POST code. Between logger's first and second run, shell prints a whole line. Then a
         // halt on shell's COM1 write.
-        const string Info = "? printf(\"pid=%x name=%s\\n\", $pid, $pname);";
         (int exit, string output, string errors) = HyperDbgProcess.Run(
             TimeSpan.FromMinutes(2),
             "--connect", agent.Listen[0], "--wait", "60",
@@ -43,10 +47,8 @@ public sealed class DemoProcessesTests
 
         // Assert
         Assert.That(exit, Is.Zero, output + errors);
-        string logger = "00000000`40001000  6c 6f 67 67 65 72 00 00-                         logger..";
-        string shell = "00000000`40001000  73 68 65 6c 6c 00 00 00-                         shell...";
-        Assert.That(output, Does.Contain(logger).And.Contain(shell), "the same address, each process's own bytes");
-        Assert.That(output.IndexOf(logger, StringComparison.Ordinal), Is.LessThan(output.IndexOf(shell, StringComparison.Ordinal)));
+        Assert.That(output, Does.Contain(LoggerBytes).And.Contain(ShellBytes), "the same address, each process's own bytes");
+        Assert.That(output.IndexOf(LoggerBytes, StringComparison.Ordinal), Is.LessThan(output.IndexOf(ShellBytes, StringComparison.Ordinal)));
         Assert.That(output, Does.Contain("pid=2 name=logger\n").And.Contain("cr3=0000000000304000"));
         Assert.That(output, Does.Contain("pid=1 name=shell\n").And.Contain("cr3=0000000000300000"));
         Assert.That(output.IndexOf("pid=2 name=logger", StringComparison.Ordinal), Is.LessThan(output.IndexOf("pid=1 name=shell", StringComparison.Ordinal)));
@@ -63,7 +65,6 @@ public sealed class DemoProcessesTests
         // Act: the processes make no system call to switch: the PIT's IRQ 0 (vector 0x20) preempts them in ring 3.
         // Halt on it in logger (pid 2), then, after clearing that event, in shell (pid 1): the switch in between can
         // only have been the timer's. At each halt the same user address shows the interrupted process's bytes.
-        const string Info = "? printf(\"pid=%x name=%s\\n\", $pid, $pname);";
         (int exit, string output, string errors) = HyperDbgProcess.Run(
             TimeSpan.FromMinutes(2),
             "--connect", agent.Listen[0], "--wait", "60",
@@ -88,10 +89,10 @@ public sealed class DemoProcessesTests
         string[] halts = output.Split("event 0x");
         Assert.That(halts, Has.Length.EqualTo(3), output);
         Assert.That(halts[1], Does.StartWith("0 triggered (pre, !interrupt, vector 0x20)\n00000000`4000"), "in logger's user page");
-        Assert.That(halts[1], Does.Contain("00000000`40001000  6c 6f 67 67 65 72 00 00-                         logger.."));
+        Assert.That(halts[1], Does.Contain(LoggerBytes));
         Assert.That(halts[1], Does.Contain("pid=2 name=logger\n").And.Contain("cs=000000000000002b").And.Contain("cr3=0000000000304000"));
         Assert.That(halts[2], Does.StartWith("1 triggered (pre, !interrupt, vector 0x20)\n00000000`4000"), "in shell's user page");
-        Assert.That(halts[2], Does.Contain("00000000`40001000  73 68 65 6c 6c 00 00 00-                         shell..."));
+        Assert.That(halts[2], Does.Contain(ShellBytes));
         Assert.That(halts[2], Does.Contain("pid=1 name=shell\n").And.Contain("cs=000000000000002b").And.Contain("cr3=0000000000300000"));
     }
 }

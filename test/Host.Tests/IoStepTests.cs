@@ -17,6 +17,9 @@ public sealed class IoStepTests
     /// mov al,2; out 81h,al (0x10000a); nop (0x10000c); hlt.</summary>
     private static readonly byte[] s_image = [0xEB, 0xFE, 0xB0, 0x01, 0xE6, 0x80, 0x90, 0x90, 0xB0, 0x02, 0xE6, 0x81, 0x90, 0xF4];
 
+    /// <summary>The lines 'r rip' printed, in order.</summary>
+    private static string[] Rips(string output) => [.. output.Split('\n').Where(l => l.StartsWith("rip=", StringComparison.Ordinal))];
+
     private static (int Exit, string Output, string Error) Run(params string[] commands)
     {
         string image = Path.Combine(Path.GetTempPath(), $"hdr-iostep-{Guid.NewGuid():N}.bin");
@@ -53,7 +56,7 @@ public sealed class IoStepTests
 
         Assert.That(exit, Is.Zero, output + error);
         Assert.That(Regex.Matches(output, "fired al=1\n"), Has.Count.EqualTo(1), output);
-        string[] rips = [.. output.Split('\n').Where(l => l.StartsWith("rip=", StringComparison.Ordinal))];
+        string[] rips = Rips(output);
         Assert.That(rips, Is.EqualTo(new[] { "rip=0000000000100006", "rip=0000000000100007" }), "one instruction per step, the OUT included");
     }
 
@@ -74,7 +77,7 @@ public sealed class IoStepTests
         Assert.That(exit, Is.Zero, output + error);
         Assert.That(Regex.Matches(output, @"event 0x0 triggered \(pre\)\n00000000`0010000a e6 81"), Has.Count.EqualTo(1), output);
         Assert.That(Regex.Matches(output, "post al=2\n"), Has.Count.EqualTo(1), "the OUT ran once");
-        string[] rips = [.. output.Split('\n').Where(l => l.StartsWith("rip=", StringComparison.Ordinal))];
+        string[] rips = Rips(output);
         Assert.That(rips, Is.EqualTo(new[] { "rip=000000000010000a", "rip=000000000010000c" }), "the pre-stage halt is at the OUT; 't' from it ends right after it");
     }
 }
