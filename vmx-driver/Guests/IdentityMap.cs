@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using static HyperDbgRemote.VmxDriver.PageTableBits;
+
 namespace HyperDbgRemote.VmxDriver.Guests;
 
 /// <summary>Builds 4-level page tables that identity-map the first 4 GiB with 2 MiB pages (writable, executable): all
@@ -28,9 +30,6 @@ public static class IdentityMap
     /// <summary>GDTR limit of the GDT.</summary>
     public const uint GdtLimit = 3 * 8 - 1;
 
-    private const ulong Present = PageTableBits.Present;
-    private const ulong Writable = PageTableBits.Writable;
-    private const ulong LargePage = PageTableBits.LargePage;
     private const ulong TwoMiB = 2 * 1024 * 1024;
 
     /// <summary>Writes the tables at <paramref name="root"/> (page aligned) and returns the CR3 value.</summary>

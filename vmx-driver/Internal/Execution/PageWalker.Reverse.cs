@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using static HyperDbgRemote.VmxDriver.PageTableBits;
+
 namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>Physical-to-linear search (<c>!pa2va</c>, <c>$pa2va</c>): the paging structures are searched for pages
@@ -70,7 +72,7 @@ internal static partial class PageWalker
                 if (levels == 1 || large)
                 {
                     ulong size = 1UL << shift;
-                    ulong frame = entry & AddressMask & ~(size - 1);
+                    ulong frame = entry & FrameMask & ~(size - 1);
                     if (physical >= frame && physical - frame < size)
                     {
                         Confirm(linear | (physical - frame));
@@ -78,7 +80,7 @@ internal static partial class PageWalker
                 }
                 else
                 {
-                    Table(entry & AddressMask, shift - 9, levels - 1, 512, linear);
+                    Table(entry & FrameMask, shift - 9, levels - 1, 512, linear);
                 }
             }
 

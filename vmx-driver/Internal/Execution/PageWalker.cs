@@ -1,6 +1,8 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using static HyperDbgRemote.VmxDriver.PageTableBits;
+
 namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
@@ -28,16 +30,7 @@ internal static partial class PageWalker
     /// <summary>The engine's physical-address width (QEMU's TCG_PHYS_ADDR_BITS for x86-64).</summary>
     public const int PhysicalAddressBits = 40;
 
-    private const ulong Present = PageTableBits.Present;
-    private const ulong Writable = PageTableBits.Writable;
-    private const ulong User = PageTableBits.User;
-    private const ulong Accessed = PageTableBits.Accessed;
-    private const ulong Dirty = PageTableBits.Dirty;
-    private const ulong LargePage = PageTableBits.LargePage;
-    private const ulong LargePagePat = PageTableBits.LargePagePat;
-    private const ulong ExecuteDisable = PageTableBits.ExecuteDisable;
-    private const ulong AddressMask = PageTableBits.FrameMask;
-    private const ulong HighReserved = AddressMask & ~((1UL << PhysicalAddressBits) - 1);
+    private const ulong HighReserved = FrameMask & ~((1UL << PhysicalAddressBits) - 1);
     private const ulong PaePdpteHighReserved = 0x7FF0_0000_0000_0000;
     private const ulong Pse36Bits = 0x1F_E000;
     private const ulong Pse36Reserved = 1UL << 21;
@@ -110,7 +103,7 @@ internal static partial class PageWalker
 
             walk.SetFlags(pml4eAddress, pml4e, Accessed);
             rights &= pml4e ^ ExecuteDisable;
-            ulong pdpteAddress = (pml4e & AddressMask) + (((linear >> 30) & 0x1FF) * 8);
+            ulong pdpteAddress = (pml4e & FrameMask) + (((linear >> 30) & 0x1FF) * 8);
             ulong pdpte = walk.Read(PageTableLevel.Pdpte, pdpteAddress);
             if ((pdpte & Present) == 0)
             {
@@ -129,7 +122,7 @@ internal static partial class PageWalker
                 return Leaf(ref walk, state, linear, access, privilege, rights, reserved, pdpte, pdpteAddress, OneGiB, entry32: false);
             }
 
-            return Directory(ref walk, state, linear, access, privilege, rights, reserved, pdpte & AddressMask);
+            return Directory(ref walk, state, linear, access, privilege, rights, reserved, pdpte & FrameMask);
         }
 
         if (state.Mode == PagingMode.Pae)
@@ -148,7 +141,7 @@ internal static partial class PageWalker
             }
 
             rights = ExecuteDisable | User | Writable;
-            return Directory(ref walk, state, linear, access, privilege, rights, reserved, pdpte & AddressMask);
+            return Directory(ref walk, state, linear, access, privilege, rights, reserved, pdpte & FrameMask);
         }
 
         // 32-bit paging: 4-byte entries, no XD (everything is executable), no reserved bits but PSE-36's bit 21.
@@ -201,7 +194,7 @@ internal static partial class PageWalker
         }
 
         pde = walk.SetFlags(pdeAddress, pde, Accessed);
-        ulong pteAddress = (pde & AddressMask) + (((linear >> 12) & 0x1FF) * 8);
+        ulong pteAddress = (pde & FrameMask) + (((linear >> 12) & 0x1FF) * 8);
         ulong pte = walk.Read(PageTableLevel.Pte, pteAddress);
         if ((pte & Present) == 0)
         {
@@ -235,7 +228,7 @@ internal static partial class PageWalker
         if (!entry32)
         {
             // The address bits below a large page's size are reserved, except its PAT bit (bit 12).
-            reserved |= (pageSize - 1) & AddressMask & ~LargePagePat;
+            reserved |= (pageSize - 1) & FrameMask & ~LargePagePat;
         }
 
         if ((leaf & reserved) != 0)
@@ -275,7 +268,7 @@ internal static partial class PageWalker
             walk.SetFlags(leafAddress, leaf, flags);
         }
 
-        ulong frame = leaf & AddressMask & ~(pageSize - 1);
+        ulong frame = leaf & FrameMask & ~(pageSize - 1);
         return Translation.Mapped(frame | (linear & (pageSize - 1)), pageSize, writable, userPage, executable);
     }
 
