@@ -222,6 +222,9 @@ internal sealed class LinkServer : IAsyncDisposable
         // for the handshake's outcome: applied once the peer is authenticated, dropped if it is refused.
         var authentication = new object();
         bool breakInAfterHandshake = false;
+
+        // Halts a running guest; off the link's reader (the pause waits for the cores).
+        void PauseGuest() => _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)), CancellationToken.None);
         link.BreakInReceived += (_, e) =>
         {
             lock (authentication)
@@ -247,7 +250,7 @@ internal sealed class LinkServer : IAsyncDisposable
             }
             while (before > seen && Interlocked.CompareExchange(ref interruptThrough, before, seen) != seen);
             Volatile.Read(ref inFlight)?.InterruptIfBefore(before);
-            _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)));
+            PauseGuest();
         };
         using var sendLock = new SemaphoreSlim(1, 1);
 
@@ -329,7 +332,7 @@ internal sealed class LinkServer : IAsyncDisposable
                     await Send(hello, done.Token).ConfigureAwait(false);
                     if (breakIn)
                     {
-                        _ = Task.Run(() => _session.Pause(TimeSpan.FromSeconds(2)), CancellationToken.None);
+                        PauseGuest();
                     }
 
                     Log.Information("debugger {Action} on {Transport}", resumed ? "resumed its session" : "connected", transport.Description);
