@@ -26,7 +26,7 @@ internal static partial class BootLogNormalizer
         string text = Escape().Replace(log, string.Empty).Replace("\r", string.Empty, StringComparison.Ordinal);
         var lines = new List<string>();
         bool started = !text.Contains(KernelBanner, StringComparison.Ordinal);
-        foreach (string raw in text.Split('\n'))
+        foreach (string raw in SeparateInterleavedKernelMessages(text.Split('\n')))
         {
             string line = Timestamp().Replace(raw, string.Empty);
             started |= line.Contains(KernelBanner, StringComparison.Ordinal);
@@ -94,6 +94,40 @@ internal static partial class BootLogNormalizer
 
     [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|[()][A-Za-z0-9]|[A-Za-z=>])")]
     private static partial Regex Escape();
+
+    /// <summary>
+    /// The kernel prints on the console whenever it likes: a message can land in the middle of a line a user program is
+    /// writing (QEMU's log once had <c>...GNU/Linux[    6.578289] clocksource: Switched to clocksource tsc</c>, then the
+    /// rest of uname's line). Such a message becomes a line of its own, and the program's line is joined again from the
+    /// text before it and the line after it.
+    /// </summary>
+    private static IEnumerable<string> SeparateInterleavedKernelMessages(IEnumerable<string> lines)
+    {
+        string carried = string.Empty;
+        foreach (string raw in lines)
+        {
+            string line = carried + raw;
+            carried = string.Empty;
+            Match embedded = EmbeddedTimestamp().Match(line);
+            if (embedded.Success)
+            {
+                yield return line[embedded.Index..];
+                carried = line[..embedded.Index];
+                continue;
+            }
+
+            yield return line;
+        }
+
+        if (carried.Length > 0)
+        {
+            yield return carried;
+        }
+    }
+
+    /// <summary>A printk timestamp (<c>[%5lu.%06lu] </c>) after the start of a line.</summary>
+    [GeneratedRegex(@"(?<=.)\[\s*\d+\.\d{6}\] ")]
+    private static partial Regex EmbeddedTimestamp();
 
     [GeneratedRegex(@"^\[\s*\d+\.\d+\] ")]
     private static partial Regex Timestamp();

@@ -35,6 +35,19 @@ public sealed class BootLogNormalizerTests
         Assert.That(BootLogNormalizer.Normalize(raw), Is.EqualTo(new[] { expected }));
 
     [Test]
+    public void Normalize_KernelMessageInTheMiddleOfAProgramsLine_BecomesItsOwnLine_AndTheProgramsLineIsWhole()
+    {
+        // Arrange: what QEMU's console once held: the kernel's message written between uname's text and its newline.
+        const string Log = "HYPERDBG-INIT-OK\r\nLinux (none) 6.1.0 x86_64 GNU/Linux[    6.578289] clocksource: Switched to clocksource tsc\r\n\r\nconsole=ttyS0\r\n";
+
+        // Act
+        IReadOnlyList<string> lines = BootLogNormalizer.Normalize(Log);
+
+        // Assert
+        Assert.That(lines, Is.EqualTo(new[] { "HYPERDBG-INIT-OK", "clocksource: Switched to clocksource tsc", "Linux (none) 6.1.0 x86_64 GNU/Linux", "console=ttyS0" }));
+    }
+
+    [Test]
     public void Normalize_DropsFirmwareLinesAndEscapesBeforeTheKernelBanner()
     {
         // Arrange: the start of QEMU's console: SeaBIOS with terminal escapes, iPXE, the setup code, then the kernel.
