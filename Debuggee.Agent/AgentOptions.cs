@@ -53,7 +53,9 @@ internal sealed class AgentOptions
                             (default 10)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex) |
                             linux[:VMLINUZ][,initrd=PATH][,map=System.map][,cmdline=TEXT|,append=TEXT]
-                            ('linux' alone: the kernel and initramfs ./build.sh deps fetched)
+                            ('linux' alone: the kernel and initramfs ./build.sh deps fetched) |
+                            bios:PATH,kernel=VMLINUZ[,initrd=PATH][,cmdline=TEXT|,append=TEXT] (the BIOS boots the
+                            kernel as QEMU's -kernel, through fw_cfg and QEMU's linuxboot_dma.bin)
           --cores N         virtual CPUs (default 1; the demo uses 2)
           --memory MIB      guest RAM in MiB (default 64; a Linux guest 256)
           --com1 BACKEND    where COM1's line goes, as QEMU's -serial: stdio | file:PATH | pty | unix:PATH |

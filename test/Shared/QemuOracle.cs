@@ -36,6 +36,55 @@ internal static class QemuOracle
     }
 
     /// <summary>
+    /// The arguments for the same boot through a given BIOS (-bios), without the VGA card and the NIC our machine does
+    /// not have (-vga none -nic none, so neither SeaVGABIOS nor iPXE runs), with SeaBIOS's debug console (port 0x402)
+    /// written to <paramref name="debugConsoleFile"/>.
+    /// </summary>
+    public static IReadOnlyList<string> BiosLinuxArguments(string bios, string kernel, string? initrd, string commandLine, string debugConsoleFile, int memoryMiB = 256) =>
+        [.. LinuxArguments(kernel, initrd, commandLine, memoryMiB), "-bios", bios, "-vga", "none", "-nic", "none",
+            "-chardev", $"file,id=debugcon,path={debugConsoleFile}", "-device", "isa-debugcon,iobase=0x402,chardev=debugcon"];
+
+    /// <summary>
+    /// Boots <see cref="BiosLinuxArguments"/> until the debug console has a line containing <paramref name="marker"/>
+    /// (QEMU is then stopped), QEMU exits, or <paramref name="timeout"/>; returns the debug console and the serial console.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">QEMU is not installed.</exception>
+    public static async Task<(string DebugConsole, string Console)> BootBiosLinuxAsync(
+        string bios, string kernel, string? initrd, string commandLine, string marker, TimeSpan timeout)
+    {
+        string qemu = Find() ?? throw new InvalidOperationException($"{Executable} is not installed (./build.sh deps installs qemu-system-x86)");
+        string debugConsole = Path.Combine(Path.GetTempPath(), $"hyperdbg-qemu-debugcon-{Guid.NewGuid():N}.txt");
+        var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string arg in BiosLinuxArguments(bios, kernel, initrd, commandLine, debugConsole))
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using Process process = Process.Start(psi)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        string Read() => File.Exists(debugConsole) ? File.ReadAllText(debugConsole) : string.Empty;
+        try
+        {
+            await Eventually.UntilAsync(() => Read().Contains(marker + "\n", StringComparison.Ordinal) || process.HasExited, "QEMU's debug console reaches " + marker, timeout).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        string text = Read();
+        File.Delete(debugConsole);
+        _ = await stderr.ConfigureAwait(false);
+        return (text, await stdout.ConfigureAwait(false));
+    }
+
+    /// <summary>
     /// Boots and reads the console until a line containing <paramref name="marker"/> (QEMU is then stopped), until
     /// QEMU exits, or until <paramref name="timeout"/>. The log keeps everything up to and including the marker line.
     /// </summary>

@@ -12,8 +12,9 @@ namespace HyperDbgRemote.VmxDriver.Devices;
 /// interface too: the address of a <c>FWCfgDmaAccess</c> (big-endian control, length, address) written to 0x514 (high
 /// half) and 0x518 (low half, which starts the transfer), and the signature "QEMU CFG" read there. Items: the "QEMU"
 /// signature (0x00), the interface ID (0x01: traditional, plus DMA when offered), the RAM size (0x03), the CPU counts
-/// (0x05, 0x0F), the file directory (0x19) and the files added with <see cref="AddFile"/> — by default "etc/e820"
-/// with the guest's RAM, as QEMU provides it.
+/// (0x05, 0x0F), the file directory (0x19), the items a guest loader sets with <see cref="SetItem(ushort, byte[])"/> (the Linux
+/// kernel's, 0x07–0x18, as QEMU's -kernel) and the files added with <see cref="AddFile"/> — by default "etc/e820" with
+/// the guest's RAM, as QEMU provides it.
 /// </summary>
 public sealed class FwCfg : IIoPortHandler
 {
@@ -21,7 +22,23 @@ public sealed class FwCfg : IIoPortHandler
     public const ushort KeyId = 0x01;
     public const ushort KeyRamSize = 0x03;
     public const ushort KeyCpuCount = 0x05;
+
+    /// <summary>FW_CFG_KERNEL_ADDR: where the protected-mode kernel goes (QEMU's include/standard-headers/linux/qemu_fw_cfg.h).</summary>
+    public const ushort KeyKernelAddress = 0x07;
+    public const ushort KeyKernelSize = 0x08;
+    public const ushort KeyInitrdAddress = 0x0A;
+    public const ushort KeyInitrdSize = 0x0B;
     public const ushort KeyMaxCpus = 0x0F;
+    public const ushort KeyKernelData = 0x11;
+    public const ushort KeyInitrdData = 0x12;
+    public const ushort KeyCommandLineAddress = 0x13;
+    public const ushort KeyCommandLineSize = 0x14;
+    public const ushort KeyCommandLineData = 0x15;
+
+    /// <summary>FW_CFG_SETUP_ADDR: where the real-mode setup code (with its patched header) goes.</summary>
+    public const ushort KeySetupAddress = 0x16;
+    public const ushort KeySetupSize = 0x17;
+    public const ushort KeySetupData = 0x18;
     public const ushort KeyFileDirectory = 0x19;
     public const ushort FirstFileKey = 0x20;
     /// <summary>The DMA interface's ports: the 64-bit address register at 0x514–0x51B.</summary>
@@ -73,6 +90,29 @@ public sealed class FwCfg : IIoPortHandler
         AddFile("etc/e820", e820);
     }
 
+    /// <summary>Sets a fixed item (a key below <see cref="FirstFileKey"/> other than the directory), replacing what it held.</summary>
+    public void SetItem(ushort key, byte[] contents)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        if (key >= FirstFileKey || key == KeyFileDirectory)
+        {
+            throw new ArgumentOutOfRangeException(nameof(key), key, "Files go through AddFile; the directory is built from them.");
+        }
+
+        _items[key] = contents;
+    }
+
+    /// <summary>Sets a fixed item to a 32-bit little-endian value (QEMU's fw_cfg_add_i32).</summary>
+    public void SetItem(ushort key, uint value)
+    {
+        var bytes = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
+        SetItem(key, bytes);
+    }
+
+    /// <summary>Whether a file of that name is in the directory.</summary>
+    public bool HasFile(string name) => _files.Exists(f => f.Name == name);
+
     /// <summary>Adds a named file to the directory.</summary>
     public void AddFile(string name, byte[] contents)
     {
@@ -81,6 +121,11 @@ public sealed class FwCfg : IIoPortHandler
         if (Encoding.ASCII.GetByteCount(name) >= FileNameSize)
         {
             throw new ArgumentException($"fw_cfg file name '{name}' is longer than {FileNameSize - 1} characters.", nameof(name));
+        }
+
+        if (HasFile(name))
+        {
+            throw new ArgumentException($"fw_cfg already has a file '{name}'.", nameof(name));
         }
 
         ushort key = (ushort)(FirstFileKey + _files.Count);

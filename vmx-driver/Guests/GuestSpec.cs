@@ -7,13 +7,17 @@ using HyperDbgRemote.VmxDriver.Guests.Linux;
 namespace HyperDbgRemote.VmxDriver.Guests;
 
 /// <summary>
-/// Parses the guest argument of the agent: <c>demo</c>, <c>bios:PATH</c>, <c>flat16:PATH@SEG:OFF</c> (hex; a boot
+/// Parses the guest argument of the agent: <c>demo</c>, <c>bios:PATH</c> (with <c>,kernel=VMLINUZ[,initrd=PATH]
+/// [,cmdline=TEXT|,append=TEXT]</c>: a Linux kernel booted by the BIOS as QEMU's -kernel), <c>flat16:PATH@SEG:OFF</c> (hex; a boot
 /// sector: <c>flat16:boot.bin@0:7c00</c>), <c>flat64:PATH@ADDR</c> (hex) or a Linux kernel (<see cref="LinuxGuestSpec"/>).
 /// </summary>
 public static class GuestSpec
 {
     /// <summary>The accepted forms, for error messages and help.</summary>
-    public const string Syntax = "demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR | " + LinuxGuestSpec.Syntax;
+    public const string Syntax = "demo | " + BiosSyntax + " | flat16:PATH@SEG:OFF | flat64:PATH@ADDR | " + LinuxGuestSpec.Syntax;
+
+    /// <summary>The BIOS guest's form.</summary>
+    public const string BiosSyntax = "bios:PATH[,kernel=VMLINUZ[,initrd=PATH][,cmdline=TEXT|,append=TEXT]]";
 
     /// <summary>Parses and loads the image (for file-based guests); errors name the problem.</summary>
     /// <exception cref="GuestImageException">Unknown form, bad address, or an unusable image.</exception>
@@ -38,7 +42,7 @@ public static class GuestSpec
         switch (kind)
         {
             case "bios":
-                return BiosGuest.FromFile(rest);
+                return ParseBios(spec, rest);
             case "flat16":
                 {
                     (string path, string at) = SplitAt(spec, rest, "SEG:OFF");
@@ -65,6 +69,28 @@ public static class GuestSpec
             default:
                 throw new GuestImageException($"Unknown guest '{spec}': use {Syntax}.");
         }
+    }
+
+    /// <summary><c>bios:PATH[,kernel=...,initrd=...,cmdline=...|append=...]</c>: the options have the <c>linux</c>
+    /// guest's meaning (cmdline= replaces its default command line, append= adds to it).</summary>
+    private static BiosGuest ParseBios(string spec, string rest)
+    {
+        int first = LinuxGuestSpec.FirstOption(rest, 0);
+        string path = first < 0 ? rest : rest[..first];
+        Dictionary<string, string> options = LinuxGuestSpec.Options(spec, first < 0 ? string.Empty : rest[first..], ["kernel", "initrd", "cmdline", "append"]);
+        if (!options.TryGetValue("kernel", out string? kernel))
+        {
+            if (options.Count > 0)
+            {
+                throw new GuestImageException($"Guest '{spec}': {string.Join(", ", options.Keys.Select(k => k + "="))} needs kernel= (as QEMU's -initrd and -append need -kernel).");
+            }
+
+            return BiosGuest.FromFile(path);
+        }
+
+        byte[] image = ImageFile.Read(path, "BIOS");
+        string commandLine = LinuxGuestSpec.CommandLine(options.GetValueOrDefault("cmdline"), options.GetValueOrDefault("append"));
+        return new BiosGuest(image, path, BiosKernel.FromFiles(kernel.Trim(), options.GetValueOrDefault("initrd")?.Trim(), commandLine));
     }
 
     private static (string Path, string At) SplitAt(string spec, string rest, string what)

@@ -88,6 +88,9 @@ public sealed class BzImage
     /// <summary>The protected-mode kernel (loaded at the load address; its 64-bit entry is 0x200 into it).</summary>
     public ReadOnlySpan<byte> ProtectedModeKernel => _image.AsSpan(SetupSize);
 
+    /// <summary>The boot sector and the real-mode setup code, as the file holds them (<see cref="SetupSize"/> bytes).</summary>
+    public ReadOnlySpan<byte> Setup => _image.AsSpan(0, SetupSize);
+
     /// <summary>The setup header bytes, from 0x1F1 to <see cref="SetupHeaderEnd"/>, as boot_params holds them.</summary>
     public ReadOnlySpan<byte> SetupHeaderBytes => _image.AsSpan(SetupHeader.SetupSectors, SetupHeaderEnd - SetupHeader.SetupSectors);
 

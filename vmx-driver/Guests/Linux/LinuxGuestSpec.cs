@@ -49,6 +49,17 @@ public static partial class LinuxGuestSpec
             throw new GuestImageException($"Unknown guest '{spec}': use {Syntax}.");
         }
 
+        Dictionary<string, string> options = Options(spec, body, ["initrd", "map", "cmdline", "append"]);
+        return new Parts(kernel, options.GetValueOrDefault("initrd"), options.GetValueOrDefault("map"), options.GetValueOrDefault("cmdline"), options.GetValueOrDefault("append"));
+    }
+
+    /// <summary>
+    /// Splits <paramref name="body"/> (empty, or starting with ',NAME=') into its options: each of
+    /// <paramref name="names"/> at most once; <c>cmdline</c> and <c>append</c> take the rest of the text.
+    /// </summary>
+    /// <exception cref="GuestImageException">An unknown or repeated option, or a path option without a value.</exception>
+    internal static Dictionary<string, string> Options(string spec, string body, IReadOnlyCollection<string> names)
+    {
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         int at = 0;
         while (at < body.Length)
@@ -64,9 +75,9 @@ public static partial class LinuxGuestSpec
             Match next = s_rest.Contains(name) ? Match.Empty : OptionStart().Match(body, valueStart);
             int valueEnd = next.Success ? next.Index : body.Length;
             string value = body[valueStart..valueEnd];
-            if (name is not ("initrd" or "map" or "cmdline" or "append"))
+            if (!names.Contains(name))
             {
-                throw new GuestImageException($"Guest '{spec}': unknown option '{name}' (use initrd=, map=, cmdline= or append=).");
+                throw new GuestImageException($"Guest '{spec}': unknown option '{name}' (use {string.Join(", ", names.Select(n => n + "="))}).");
             }
 
             if (!options.TryAdd(name, value))
@@ -74,7 +85,7 @@ public static partial class LinuxGuestSpec
                 throw new GuestImageException($"Guest '{spec}': option '{name}' is given twice.");
             }
 
-            if (value.Trim().Length == 0 && name is "initrd" or "map")
+            if (value.Trim().Length == 0 && !s_rest.Contains(name))
             {
                 throw new GuestImageException($"Guest '{spec}': '{name}=' needs a path.");
             }
@@ -82,8 +93,20 @@ public static partial class LinuxGuestSpec
             at = valueEnd;
         }
 
-        return new Parts(kernel, options.GetValueOrDefault("initrd"), options.GetValueOrDefault("map"), options.GetValueOrDefault("cmdline"), options.GetValueOrDefault("append"));
+        return options;
     }
+
+    /// <summary>Where the first ',NAME=' option starts in <paramref name="text"/> at or after
+    /// <paramref name="from"/>, or -1.</summary>
+    internal static int FirstOption(string text, int from)
+    {
+        Match m = OptionStart().Match(text, from);
+        return m.Success ? m.Index : -1;
+    }
+
+    /// <summary>The command line a specification asks for: cmdline= replaces the default, append= adds to it.</summary>
+    internal static string CommandLine(string? commandLine, string? append) =>
+        commandLine ?? (append is { } extra ? $"{LinuxGuest.DefaultCommandLine} {extra.Trim()}" : LinuxGuest.DefaultCommandLine);
 
     /// <summary>Parses a specification and reads its files.</summary>
     /// <exception cref="GuestImageException">A bad specification, or a file that is missing or unusable.</exception>
@@ -102,7 +125,7 @@ public static partial class LinuxGuestSpec
             map ??= File.Exists(fetchedMap) ? fetchedMap : null;
         }
 
-        string commandLine = p.CommandLine ?? (p.Append is { } extra ? $"{LinuxGuest.DefaultCommandLine} {extra.Trim()}" : LinuxGuest.DefaultCommandLine);
+        string commandLine = CommandLine(p.CommandLine, p.Append);
         return LinuxGuest.FromFiles(kernel, initrd, commandLine, map);
     }
 
