@@ -38,7 +38,6 @@ public sealed partial class Vcpu : IDisposable
         _thread = new CoreThread(this);
         Debug = new CoreDebug(this);
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
-        Is64Bit = Context.Is64Bit;
     }
 
     /// <summary>The core's index (0 = bootstrap processor).</summary>
@@ -62,8 +61,9 @@ public sealed partial class Vcpu : IDisposable
     /// <summary>Interrupts and exceptions delivered so far.</summary>
     public long InterruptsDelivered => _events.Delivered;
 
-    /// <summary>True when the core has 64-bit registers (long-mode guests).</summary>
-    public bool Is64Bit { get; }
+    /// <summary>True when the core is in long mode (EFER.LMA) and so has 64-bit registers: always for a core started in
+    /// long mode; for one started in real mode, from when its code enters long mode (as Linux's setup code does).</summary>
+    public bool Is64Bit => Context.Is64Bit;
 
     /// <summary>The core's code breakpoints and single-stepping.</summary>
     internal CoreDebug Debug { get; }

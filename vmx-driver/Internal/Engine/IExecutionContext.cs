@@ -16,8 +16,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Engine;
 /// </remarks>
 internal interface IExecutionContext : IDisposable
 {
-    /// <summary>True when the context has 64-bit registers (a long-mode engine); false for a 16/32-bit one. Fixed for the
-    /// context's life.</summary>
+    /// <summary>True when the context has 64-bit registers: a long-mode engine, or a 16-bit one whose CPU is in long
+    /// mode now (EFER.LMA); false otherwise.</summary>
     bool Is64Bit { get; }
 
     /// <summary>Reads a register at its architectural width. Registers the context lacks (R8 in a 16/32-bit engine)

@@ -14,8 +14,38 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
     {
     }
 
-    /// <summary>The engine mode (UC_MODE_16/32/64).</summary>
+    /// <summary>The engine mode (UC_MODE_16/32/64) it was opened in.</summary>
     public int Mode { get; private set; }
+
+    /// <summary>
+    /// Where Unicorn keeps the mode its register API and uc_emu_start's start address follow: <c>struct uc_struct</c>
+    /// begins <c>{ uc_arch arch; uc_mode mode; ... }</c> (include/uc_priv.h, 2.0 and 2.1), and the engine handle is that
+    /// struct. Checked at open (<see cref="CanSwitchApiMode"/>): the arch and mode fields must hold what uc_open was given.
+    /// </summary>
+    private const int ApiModeOffset = 4;
+
+    /// <summary>True when the handle's layout was recognised at open, so <see cref="SetApiMode"/> may be used.</summary>
+    public bool CanSwitchApiMode { get; private set; }
+
+    /// <summary>The mode the register API follows now (<see cref="Mode"/> unless switched).</summary>
+    public int ApiMode => CanSwitchApiMode ? *(int*)(handle + ApiModeOffset) : Mode;
+
+    /// <summary>
+    /// Makes the register API (which ids are accepted, how a segment register write loads the segment) and
+    /// uc_emu_start's start address (<c>x86_set_pc</c>: CS × 16 is subtracted in 16-bit mode) follow
+    /// <paramref name="mode"/>. Execution does not depend on it: the engine decodes by the CPU's own state (CR0.PE,
+    /// EFER.LMA, CS.L), so a core opened in real mode runs long-mode code, and this lets its registers be read and
+    /// written at their 64-bit width there.
+    /// </summary>
+    public void SetApiMode(int mode)
+    {
+        if (!CanSwitchApiMode)
+        {
+            throw new InvalidOperationException("The CPU engine's handle layout was not recognised: its register mode cannot be switched.");
+        }
+
+        *(int*)(handle + ApiModeOffset) = mode;
+    }
 
     /// <summary>The raw engine pointer, for hooks (which receive it anyway) and hot paths.</summary>
     public IntPtr Raw => handle;
@@ -27,7 +57,7 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
         UcNative.EnsureLoaded();
         IntPtr raw;
         Check(UcNative.uc_open(UcConst.ArchX86, mode, &raw), "uc_open");
-        var engine = new UcEngine { Mode = mode };
+        var engine = new UcEngine { Mode = mode, CanSwitchApiMode = *(int*)raw == UcConst.ArchX86 && *(int*)(raw + ApiModeOffset) == mode };
         engine.SetHandle(raw);
         return engine;
     }

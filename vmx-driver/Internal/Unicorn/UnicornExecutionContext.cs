@@ -17,6 +17,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 {
     private const uint MsrEfer = 0xC000_0080;
+    private const ulong EferLma = 1UL << 10;
     private const ulong EferSce = 1;
 
     private readonly int _coreIndex;
@@ -72,7 +73,27 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     }
 
     /// <inheritdoc/>
-    public bool Is64Bit => _engine.Mode == UcConst.Mode64;
+    /// <remarks>An engine opened in real mode follows the CPU: once EFER.LMA is set its register API is switched to
+    /// 64-bit (<see cref="UcEngine.SetApiMode"/>), and back when LMA clears.</remarks>
+    public bool Is64Bit => _engine.Mode == UcConst.Mode64 || FollowLongMode();
+
+    /// <summary>For an engine opened in 16-bit mode: switches its register API to EFER.LMA's mode; true in long mode.</summary>
+    private bool FollowLongMode()
+    {
+        if (!_engine.CanSwitchApiMode)
+        {
+            return false;
+        }
+
+        bool longMode = (ReadEngineMsr(MsrEfer) & EferLma) != 0;
+        int mode = longMode ? UcConst.Mode64 : _engine.Mode;
+        if (_engine.ApiMode != mode)
+        {
+            _engine.SetApiMode(mode);
+        }
+
+        return longMode;
+    }
 
     /// <inheritdoc/>
     public ulong CurrentBlockEnd => _slot->BlockStart + _slot->BlockSize;
