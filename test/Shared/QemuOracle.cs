@@ -87,14 +87,16 @@ internal static class QemuOracle
     /// <summary>
     /// Boots and reads the console until a line containing <paramref name="marker"/> (QEMU is then stopped), until
     /// QEMU exits, or until <paramref name="timeout"/>. The log keeps everything up to and including the marker line.
+    /// <paramref name="extraArguments"/> follow the usual ones (e.g. <c>-bios PATH</c>).
     /// </summary>
     /// <exception cref="InvalidOperationException">QEMU is not installed.</exception>
     public static async Task<QemuBootResult> BootLinuxAsync(
-        string kernel, string? initrd, string commandLine, string? marker, TimeSpan timeout, int memoryMiB = 256, CancellationToken cancellationToken = default)
+        string kernel, string? initrd, string commandLine, string? marker, TimeSpan timeout, int memoryMiB = 256, IReadOnlyList<string>? extraArguments = null,
+        CancellationToken cancellationToken = default)
     {
         string qemu = Find() ?? throw new InvalidOperationException($"{Executable} is not installed (./build.sh deps installs qemu-system-x86)");
         var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string arg in LinuxArguments(kernel, initrd, commandLine, memoryMiB))
+        foreach (string arg in LinuxArguments(kernel, initrd, commandLine, memoryMiB).Concat(extraArguments ?? []))
         {
             psi.ArgumentList.Add(arg);
         }

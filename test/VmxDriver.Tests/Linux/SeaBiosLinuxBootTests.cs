@@ -17,6 +17,8 @@ namespace HyperDbgRemote.VmxDriver.Tests.Linux;
 public sealed class SeaBiosLinuxBootTests
 {
     private const string BiosPath = "/usr/share/seabios/bios.bin";
+    private const string InitOk = "HYPERDBG-INIT-OK";
+    private const string ShellLine = "busybox shell on the console";
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);
 
     [Test]
@@ -41,6 +43,46 @@ public sealed class SeaBiosLinuxBootTests
         Assert.That(mine, Does.Contain("1: /rom@genroms/linuxboot_dma.bin").And.Contain("Running option rom at c000:0003").And.Contain("Searching bootorder for: /rom@genroms/linuxboot_dma.bin"));
         Assert.That(mine[^1], Is.EqualTo(SeaBiosLog.BootingFromRom));
         Assert.That(mine, Is.EqualTo(SeaBiosLog.Compared(qemu)));
+    }
+
+    [Test]
+    public async Task Boot_KernelThroughSeaBiosAndLinuxbootDma_RunsInitInUserModeToTheShell_AndInitsLinesMatchQemus()
+    {
+        // Arrange
+        (string kernel, string initrd) = FilesOrIgnore();
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = LinuxGuest.DefaultRamBytes });
+        StandardDevices devices = StandardDevices.Attach(vm, new StandardDevicesOptions { SerialPorts = 1 });
+        vm.AddCores(BiosGuest.FromFile(BiosPath, BiosKernel.FromFiles(kernel, initrd, LinuxGuest.DefaultCommandLine)).Load(vm));
+
+        // Act: SeaBIOS, the option ROM, the kernel's setup code (real to protected mode), its decompressor (long mode),
+        // the kernel and /init in ring 3, to the line before the shell; then QEMU with the same firmware to that line.
+        vm.Start();
+        try
+        {
+            Eventually.Until(() => devices.Com1.Transmitted.Text().Contains(ShellLine, StringComparison.Ordinal) || vm.HasStopped, "the console reaches " + ShellLine, TimeSpan.FromMinutes(4));
+        }
+        catch (TimeoutException ex)
+        {
+            Assert.Fail($"{ex.Message}; the console ended with:\n{string.Join('\n', devices.Com1.Transmitted.Text().Split('\n').TakeLast(15))}");
+        }
+
+        vm.Stop();
+        string ours = devices.Com1.Transmitted.Text();
+        QemuBootResult qemu = await QemuOracle.BootLinuxAsync(kernel, initrd, LinuxGuest.DefaultCommandLine, ShellLine, s_timeout, extraArguments: ["-bios", BiosPath]);
+
+        // Assert: the boot went through the BIOS (the setup code's EDD probe, which the 64-bit entry skips), and what
+        // /init printed in user mode is QEMU's, line by line. The kernel's own lines are not compared: without QEMU's
+        // ACPI and SMBIOS tables and its e820 entries SeaBIOS hands the kernel another memory map, DMI and MP table.
+        Assert.That(vm.StopInfo?.Reason, Is.Not.EqualTo(VmStopReason.Fault), vm.StopInfo?.Report);
+        Assert.That(ours, Does.Contain("Probing EDD (edd=off to disable)... ok").And.Contain("Command line: " + LinuxGuest.DefaultCommandLine).And.Contain(InitOk));
+        Assert.That(vm.Cores[0].Is64Bit, Is.True);
+        Assert.That(devices.DebugConsole.Output.Text(), Does.Contain(SeaBiosLog.BootingFromRom));
+        Assert.That(qemu.Console, Does.Contain(ShellLine), qemu.Errors);
+        (_, IReadOnlyList<string> myInit) = BootLogNormalizer.SplitAtInit(BootLogNormalizer.Normalize(ours));
+        (_, IReadOnlyList<string> theirInit) = BootLogNormalizer.SplitAtInit(BootLogNormalizer.Normalize(qemu.Console));
+        IReadOnlyList<string> mine = BootLogNormalizer.WithoutKnownDifferences(myInit);
+        Assert.That(mine, Has.Count.GreaterThanOrEqualTo(2));
+        Assert.That(mine, Is.EqualTo(BootLogNormalizer.WithoutKnownDifferences(theirInit)));
     }
 
     private static (string Kernel, string Initrd) FilesOrIgnore()
