@@ -131,16 +131,20 @@ public sealed class GuestEventCommandTests
         string image = ImageFile();
         try
         {
-            // Act: RDMSR of EFER at 0x100005; WRMSR of LSTAR at 0x100026 (post stage: after it, 0x100028)
+            // Act: RDMSR of EFER at 0x100005; WRMSR of LSTAR at 0x100026 (post stage: after it, 0x100028). Both halt, so
+            // each 'r' waits for its halt.
             (int exit, string output, string error) = HyperDbgProcess.Run(
                 "--guest", $"flat64:{image}@100000", "--initial-break",
                 "-c", "!msrread c0000080",
-                "-c", "!msrwrite 0xc0000082 stage post script { printf(\"post rip=%llx ctx=%llx\\n\", @rip, $context); }",
+                "-c", "!msrwrite 0xc0000082 stage post",
                 "-c", "!exception 3 sc on",
                 "-c", "g",
                 "-c", "r rip",
                 "-c", "? printf(\"context=%llx\\n\", $context);",
                 "-c", "events",
+                "-c", "g",
+                "-c", "r rip",
+                "-c", "? printf(\"context=%llx\\n\", $context);",
                 "-c", "g",
                 "-c", ".status");
 
@@ -150,7 +154,9 @@ public sealed class GuestEventCommandTests
             Assert.That(output, Does.Contain("rip=0000000000100005"), "RIP at the RDMSR: the exit comes before it");
             Assert.That(output, Does.Contain("context=c0000080\n"));
             Assert.That(output, Does.Contain("!msrwrite 0xc0000082 stage post"), "events lists it");
-            Assert.That(output, Does.Contain("post rip=100028 ctx=c0000082\n"), "the post stage after the WRMSR, $context ECX");
+            Assert.That(output, Does.Contain("event 0x1 triggered (post, !msrwrite, msr (ecx) 0xc0000082)\n00000000`00100028 b8"), output);
+            Assert.That(output, Does.Contain("rip=0000000000100028"), "the post stage after the WRMSR");
+            Assert.That(output, Does.Contain("context=c0000082\n"));
             Assert.That(output + error, Does.Not.Contain("triple fault"));
         }
         finally

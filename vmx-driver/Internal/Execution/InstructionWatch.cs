@@ -95,7 +95,11 @@ internal sealed class InstructionWatch
         bool pass = _passAt == address;
         _passAt = null;
         IExecutionContext context = _core.Context;
-        if (!pass && _vm.Traps(GuestEventKinds.Mode) && ModeChanged(address))
+        if (!_vm.Traps(GuestEventKinds.Mode))
+        {
+            _lastMode = null; // a !mode set later starts from the mode the core is in then
+        }
+        else if (!pass && ModeChanged(address))
         {
             return;
         }
