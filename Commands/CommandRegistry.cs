@@ -19,7 +19,10 @@ internal sealed class CommandRegistry
         [
             new IoEventCommand(isIn: false), new IoEventCommand(isIn: true), new MonitorCommand(), new EptHookCommand(detour: false), new EptHookCommand(detour: true),
             new GuestEventCommand(GuestEventKind.Cpuid), new GuestEventCommand(GuestEventKind.Exception),
-            new GuestEventCommand(GuestEventKind.Interrupt), new GuestEventCommand(GuestEventKind.Syscall), new GuestEventCommand(GuestEventKind.Sysret), new EventsCommand(), new OutputCommand(),
+            new GuestEventCommand(GuestEventKind.Interrupt), new GuestEventCommand(GuestEventKind.Syscall), new GuestEventCommand(GuestEventKind.Sysret),
+            new InstructionEventCommand(GuestEventKind.MsrRead), new InstructionEventCommand(GuestEventKind.MsrWrite), new InstructionEventCommand(GuestEventKind.CrWrite),
+            new InstructionEventCommand(GuestEventKind.DebugRegister), new InstructionEventCommand(GuestEventKind.Tsc), new InstructionEventCommand(GuestEventKind.Pmc),
+            new InstructionEventCommand(GuestEventKind.Mode), new EventsCommand(), new OutputCommand(),
             new GoCommand(), new PauseCommand(), new BreakpointCommand(), new BreakpointListCommand(), new BreakpointClearCommand(),
             new BreakpointDisableCommand(), new BreakpointEnableCommand(), StepCommand.Into(), StepCommand.Over(), StepCommand.Instrumentation(), StepCommand.GoUp(), new CallStackCommand(), new RegistersCommand(), new MsrCommand(), new MemoryDisplayCommand(), new MemoryEditCommand(),
             new UnassembleCommand(), new ExamineSymbolsCommand(), new ListNearestCommand(), new EvaluateCommand(), new PrintCommand(), new PteCommand(), new Va2paCommand(), new Pa2vaCommand(),

@@ -237,14 +237,21 @@ internal sealed class DebugSession : IAsyncDisposable
         return sb.ToString();
     }
 
-    /// <summary>What a <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c>, <c>!syscall</c> or <c>!sysret</c> halt caught.</summary>
+    /// <summary>What a guest event's halt (<c>!cpuid</c> ... <c>!mode</c>) caught.</summary>
     private static string GuestEventText(GuestEventKind kind, ulong context) => kind switch
     {
         GuestEventKind.Cpuid => $"!cpuid, leaf (eax) 0x{context:x}",
         GuestEventKind.Exception => $"!exception, vector 0x{context:x}{(context < (ulong)s_exceptionNames.Length ? $" {s_exceptionNames[context]}" : string.Empty)}",
         GuestEventKind.Interrupt => $"!interrupt, vector 0x{context:x}",
         GuestEventKind.Syscall => $"!syscall, system call (rax) 0x{context:x}",
-        _ => $"!sysret at 0x{context:x}",
+        GuestEventKind.Sysret => $"!sysret at 0x{context:x}",
+        GuestEventKind.MsrRead => $"!msrread, msr (ecx) 0x{context:x}",
+        GuestEventKind.MsrWrite => $"!msrwrite, msr (ecx) 0x{context:x}",
+        GuestEventKind.CrWrite => $"!crwrite, cr{context:x}",
+        GuestEventKind.DebugRegister => "!dr",
+        GuestEventKind.Tsc => context == 0 ? "!tsc, rdtsc" : "!tsc, rdtscp",
+        GuestEventKind.Pmc => "!pmc",
+        _ => context == 3 ? "!mode, entering user mode" : "!mode, entering kernel mode",
     };
 
     private static readonly string[] s_exceptionNames =

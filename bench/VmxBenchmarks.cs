@@ -22,6 +22,7 @@ internal static unsafe class VmxBenchmarks
     private const long AluIterations = 200_000_000;
     private const int AluInstructionsPerIteration = 3;
     private const long MemIterations = 50_000_000;
+    private const long WatchedIterations = 10_000_000;
     private const int MemInstructionsPerIteration = 6;
     private const long StoreIterations = 100_000_000;
     private const ulong Buffer = 0x100000; // 64 KiB of data above the code, in the first 2 MiB
@@ -37,6 +38,11 @@ internal static unsafe class VmxBenchmarks
 
     private static readonly Lazy<double[]> s_idleBreakpoints = new(() => Measure.Interleaved(
         [() => VmAlu(cores: 1), () => VmAluWithBreakpoints(100)], 7));
+
+    /// <summary>The ALU loop with no instruction event, with <c>!tsc</c> and with <c>!mode</c> trapped (the loop runs
+    /// neither RDTSC nor a mode change: the cost is the every-instruction watch alone), in alternation.</summary>
+    private static readonly Lazy<double[]> s_watch = new(() => Measure.Interleaved(
+        [() => VmAluWatched(GuestEventKinds.None), () => VmAluWatched(GuestEventKinds.Tsc), () => VmAluWatched(GuestEventKinds.Mode)], 5));
 
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
@@ -63,6 +69,11 @@ internal static unsafe class VmxBenchmarks
         // alternation in one run: breakpoints are hooks bounded to one address each, so untouched code runs unhooked.
         yield return ("bp.idle_mips_100", () => s_idleBreakpoints.Value[1]);
         yield return ("bp.idle_mips_none", () => s_idleBreakpoints.Value[0]);
+
+        // Issue 13: the instruction events (!msrread ... !mode) call back every instruction while one is set.
+        yield return ("watch.mips_none", () => s_watch.Value[0]);
+        yield return ("watch.mips_tsc", () => s_watch.Value[1]);
+        yield return ("watch.mips_mode", () => s_watch.Value[2]);
         if (File.Exists(SeaBios))
         {
             yield return ("vmx.seabios_to_banner_ms", () => Measure.Median(SeaBiosToBanner));
@@ -88,6 +99,8 @@ internal static unsafe class VmxBenchmarks
         Ratio("vmx.guest_mips_vs_raw", "vmx.guest_mips", "engine.raw_guest_mips");
         Ratio("vmx.guest_mips_mem_vs_raw", "vmx.guest_mips_mem", "engine.raw_guest_mips_mem");
         Ratio("bp.idle_cost_vs_none", "bp.idle_mips_100", "bp.idle_mips_none");
+        Ratio("watch.tsc_vs_none", "watch.mips_tsc", "watch.mips_none");
+        Ratio("watch.mode_vs_none", "watch.mips_mode", "watch.mips_none");
         Ratio("linux.boot_to_run_init_vs_qemu", "linux.boot_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("linux.boot_vs_qemu", "linux.boot_to_marker_s", "qemu.boot_to_marker_s");
         Ratio("linux.boot_traced_vs_qemu", "linux.boot_traced_to_run_init_s", "qemu.boot_to_run_init_s");
@@ -114,10 +127,10 @@ internal static unsafe class VmxBenchmarks
         a.hlt();
     });
 
-    private static byte[] AluLoop() => Assemble(a =>
+    private static byte[] AluLoop(long iterations = AluIterations) => Assemble(a =>
     {
         Label loop = a.CreateLabel();
-        a.mov(rcx, AluIterations);
+        a.mov(rcx, iterations);
         a.mov(ebx, 3);
         a.Label(ref loop);
         a.add(rax, rbx);
@@ -274,6 +287,13 @@ internal static unsafe class VmxBenchmarks
             {
                 _ = vm.AddCodeBreakpoint(Origin + 0x10_0000 + ((ulong)i * 0x1000));
             }
+        }) / 1e6;
+
+    private static double VmAluWatched(GuestEventKinds kinds) =>
+        (double)WatchedIterations * AluInstructionsPerIteration / RunVm(AluLoop(WatchedIterations), 1, vm =>
+        {
+            vm.ExitHandler = new NoOpHandler();
+            vm.TrappedGuestEvents = kinds;
         }) / 1e6;
 
     private static double SeaBiosToBanner()

@@ -37,6 +37,7 @@ public sealed partial class Vcpu : IDisposable
         _interrupts = new ExternalInterrupts(this, _events);
         _thread = new CoreThread(this);
         Debug = new CoreDebug(this);
+        Watch = new InstructionWatch(this);
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
     }
 
@@ -67,6 +68,9 @@ public sealed partial class Vcpu : IDisposable
 
     /// <summary>The core's code breakpoints and single-stepping.</summary>
     internal CoreDebug Debug { get; }
+
+    /// <summary>The driver's look at every instruction while an instruction event or <c>!sysret</c> needs it.</summary>
+    internal InstructionWatch Watch { get; }
 
     /// <summary>The core's CPU in the engine.</summary>
     internal IExecutionContext Context { get; }

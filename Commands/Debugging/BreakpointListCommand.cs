@@ -6,7 +6,8 @@ using HyperDbgRemote.Protocol.Messages;
 
 namespace HyperDbgRemote.Commands.Debugging;
 
-/// <summary><c>bl</c>: the breakpoints as HyperDbg lists them (id, address, enabled/disabled), with their hits.</summary>
+/// <summary><c>bl</c>: the breakpoints as HyperDbg lists them (id, address, enabled/disabled), with their hits; an enabled
+/// breakpoint set where nothing was mapped and not hit since shows "pending" (as <c>bp</c> reported it).</summary>
 internal sealed class BreakpointListCommand : IDebuggerCommand
 {
     public IReadOnlyList<string> Names => ["bl"];
@@ -36,9 +37,12 @@ internal sealed class BreakpointListCommand : IDebuggerCommand
         context.Output.Line("--   -----------------   --------   ----   -------");
         foreach (BreakpointInfo b in r.Breakpoints)
         {
-            context.Output.Line($"{b.BreakpointId:x2}   {b.Address >> 32:x8}`{b.Address & 0xFFFFFFFF:x8}   {(b.Enabled ? "enabled " : "disabled")}   {Hits(b)}");
+            context.Output.Line($"{b.BreakpointId:x2}   {b.Address >> 32:x8}`{b.Address & 0xFFFFFFFF:x8}   {Status(b)}   {Hits(b)}");
         }
     }
+
+    /// <summary>enabled, disabled, or pending (enabled, set where nothing was mapped, not hit yet).</summary>
+    private static string Status(BreakpointInfo b) => !b.Enabled ? "disabled" : b.Pending ? "pending " : "enabled ";
 
     /// <summary>The hits, then the options in their column when there are any (no trailing spaces).</summary>
     private static string Hits(BreakpointInfo b)

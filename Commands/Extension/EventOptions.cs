@@ -11,9 +11,10 @@ namespace HyperDbgRemote.Commands.Extension;
 /// <summary>
 /// HyperDbg's event options (spec 1.1–1.4), shared by every event command (<c>!ioout</c>, <c>!ioin</c>,
 /// <c>!monitor</c>, <c>!epthook</c>, <c>!epthook2</c>, <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c>,
-/// <c>!syscall</c>, <c>!sysret</c>): <c>pid</c>, <c>core</c>, <c>imm</c>, <c>sc</c>, <c>stage</c>, <c>buffer</c>,
-/// <c>script</c>, <c>[asm] condition</c>, <c>[asm] code</c>, <c>output</c>, and at most one positional value (the port,
-/// leaf, vector or system call number) whose meaning the command gives. Options in any order, keywords
+/// <c>!syscall</c>, <c>!sysret</c>, <c>!msrread</c>, <c>!msrwrite</c>, <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c>,
+/// <c>!mode</c>): <c>pid</c>, <c>core</c>, <c>imm</c>, <c>sc</c>, <c>stage</c>, <c>buffer</c>,
+/// <c>script</c>, <c>[asm] condition</c>, <c>[asm] code</c>, <c>output</c>, and the command's positional values (the port,
+/// leaf, vector, system call number, MSR, control register and mask, mode) whose meaning the command gives. Options in any order, keywords
 /// case-insensitive, numbers hex by default. Deliberate fixes: numbers out of range or that overflow are errors, hex
 /// code accepts spaces, <c>asm</c> applies only to the block it follows, <c>sc on</c> with <c>stage post|all</c> and
 /// <c>imm no</c> with <c>output</c> are refused. Errors name the command and show its syntax.
@@ -29,16 +30,24 @@ internal sealed class EventOptions
 
     private readonly string _name;
     private readonly Func<IReadOnlyList<string>> _syntax;
-    private readonly PositionalValue? _value;
+    private readonly IReadOnlyList<PositionalValue> _values;
 
     /// <param name="name">The command, for errors.</param>
     /// <param name="syntax">The command's syntax, shown with errors.</param>
     /// <param name="value">The positional value, or null when the command takes none.</param>
     public EventOptions(string name, Func<IReadOnlyList<string>> syntax, PositionalValue? value)
+        : this(name, syntax, value is null ? [] : [value])
+    {
+    }
+
+    /// <param name="name">The command, for errors.</param>
+    /// <param name="syntax">The command's syntax, shown with errors.</param>
+    /// <param name="values">The positional values in their order (<c>!crwrite</c>'s register and mask).</param>
+    public EventOptions(string name, Func<IReadOnlyList<string>> syntax, IReadOnlyList<PositionalValue> values)
     {
         _name = name;
         _syntax = syntax;
-        _value = value;
+        _values = values;
     }
 
     /// <summary>The port of <c>!ioout</c>/<c>!ioin</c>: 0 to ffff.</summary>
@@ -73,7 +82,7 @@ internal sealed class EventOptions
             CommandText = commandText.Trim(),
         };
         bool nextAsm = false;
-        bool valueSeen = false;
+        int valuesSeen = 0;
         for (int i = 0; i < args.Count; i++)
         {
             Token t = args[i];
@@ -169,13 +178,15 @@ internal sealed class EventOptions
                         throw Error("asm must come right before condition or code");
                     }
 
-                    if (t.IsBracket || t.IsQuoted || valueSeen || _value is null)
+                    if (t.IsBracket || t.IsQuoted || valuesSeen >= _values.Count)
                     {
                         throw Error($"unknown parameter '{t.Value}'");
                     }
 
-                    _value.Set(r, Number(t.Value, _value.Name, _value.Max));
-                    valueSeen = true;
+                    PositionalValue positional = _values[valuesSeen++];
+                    positional.Set(r, positional.Words is { } words
+                        ? words.TryGetValue(t.Lower, out ulong word) ? word : throw Error($"{positional.Name} '{t.Value}' is invalid: use {string.Join(", ", words.Keys)}")
+                        : Number(t.Value, positional.Name, positional.Max));
                     break;
             }
         }
@@ -258,6 +269,11 @@ internal sealed class EventOptions
         return new CodeBlock { MachineCode = ByteString.CopyFrom([.. bytes, Ret]), Source = text.Trim(), IsAsm = asm };
     }
 
-    /// <summary>A command's one positional value: its name in errors, its largest value, where it goes.</summary>
-    internal sealed record PositionalValue(string Name, ulong Max, Action<EventRegistration, ulong> Set);
+    /// <summary>A command's positional value: its name in errors, its largest value, where it goes.</summary>
+    internal sealed record PositionalValue(string Name, ulong Max, Action<EventRegistration, ulong> Set)
+    {
+        /// <summary>The words it is given as instead of a number (<c>!mode</c>'s u, k, ku), lower case; null: a
+        /// number.</summary>
+        public IReadOnlyDictionary<string, ulong>? Words { get; init; }
+    }
 }

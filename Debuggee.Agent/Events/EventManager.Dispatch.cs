@@ -165,7 +165,7 @@ internal sealed partial class EventManager
         public string PostStageTooLate => $"the {exit.KindName} has been handled";
 
         public bool Qualifies(IoEventSpec s) =>
-            s.GuestEvent is GuestEventFilter g && g.Kind == exit.Kind && (g.Value is not ulong v || v == exit.Context);
+            s.GuestEvent is GuestEventFilter g && g.Matches(exit);
 
         public EventInvocation Invocation(RegisteredEvent e, EventManager manager) =>
             new() { Event = e, GuestEvent = exit, Manager = manager, ShortCircuit = e.Spec.ShortCircuit };

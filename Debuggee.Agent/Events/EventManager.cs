@@ -106,6 +106,15 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
         if (spec.GuestEvent is GuestEventFilter g)
         {
             ValidateGuestEvent(g);
+            if (g.Kind == GuestEventKinds.Mode && spec.ProcessId is null)
+            {
+                throw new EventManagerException("!mode applies to one process: give its pid (HyperDbg's !mode needs one too).");
+            }
+
+            if (g.Kind == GuestEventKinds.Mode && spec.Stage != IoEventStage.Pre)
+            {
+                throw new EventManagerException("!mode has only the pre stage: a mode change has no emulation to come after (as HyperDbg's).");
+            }
         }
 
         if (spec.ShortCircuit && spec.Stage != IoEventStage.Pre)
@@ -129,6 +138,16 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
         }
     }
 
+    /// <summary>The command of an event kind, for errors.</summary>
+    private static string Name(GuestEventKinds kind) => kind switch
+    {
+        GuestEventKinds.MsrRead => "!msrread",
+        GuestEventKinds.MsrWrite => "!msrwrite",
+        GuestEventKinds.DebugRegister => "!dr",
+        GuestEventKinds.Tsc => "!tsc",
+        _ => "!pmc",
+    };
+
     /// <summary>HyperDbg's ranges: a CPUID leaf is 32 bits, exceptions are vectors 0 to 1f (HyperDbg refuses 1f by an
     /// off-by-one), external interrupts 20 to ff and must be named (all of them would flood the debugger: HyperDbg
     /// refuses too).</summary>
@@ -146,7 +165,17 @@ internal sealed partial class EventManager : IVmExitHandler, IDisposable
                 throw new EventManagerException($"!interrupt: vector {g.Value:x} is invalid: external interrupts are vectors 20 to ff (exceptions: !exception).");
             case GuestEventKinds.Sysret when g.Value is not null:
                 throw new EventManagerException("!sysret takes no value: which system call a SYSRET returns from is not known (HyperDbg's !sysret takes none either).");
-            case GuestEventKinds.Cpuid or GuestEventKinds.Exception or GuestEventKinds.Interrupt or GuestEventKinds.Syscall or GuestEventKinds.Sysret:
+            case GuestEventKinds.MsrRead or GuestEventKinds.MsrWrite when g.Value > uint.MaxValue:
+                throw new EventManagerException($"{Name(g.Kind)}: MSR {g.Value:x} is invalid: ECX is 0 to ffffffff.");
+            case GuestEventKinds.CrWrite when g.Value is not (0 or 4):
+                throw new EventManagerException($"!crwrite: {(g.Value is ulong cr ? $"control register {cr:x} is not supported" : "give the control register")}: 0 for CR0 or 4 for CR4 (as HyperDbg's).");
+            case GuestEventKinds.DebugRegister or GuestEventKinds.Tsc or GuestEventKinds.Pmc when g.Value is not null:
+                throw new EventManagerException($"{Name(g.Kind)} takes no value (HyperDbg's takes none either).");
+            case GuestEventKinds.Mode when g.Value is not (GuestEventFilter.ModeKernel or GuestEventFilter.ModeKernelAndUser or GuestEventFilter.ModeUser):
+                throw new EventManagerException($"!mode: {(g.Value is ulong m ? $"mode {m:x} is invalid" : "give the mode")}: 0 (k, kernel), 3 (u, user) or 1 (ku, both).");
+            case GuestEventKinds.Cpuid or GuestEventKinds.Exception or GuestEventKinds.Interrupt or GuestEventKinds.Syscall or GuestEventKinds.Sysret
+                or GuestEventKinds.MsrRead or GuestEventKinds.MsrWrite or GuestEventKinds.CrWrite or GuestEventKinds.DebugRegister or GuestEventKinds.Tsc
+                or GuestEventKinds.Pmc or GuestEventKinds.Mode:
                 break;
             default:
                 throw new EventManagerException($"guest event kind {g.Kind} is unknown.");

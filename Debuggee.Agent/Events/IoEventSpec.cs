@@ -18,9 +18,27 @@ internal enum IoEventDirection
 /// <summary>A <c>!monitor</c> event's range: [From, To] (inclusive) and what it traps.</summary>
 internal sealed record MonitorRange(ulong From, ulong To, MemoryAccessKinds Access);
 
-/// <summary>A <c>!cpuid</c>, <c>!exception</c>, <c>!interrupt</c> or <c>!syscall</c> event's kind and what it watches
-/// (leaf, vector or system call number; null: all).</summary>
-internal sealed record GuestEventFilter(GuestEventKinds Kind, ulong? Value);
+/// <summary>A guest event's kind (<c>!cpuid</c> ... <c>!mode</c>) and what it watches (leaf, vector, system call number,
+/// MSR, control register, mode; null: all).</summary>
+internal sealed record GuestEventFilter(GuestEventKinds Kind, ulong? Value)
+{
+    /// <summary>HyperDbg's mode values (<c>!mode k|ku|u</c>; DEBUGGER_EVENT_MODE_TYPE): the event's value, and for kernel
+    /// and user mode also the $context of a mode change.</summary>
+    public const ulong ModeKernel = 0, ModeKernelAndUser = 1, ModeUser = 3;
+
+    /// <summary><c>!crwrite</c>: the bits whose change it traps (HyperDbg's CR0/CR4 guest/host mask); null: all.</summary>
+    public ulong? Mask { get; init; }
+
+    /// <summary>Whether <paramref name="exit"/> is one this filter watches: the kind and value, and for <c>!crwrite</c> a
+    /// write that changes a bit of the mask (VT-x exits on a MOV to CR0/CR4 only then, SDM Vol. 3C 26.1.3), for
+    /// <c>!mode ku</c> either mode.</summary>
+    public bool Matches(GuestEventExit exit) => Kind == exit.Kind && (Kind switch
+    {
+        GuestEventKinds.CrWrite => Value == exit.Context && ((exit.NewValue ^ exit.OldValue) & (Mask ?? ulong.MaxValue)) != 0,
+        GuestEventKinds.Mode => Value == ModeKernelAndUser || Value == exit.Context,
+        _ => Value is not ulong v || v == exit.Context,
+    });
+}
 
 /// <summary>When an event runs relative to the emulation of the instruction.</summary>
 internal enum IoEventStage

@@ -30,6 +30,12 @@ internal sealed class BreakpointTable
     {
         /// <summary>What it applies to and does (<c>pid</c>, <c>core</c>, <c>script</c>); none: halts everywhere.</summary>
         public BreakpointOptions Options { get; init; } = BreakpointOptions.None;
+
+        /// <summary>Set at an address no page mapped then (<c>bp</c> said "pending").</summary>
+        public bool SetUnmapped { get; init; }
+
+        /// <summary>Pending (gdb's word): set where nothing was mapped, and not hit since.</summary>
+        public bool IsPending => SetUnmapped && Hits == 0;
     }
 
     /// <summary>A breakpoint's filters and action: it is hit only on <paramref name="Core"/> and in process
@@ -128,7 +134,7 @@ internal sealed class BreakpointTable
             string? pending = Unmapped(address);
             _session.BreakpointOwners.Acquire(address);
             int id = ++_lastId;
-            _byId[id] = new Breakpoint(id, address, Enabled: true, Hits: 0) { Options = options };
+            _byId[id] = new Breakpoint(id, address, Enabled: true, Hits: 0) { Options = options, SetUnmapped = pending is not null };
             return (id, pending is null ? null : $"breakpoint 0x{id:x} is pending: {pending}; it is hit when code there runs.");
         }
     }, cancellationToken);

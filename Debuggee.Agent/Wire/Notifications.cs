@@ -176,7 +176,14 @@ internal static class Notifications
                 "exception" => GuestEventKind.Exception,
                 "interrupt" => GuestEventKind.Interrupt,
                 "syscall" => GuestEventKind.Syscall,
-                _ => GuestEventKind.Sysret,
+                "sysret" => GuestEventKind.Sysret,
+                "rdmsr" => GuestEventKind.MsrRead,
+                "wrmsr" => GuestEventKind.MsrWrite,
+                "mov to cr" => GuestEventKind.CrWrite,
+                "mov dr" => GuestEventKind.DebugRegister,
+                "rdtsc" => GuestEventKind.Tsc,
+                "rdpmc" => GuestEventKind.Pmc,
+                _ => GuestEventKind.Mode,
             };
         }
 

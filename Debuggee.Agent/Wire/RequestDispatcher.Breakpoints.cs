@@ -63,7 +63,7 @@ internal sealed partial class RequestDispatcher
 
     private static BreakpointInfo Info(BreakpointTable.Breakpoint b)
     {
-        var info = new BreakpointInfo { BreakpointId = (uint)b.Id, Address = b.Address, Enabled = b.Enabled, Hits = (ulong)b.Hits, Script = b.Options.ScriptText };
+        var info = new BreakpointInfo { BreakpointId = (uint)b.Id, Address = b.Address, Enabled = b.Enabled, Hits = (ulong)b.Hits, Script = b.Options.ScriptText, Pending = b.IsPending };
         if (b.Options.ProcessId is uint pid)
         {
             info.Pid = pid;

@@ -35,16 +35,29 @@ internal sealed partial class RequestDispatcher
             monitor = new MonitorRange(r.MonitorFrom, r.MonitorTo, (MemoryAccessKinds)r.MonitorAccess);
         }
 
+        ulong? value = r.HasGuestEventFilter ? r.GuestEventFilter : null;
         GuestEventFilter? guestEvent = r.GuestEvent switch
         {
             GuestEventKind.Unspecified => null,
-            GuestEventKind.Cpuid => new GuestEventFilter(GuestEventKinds.Cpuid, r.HasGuestEventFilter ? r.GuestEventFilter : null),
-            GuestEventKind.Exception => new GuestEventFilter(GuestEventKinds.Exception, r.HasGuestEventFilter ? r.GuestEventFilter : null),
-            GuestEventKind.Interrupt => new GuestEventFilter(GuestEventKinds.Interrupt, r.HasGuestEventFilter ? r.GuestEventFilter : null),
-            GuestEventKind.Syscall => new GuestEventFilter(GuestEventKinds.Syscall, r.HasGuestEventFilter ? r.GuestEventFilter : null),
-            GuestEventKind.Sysret => new GuestEventFilter(GuestEventKinds.Sysret, r.HasGuestEventFilter ? r.GuestEventFilter : null),
+            GuestEventKind.Cpuid => new GuestEventFilter(GuestEventKinds.Cpuid, value),
+            GuestEventKind.Exception => new GuestEventFilter(GuestEventKinds.Exception, value),
+            GuestEventKind.Interrupt => new GuestEventFilter(GuestEventKinds.Interrupt, value),
+            GuestEventKind.Syscall => new GuestEventFilter(GuestEventKinds.Syscall, value),
+            GuestEventKind.Sysret => new GuestEventFilter(GuestEventKinds.Sysret, value),
+            GuestEventKind.MsrRead => new GuestEventFilter(GuestEventKinds.MsrRead, value),
+            GuestEventKind.MsrWrite => new GuestEventFilter(GuestEventKinds.MsrWrite, value),
+            GuestEventKind.CrWrite => new GuestEventFilter(GuestEventKinds.CrWrite, value) { Mask = r.HasGuestEventMask ? r.GuestEventMask : null },
+            GuestEventKind.DebugRegister => new GuestEventFilter(GuestEventKinds.DebugRegister, value),
+            GuestEventKind.Tsc => new GuestEventFilter(GuestEventKinds.Tsc, value),
+            GuestEventKind.Pmc => new GuestEventFilter(GuestEventKinds.Pmc, value),
+            GuestEventKind.Mode => new GuestEventFilter(GuestEventKinds.Mode, value),
             _ => throw new SessionException($"guest event kind {(int)r.GuestEvent} is unknown."),
         };
+        if (r.HasGuestEventMask && guestEvent?.Kind != GuestEventKinds.CrWrite)
+        {
+            throw new SessionException("only a !crwrite event has a mask.");
+        }
+
         if (guestEvent is not null && monitor is not null)
         {
             throw new SessionException("an event is either a memory monitor or a guest event, not both.");
@@ -59,7 +72,7 @@ internal sealed partial class RequestDispatcher
         };
         if (guestEvent is not null && r.HasPort)
         {
-            throw new SessionException("a CPUID, exception, interrupt, SYSCALL or SYSRET event has no port.");
+            throw new SessionException("a guest event (!cpuid ... !mode) has no port.");
         }
 
         if (r.HasPort && r.Port > ushort.MaxValue)

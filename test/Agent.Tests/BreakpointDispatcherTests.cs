@@ -163,7 +163,7 @@ public sealed class BreakpointDispatcherTests
         // Assert: set (as gdb's pending breakpoints), with the reason; a mapped address gets no message
         Assert.That((r.Status, r.BreakpointId, r.Message), Is.EqualTo((Status.Ok, 1u, "breakpoint 0x1 is pending: 7f0000000000 is not mapped now (core 0's page tables); it is hit when code there runs.")));
         Assert.That((mapped.Status, mapped.Message), Is.EqualTo((Status.Ok, string.Empty)));
-        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => b.Address), Is.EqualTo(new[] { 0x7f00_0000_0000UL, s_printName }));
+        Assert.That(Bp(d, BreakpointAction.List).Breakpoints.Select(b => (b.Address, b.Pending)), Is.EqualTo(new[] { (0x7f00_0000_0000UL, true), (s_printName, false) }), "bl marks the pending one");
         Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName, 0x7f00_0000_0000UL }));
     }
 

@@ -50,6 +50,14 @@ public sealed class GuestEventManagerTests
     [TestCase(GuestEventKinds.Cpuid, 0x1_0000_0000UL, "EAX is 0 to ffffffff")]
     [TestCase(GuestEventKinds.Sysret, 0x3CUL, "!sysret takes no value")]
     [TestCase(GuestEventKinds.Exception | GuestEventKinds.Cpuid, 1UL, "is unknown")]
+    [TestCase(GuestEventKinds.MsrRead, 0x1_0000_0000UL, "!msrread: MSR 100000000 is invalid: ECX is 0 to ffffffff")]
+    [TestCase(GuestEventKinds.MsrWrite, 0x1_0000_0000UL, "!msrwrite: MSR 100000000 is invalid")]
+    [TestCase(GuestEventKinds.CrWrite, 3UL, "!crwrite: control register 3 is not supported: 0 for CR0 or 4 for CR4")]
+    [TestCase(GuestEventKinds.CrWrite, null, "!crwrite: give the control register")]
+    [TestCase(GuestEventKinds.DebugRegister, 7UL, "!dr takes no value")]
+    [TestCase(GuestEventKinds.Tsc, 1UL, "!tsc takes no value")]
+    [TestCase(GuestEventKinds.Pmc, 0UL, "!pmc takes no value")]
+    [TestCase(GuestEventKinds.Mode, 2UL, "!mode: mode 2 is invalid")]
     public void Register_BadValue_RefusedAndNothingChanged(GuestEventKinds kind, ulong? value, string message)
     {
         using var t = new AgentTestVm(TestPrograms.PrintAbc);
@@ -57,6 +65,53 @@ public sealed class GuestEventManagerTests
         Assert.That(() => t.Events.Register(Guest(kind, value)), Throws.TypeOf<EventManagerException>().With.Message.Contains(message));
         Assert.That(t.Events.Events, Is.Empty);
         Assert.That(t.Vm.TrappedGuestEvents, Is.EqualTo(GuestEventKinds.None));
+    }
+
+    [Test]
+    public void Mode_WithoutPidOrWithPostStage_Refused()
+    {
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
+
+        Assert.That(() => t.Events.Register(Guest(GuestEventKinds.Mode, 3)), Throws.TypeOf<EventManagerException>().With.Message.Contains("give its pid"));
+        Assert.That(() => t.Events.Register(Guest(GuestEventKinds.Mode, 3) with { ProcessId = 1, Stage = IoEventStage.Post }),
+            Throws.TypeOf<EventManagerException>().With.Message.Contains("only the pre stage"));
+        Assert.That(t.Events.Events, Is.Empty);
+        Assert.That(t.Vm.TrappedGuestEvents, Is.EqualTo(GuestEventKinds.None));
+    }
+
+    [Test]
+    public void CrWrite_Mask_OnlyWritesChangingAMaskedBitTrigger()
+    {
+        // Three MOV to CR4: OSFXSR (bit 9) set, the same value again, then OSXMMEXCPT (bit 10) set.
+        using var t = new AgentTestVm(a =>
+        {
+            a.mov(rax, cr4);
+            a.or(rax, 0x200);
+            a.mov(cr4, rax);
+            a.mov(cr4, rax);
+            a.or(rax, 0x400);
+            a.mov(cr4, rax);
+            a.hlt();
+        });
+        var all = new List<string>();
+        var masked = new List<string>();
+        t.Events.Register(Guest(GuestEventKinds.CrWrite, 4, inv =>
+        {
+            all.Add($"cr{inv.Context:x}");
+            return null;
+        }));
+        t.Events.Register(Guest(GuestEventKinds.CrWrite, 4, inv =>
+        {
+            masked.Add($"cr{inv.Context:x}");
+            return null;
+        }) with
+        { GuestEvent = new GuestEventFilter(GuestEventKinds.CrWrite, 4) { Mask = 0x400 } });
+        t.Events.Register(Guest(GuestEventKinds.CrWrite, 0, _ => throw new AssertionException("no MOV to CR0")));
+
+        t.Run();
+
+        Assert.That(all, Is.EqualTo(new[] { "cr4", "cr4" }), "the write of the same value changes no bit: no exit, as under VT-x");
+        Assert.That(masked, Is.EqualTo(new[] { "cr4" }), "only the write that changes bit 10");
     }
 
     [Test]

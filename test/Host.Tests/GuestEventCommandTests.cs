@@ -126,6 +126,73 @@ public sealed class GuestEventCommandTests
     }
 
     [Test]
+    public void MsrReadWrite_OnTheImage_HaltBeforeRdmsrWithEcx_PostStageAfterWrmsr_EventsListsThem()
+    {
+        string image = ImageFile();
+        try
+        {
+            // Act: RDMSR of EFER at 0x100005; WRMSR of LSTAR at 0x100026 (post stage: after it, 0x100028). Both halt, so
+            // each 'r' waits for its halt.
+            (int exit, string output, string error) = HyperDbgProcess.Run(
+                "--guest", $"flat64:{image}@100000", "--initial-break",
+                "-c", "!msrread c0000080",
+                "-c", "!msrwrite 0xc0000082 stage post",
+                "-c", "!exception 3 sc on",
+                "-c", "g",
+                "-c", "r rip",
+                "-c", "? printf(\"context=%llx\\n\", $context);",
+                "-c", "events",
+                "-c", "g",
+                "-c", "r rip",
+                "-c", "? printf(\"context=%llx\\n\", $context);",
+                "-c", "g",
+                "-c", ".status");
+
+            // Assert
+            Assert.That(exit, Is.Zero, output + error);
+            Assert.That(output, Does.Contain("event 0x0 triggered (pre, !msrread, msr (ecx) 0xc0000080)\n00000000`00100005 0f 32"), output);
+            Assert.That(output, Does.Contain("rip=0000000000100005"), "RIP at the RDMSR: the exit comes before it");
+            Assert.That(output, Does.Contain("context=c0000080\n"));
+            Assert.That(output, Does.Contain("!msrwrite 0xc0000082 stage post"), "events lists it");
+            Assert.That(output, Does.Contain("event 0x1 triggered (post, !msrwrite, msr (ecx) 0xc0000082)\n00000000`00100028 b8"), output);
+            Assert.That(output, Does.Contain("rip=0000000000100028"), "the post stage after the WRMSR");
+            Assert.That(output, Does.Contain("context=c0000082\n"));
+            Assert.That(output + error, Does.Not.Contain("triple fault"));
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
+
+    [Test]
+    public void Mode_OnTheDemo_HaltsAtTheFirstUserInstructionOfTheProcess_ThenEnteringTheKernel()
+    {
+        // The demo's processes run in ring 3 and enter the kernel by SYSCALL and interrupts.
+        // (Broken in with 'pause', not --initial-break: a late initial-break notice can end the first 'g'.)
+        const string Where = "? printf(\"context=%llx cs=%x pid=%x\\n\", $context, @cs, $pid);";
+        (int exit, string output, string error) = HyperDbgProcess.Run(
+            TimeSpan.FromMinutes(2),
+            "--guest", "demo",
+            "-c", "pause",
+            "-c", "!mode u pid 2",
+            "-c", "g",
+            "-c", Where,
+            "-c", "events c all",
+            "-c", "!mode k pid 2",
+            "-c", "g",
+            "-c", Where,
+            "-c", "events c all",
+            "-c", "g");
+
+        Assert.That(exit, Is.Zero, output + error);
+        Assert.That(output, Does.Contain("event 0x0 triggered (pre, !mode, entering user mode)"), output);
+        Assert.That(output, Does.Contain("context=3 cs=2b pid=2\n"), "in ring 3, in process 2: " + output);
+        Assert.That(output, Does.Contain("event 0x1 triggered (pre, !mode, entering kernel mode)"), output);
+        Assert.That(output, Does.Contain("context=0 cs=8 pid=2\n"), "the kernel entered from process 2: " + output);
+    }
+
+    [Test]
     public void Cpuid_EventsScOnAtTheHalt_SkipsTheEmulation()
     {
         string image = ImageFile();
@@ -173,6 +240,11 @@ public sealed class GuestEventCommandTests
     [TestCase("!cpuid 1 frobnicate", "!cpuid: unknown parameter 'frobnicate'")]
     [TestCase("!syscall sc on stage all", "!syscall: sc on cannot be used with stage all")]
     [TestCase("!exception e core 7", "core 7 does not exist")]
+    [TestCase("!msrread c00000zz", "!msrread: msr 'c00000zz' is invalid: a number from 0 to ffffffff")]
+    [TestCase("!crwrite 3", "!crwrite: control register '3' is not supported: 0 for CR0 or 4 for CR4")]
+    [TestCase("!crwrite", "!crwrite: give the control register")]
+    [TestCase("!mode u", "!mode: give the process")]
+    [TestCase("!mode x pid 1", "!mode: mode 'x' is invalid")]
     public void GuestEvent_BadInput_IsRefusedWithTheReasonAndRegistersNothing(string command, string message)
     {
         (int exit, string output, string error) = HyperDbgProcess.Run("--guest", "demo", "--initial-break", "-c", command);

@@ -30,9 +30,10 @@ public sealed class LinuxPendingBreakpointTests
             "-c", "bl");
         string all = output + error;
 
-        // Assert: pending at the initial break (no page maps the kernel's virtual address yet), listed, then hit
+        // Assert: pending at the initial break (no page maps the kernel's virtual address yet), listed as pending, then
+        // hit (listed as enabled)
         Assert.That(output, Does.Match(@"breakpoint 0x1 is pending: ffffffff[0-9a-f]{8} is not mapped now \(core 0's page tables\); it is hit when code there runs\.\n"), all);
-        Assert.That(output, Does.Match(@"\n01   ffffffff`[0-9a-f]{8}   enabled    0      pid 1\n"), all);
+        Assert.That(output, Does.Match(@"\n01   ffffffff`[0-9a-f]{8}   pending    0      pid 1\n"), all);
         int hit = output.IndexOf("breakpoint 0x1 hit\n", StringComparison.Ordinal);
         Assert.That(hit, Is.GreaterThan(0), all);
 

@@ -4,7 +4,7 @@
 namespace HyperDbgRemote.VmxDriver;
 
 /// <summary>
-/// A CPUID, exception, external interrupt or SYSCALL given to <see cref="IVmExitHandler.OnGuestEvent"/>: in the pre stage
+/// A CPUID, exception, external interrupt, SYSCALL, SYSRET or instruction event given to <see cref="IVmExitHandler.OnGuestEvent"/>: in the pre stage
 /// before the VM emulates or delivers it (the handler may change registers, skip it, ask for the post stage), in the
 /// post stage after. One object per trigger; do not keep it past the callback.
 /// </summary>
@@ -15,12 +15,18 @@ namespace HyperDbgRemote.VmxDriver;
 /// before, at LSTAR's handler after. Skipping (short-circuit, HyperDbg's <c>sc on</c>): CPUID leaves EAX, EBX, ECX and
 /// EDX as they are and continues after the instruction; an exception or interrupt is not delivered (a fault then runs
 /// its instruction again; an interrupt was already acknowledged at the controller and is lost); SYSCALL does nothing
-/// and continues after the instruction.
+/// and continues after the instruction. Instruction events (RDMSR, WRMSR, MOV to CR0/CR4, MOV to or from DRn, RDTSC,
+/// RDTSCP, RDPMC): RIP at the instruction before, after it in the post stage (the VM performs the instruction in
+/// between, as a VMM emulates it in its exit handler); skipping continues after the instruction with nothing done
+/// (RDMSR, RDTSC and RDPMC leave EDX:EAX as they are). A mode change: RIP at the first instruction in the new mode;
+/// skipping it keeps the core there (HyperDbg blocks the thread): the event fires again when it retries.
 /// </remarks>
 public sealed class GuestEventExit
 {
-    internal GuestEventExit(Vcpu core, GuestEventKinds kind, ulong context, ulong rip, uint? errorCode = null)
+    internal GuestEventExit(Vcpu core, GuestEventKinds kind, ulong context, ulong rip, uint? errorCode = null, ulong? newValue = null, ulong? oldValue = null)
     {
+        NewValue = newValue;
+        OldValue = oldValue;
         Core = core;
         Kind = kind;
         Context = context;
@@ -44,6 +50,14 @@ public sealed class GuestEventExit
     /// <summary>For an exception that pushes one: its error code.</summary>
     public uint? ErrorCode { get; }
 
+    /// <summary>For a MOV to a control or debug register: the value written (HyperDbg's scripts read it from the
+    /// source register; this is the same value, taken before the pre stage).</summary>
+    public ulong? NewValue { get; }
+
+    /// <summary>For a MOV to a control register: the register's value before the write (the read shadow VT-x compares
+    /// the written value with, under the guest/host mask).</summary>
+    public ulong? OldValue { get; }
+
     /// <summary>The stage of the current callback.</summary>
     public ExitStage Stage { get; internal set; }
 
@@ -53,13 +67,21 @@ public sealed class GuestEventExit
     /// <summary>Set in the pre stage to be called again in the post stage.</summary>
     public bool PostStageRequested { get; set; }
 
-    /// <summary>A short name of the kind: cpuid, exception, interrupt or syscall.</summary>
+    /// <summary>A short name of the kind: cpuid, exception, interrupt, syscall, sysret, rdmsr, wrmsr, mov to cr, mov dr,
+    /// rdtsc, rdpmc or mode change.</summary>
     public string KindName => Kind switch
     {
         GuestEventKinds.Cpuid => "cpuid",
         GuestEventKinds.Exception => "exception",
         GuestEventKinds.Interrupt => "interrupt",
         GuestEventKinds.Syscall => "syscall",
-        _ => "sysret",
+        GuestEventKinds.Sysret => "sysret",
+        GuestEventKinds.MsrRead => "rdmsr",
+        GuestEventKinds.MsrWrite => "wrmsr",
+        GuestEventKinds.CrWrite => "mov to cr",
+        GuestEventKinds.DebugRegister => "mov dr",
+        GuestEventKinds.Tsc => "rdtsc",
+        GuestEventKinds.Pmc => "rdpmc",
+        _ => "mode change",
     };
 }

@@ -25,6 +25,7 @@ internal sealed class CoreDebug
     private int _appliedMonitorVersion;
     private bool _appliedStepping;
     private bool _appliedHideSce;
+    private bool _appliedWatch;
     private ulong? _skipAt;
     private bool _stepRequested;
     private bool _stepStarted;
@@ -51,9 +52,9 @@ internal sealed class CoreDebug
     /// not executed and the other hooks for it must not act.</summary>
     public bool Restarted => _restarted;
 
-    /// <summary>True while the core's engine has EFER.SCE hidden and every instruction is called back (for RDMSR and
-    /// WRMSR of EFER, see <see cref="CoreTraps"/>).</summary>
-    public bool WatchesEfer => _appliedHideSce;
+    /// <summary>True while every instruction is called back for <see cref="InstructionWatch"/> (RDMSR and WRMSR of EFER
+    /// under <c>!sysret</c>, the instruction events).</summary>
+    public bool Watches => _appliedWatch;
 
     /// <summary>True while a step (or a step over) was asked for and has not ended.</summary>
     public bool IsStepping => Volatile.Read(ref _stepRequested) || Volatile.Read(ref _runToActive);
@@ -224,7 +225,7 @@ internal sealed class CoreDebug
         int version = _vm.CodeBreakpointVersion;
         bool stepping = Volatile.Read(ref _stepRequested);
         bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo || _vm.MonitorVersion != _appliedMonitorVersion
-            || HideSce != _appliedHideSce;
+            || InstructionWatch.HidesSyscallEnable(_core) != _appliedHideSce || InstructionWatch.IsWanted(_core) != _appliedWatch;
         bool stepStarting = stepping && !_stepStarted;
         switch (site)
         {
@@ -291,17 +292,15 @@ internal sealed class CoreDebug
         }
     }
 
-    /// <summary>SYSRET is trapped and this core can run long-mode code (HyperDbg's EFER hook applies to it).</summary>
-    private bool HideSce => _core.Is64Bit && _vm.HidesSyscallEnable;
-
     private void ApplyHooks(int version, bool stepping)
     {
-        // Hiding EFER.SCE needs every instruction called back (RDMSR/WRMSR of EFER show the guest its own value), like
+        // The instruction watch (EFER under !sysret, the instruction events) needs every instruction called back, like
         // stepping; the callbacks then also serve breakpoints and execute monitors.
-        bool hideSce = HideSce;
-        bool everyInstruction = stepping || hideSce;
+        bool hideSce = InstructionWatch.HidesSyscallEnable(_core);
+        bool watch = InstructionWatch.IsWanted(_core);
+        bool everyInstruction = stepping || watch;
         int monitorVersion = _vm.MonitorVersion;
-        if (monitorVersion != _appliedMonitorVersion || everyInstruction != (_appliedStepping || _appliedHideSce))
+        if (monitorVersion != _appliedMonitorVersion || everyInstruction != (_appliedStepping || _appliedWatch))
         {
             // While stepping, the unbounded hook calls back before every instruction: execute ranges would call twice.
             var (data, execute) = _vm.MonitorHooks();
@@ -316,7 +315,23 @@ internal sealed class CoreDebug
         _appliedVersion = version;
         _appliedStepping = stepping;
         _appliedHideSce = hideSce;
+        if (watch != _appliedWatch)
+        {
+            _core.Watch.Reset();
+        }
+
+        _appliedWatch = watch;
         _appliedRunTo = runTo;
+    }
+
+    /// <summary>From an instruction callback of the driver's (<see cref="InstructionWatch"/>), after it halted the VM or
+    /// must run the instruction again: leaves the block before the instruction; the block boundary comes first (hook
+    /// changes, a step's start), then the callback again. <paramref name="pass"/>: the address where a breakpoint or
+    /// execute monitor already acted (it lets the instruction run once, as after a breakpoint's halt).</summary>
+    public void RestartAt(ulong? pass)
+    {
+        _skipAt = pass;
+        Sync(DebugSite.Instruction);
     }
 
     private void Restart()

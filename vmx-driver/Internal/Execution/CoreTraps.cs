@@ -40,6 +40,7 @@ internal sealed class CoreTraps : IExecutionCallbacks
         Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
         ulong now = context.BlocksExecuted;
         debug.Site = DebugSite.BlockBoundary;
+        _core.Watch.AtBlockBoundary();
         if (now >= _vmSliceEnd || _vm.WantsAttention)
         {
             context.RaiseAttention(); // the VM clears it when nothing is left to do
@@ -70,55 +71,23 @@ internal sealed class CoreTraps : IExecutionCallbacks
     }
 
     /// <inheritdoc/>
-    /// <remarks>While EFER.SCE is hidden from the engine (<c>!sysret</c>), every instruction comes here: after the
-    /// debugger's checks, RDMSR and WRMSR of EFER at CPL 0 are performed on the guest's own EFER and skipped.</remarks>
+    /// <remarks>While <see cref="InstructionWatch.IsWanted"/>, every instruction comes here: the post stage of the last
+    /// instruction event first, then the debugger's checks, then the watch (RDMSR/WRMSR of EFER under <c>!sysret</c>, the
+    /// instruction events).</remarks>
     public void OnInstruction(ulong address)
     {
         CoreDebug debug = _core.Debug;
-        debug.OnInstruction(address);
-        if (debug.WatchesEfer && !debug.Restarted && !_vm.StopRequested)
-        {
-            EferAccess(address);
-        }
-    }
-
-    /// <summary>RDMSR/WRMSR with ECX = EFER at <paramref name="address"/> (after any prefixes; ECX is checked first, so
-    /// other code pays one register read).</summary>
-    private void EferAccess(ulong address)
-    {
-        const uint MsrEfer = 0xC000_0080;
-        IExecutionContext context = _core.Context;
-        if ((uint)context.ReadRegister(GuestRegister.Rcx) != MsrEfer)
+        InstructionWatch watch = _core.Watch;
+        if (watch.BeforeInstruction())
         {
             return;
         }
 
-        Span<byte> bytes = stackalloc byte[16];
-        int read = _core.ReadVirtual(address, bytes);
-        int i = 0;
-        while (i < read - 2 && (bytes[i] is 0x26 or 0x2E or 0x36 or 0x3E or 0x64 or 0x65 or 0x66 or 0x67 or 0xF2 or 0xF3 || bytes[i] is >= 0x40 and <= 0x4F))
+        debug.OnInstruction(address);
+        if (debug.Watches && !debug.Restarted && !_vm.StopRequested)
         {
-            i++;
+            watch.OnInstruction(address);
         }
-
-        if (i + 2 > read || bytes[i] != 0x0F || bytes[i + 1] is not (0x30 or 0x32) || context.ReadPrivilegeLevel() != 0)
-        {
-            return; // not RDMSR/WRMSR, or at CPL 3: the engine raises #GP itself
-        }
-
-        if (bytes[i + 1] == 0x32)
-        {
-            ulong efer = context.ReadMsr(MsrEfer);
-            context.WriteRegister(GuestRegister.Rax, efer & uint.MaxValue);
-            context.WriteRegister(GuestRegister.Rdx, efer >> 32);
-        }
-        else
-        {
-            context.WriteMsr(MsrEfer, (context.ReadRegister(GuestRegister.Rdx) << 32) | (uint)context.ReadRegister(GuestRegister.Rax));
-        }
-
-        // Past the instruction: the engine leaves the block before it and goes on there.
-        context.WriteRegister(GuestRegister.Rip, context.ReadRegister(GuestRegister.Rip) + (ulong)(i + 2));
     }
 
     /// <inheritdoc/>
