@@ -405,16 +405,12 @@ internal sealed class EventDelivery
         newCpl = cpl;
         fault = null;
         uint code = (uint)(selector & 0xFFFC) | ext;
-        TableRegister gdt = _core.Context.ReadTableRegister(TableRegisterKind.Gdtr);
-        Span<byte> bytes = stackalloc byte[8];
-        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || (ulong)(selector & 0xFFF8) + 7 > gdt.Limit
-            || _core.ReadVirtual(gdt.Base + (ulong)(selector & 0xFFF8), bytes) != 8)
+        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || Segmentation.ReadDescriptor(_core, selector, out ulong descriptor) != Segmentation.Lookup.Found)
         {
             fault = new DeliveryFault(GeneralProtection, code, null);
             return Refuse($"the gate's code selector 0x{selector:X4} is null, in the LDT or beyond the GDT (#GP)", out why);
         }
 
-        ulong descriptor = BitConverter.ToUInt64(bytes);
         bool codeSegment = (descriptor & DescriptorCode) == DescriptorCode;
         if (!codeSegment || (descriptor & DescriptorLong) == 0 || (descriptor & DescriptorDefaultBig) != 0)
         {

@@ -85,7 +85,7 @@ internal static class FastSystemCalls
         }
 
         ulong efer = context.ReadRegister(GuestRegister.Efer);
-        if ((efer & EferSce) == 0 || (efer & EferLma) == 0 || Segmentation.CodeBitness(context, true, core.Machine.Memory) != 64)
+        if ((efer & EferSce) == 0 || (efer & EferLma) == 0 || Segmentation.CodeBitness(context, true) != 64)
         {
             events.DeliverFault(InvalidOpcode, null);
             context.ExceptionDelivered();
@@ -171,7 +171,7 @@ internal static class FastSystemCalls
     {
         IExecutionContext context = core.Context;
         ushort cs = (ushort)context.ReadRegister(GuestRegister.Cs);
-        bool compatibility = Segmentation.TryReadDescriptor(context, core.Machine.Memory, cs, out ulong descriptor) && (descriptor & DescriptorLong) == 0;
+        bool compatibility = Segmentation.TryReadDescriptor(core, cs, out ulong descriptor) && (descriptor & DescriptorLong) == 0;
         ulong next = rip + (ulong)length;
         ulong star = context.ReadMsr(MsrStar);
         ulong flags = context.ReadRegister(GuestRegister.Rflags);

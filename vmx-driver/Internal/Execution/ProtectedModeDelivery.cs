@@ -27,7 +27,6 @@ internal static class ProtectedModeDelivery
     private const byte TypeTrap16 = 0x7;
     private const byte TypeInterrupt32 = 0xE;
     private const byte TypeTrap32 = 0xF;
-    private const ulong DescriptorBig = 1UL << 54;
     private const ulong FlagTf = 1UL << 8;
     private const ulong FlagIf = 1UL << 9;
     private const ulong FlagNt = 1UL << 14;
@@ -83,8 +82,7 @@ internal static class ProtectedModeDelivery
         bool gate32 = type is TypeInterrupt32 or TypeTrap32;
         ulong target = BitConverter.ToUInt16(gate) | (gate32 ? (ulong)BitConverter.ToUInt16(gate[6..]) << 16 : 0);
         ulong selector = BitConverter.ToUInt16(gate[2..]);
-        ushort ss = (ushort)context.ReadRegister(GuestRegister.Ss);
-        bool stack32 = Segmentation.TryReadDescriptor(context, memory, ss, out ulong ssDescriptor) && (ssDescriptor & DescriptorBig) != 0;
+        bool stack32 = (context.ReadSegment(GuestRegister.Ss).Flags & SegmentCache.Big) != 0;
         ulong ssBase = core.SegmentBase(GuestRegister.Ss);
         ulong esp = context.ReadRegister(GuestRegister.Rsp);
         ulong flags = context.ReadRegister(GuestRegister.Rflags);
