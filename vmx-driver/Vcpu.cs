@@ -107,11 +107,11 @@ public sealed partial class Vcpu : IDisposable
     }
 
     /// <summary>The code size of the current instruction: 16, 32 or 64.</summary>
-    public int CodeBitness() => Segmentation.CodeBitness(Context, Is64Bit, _vm.Memory);
+    public int CodeBitness() => Segmentation.CodeBitness(Context, Is64Bit);
 
     /// <summary>The base of a segment register: selector × 16 in real mode, the descriptor base in protected mode,
     /// 0 (FS/GS: their base MSRs) in 64-bit mode.</summary>
-    public ulong SegmentBase(GuestRegister segment) => Segmentation.Base(Context, Is64Bit, _vm.Memory, segment);
+    public ulong SegmentBase(GuestRegister segment) => Segmentation.Base(Context, Is64Bit, segment);
 
     /// <summary>The linear address of the current instruction (CS base + RIP).</summary>
     public ulong LinearInstructionPointer() => SegmentBase(GuestRegister.Cs) + ReadRegister(GuestRegister.Rip);

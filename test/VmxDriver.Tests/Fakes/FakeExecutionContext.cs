@@ -54,6 +54,20 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public void WriteRegister(GuestRegister register, ulong value) => _registers[register] = value;
 
+    /// <summary>The segments loaded through <see cref="LoadSegment"/>; others read as their selector with base 0.</summary>
+    public Dictionary<GuestRegister, SegmentCache> Segments { get; } = [];
+
+    public void LoadSegment(GuestRegister segment, SegmentCache cache)
+    {
+        Segments[segment] = cache;
+        _registers[segment] = cache.Selector;
+    }
+
+    public SegmentCache ReadSegment(GuestRegister segment) =>
+        Segments.TryGetValue(segment, out SegmentCache cache) && cache.Selector == (ushort)ReadRegister(segment)
+            ? cache
+            : new SegmentCache((ushort)ReadRegister(segment), 0, 0xFFFF, 0);
+
     public TableRegister ReadTableRegister(TableRegisterKind kind) => _tables.GetValueOrDefault(kind);
 
     public void WriteTableRegister(TableRegisterKind kind, ulong tableBase, uint limit) => _tables[kind] = new TableRegister(tableBase, limit);

@@ -40,6 +40,20 @@ internal interface IExecutionContext : IDisposable
     /// <summary>The current privilege level as the engine holds it (which the model normally reads from CS.RPL).</summary>
     int ReadPrivilegeLevel();
 
+    /// <summary>
+    /// Loads <paramref name="segment"/> (ES, CS, SS, DS, FS or GS) with its whole hidden part, as the CPU does after it
+    /// read and checked a descriptor (the model performs the checks): selector, base, limit and attributes as given,
+    /// and what the CPU derives from them: loading SS sets the CPL to SS.DPL; CS.L with EFER.LMA selects 64-bit code,
+    /// otherwise CS.D selects 32-bit code; SS.B a 32-bit stack pointer. Unlike <see cref="WriteRegister"/> of a segment
+    /// register (a real-mode load in a 16/32-bit engine, the selector alone in a 64-bit one), this works in every mode.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="segment"/> is not a segment register.</exception>
+    void LoadSegment(GuestRegister segment, SegmentCache cache);
+
+    /// <summary>Reads <paramref name="segment"/> (ES, CS, SS, DS, FS or GS) with its hidden part as the engine holds it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="segment"/> is not a segment register.</exception>
+    SegmentCache ReadSegment(GuestRegister segment);
+
     /// <summary>Reads GDTR, IDTR, LDTR or TR (selector and flags only for the last two).</summary>
     TableRegister ReadTableRegister(TableRegisterKind kind);
 

@@ -12,7 +12,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// APIC base MSR reads 0 and ignores writes), SVM (the VMX model is ours; the engine's SVM is not offered), and the
 /// Intel-only cache leaves 2 and 4 of a CPU that says it is AMD. It adds the hypervisor bit (leaf 1 ECX bit 31) and the
 /// hypervisor leaf 0x40000000 with the signature "HyperDbgRmt\0", as hypervisors do. SYSCALL is reported and performed
-/// (in long mode; <see cref="FastSystemCalls"/>), SEP (SYSENTER) is not. Leaves the table does not list
+/// (in long mode; <see cref="FastSystemCalls"/>), and so is SEP (SYSENTER/SYSEXIT in 16/32-bit protected mode). Leaves the table does not list
 /// read as zeros (AMD's rule for leaves beyond the maximum). Served from the engine's CPUID hook, so the engine's own
 /// answer is never seen by the guest.
 /// </summary>
@@ -30,7 +30,7 @@ internal static class CpuidTable
     /// <summary>Leaf 1 EDX bit 9 and leaf 0x80000001 EDX bit 9: an on-chip local APIC (not modelled).</summary>
     public const uint Apic = 1u << 9;
 
-    /// <summary>Leaf 1 EDX bit 11: SYSENTER/SYSEXIT (not offered: SYSENTER raises #UD, see <see cref="FastSystemCalls"/>).</summary>
+    /// <summary>Leaf 1 EDX bit 11: SYSENTER/SYSEXIT (SYSENTER performed by <see cref="FastSystemCalls"/>, SYSEXIT by the engine).</summary>
     public const uint Sep = 1u << 11;
 
     /// <summary>Leaf 0x80000001 EDX bit 11: SYSCALL/SYSRET (performed in long mode by <see cref="FastSystemCalls"/>).</summary>
@@ -48,8 +48,8 @@ internal static class CpuidTable
         [0x0000_0000] = new(0x0000_0001, VendorEbx, VendorEcx, VendorEdx),
 
         // Family 6 model 6 stepping 3; CLFLUSH line 64 bytes (EBX bits 31:24, the APIC id, are the core's index);
-        // ECX: SSE3, CX16, hypervisor; EDX: qemu64's features without APIC (bit 9) and SEP (bit 11).
-        [0x0000_0001] = new(0x0000_0663, 0x0000_0800, 0x0000_2001 | HypervisorPresent, 0x078B_FBFD & ~Apic & ~Sep),
+        // ECX: SSE3, CX16, hypervisor; EDX: qemu64's features (SEP, bit 11, included) without APIC (bit 9).
+        [0x0000_0001] = new(0x0000_0663, 0x0000_0800, 0x0000_2001 | HypervisorPresent, 0x078B_FBFD & ~Apic),
 
         // The hypervisor leaf: the highest hypervisor leaf (itself) and the signature.
         [HypervisorLeaf] = new(HypervisorLeaf, Signature(0), Signature(4), Signature(8)),

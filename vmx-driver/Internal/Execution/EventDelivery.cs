@@ -27,7 +27,6 @@ internal sealed class EventDelivery
     private const ulong FlagAc = 1UL << 18;
     private const int GateSize64 = 16;
     private const int DoubleFault = 8;
-    private const int InvalidTss = 10;
     private const int SegmentNotPresent = 11;
     private const int StackFault = 12;
     private const int GeneralProtection = 13;
@@ -213,6 +212,13 @@ internal sealed class EventDelivery
                 break;
             }
 
+            if (!external)
+            {
+                // A fault while delivering INT n, INT3 or INTO is the instruction's: it is reported at the instruction
+                // (SDM Vol. 2A, "INT n/INTO/INT3/INT1": the saved CS:EIP points to it), not after it.
+                RewindSoftwareInterrupt(vector);
+            }
+
             if (second.Cr2 is ulong cr2)
             {
                 _core.WriteRegister(GuestRegister.Cr2, cr2);
@@ -226,6 +232,16 @@ internal sealed class EventDelivery
         }
 
         _core.Fail($"core {_core.Index}: triple fault (shutdown): vector {original} (0x{original:X2}) at RIP 0x{_core.ReadRegister(GuestRegister.Rip):X} could not be delivered: {string.Join("; then ", chain ?? [])}");
+    }
+
+    /// <summary>Moves RIP from after the INT n (CD n), INT3 (CC) or INTO (CE) that raised <paramref name="vector"/> back to
+    /// it.</summary>
+    private void RewindSoftwareInterrupt(int vector)
+    {
+        ulong linear = _core.LinearInstructionPointer();
+        Span<byte> bytes = stackalloc byte[2];
+        int length = linear >= 2 && _core.ReadVirtual(linear - 2, bytes) == 2 && bytes[0] == IntN && bytes[1] == vector ? 2 : 1;
+        _core.WriteRegister(GuestRegister.Rip, _core.ReadRegister(GuestRegister.Rip) - (ulong)length);
     }
 
     /// <summary>#DE, #TS, #NP, #SS, #GP: the contributory exceptions.</summary>
@@ -333,7 +349,7 @@ internal sealed class EventDelivery
         if (ist != 0 || inward)
         {
             // SDM Vol. 3A, "64-Bit Mode Stack Frame" and "Interrupt Stack Table": IST n, else RSP of the new ring.
-            if (!ReadTssStack(ist != 0 ? IstOffset + (8 * (ist - 1)) : RspOffset + (8 * newCpl), ext, out newRsp, out why, out fault))
+            if (!TaskStateSegment.TryReadStack64(_core, ist != 0 ? IstOffset + (8 * (ist - 1)) : RspOffset + (8 * newCpl), ext, out newRsp, out why, out fault))
             {
                 return false;
             }
@@ -405,16 +421,12 @@ internal sealed class EventDelivery
         newCpl = cpl;
         fault = null;
         uint code = (uint)(selector & 0xFFFC) | ext;
-        TableRegister gdt = _core.Context.ReadTableRegister(TableRegisterKind.Gdtr);
-        Span<byte> bytes = stackalloc byte[8];
-        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || (ulong)(selector & 0xFFF8) + 7 > gdt.Limit
-            || _core.ReadVirtual(gdt.Base + (ulong)(selector & 0xFFF8), bytes) != 8)
+        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || Segmentation.ReadDescriptor(_core, selector, out ulong descriptor) != Segmentation.Lookup.Found)
         {
             fault = new DeliveryFault(GeneralProtection, code, null);
             return Refuse($"the gate's code selector 0x{selector:X4} is null, in the LDT or beyond the GDT (#GP)", out why);
         }
 
-        ulong descriptor = BitConverter.ToUInt64(bytes);
         bool codeSegment = (descriptor & DescriptorCode) == DescriptorCode;
         if (!codeSegment || (descriptor & DescriptorLong) == 0 || (descriptor & DescriptorDefaultBig) != 0)
         {
@@ -437,29 +449,6 @@ internal sealed class EventDelivery
         }
 
         newCpl = conforming ? cpl : dpl;
-        why = null;
-        return true;
-    }
-
-    /// <summary>Reads a stack pointer from the 64-bit TSS at <paramref name="offset"/>: beyond TR's limit, #TS(TR).</summary>
-    private bool ReadTssStack(int offset, uint ext, out ulong rsp, out string? why, out DeliveryFault? fault)
-    {
-        rsp = 0;
-        fault = null;
-        TableRegister tr = _core.Context.ReadTableRegister(TableRegisterKind.Tr);
-        Span<byte> bytes = stackalloc byte[8];
-        if ((tr.Selector & 0xFFFC) == 0 || (ulong)offset + 7 > tr.Limit)
-        {
-            fault = new DeliveryFault(InvalidTss, (uint)(tr.Selector & 0xFFFC) | ext, null);
-            return Refuse($"the stack pointer at offset 0x{offset:X} of the TSS (TR 0x{tr.Selector:X4}, limit 0x{tr.Limit:X}) is beyond its limit (#TS)", out why);
-        }
-
-        if (_core.ReadVirtual(tr.Base + (ulong)offset, bytes) != 8)
-        {
-            return Refuse($"the TSS at 0x{tr.Base:X} is not mapped to guest memory", out why);
-        }
-
-        rsp = BitConverter.ToUInt64(bytes);
         why = null;
         return true;
     }

@@ -9,9 +9,9 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// SYSCALL and SYSENTER, which the engine only reports (SDM Vol. 2B, "SYSCALL", "SYSENTER"). SYSCALL in 64-bit and
 /// compatibility mode with EFER.SCE: RCX = the next RIP, R11 = RFLAGS, RIP = LSTAR (CSTAR from compatibility mode, as AMD
 /// processors do), CS = STAR[47:32] AND FFFCh, SS = STAR[47:32] + 8, RFLAGS AND NOT FMASK, CPL 0. SYSCALL with EFER.SCE
-/// clear, or outside long mode, raises #UD. SYSENTER raises #UD: leaf 1 of CPUID does not report SEP, because a
-/// 16/32-bit engine cannot load SS from the GDT through its API (its SS writes are real-mode loads), and in 64-bit mode
-/// the engine's AMD model raises #UD itself. The return instructions, SYSRET and SYSEXIT, are the engine's own, except
+/// clear, or outside long mode, raises #UD. SYSENTER in 16/32-bit protected mode loads the flat ring-0 CS and SS through
+/// the segment loader (<see cref="PerformSysenter"/>); in long mode it raises #UD (the engine's AMD model). The return
+/// instructions, SYSRET and SYSEXIT, are the engine's own, except
 /// while <c>!sysret</c> is set (HyperDbg's EFER hook): then the engine's EFER.SCE is hidden, its SYSRET raises #UD and
 /// <see cref="TryPerformSysret"/> performs it (SDM Vol. 2B, "SYSRET").
 /// </summary>
@@ -21,6 +21,13 @@ internal static class FastSystemCalls
     private const uint MsrLstar = 0xC000_0082;
     private const uint MsrCstar = 0xC000_0083;
     private const uint MsrFmask = 0xC000_0084;
+    private const uint MsrSysenterCs = 0x174;
+    private const uint MsrSysenterEsp = 0x175;
+    private const uint MsrSysenterEip = 0x176;
+    private const ulong Cr0Pe = 1;
+    private const ulong FlagIf = 1UL << 9;
+    private const ulong FlagRf = 1UL << 16;
+    private const ulong FlagVm = 1UL << 17;
     private const ulong EferSce = 1;
     private const ulong EferLma = 1UL << 10;
     private const ulong DescriptorLong = 1UL << 53;
@@ -39,7 +46,13 @@ internal static class FastSystemCalls
         ulong rip = context.CurrentBlockEnd - core.SegmentBase(GuestRegister.Cs) - (ulong)length;
         context.WriteRegister(GuestRegister.Rip, core.Is64Bit ? rip : rip & uint.MaxValue);
         ulong efer = context.ReadRegister(GuestRegister.Efer);
-        if (instruction != SystemInstruction.Syscall || !core.Is64Bit || (efer & EferSce) == 0 || (efer & EferLma) == 0)
+        if (instruction == SystemInstruction.Sysenter)
+        {
+            PerformSysenter(core, events, efer);
+            return;
+        }
+
+        if (!core.Is64Bit || (efer & EferSce) == 0 || (efer & EferLma) == 0)
         {
             events.DeliverFault(InvalidOpcode, null);
             return;
@@ -58,6 +71,38 @@ internal static class FastSystemCalls
         }
 
         core.Machine.EndGuestEvent(exit);
+    }
+
+    /// <summary>
+    /// SYSENTER (SDM Vol. 2B, "SYSENTER"), RIP at the instruction: #UD in long mode (the engine's AMD model: in 64-bit
+    /// mode the engine raises it before the hook, in compatibility mode the driver does); #GP(0) when
+    /// IA32_SYSENTER_CS[15:2] is 0 (real mode: the engine raises #GP itself); otherwise CS = SYSENTER_CS AND FFFCh and
+    /// SS = SYSENTER_CS + 8, flat 4-GiB ring-0 segments (code execute/read, data read/write, both 32-bit), CPL 0,
+    /// ESP = IA32_SYSENTER_ESP, EIP = IA32_SYSENTER_EIP, and VM, IF and RF cleared. Nothing is pushed: the return,
+    /// SYSEXIT, is the engine's own (QEMU's <c>helper_sysexit</c>, to flat ring-3 segments at SYSENTER_CS + 16 and + 24).
+    /// </summary>
+    private static void PerformSysenter(Vcpu core, EventDelivery events, ulong efer)
+    {
+        IExecutionContext context = core.Context;
+        if ((efer & EferLma) != 0)
+        {
+            events.DeliverFault(InvalidOpcode, null);
+            return;
+        }
+
+        ulong cs = context.ReadMsr(MsrSysenterCs) & 0xFFFF;
+        if ((cs & 0xFFFC) == 0 || (context.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0)
+        {
+            events.DeliverFault(GeneralProtection, 0);
+            return;
+        }
+
+        ulong flags = context.ReadRegister(GuestRegister.Rflags);
+        context.LoadSegment(GuestRegister.Cs, SegmentCache.Flat((ushort)(cs & 0xFFFC), code: true, dpl: 0));
+        context.LoadSegment(GuestRegister.Ss, SegmentCache.Flat((ushort)((cs + 8) & 0xFFFC), code: false, dpl: 0)); // CPL 0
+        context.WriteRegister(GuestRegister.Rflags, flags & ~(FlagVm | FlagIf | FlagRf));
+        context.WriteRegister(GuestRegister.Rsp, context.ReadMsr(MsrSysenterEsp) & uint.MaxValue);
+        context.WriteRegister(GuestRegister.Rip, context.ReadMsr(MsrSysenterEip) & uint.MaxValue);
     }
 
     /// <summary>
@@ -85,7 +130,7 @@ internal static class FastSystemCalls
         }
 
         ulong efer = context.ReadRegister(GuestRegister.Efer);
-        if ((efer & EferSce) == 0 || (efer & EferLma) == 0 || Segmentation.CodeBitness(context, true, core.Machine.Memory) != 64)
+        if ((efer & EferSce) == 0 || (efer & EferLma) == 0 || Segmentation.CodeBitness(context, true) != 64)
         {
             events.DeliverFault(InvalidOpcode, null);
             context.ExceptionDelivered();
@@ -171,7 +216,7 @@ internal static class FastSystemCalls
     {
         IExecutionContext context = core.Context;
         ushort cs = (ushort)context.ReadRegister(GuestRegister.Cs);
-        bool compatibility = Segmentation.TryReadDescriptor(context, core.Machine.Memory, cs, out ulong descriptor) && (descriptor & DescriptorLong) == 0;
+        bool compatibility = Segmentation.TryReadDescriptor(core, cs, out ulong descriptor) && (descriptor & DescriptorLong) == 0;
         ulong next = rip + (ulong)length;
         ulong star = context.ReadMsr(MsrStar);
         ulong flags = context.ReadRegister(GuestRegister.Rflags);

@@ -6,17 +6,36 @@ using HyperDbgRemote.VmxDriver.Internal.Engine;
 namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
-/// Segment bases and the code size of a core, from its registers and its GDT (SDM Vol. 3A, "Segment Descriptors"):
-/// selector × 16 in real mode, the descriptor's base in protected mode, 0 in 64-bit mode except FS and GS (their base
-/// MSRs).
+/// Segments of a core (SDM Vol. 3A, "Segment Descriptors"): bases and the code size from the segment registers' hidden
+/// parts (selector × 16 in real mode, the loaded descriptor's base in protected mode, 0 in 64-bit mode except FS and GS,
+/// their base MSRs), and the one reader of descriptors from the GDT or LDT, whose bases are linear addresses.
 /// </summary>
 internal static class Segmentation
 {
+    /// <summary>Size of a segment descriptor.</summary>
+    public const int DescriptorSize = 8;
+
     private const ulong Cr0Pe = 1;
-    private const ulong DescriptorDefaultBig = 1UL << 54;
+    private const ushort TableIndicator = 4;
+
+    /// <summary>What <see cref="ReadDescriptor"/> found.</summary>
+    internal enum Lookup
+    {
+        /// <summary>The descriptor was read.</summary>
+        Found,
+
+        /// <summary>A null selector (index 0 in the GDT).</summary>
+        Null,
+
+        /// <summary>The selector's descriptor lies beyond the GDT's or LDT's limit (or the LDT is null).</summary>
+        BeyondLimit,
+
+        /// <summary>The descriptor's linear address does not translate to guest memory.</summary>
+        Unmapped,
+    }
 
     /// <summary>The base of a segment register.</summary>
-    public static ulong Base(IExecutionContext context, bool is64Bit, GuestMemory memory, GuestRegister segment)
+    public static ulong Base(IExecutionContext context, bool is64Bit, GuestRegister segment)
     {
         if (is64Bit)
         {
@@ -28,17 +47,17 @@ internal static class Segmentation
             };
         }
 
-        ulong selector = context.ReadRegister(segment) & 0xFFFF;
         if ((context.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0)
         {
-            return selector << 4;
+            return (context.ReadRegister(segment) & 0xFFFF) << 4;
         }
 
-        return TryReadDescriptor(context, memory, (ushort)selector, out ulong d) ? ((d >> 16) & 0xFF_FFFF) | (((d >> 56) & 0xFF) << 24) : 0;
+        return context.ReadSegment(segment).Base;
     }
 
-    /// <summary>The code size of the current instruction: 16, 32 or 64.</summary>
-    public static int CodeBitness(IExecutionContext context, bool is64Bit, GuestMemory memory)
+    /// <summary>The code size of the current instruction: 16, 32 or 64 (CS.D of the loaded code segment in protected
+    /// mode).</summary>
+    public static int CodeBitness(IExecutionContext context, bool is64Bit)
     {
         if (is64Bit)
         {
@@ -50,19 +69,41 @@ internal static class Segmentation
             return 16;
         }
 
-        ushort cs = (ushort)context.ReadRegister(GuestRegister.Cs);
-        return TryReadDescriptor(context, memory, cs, out ulong descriptor) && (descriptor & DescriptorDefaultBig) != 0 ? 32 : 16;
+        return (context.ReadSegment(GuestRegister.Cs).Flags & SegmentCache.Big) != 0 ? 32 : 16;
     }
 
-    internal static bool TryReadDescriptor(IExecutionContext context, GuestMemory memory, ushort selector, out ulong descriptor)
+    /// <summary>
+    /// Reads the descriptor <paramref name="selector"/> names from the GDT or (TI set) the LDT of <paramref name="core"/>:
+    /// the table's base is linear, so the read goes through the core's paging. Index 0 of the GDT is the null selector;
+    /// a descriptor whose last byte is beyond the table's limit, or an LDT selector while LDTR is null, is beyond it.
+    /// </summary>
+    public static Lookup ReadDescriptor(Vcpu core, ushort selector, out ulong descriptor)
     {
         descriptor = 0;
-        if ((selector & ~7) == 0)
+        bool local = (selector & TableIndicator) != 0;
+        if (!local && (selector & 0xFFF8) == 0)
         {
-            return false;
+            return Lookup.Null;
         }
 
-        ulong gdtBase = context.ReadTableRegister(TableRegisterKind.Gdtr).Base;
-        return memory.TryRead(gdtBase + (ulong)(selector & ~7), out descriptor);
+        TableRegister table = core.Context.ReadTableRegister(local ? TableRegisterKind.Ldtr : TableRegisterKind.Gdtr);
+        ulong offset = (ulong)(selector & 0xFFF8);
+        if ((local && (table.Selector & 0xFFFC) == 0) || offset + DescriptorSize - 1 > table.Limit)
+        {
+            return Lookup.BeyondLimit;
+        }
+
+        Span<byte> bytes = stackalloc byte[DescriptorSize];
+        if (core.ReadVirtual(table.Base + offset, bytes) != DescriptorSize)
+        {
+            return Lookup.Unmapped;
+        }
+
+        descriptor = BitConverter.ToUInt64(bytes);
+        return Lookup.Found;
     }
+
+    /// <summary><see cref="ReadDescriptor"/>, true when found.</summary>
+    public static bool TryReadDescriptor(Vcpu core, ushort selector, out ulong descriptor) =>
+        ReadDescriptor(core, selector, out descriptor) == Lookup.Found;
 }

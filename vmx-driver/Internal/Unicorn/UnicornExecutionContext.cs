@@ -19,11 +19,14 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     private const uint MsrEfer = 0xC000_0080;
     private const ulong EferLma = 1UL << 10;
     private const ulong EferSce = 1;
+    private const ulong Cr0Pe = 1;
+    private const ulong FlagVm = 1UL << 17;
 
     private readonly int _coreIndex;
     private readonly UcEngine _engine;
     private readonly OldExceptionField _oldException;
     private readonly PrivilegeLevelField _privilege;
+    private readonly SegmentCacheField _segments;
     private readonly IExecutionCallbacks _callbacks;
     private readonly IoInstructions _io;
 
@@ -52,17 +55,19 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         // Calibrate before opening the engine: a failed calibration leaves no engine open.
         _oldException = OldExceptionField.Calibrated;
         _privilege = PrivilegeLevelField.Calibrated;
+        _segments = SegmentCacheField.Calibrated;
         _engine = UcEngine.Open(mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
         _engine.StopAtNoAddress();
         _scratch = UcContext.Allocate(_engine);
-        if ((_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize) || _scratch.Size != _privilege.ContextSize)
+        if ((_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize) || _scratch.Size != _privilege.ContextSize
+            || _scratch.Size != _segments.ContextSize)
         {
             int size = _scratch.Size;
             _scratch.Dispose();
             _engine.Dispose();
             throw new CpuEngineUnavailableException(
                 $"The CPU engine's saved contexts differ in size between modes ({size} bytes in core {coreIndex}'s engine, "
-                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state and privilege level cannot be set.");
+                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state, privilege level and segments cannot be set.");
         }
 
         _slot = (BlockSlot*)NativeMemory.AllocZeroed((nuint)sizeof(BlockSlot));
@@ -169,6 +174,23 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
     /// <inheritdoc/>
     public int ReadPrivilegeLevel() => _privilege.Get(_engine, _scratch);
+
+    /// <inheritdoc/>
+    /// <remarks>Through the calibrated segment caches of a saved context (<see cref="SegmentCacheField"/>).</remarks>
+    public void LoadSegment(GuestRegister segment, SegmentCache cache)
+    {
+        _ = SegmentCacheField.Index(segment);
+        bool protectedMode = (ReadRegister(GuestRegister.Cr0) & Cr0Pe) != 0;
+        bool virtual8086 = (ReadRegister(GuestRegister.Rflags) & FlagVm) != 0;
+        _segments.Load(_engine, _scratch, segment, cache, protectedMode, virtual8086);
+    }
+
+    /// <inheritdoc/>
+    public SegmentCache ReadSegment(GuestRegister segment)
+    {
+        _ = SegmentCacheField.Index(segment);
+        return _segments.Read(_engine, _scratch, segment);
+    }
 
     /// <inheritdoc/>
     public TableRegister ReadTableRegister(TableRegisterKind kind)
