@@ -164,7 +164,10 @@ public sealed class DemoGuestTests
         Assert.That((vm.OsProfile.Current(core).ProcessId, UserName(core)), Is.EqualTo((2u, "logger")));
 
         // Preemption: logger prints its line, then spins in ring 3 without a system call; the timer interrupts the
-        // spin and the next user instruction to run is shell's, which resumes and starts its next line.
+        // spin and the next user instruction to run is shell's, which resumes and starts its next line. Which process
+        // a tick finds in the spin depends on when the tick comes (one may land on the instructions between the
+        // SYSCALL and the spin, and then shell is the next to spin), so the ticks are taken until one interrupts
+        // logger's spin.
         vm.RemoveCodeBreakpoint(DemoGuest.UserAddress);
         vm.AddCodeBreakpoint(timer);
         ulong interrupted;
@@ -174,8 +177,11 @@ public sealed class DemoGuestTests
             core = Next(timer);
             interrupted = Qword(core, core.ReadRegister(GuestRegister.Rsp));
         }
-        while (interrupted != spin && interrupted != spin + 3);
-        Assert.That(vm.OsProfile.Current(core).ProcessId, Is.EqualTo(2u), "logger was spinning");
+        while ((interrupted != spin && interrupted != spin + 3) || vm.OsProfile.Current(core).ProcessId != 2);
+        Assert.That(
+            (Qword(core, core.ReadRegister(GuestRegister.Rsp) + 8), Qword(core, demo.Labels["turn_printed"])),
+            Is.EqualTo((0x2BUL, 1UL)),
+            "logger was spinning in ring 3 after printing its line");
         vm.RemoveCodeBreakpoint(timer);
         vm.AddCodeBreakpoint(DemoGuest.UserAddress);
         vm.Resume();
