@@ -36,22 +36,7 @@ public sealed class ProtectedModeRingTests
             a.mov(edi, 0x6666_6666);
             a.mov(ebp, 0x7777_7777);
             a.@int(0x80);
-            a.mov(__dword_ptr[(uint)User], eax);
-            a.mov(__dword_ptr[(uint)User + 4], ebx);
-            a.mov(__dword_ptr[(uint)User + 8], ecx);
-            a.mov(__dword_ptr[(uint)User + 12], edx);
-            a.mov(__dword_ptr[(uint)User + 16], esi);
-            a.mov(__dword_ptr[(uint)User + 20], edi);
-            a.mov(__dword_ptr[(uint)User + 24], ebp);
-            a.mov(__dword_ptr[(uint)User + 28], esp);
-            a.pushfd();
-            a.pop(eax);
-            a.mov(__dword_ptr[(uint)User + 32], eax);
-            a.xor(eax, eax);
-            a.mov(ax, cs);
-            a.mov(__dword_ptr[(uint)User + 36], eax);
-            a.mov(ax, ss);
-            a.mov(__dword_ptr[(uint)User + 40], eax);
+            RingGuest32.StoreRegisters(a, User);
             a.hlt();
         });
         RingGuest32.Handler(t, 0x80, gateType, dpl: 3, a =>
@@ -94,11 +79,7 @@ public sealed class ProtectedModeRingTests
 
         // Assert: IRETD went back to ring 3 with every register as it was.
         uint[] expected = [0x1111_1111, 0x2222_2222, 0x3333_3333, 0x4444_4444, 0x5555_5555, 0x6666_6666, 0x7777_7777, (uint)UserStack, UserFlags, UserCs, UserSs];
-        string[] names = ["EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "EFLAGS", "CS", "SS"];
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.That(Read(t, User + (ulong)(i * 4)), Is.EqualTo(expected[i]), $"{names[i]} after IRETD");
-        }
+        RingGuest32.AssertRegisters(t, User, expected, "after IRETD");
 
         // Assert: the final HLT at CPL 3 raised #GP(0), also delivered on SS0:ESP0 (error code, EIP, CS, EFLAGS, ESP, SS).
         Assert.That(Read(t, GpFrame), Is.EqualTo((uint)Esp0 - 24), "the #GP frame is on ESP0");

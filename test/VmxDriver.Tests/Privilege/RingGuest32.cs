@@ -157,6 +157,40 @@ internal static class RingGuest32
         t.Vm.Memory.Write(Idt + ((ulong)vector * 8), gate);
     }
 
+
+    /// <summary>The order <see cref="StoreRegisters"/> writes the registers in, one doubleword each.</summary>
+    public static readonly string[] StoredRegisters = ["EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "EFLAGS", "CS", "SS"];
+
+    /// <summary>Stores EAX, EBX, ECX, EDX, ESI, EDI, EBP, ESP, EFLAGS, CS and SS at <paramref name="at"/> (EAX is
+    /// overwritten after its own store).</summary>
+    public static void StoreRegisters(Assembler a, ulong at)
+    {
+        AssemblerRegister32[] registers = [eax, ebx, ecx, edx, esi, edi, ebp, esp];
+        for (int i = 0; i < registers.Length; i++)
+        {
+            a.mov(__dword_ptr[(uint)at + (uint)(i * 4)], registers[i]);
+        }
+
+        a.pushfd();
+        a.pop(eax);
+        a.mov(__dword_ptr[(uint)at + 32], eax);
+        a.xor(eax, eax);
+        a.mov(ax, cs);
+        a.mov(__dword_ptr[(uint)at + 36], eax);
+        a.mov(ax, ss);
+        a.mov(__dword_ptr[(uint)at + 40], eax);
+    }
+
+    /// <summary>Asserts what <see cref="StoreRegisters"/> stored at <paramref name="at"/>, register by register.</summary>
+    public static void AssertRegisters(TestVm t, ulong at, uint[] expected, string when)
+    {
+        Assert.That(expected, Has.Length.EqualTo(StoredRegisters.Length));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.That(Read(t, at + (ulong)(i * 4)), Is.EqualTo(expected[i]), $"{StoredRegisters[i]} {when}");
+        }
+    }
+
     public static uint Read(TestVm t, ulong address) =>
         t.Vm.Memory.TryRead(address, out uint value) ? value : throw new InvalidOperationException($"0x{address:X} is not in RAM");
 }

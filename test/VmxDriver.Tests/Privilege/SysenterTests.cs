@@ -45,11 +45,7 @@ public sealed class SysenterTests
 
         // Assert: SYSEXIT back to ring 3 (CS = SYSENTER_CS + 16 OR 3, SS = + 24 OR 3, ESP = ECX, EIP = EDX).
         uint[] expected = [0x1111_1111, 0x2222_2222, (uint)UserStack, (uint)(SysenterAt + 2), 0x5555_5555, 0x6666_6666, 0x7777_7777, (uint)UserStack, 0x2, UserCs, UserSs];
-        string[] names = ["EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "EFLAGS", "CS", "SS"];
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.That(Read(t, User + (ulong)(i * 4)), Is.EqualTo(expected[i]), $"{names[i]} after SYSEXIT");
-        }
+        RingGuest32.AssertRegisters(t, User, expected, "after SYSEXIT");
 
         Assert.That(Read(t, GpFrame + 12), Is.EqualTo(UserCs), "the final HLT faulted at CPL 3");
     }
@@ -83,22 +79,7 @@ public sealed class SysenterTests
         a.mov(ebp, 0x7777_7777);
         a.sysenter();
         a.Label(ref back);
-        a.mov(__dword_ptr[(uint)User], eax);
-        a.mov(__dword_ptr[(uint)User + 4], ebx);
-        a.mov(__dword_ptr[(uint)User + 8], ecx);
-        a.mov(__dword_ptr[(uint)User + 12], edx);
-        a.mov(__dword_ptr[(uint)User + 16], esi);
-        a.mov(__dword_ptr[(uint)User + 20], edi);
-        a.mov(__dword_ptr[(uint)User + 24], ebp);
-        a.mov(__dword_ptr[(uint)User + 28], esp);
-        a.pushfd();
-        a.pop(eax);
-        a.mov(__dword_ptr[(uint)User + 32], eax);
-        a.xor(eax, eax);
-        a.mov(ax, cs);
-        a.mov(__dword_ptr[(uint)User + 36], eax);
-        a.mov(ax, ss);
-        a.mov(__dword_ptr[(uint)User + 40], eax);
+        RingGuest32.StoreRegisters(a, User);
         a.hlt();
     }
 
