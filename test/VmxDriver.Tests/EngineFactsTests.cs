@@ -224,6 +224,68 @@ public sealed unsafe class EngineFactsTests
     }
 
     [Test]
+    public void Svm_VmrunWithSvmeSet_LoadsTheVmcbControlAreaIntoTheCpuState()
+    {
+        // Act: INT 0x80, then VMRUN at CPL 0 with EFER.SVME set and the VMCB = the host-save page (InterceptProbe).
+        InterceptProbe.Observation seen = InterceptProbe.Observe();
+
+        // Assert: no #UD (the engine's qemu64 CPU has SVM, hidden from guests by our CPUID table); the run reached the
+        // HLT after VMRUN, and the control area's distinctive TSC offset and intercept mask are in the saved context.
+        Assert.That(seen.Vectors, Is.EqualTo(new[] { InterceptProbe.IntVector }));
+        Assert.That(seen.Error, Is.EqualTo(UcConst.ErrOk), UcEngine.ErrorText(seen.Error));
+        Assert.That(InterceptFields.Candidates(seen.Before, seen.AfterVmrun, InterceptProbe.TscMark, 8, 4), Has.Count.EqualTo(1));
+        Assert.That(InterceptFields.Candidates(seen.Before, seen.AfterVmrun, InterceptProbe.InterceptMark, 8, 4), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void SvmIntercepts_ExitToTheInterruptHookAs0x100PlusTheExitCode_AtTheInstruction_AndRdtscAddsTheTscOffset()
+    {
+        // Act: the GUEST flag and masks written into a fresh engine's context (no VMRUN): RDMSR of an MSR the permission
+        // map marks, a CR3 read, a DR7 read, INT 0x80, NOP, RDTSC (retried with the intercepts off and offset 2^62).
+        InterceptProbe.Verification v = InterceptProbe.Verify(InterceptFields.Calibrated.Fields);
+
+        // Assert: each exit at its instruction; the RDTSC read the host's counter (between two host reads) plus the offset.
+        ulong code = InterceptProbe.CodeAddress;
+        Assert.That(v.Exits, Is.EqualTo(new (int, ulong)[]
+        {
+            (0x17C, code + InterceptProbe.RdmsrOffset),
+            (0x103, code + InterceptProbe.CrReadOffset),
+            (0x127, code + InterceptProbe.DrReadOffset),
+            (0x80, code + InterceptProbe.IntOffset + 2),
+            (0x16E, code + InterceptProbe.RdtscOffset),
+        }));
+        Assert.That(v.GuestTsc - InterceptProbe.VerifyTscOffset, Is.InRange(v.HostBefore, v.HostAfter));
+    }
+
+    [Test]
+    public void SvmIntercepts_AfterAnIntN_TheEnginesStaleSoftwareInterruptRecordMovesAnExitsRipPastTheInt()
+    {
+        // Act: as above, without clearing the engine's exception_is_int after the INT 0x80.
+        InterceptProbe.Verification v = InterceptProbe.Verify(InterceptFields.Calibrated.Fields with { ExceptionIsInt = null });
+
+        // Assert: the RDTSC's exit reports RIP just after the INT (the NOP), the INT's exception_next_eip.
+        Assert.That(v.Exits[^1], Is.EqualTo((0x16E, InterceptProbe.CodeAddress + InterceptProbe.IntOffset + 2)));
+    }
+
+    [Test]
+    public void Rdtscp_IsInvalidOnTheEnginesCpu()
+    {
+        // Arrange: RDTSCP (0F 01 F9); no interrupt hook.
+        using var run = new BareRun(a =>
+        {
+            a.rdtscp();
+            a.hlt();
+        });
+
+        // Act
+        int err = run.Start();
+
+        // Assert: #UD (the qemu64 model lacks RDTSCP), so only RDTSC needs intercepting (QEMU's RDTSCP helper would
+        // check the RDTSC intercept anyway).
+        Assert.That(err, Is.EqualTo(UcConst.ErrInsnInvalid), UcEngine.ErrorText(err));
+    }
+
+    [Test]
     public void Privilege_IretqToRing3AndACallGateBackToRing0_AreExecutedByTheEngine()
     {
         // Arrange: GDT 08h kernel code, 10h kernel data, 18h user data, 20h user code, 28h a 64-bit call gate (DPL 3) to
