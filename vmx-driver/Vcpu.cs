@@ -39,6 +39,8 @@ public sealed partial class Vcpu : IDisposable
         Debug = new CoreDebug(this);
         Watch = new InstructionWatch(this);
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
+        Intercepts = new CoreIntercepts(this, _events);
+        Intercepts.Apply();
     }
 
     /// <summary>The core's index (0 = bootstrap processor).</summary>
@@ -71,6 +73,9 @@ public sealed partial class Vcpu : IDisposable
 
     /// <summary>The driver's look at every instruction while an instruction event or <c>!sysret</c> needs it.</summary>
     internal InstructionWatch Watch { get; }
+
+    /// <summary>The core's instruction intercepts (MSR, CR, DR, RDTSC, RDPMC) and their exits.</summary>
+    internal CoreIntercepts Intercepts { get; }
 
     /// <summary>The core's CPU in the engine.</summary>
     internal IExecutionContext Context { get; }

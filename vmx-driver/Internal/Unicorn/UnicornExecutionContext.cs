@@ -11,7 +11,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 /// One core on Unicorn: an engine instance (64-bit for long-mode guests, 16-bit for the others), its hooks and the
 /// engine facts it works around: the stale RIP in I/O hooks (a native block hook records each translation block, and an
 /// exit's <see cref="IoLocation"/> is that block and the count of I/O instructions executed in it), the exception
-/// record the engine never clears (<see cref="OldExceptionField"/>), the missing CR8, and register ids that depend on
+/// record the engine never clears (<see cref="OldExceptionField"/>), instruction intercepts and the TSC offset
+/// (<see cref="InterceptFields"/>), the missing CR8, and register ids that depend on
 /// the engine's mode.
 /// </summary>
 internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
@@ -56,18 +57,20 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _oldException = OldExceptionField.Calibrated;
         _privilege = PrivilegeLevelField.Calibrated;
         _segments = SegmentCacheField.Calibrated;
+        _interceptFields = InterceptFields.Calibrated;
         _engine = UcEngine.Open(mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
         _engine.StopAtNoAddress();
         _scratch = UcContext.Allocate(_engine);
         if ((_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize) || _scratch.Size != _privilege.ContextSize
-            || _scratch.Size != _segments.ContextSize)
+            || _scratch.Size != _segments.ContextSize
+            || _scratch.Size != _interceptFields.ContextSize)
         {
             int size = _scratch.Size;
             _scratch.Dispose();
             _engine.Dispose();
             throw new CpuEngineUnavailableException(
                 $"The CPU engine's saved contexts differ in size between modes ({size} bytes in core {coreIndex}'s engine, "
-                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state, privilege level and segments cannot be set.");
+                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state, privilege level, segments and intercepts cannot be set.");
         }
 
         _slot = (BlockSlot*)NativeMemory.AllocZeroed((nuint)sizeof(BlockSlot));
@@ -259,8 +262,11 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         WriteMsr(MsrEfer, efer);
     }
 
+    /// <remarks>The API reads MSRs through the engine's RDMSR helper, which checks the intercepts: an intercepted MSR
+    /// would raise an exit out of the API call, so its intercept is lifted for the call (<see cref="SuspendMsrIntercept"/>).</remarks>
     private ulong ReadEngineMsr(uint msr)
     {
+        using MsrInterceptSuspension _ = SuspendMsrIntercept(msr, write: false);
         // uc_x86_msr: u32 rid; u64 value.
         byte* buf = stackalloc byte[16];
         new Span<byte>(buf, 16).Clear();
@@ -271,6 +277,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
     private void WriteEngineMsr(uint msr, ulong value)
     {
+        using MsrInterceptSuspension _ = SuspendMsrIntercept(msr, write: true);
         byte* buf = stackalloc byte[16];
         new Span<byte>(buf, 16).Clear();
         *(uint*)buf = msr;
@@ -311,6 +318,11 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public RunResult Run(ulong linearStart)
     {
         _lastUnmapped = null;
+        if (!_ran)
+        {
+            FirstRun();
+        }
+
         int err;
         using (CodeWriteGuard.Enter(_codePages))
         {
@@ -340,7 +352,15 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public void SetTimeSlice(int blocks) => _slot->Quantum = blocks;
 
     /// <inheritdoc/>
-    public void ExceptionDelivered() => _oldException.Reset(_engine, _scratch);
+    /// <remarks>One patch of a saved context: the exception record reset (<see cref="OldExceptionField"/>) and the INT n
+    /// record cleared (<see cref="InterceptFields"/>), so an intercepted instruction after an INT n reports its own RIP.</remarks>
+    public void ExceptionDelivered()
+    {
+        _scratch.Save(_engine);
+        _oldException.ResetIn(_scratch.Bytes);
+        _interceptFields.ClearSoftwareInterrupt(_scratch.Bytes);
+        _scratch.Restore(_engine);
+    }
 
     /// <inheritdoc/>
     public void Dispose()
@@ -353,6 +373,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _disposed = true;
         _scratch.Dispose();
         _engine.Dispose();
+        FreeInterceptPages();
         NativeMemory.Free(_slot);
         if (_self.IsAllocated)
         {
