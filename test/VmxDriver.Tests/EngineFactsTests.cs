@@ -183,8 +183,8 @@ public sealed unsafe class EngineFactsTests
     [TestCase(InsSysret, UcConst.ErrHook)]
     public void InstructionHooks_CpuidAccepted_MsrAndSysretRefused(int instruction, int expected)
     {
-        // CPUID is served from a hook; RDMSR and WRMSR cannot be hooked on 2.1.1 (so an unimplemented MSR cannot be
-        // caught by an instruction hook), nor SYSRET (which the engine performs itself).
+        // CPUID is served from a hook; RDMSR and WRMSR cannot be hooked on 2.1.1 (an unimplemented MSR is caught by the
+        // engine's SVM intercept instead), nor SYSRET (which the engine performs itself).
         using UcEngine engine = UcEngine.Open(UcConst.Mode64);
         nuint hook;
 
@@ -216,8 +216,8 @@ public sealed unsafe class EngineFactsTests
         // Act: no interrupt hook, so an exception would end the run with UC_ERR_EXCEPTION.
         int err = run.Start();
 
-        // Assert: no #GP, the unknown MSR reads 0 (the write was dropped); STAR keeps what was written. Nothing the
-        // engine offers (no RDMSR/WRMSR hook, above) lets the driver raise #GP instead: a documented difference.
+        // Assert: no #GP, the unknown MSR reads 0 (the write was dropped); STAR keeps what was written. With no
+        // RDMSR/WRMSR hook (above), the driver raises #GP through the engine's SVM MSR intercept instead (MsrTests).
         Assert.That(err, Is.EqualTo(UcConst.ErrOk));
         Assert.That(run.Engine.ReadRegister(UcReg.R8), Is.Zero, "unknown MSR");
         Assert.That(run.Engine.ReadRegister(UcReg.Rax), Is.EqualTo(0x1000), "STAR");
