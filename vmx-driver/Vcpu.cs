@@ -140,6 +140,21 @@ public sealed partial class Vcpu : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Puts the VM's frozen time into this core's TSC offset: the guest's TSC is the host's minus the ticks spent
+    /// frozen (<see cref="VirtualMachine.TscFrozenTicks"/>), plus what the guest's WRMSR to the TSC MSR added. Called on
+    /// the core's thread before it executes guest code again after a halt (before a run, after the VM's block-boundary
+    /// work, at the end of a halt inside an instruction); costs a read and a compare when nothing changed.
+    /// </summary>
+    internal void SyncTsc()
+    {
+        long offset = Intercepts.TscAdjust - _vm.TscFrozenTicks;
+        if (Context.TscOffset != offset)
+        {
+            Context.TscOffset = offset;
+        }
+    }
+
     /// <summary>An injected event waits for delivery.</summary>
     internal bool HasPendingInjection => _events.HasPendingInjection;
 

@@ -31,8 +31,9 @@ internal sealed class CoreIntercepts
         _events = events;
     }
 
-    /// <summary>The platform's intercepts: every MSR that is not implemented (<see cref="MsrCatalog"/>).</summary>
-    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.All) };
+    /// <summary>The platform's intercepts: every MSR the engine does not implement (<see cref="MsrCatalog"/>): those the
+    /// platform implements are performed here, the others raise #GP(0).</summary>
+    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.Engine) };
 
     /// <summary>Exits taken so far (a progress counter for tests and benchmarks).</summary>
     public long Exits { get; private set; }
@@ -118,9 +119,8 @@ internal sealed class CoreIntercepts
                     ulong value = (_core.ReadRegister(GuestRegister.Rdx) << 32) | (uint)_core.ReadRegister(GuestRegister.Rax);
                     if (exit.Msr == MsrCatalog.TimeStampCounter)
                     {
-                        long delta = (long)(value - context.ReadTimeStampCounter());
-                        TscAdjust += delta;
-                        context.TscOffset += delta;
+                        TscAdjust += (long)(value - context.ReadTimeStampCounter());
+                        _core.SyncTsc();
                     }
                     else
                     {

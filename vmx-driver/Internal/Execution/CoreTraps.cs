@@ -46,6 +46,7 @@ internal sealed class CoreTraps : IExecutionCallbacks
         {
             context.RaiseAttention(); // the VM clears it when nothing is left to do
             _vm.OnBlockBoundary(_core);
+            _core.SyncTsc();
             _vmSliceEnd = now + (ulong)_vm.QuantumBlocks;
         }
 
