@@ -89,9 +89,12 @@ internal sealed unsafe partial class UnicornExecutionContext
 
         ulong instructions = (set.Msrs is null ? 0 : Bit(InterceptExit.MsrExit)) | (set.Rdtsc ? Bit(InterceptExit.RdtscExit) : 0) | (set.Rdpmc ? Bit(InterceptExit.RdpmcExit) : 0);
         var state = new EngineIntercepts(!set.IsEmpty, instructions, set.CrReads, set.CrWrites, set.DrReads, set.DrWrites, vmcb, (ulong)_tscOffset);
-        _scratch.Save(_engine);
-        _interceptFields.Write(_scratch.Bytes, state);
-        _scratch.Restore(_engine);
+        lock (_apiGate)
+        {
+            _scratch.Save(_engine);
+            _interceptFields.Write(_scratch.Bytes, state);
+            _scratch.Restore(_engine);
+        }
 
         static ulong Bit(int exitCode) => 1UL << (exitCode - 0x60);
     }
