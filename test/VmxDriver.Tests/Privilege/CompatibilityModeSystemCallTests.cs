@@ -1,0 +1,168 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using System.Collections.Concurrent;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using Iced.Intel;
+using static HyperDbgRemote.VmxDriver.Tests.Privilege.RingGuest;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
+
+/// <summary>
+/// A 32-bit program in compatibility mode (a long-mode guest's ring 3 with CS 1Bh, a 32-bit code segment) making a
+/// system call: SYSCALL to CSTAR's 64-bit kernel entry (AMD's rule; our CPU is AMD's), CS and SS loaded whole as flat
+/// ring-0 segments, then SYSRET without REX.W back to compatibility mode (CS = STAR[63:48] OR 3, SS = + 8 OR 3,
+/// EIP = ECX), register by register; the same with <c>!syscall</c> and <c>!sysret</c> set (the VM performs the SYSRET),
+/// and the final HLT's #GP delivered from compatibility mode to the 64-bit handler.
+/// </summary>
+public sealed class CompatibilityModeSystemCallTests
+{
+    private const ulong Kernel = Results;
+    private const ulong User = Results + 0x100;
+    private const ulong CstarHandler = SyscallHandler + 0x800;
+    private const ushort UserSs32 = 0x23;
+    private const uint UserFlagsWithDf = 0x602;
+
+    /// <summary>Six MOV r32, imm32 (5 bytes each) and STD: the SYSCALL's address.</summary>
+    private const ulong SyscallAt = UserCode + (6 * 5) + 1;
+
+    private sealed record Seen(GuestEventKinds Kind, ExitStage Stage, ulong Context, ulong RipNow, SegmentCache Cs, SegmentCache Ss, int Cpl);
+
+    private sealed class Recorder : IVmExitHandler
+    {
+        public ConcurrentQueue<Seen> Events { get; } = [];
+
+        public void OnIoExit(IoExit ioExit)
+        {
+        }
+
+        public void OnGuestEvent(GuestEventExit guestEvent)
+        {
+            Vcpu c = guestEvent.Core;
+            Events.Enqueue(new Seen(guestEvent.Kind, guestEvent.Stage, guestEvent.Context, c.ReadRegister(GuestRegister.Rip),
+                c.Context.ReadSegment(GuestRegister.Cs), c.Context.ReadSegment(GuestRegister.Ss), c.Context.ReadPrivilegeLevel()));
+            if (guestEvent.Stage == ExitStage.Pre)
+            {
+                guestEvent.PostStageRequested = true;
+            }
+        }
+    }
+
+    [TestCase(false, Description = "the engine's own SYSRET")]
+    [TestCase(true, Description = "!syscall and !sysret set: the VM performs the SYSRET")]
+    public void Syscall_FromCompatibilityMode_EntersCstarIn64BitCode_Sysret32ReturnsToCompatibilityMode(bool trapped)
+    {
+        // Arrange: the user program (32-bit code) sets its registers and DF, SYSCALLs, then runs DEC EAX (48h: REX.W in
+        // 64-bit code, so EAX one lower proves compatibility mode), records its registers and ends with HLT (#GP at CPL 3).
+        // LSTAR's entry would record a marker; CSTAR's records what it sees, proves 64-bit code with R8, and SYSRETs
+        // without REX.W.
+        using TestVm t = Create(
+            a =>
+            {
+                a.mov(eax, 0x1111_1111);
+                a.mov(ebx, 0x2222_2222);
+                a.mov(edx, 0x4444_4444);
+                a.mov(esi, 0x5555_5555);
+                a.mov(edi, 0x6666_6666);
+                a.mov(ebp, 0x7777_7777);
+                a.std();
+                a.syscall();
+                a.dec(eax);
+                RingGuest32.StoreRegisters(a, User);
+                a.hlt();
+            },
+            a =>
+            {
+                EnableSyscall(a, sce: true);
+                a.mov(ecx, 0xC000_0083); // CSTAR
+                a.mov(eax, (uint)CstarHandler);
+                a.xor(edx, edx);
+                a.wrmsr();
+            },
+            compatibilityMode: true);
+        (byte[] lstar, _) = TestVm.Assemble(64, SyscallHandler, a =>
+        {
+            a.mov(__qword_ptr[Kernel + 0x80], 0x4C);
+            a.hlt();
+            return [];
+        });
+        t.Vm.Memory.Write(SyscallHandler, lstar);
+        (byte[] cstar, ulong[] labels) = TestVm.Assemble(64, CstarHandler, a =>
+        {
+            Label sysret = a.CreateLabel();
+            a.pushfq(); // first: the XOR below changes the arithmetic flags
+            a.pop(rax);
+            a.mov(__qword_ptr[Kernel + 40], rax);
+            a.mov(__qword_ptr[Kernel], rcx);
+            a.mov(__qword_ptr[Kernel + 8], r11);
+            a.mov(__qword_ptr[Kernel + 16], rsp);
+            a.xor(eax, eax);
+            a.mov(ax, cs);
+            a.mov(__qword_ptr[Kernel + 24], rax);
+            a.mov(ax, ss);
+            a.mov(__qword_ptr[Kernel + 32], rax);
+            a.mov(rax, cr3);
+            a.mov(__qword_ptr[Kernel + 48], rax);
+            a.mov(r8, 0x1234_5678_9ABC_DEF0UL);
+            a.mov(__qword_ptr[Kernel + 56], r8);
+            a.mov(eax, 0x1111_1111);
+            a.Label(ref sysret);
+            a.db(0x0F, 0x07); // SYSRET, operand size 32: to compatibility mode
+            return [sysret];
+        });
+        t.Vm.Memory.Write(CstarHandler, cstar);
+        var recorder = new Recorder();
+        if (trapped)
+        {
+            t.Vm.ExitHandler = recorder;
+            t.Vm.TrappedGuestEvents = GuestEventKinds.Syscall | GuestEventKinds.Sysret;
+        }
+
+        // Act: the VM must not stop with a fault (TestVm.Run asserts it).
+        t.Run();
+
+        // Assert: CSTAR's entry ran in 64-bit code at CPL 0 with CS and SS from STAR[47:32].
+        ulong K(int offset) => Read(t.Vm.Memory, Kernel + (ulong)offset);
+        Assert.That(Read(t.Vm.Memory, Kernel + 0x80), Is.Zero, "LSTAR's entry did not run");
+        Assert.That(K(0), Is.EqualTo(SyscallAt + 2), "RCX: the instruction after SYSCALL");
+        Assert.That(K(8), Is.EqualTo(UserFlagsWithDf), "R11: EFLAGS at SYSCALL");
+        Assert.That(K(16), Is.EqualTo(UserStack), "RSP unchanged");
+        Assert.That(K(24), Is.EqualTo(StarKernel), "CS = STAR[47:32]");
+        Assert.That(K(32), Is.EqualTo(StarKernel + 8), "SS = STAR[47:32] + 8");
+        Assert.That(K(40), Is.EqualTo(0x2), "RFLAGS: IF and DF masked by FMASK");
+        Assert.That(K(48), Is.EqualTo(t.Core0.ReadRegister(GuestRegister.Cr3)), "MOV from CR3 ran: CPL 0");
+        Assert.That(K(56), Is.EqualTo(0x1234_5678_9ABC_DEF0UL), "MOV R8, imm64 ran: 64-bit code");
+
+        // Assert: SYSRET went back to compatibility mode, every register as the SDM says.
+        uint[] expected = [0x1111_1110, 0x2222_2222, (uint)(SyscallAt + 2), 0x4444_4444, 0x5555_5555, 0x6666_6666, 0x7777_7777, (uint)UserStack, UserFlagsWithDf, UserCs32, UserSs32];
+        RingGuest32.AssertRegisters(t, User, expected, "after SYSRET (EAX: DEC EAX ran, 32-bit code; EFLAGS = R11 AND 3C7FD7h OR 2)");
+
+        // Assert: the HLT at CPL 3 in compatibility mode raised #GP(0), delivered to the 64-bit handler.
+        Assert.That(Read(t.Vm.Memory, Results + 0xF00), Is.Zero, "#GP error code");
+        Assert.That(Read(t.Vm.Memory, Results + 0xF08), Is.EqualTo(UserCs32), "#GP from compatibility mode's CS");
+        Assert.That(t.Core0.Context.ReadSegment(GuestRegister.Cs).Flags & SegmentCache.Long, Is.EqualTo(SegmentCache.Long), "the #GP handler runs in 64-bit code");
+
+        if (!trapped)
+        {
+            return;
+        }
+
+        // Assert: the events, with the hidden parts the SDM gives: flat 64-bit ring-0 code and flat ring-0 data after
+        // SYSCALL; flat 32-bit ring-3 code and data after SYSRET.
+        Seen[] seen = [.. recorder.Events];
+        Assert.That(seen.Select(e => (e.Kind, e.Stage)), Is.EqualTo(new[]
+        {
+            (GuestEventKinds.Syscall, ExitStage.Pre), (GuestEventKinds.Syscall, ExitStage.Post),
+            (GuestEventKinds.Sysret, ExitStage.Pre), (GuestEventKinds.Sysret, ExitStage.Post),
+        }));
+        Assert.That(seen[0].Context, Is.EqualTo(0x1111_1111), "!syscall's context: EAX");
+        Assert.That(seen[0].RipNow, Is.EqualTo(SyscallAt), "pre stage at the SYSCALL");
+        Assert.That(seen[1] with { Context = 0 }, Is.EqualTo(new Seen(GuestEventKinds.Syscall, ExitStage.Post, 0, CstarHandler,
+            new SegmentCache(StarKernel, 0, uint.MaxValue, SegmentCache.FlatLongCode), new SegmentCache(StarKernel + 8, 0, uint.MaxValue, SegmentCache.FlatData), 0)));
+        Assert.That(seen[2].RipNow, Is.EqualTo(labels[0]), "!sysret's pre stage at the SYSRET");
+        Assert.That(seen[2].Context, Is.EqualTo(labels[0]), "!sysret's context: its RIP");
+        Assert.That(seen[3] with { Context = 0 }, Is.EqualTo(new Seen(GuestEventKinds.Sysret, ExitStage.Post, 0, SyscallAt + 2,
+            new SegmentCache(UserCs32, 0, uint.MaxValue, SegmentCache.FlatCode | (3u << 13)), new SegmentCache(UserSs32, 0, uint.MaxValue, SegmentCache.FlatData | (3u << 13)), 3)));
+    }
+}
