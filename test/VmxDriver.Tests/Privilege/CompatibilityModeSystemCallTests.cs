@@ -14,7 +14,8 @@ namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 /// system call: SYSCALL to CSTAR's 64-bit kernel entry (AMD's rule; our CPU is AMD's), CS and SS loaded whole as flat
 /// ring-0 segments, then SYSRET without REX.W back to compatibility mode (CS = STAR[63:48] OR 3, SS = + 8 OR 3,
 /// EIP = ECX), register by register; the same with <c>!syscall</c> and <c>!sysret</c> set (the VM performs the SYSRET),
-/// and the final HLT's #GP delivered from compatibility mode to the 64-bit handler.
+/// and the final HLT's #GP delivered from compatibility mode to the 64-bit handler. SYSENTER from compatibility mode
+/// raises #UD, as on AMD's CPUs (Intel's would enter the 64-bit kernel).
 /// </summary>
 public sealed class CompatibilityModeSystemCallTests
 {
@@ -164,5 +165,48 @@ public sealed class CompatibilityModeSystemCallTests
         Assert.That(seen[2].Context, Is.EqualTo(labels[0]), "!sysret's context: its RIP");
         Assert.That(seen[3] with { Context = 0 }, Is.EqualTo(new Seen(GuestEventKinds.Sysret, ExitStage.Post, 0, SyscallAt + 2,
             new SegmentCache(UserCs32, 0, uint.MaxValue, SegmentCache.FlatCode | (3u << 13)), new SegmentCache(UserSs32, 0, uint.MaxValue, SegmentCache.FlatData | (3u << 13)), 3)));
+    }
+
+    [Test]
+    public void Sysenter_FromCompatibilityMode_RaisesUdAtTheInstruction_DeliveredTo64BitCode()
+    {
+        // Arrange: valid SYSENTER MSRs (CS 08h, ESP, EIP): only the mode makes SYSENTER invalid on AMD's CPUs.
+        using TestVm t = Create(
+            a =>
+            {
+                a.sysenter();
+                a.hlt();
+            },
+            a =>
+            {
+                a.xor(edx, edx);
+                a.mov(ecx, 0x174);
+                a.mov(eax, (uint)StarKernel);
+                a.wrmsr();
+                a.mov(ecx, 0x175);
+                a.mov(eax, (uint)Rsp0);
+                a.wrmsr();
+                a.mov(ecx, 0x176);
+                a.mov(eax, (uint)SyscallHandler);
+                a.wrmsr();
+            },
+            compatibilityMode: true);
+        Handler(t, 6, 0x8E, dpl: 0, ist: 0, a =>
+        {
+            RecordFrame(a, Kernel, errorCode: false);
+            a.hlt();
+        });
+
+        // Act
+        t.Run();
+
+        // Assert: #UD from compatibility mode's ring 3 with RIP at the SYSENTER, on RSP0, in the 64-bit handler.
+        ulong K(int offset) => Read(t.Vm.Memory, Kernel + (ulong)offset);
+        Assert.That(K(8), Is.EqualTo(UserCode), "RIP pushed: the SYSENTER");
+        Assert.That(K(16), Is.EqualTo(UserCs32), "CS pushed: compatibility mode's");
+        Assert.That(K(32), Is.EqualTo(UserStack), "RSP pushed");
+        Assert.That(K(40), Is.EqualTo(UserSs32), "SS pushed");
+        Assert.That(K(0), Is.EqualTo(Rsp0 - 40), "on RSP0");
+        Assert.That(K(0x38), Is.EqualTo(KernelCs), "CS in the handler");
     }
 }

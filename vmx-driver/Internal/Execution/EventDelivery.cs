@@ -195,14 +195,23 @@ internal sealed class EventDelivery
         while (true)
         {
             DeliveryFault? fault = null;
+            bool unsupported = false;
             bool delivered = _core.Is64Bit
                 ? DeliverLongMode(vector, errorCode, external, out string? why, out fault)
                 : (_core.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0
                     ? DeliverRealMode(vector, out why)
-                    : ProtectedModeDelivery.Deliver(_core, vector, errorCode, external, out why, out fault);
+                    : ProtectedModeDelivery.Deliver(_core, vector, errorCode, external, out why, out fault, out unsupported);
             if (delivered)
             {
                 Interlocked.Increment(ref _delivered);
+                return;
+            }
+
+            if (unsupported)
+            {
+                // Not the guest's fault and no shutdown: a limit of the VM, reported as such (docs/differences.md).
+                string before = chain is null ? string.Empty : $" (after {string.Join("; then ", chain)})";
+                _core.Fail($"core {_core.Index}: vector {vector} (0x{vector:X2}) at RIP 0x{_core.ReadRegister(GuestRegister.Rip):X} cannot be delivered{before}: {why}; the VM stops here (not a triple fault; see docs/differences.md).");
                 return;
             }
 
