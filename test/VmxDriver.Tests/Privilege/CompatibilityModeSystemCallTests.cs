@@ -209,4 +209,73 @@ public sealed class CompatibilityModeSystemCallTests
         Assert.That(K(0), Is.EqualTo(Rsp0 - 40), "on RSP0");
         Assert.That(K(0x38), Is.EqualTo(KernelCs), "CS in the handler");
     }
+
+    [TestCase(false, Description = "the engine's own SYSRET")]
+    [TestCase(true, Description = "!sysret set: the VM performs it")]
+    public void Sysret_ExecutedInCompatibilityModeAtCpl0_ReturnsToCompatibilityModeRing3_AsTheEngineDoes(bool trapped)
+    {
+        // Arrange: the 64-bit kernel sets R11 and far-jumps (FF /5, m16:32) to a 32-bit ring-0 code segment (GDT 40h),
+        // which sets the user's registers and executes SYSRET (0F 07, no REX in 32-bit code): CS = STAR[63:48] OR 3,
+        // SS = + 8 OR 3, EIP = ECX. On AMD's CPUs (and the engine) SYSRET is valid there; the result must not depend on
+        // whether !sysret is set.
+        const ulong compatKernel = SyscallHandler + 0x1000;
+        const ulong farPointer = Results + 0x200;
+        using TestVm t = Create(
+            a =>
+            {
+                RingGuest32.StoreRegisters(a, User);
+                a.hlt();
+            },
+            a =>
+            {
+                EnableSyscall(a, sce: true);
+                a.mov(r11, 0x8D7); // CF PF AF ZF SF (arithmetic flags), DF clear, IF clear, bit 1
+                a.db(0xFF, 0x2C, 0x25); // jmp far [farPointer]
+                a.dd((uint)farPointer);
+            },
+            compatibilityMode: true);
+        t.Vm.Memory.TryWrite(Gdt + 0x40, 0x00CF_9A00_0000_FFFFUL);
+        t.Vm.Memory.TryWrite(Gdtr, (ushort)(0x48 - 1));
+        t.Vm.Memory.TryWrite(farPointer, (uint)compatKernel);
+        t.Vm.Memory.TryWrite(farPointer + 4, (ushort)0x40);
+        (byte[] code, ulong[] labels) = TestVm.Assemble(32, compatKernel, a =>
+        {
+            Label sysret = a.CreateLabel();
+            a.mov(eax, 0x1111_1111);
+            a.mov(ebx, 0x2222_2222);
+            a.mov(ecx, (uint)UserCode);
+            a.mov(edx, 0x4444_4444);
+            a.mov(esi, 0x5555_5555);
+            a.mov(edi, 0x6666_6666);
+            a.mov(ebp, 0x7777_7777);
+            a.mov(esp, (uint)UserStack);
+            a.Label(ref sysret);
+            a.db(0x0F, 0x07);
+            return [sysret];
+        });
+        t.Vm.Memory.Write(compatKernel, code);
+        var recorder = new Recorder();
+        if (trapped)
+        {
+            t.Vm.ExitHandler = recorder;
+            t.Vm.TrappedGuestEvents = GuestEventKinds.Sysret;
+        }
+
+        // Act
+        t.Run();
+
+        // Assert: ring 3 in compatibility mode, every register as SYSRET leaves it (EFLAGS = R11 AND 3C7FD7h OR 2).
+        uint[] expected = [0x1111_1111, 0x2222_2222, (uint)UserCode, 0x4444_4444, 0x5555_5555, 0x6666_6666, 0x7777_7777, (uint)UserStack, 0x8D7, UserCs32, UserSs32];
+        RingGuest32.AssertRegisters(t, User, expected, "after SYSRET from compatibility mode");
+        Assert.That(Read(t.Vm.Memory, Results + 0xF08), Is.EqualTo(UserCs32), "the final HLT faulted at CPL 3 in compatibility mode");
+        if (trapped)
+        {
+            Seen[] seen = [.. recorder.Events];
+            Assert.That(seen.Select(e => (e.Kind, e.Stage, e.RipNow)), Is.EqualTo(new[]
+            {
+                (GuestEventKinds.Sysret, ExitStage.Pre, labels[0]), (GuestEventKinds.Sysret, ExitStage.Post, UserCode),
+            }));
+            Assert.That(seen[1].Cs, Is.EqualTo(new SegmentCache(UserCs32, 0, uint.MaxValue, SegmentCache.FlatCode | (3u << 13))));
+        }
+    }
 }
