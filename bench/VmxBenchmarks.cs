@@ -124,6 +124,7 @@ internal static unsafe class VmxBenchmarks
         Ratio("linux.boot_vs_qemu", "linux.boot_to_marker_s", "qemu.boot_to_marker_s");
         Ratio("linux.boot_traced_vs_qemu", "linux.boot_traced_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("seabios.boot_vs_qemu", "seabios.boot_to_booting_s", "qemu.seabios_to_booting_s");
+        Ratio("seabios_linux.boot_vs_qemu", "seabios_linux.boot_to_marker_s", "seabios_linux.qemu_boot_to_marker_s");
     }
 
     private static byte[] Assemble(Action<Assembler> body)
