@@ -111,7 +111,9 @@ public sealed partial class Vcpu : IDisposable
         _io.RegistersWritten = true;
     }
 
-    /// <summary>The code size of the current instruction: 16, 32 or 64.</summary>
+    /// <summary>The code size of the current instruction: 64 in 64-bit mode, 32 or 16 (CS.D) in compatibility and
+    /// protected mode, 16 in real mode. What a decoder of the guest's code needs; the register layout follows
+    /// <see cref="Is64Bit"/> (long mode), compatibility mode included.</summary>
     public int CodeBitness() => Segmentation.CodeBitness(Context, Is64Bit);
 
     /// <summary>The base of a segment register: selector × 16 in real mode, the descriptor base in protected mode,

@@ -397,13 +397,19 @@ internal sealed partial class GdbConnection
 
     private string Halted(string what, Func<string> action) => _session.WhileHalted(what, action);
 
-    /// <summary>The register layout for the current core's code: amd64 for 64-bit code and while the guest runs, i386 for
-    /// 32-bit code, i386's registers with the architecture i8086 for 16-bit code (real mode).</summary>
+    /// <summary>The register layout for the current core: amd64 in long mode (compatibility mode included: its registers
+    /// are still 64 bits wide, and a 64-bit kernel's gdb must keep them when a 32-bit process is interrupted, as QEMU's
+    /// stub does) and while the guest runs, i386 for 32-bit protected-mode code, i386's registers with the architecture
+    /// i8086 for 16-bit code.</summary>
     private GdbRegisters ChooseRegisters()
     {
         try
         {
-            return _session.WhileHalted("reading the core's mode", () => GdbRegisters.ForBitness(_session.Core(_core).CodeBitness()));
+            return _session.WhileHalted("reading the core's mode", () =>
+            {
+                Vcpu core = _session.Core(_core);
+                return core.Is64Bit ? GdbRegisters.Amd64 : GdbRegisters.ForBitness(core.CodeBitness());
+            });
         }
         catch (SessionException)
         {

@@ -52,8 +52,8 @@ internal static class RingGuest
 
     /// <summary>Builds the VM: <paramref name="user"/> is the ring-3 program (64-bit, or 32-bit in compatibility mode with
     /// CS <see cref="UserCs32"/> when <paramref name="compatibilityMode"/>), <paramref name="kernelSetup"/> runs at ring 0
-    /// before the IRETQ (MSRs, for one).</summary>
-    public static TestVm Create(Action<Assembler> user, Action<Assembler>? kernelSetup = null, uint tssLimit = TssLimit, ulong rsp0 = Rsp0, bool compatibilityMode = false)
+    /// before the IRETQ (MSRs, for one); the program starts with RFLAGS <paramref name="userFlags"/>.</summary>
+    public static TestVm Create(Action<Assembler> user, Action<Assembler>? kernelSetup = null, uint tssLimit = TssLimit, ulong rsp0 = Rsp0, bool compatibilityMode = false, ulong userFlags = UserFlags)
     {
         TestVm t = TestVm.Create64(a =>
         {
@@ -70,7 +70,7 @@ internal static class RingGuest
             a.push(UserSs);
             a.mov(rax, UserStack);
             a.push(rax);
-            a.push((int)UserFlags);
+            a.push((int)userFlags);
             a.push(compatibilityMode ? UserCs32 : UserCs);
             a.mov(rax, UserCode);
             a.push(rax);

@@ -55,13 +55,23 @@ internal static class Segmentation
         return context.ReadSegment(segment).Base;
     }
 
-    /// <summary>The code size of the current instruction: 16, 32 or 64 (CS.D of the loaded code segment in protected
-    /// mode).</summary>
+    /// <summary>
+    /// The code size of the current instruction (SDM Vol. 3A, "IA-32e Mode"): 64 in 64-bit mode; in compatibility mode
+    /// (long mode, CS.L clear) and in protected mode 32 or 16 as the loaded code segment's D says; 16 in real mode. This
+    /// is what a decoder of the guest's code needs (the disassembler, stepping, the decoders of I/O sites and faulting
+    /// instructions); the debugger's register layout follows long mode instead (<see cref="Vcpu.Is64Bit"/>).
+    /// </summary>
     public static int CodeBitness(IExecutionContext context, bool is64Bit)
     {
         if (is64Bit)
         {
-            return 64;
+            SegmentCache cs = context.ReadSegment(GuestRegister.Cs);
+            if (!IsCompatibilityMode(cs))
+            {
+                return 64;
+            }
+
+            return (cs.Flags & SegmentCache.Big) != 0 ? 32 : 16;
         }
 
         if ((context.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0)
@@ -76,18 +86,14 @@ internal static class Segmentation
     /// True in compatibility mode: long mode (<paramref name="is64Bit"/>) with a present code segment in CS whose L is
     /// clear. A 64-bit engine starts with an empty CS hidden part (all attributes clear) while it executes 64-bit code,
     /// so only a loaded, present code segment without L counts; every far transfer the engine or the model performs
-    /// loads the whole hidden part. <see cref="CodeBitness"/> stays 64 in long mode (the debugger's register layout).
+    /// loads the whole hidden part. <see cref="CodeBitness"/> is then 32 or 16 (CS.D).
     /// </summary>
-    public static bool IsCompatibilityMode(IExecutionContext context, bool is64Bit)
-    {
-        if (!is64Bit)
-        {
-            return false;
-        }
+    public static bool IsCompatibilityMode(IExecutionContext context, bool is64Bit) =>
+        is64Bit && IsCompatibilityMode(context.ReadSegment(GuestRegister.Cs));
 
-        SegmentCache cs = context.ReadSegment(GuestRegister.Cs);
-        return cs.IsCode && (cs.Flags & SegmentCache.Present) != 0 && (cs.Flags & SegmentCache.Long) == 0;
-    }
+    /// <summary>A long-mode CS hidden part <paramref name="cs"/> that is a present code segment without L.</summary>
+    private static bool IsCompatibilityMode(SegmentCache cs) =>
+        cs.IsCode && (cs.Flags & SegmentCache.Present) != 0 && (cs.Flags & SegmentCache.Long) == 0;
 
     /// <summary>
     /// Reads the descriptor <paramref name="selector"/> names from the GDT or (TI set) the LDT of <paramref name="core"/>:
