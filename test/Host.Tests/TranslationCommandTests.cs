@@ -57,6 +57,8 @@ public sealed class TranslationCommandTests
             "-c", "!pa2va 305010",
             "-c", "dq ffff800000000000 l 1",
             "-c", "!dq 305000 l 1",
+            "-c", "eq ffff800000000008 55aa",
+            "-c", "!dq 305008 l 1",
             "-c", "r rcx = dq(0xffff800000000000)",
             "-c", "r rcx",
             "-c", "u ffff800000000000 l 1",
@@ -78,6 +80,7 @@ public sealed class TranslationCommandTests
         Assert.That(output, Does.Contain("!pa2va 305010\n305010\nffff800000000010\n"), "the loader's identity map and the guest's own mapping");
         Assert.That(output, Does.Contain("ffff8000`00000000  1122334455667788"));
         Assert.That(output, Does.Contain("00000000`00305000  1122334455667788"));
+        Assert.That(output, Does.Contain("00000000`00305008  00000000000055aa"), "eq writes through the same translation");
         Assert.That(output, Does.Contain("rcx=1122334455667788"), "a script's dq reads through the same translation");
         Assert.That(output, Does.Contain("ffff8000`00000000 88 77"), "u disassembles the bytes the mapping reaches");
         Assert.That(output, Does.Contain("v2p=305010 p2v=305010"), "the script functions use the same walk (the lowest mapping)");
