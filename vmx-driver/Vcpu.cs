@@ -41,6 +41,7 @@ public sealed partial class Vcpu : IDisposable
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
         Intercepts = new CoreIntercepts(this, _events);
         Intercepts.Apply();
+        InstructionEvents = new InstructionEventIntercepts(this);
     }
 
     /// <summary>The core's index (0 = bootstrap processor).</summary>
@@ -76,6 +77,9 @@ public sealed partial class Vcpu : IDisposable
 
     /// <summary>The core's instruction intercepts (MSR, CR, DR, RDTSC, RDPMC) and their exits.</summary>
     internal CoreIntercepts Intercepts { get; }
+
+    /// <summary>HyperDbg's instruction events (and <c>!sysret</c>'s EFER hook) on the core's intercepts.</summary>
+    internal InstructionEventIntercepts InstructionEvents { get; }
 
     /// <summary>The core's CPU in the engine.</summary>
     internal IExecutionContext Context { get; }

@@ -14,8 +14,9 @@ public sealed partial class VirtualMachine
     /// unconditional, the exception bitmap, external-interrupt exiting and HyperDbg's SYSCALL hook are controls); none
     /// by default, so a guest that nobody watches pays one flag test per CPUID, exception, interrupt and SYSCALL.
     /// Takes effect at each core's next such event; <see cref="GuestEventKinds.Sysret"/> and
-    /// <see cref="GuestEventKinds.InstructionEvents"/> at each core's next block boundary (while one of them is trapped,
-    /// the core calls back every instruction: <see cref="Internal.Execution.InstructionWatch"/>).
+    /// <see cref="GuestEventKinds.InstructionEvents"/> at each core's next block boundary (their instructions are
+    /// intercepted: <see cref="Internal.Execution.InstructionEventIntercepts"/>; while <see cref="GuestEventKinds.Mode"/>
+    /// is trapped, the core calls back every instruction: <see cref="Internal.Execution.InstructionWatch"/>).
     /// </summary>
     public GuestEventKinds TrappedGuestEvents
     {

@@ -11,9 +11,10 @@ namespace HyperDbgRemote.VmxDriver.Tests;
 
 /// <summary>
 /// The instruction events (<see cref="GuestEventKinds.InstructionEvents"/>: HyperDbg's <c>!msrread</c>,
-/// <c>!msrwrite</c>, <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c>, <c>!mode</c>), found by the VM's
-/// every-instruction callback (<see cref="InstructionWatch"/>): the context, RIP before and after, skipping, a halt in
-/// the pre stage, and that a VM without them does not call back every instruction.
+/// <c>!msrwrite</c>, <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c> on the engine's instruction intercepts
+/// (<see cref="InstructionEventIntercepts"/>), <c>!mode</c> on the every-instruction callback (<see cref="InstructionWatch"/>)):
+/// the context, RIP before and after, skipping, a halt in the pre stage and a step from it, and that only <c>!mode</c>
+/// calls back every instruction.
 /// </summary>
 public sealed class InstructionEventTests
 {
@@ -321,18 +322,149 @@ public sealed class InstructionEventTests
     }
 
     [Test]
-    public void NoInstructionEvent_NoEveryInstructionCallback_TrappingOneTurnsItOn()
+    public void NoInstructionEvent_NoEveryInstructionCallback_OnlyModeTurnsItOn()
     {
         using TestVm t = MsrGuest(out _);
         t.Vm.ExitHandler = new Handler();
+        t.Vm.TrappedGuestEvents = GuestEventKinds.InstructionEvents & ~GuestEventKinds.Mode;
         t.Run();
-        Assert.That(t.Core0.Debug.Watches, Is.False, "a guest with no instruction event runs without the callback");
+        Assert.That(t.Core0.Debug.Watches, Is.False, "the events on the intercepts need no every-instruction callback");
+        Assert.That(t.Core0.Watch.Watched, Is.Zero);
 
         using TestVm t2 = MsrGuest(out _);
         t2.Vm.ExitHandler = new Handler();
-        t2.Vm.TrappedGuestEvents = GuestEventKinds.Tsc;
+        t2.Vm.TrappedGuestEvents = GuestEventKinds.Mode;
         t2.Run();
         Assert.That(t2.Core0.Debug.Watches, Is.True);
+        Assert.That(t2.Core0.Watch.Watched, Is.Positive);
+    }
+
+    /// <summary>Each event on the intercepts: a loop runs its instruction five times among other code; the pre stage
+    /// fires exactly once per execution, every one an intercept exit, and no instruction is looked at by the watch.</summary>
+    [TestCase(GuestEventKinds.MsrRead)]
+    [TestCase(GuestEventKinds.MsrWrite)]
+    [TestCase(GuestEventKinds.CrWrite)]
+    [TestCase(GuestEventKinds.DebugRegister)]
+    [TestCase(GuestEventKinds.Tsc)]
+    [TestCase(GuestEventKinds.Pmc)]
+    public void EventOnTheIntercepts_FiresOncePerInstruction_NoInstructionWatched(GuestEventKinds kind)
+    {
+        const int Times = 5;
+        ulong[] at = [];
+        using TestVm t = TestVm.Create64(a =>
+        {
+            Label loop = a.CreateLabel(), instruction = a.CreateLabel();
+            a.mov(esi, Times);
+            a.Label(ref loop);
+            a.add(r12, 3);
+            a.Label(ref instruction);
+            switch (kind)
+            {
+                case GuestEventKinds.MsrRead:
+                    a.mov(ecx, MsrFsBase);
+                    a.rdmsr();
+                    break;
+                case GuestEventKinds.MsrWrite:
+                    a.mov(ecx, MsrFsBase);
+                    a.xor(eax, eax);
+                    a.xor(edx, edx);
+                    a.wrmsr();
+                    break;
+                case GuestEventKinds.CrWrite:
+                    a.mov(rax, cr4);
+                    a.mov(cr4, rax);
+                    break;
+                case GuestEventKinds.DebugRegister:
+                    a.mov(rax, dr7);
+                    break;
+                case GuestEventKinds.Tsc:
+                    a.rdtsc();
+                    break;
+                default:
+                    a.xor(ecx, ecx);
+                    a.rdpmc();
+                    break;
+            }
+
+            a.dec(esi);
+            a.jnz(loop);
+            a.hlt();
+            return [instruction];
+        }, out at);
+        var handler = new Handler();
+        t.Vm.ExitHandler = handler;
+        t.Vm.TrappedGuestEvents = kind;
+
+        t.Run();
+
+        Seen[] pre = [.. handler.Events.Where(s => s.Stage == ExitStage.Pre)];
+        Assert.That(pre, Has.Length.EqualTo(Times));
+        Assert.That(pre.Select(s => s.Kind).Distinct(), Is.EqualTo(new[] { kind }));
+        Assert.That(handler.Events.Count(s => s.Stage == ExitStage.Post), Is.EqualTo(Times));
+        Assert.That(t.Core0.Intercepts.Exits, Is.EqualTo(Times), "each one an intercept exit");
+        Assert.That(t.Core0.Watch.Watched, Is.Zero, "no instruction was looked at one by one");
+        Assert.That(t.Core0.Debug.Watches, Is.False);
+        Assert.That(t.Core0.ReadRegister(GuestRegister.R12), Is.EqualTo(3UL * Times));
+    }
+
+    [Test]
+    public void MsrWrite_StepFromThePreStageHalt_ExecutesTheWrmsr_PostStageOnce()
+    {
+        using TestVm t = MsrGuest(out ulong[] at);
+        var halts = new BlockingCollection<VmHaltInfo>();
+        t.Vm.Halted += (_, h) => halts.Add(h);
+        var handler = new Handler(e =>
+        {
+            if (e.Stage == ExitStage.Pre)
+            {
+                t.Vm.Halt(e.Core, e, "wrmsr");
+            }
+        });
+        t.Vm.ExitHandler = handler;
+        t.Vm.TrappedGuestEvents = GuestEventKinds.MsrWrite;
+
+        t.Vm.Start();
+        Assert.That(halts.TryTake(out VmHaltInfo? halt, s_wait), Is.True, "halted in the WRMSR event");
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Rip), Is.EqualTo(at[0]));
+        Assert.That(t.Vm.Step(t.Core0), Is.True);
+        Assert.That(halts.TryTake(out VmHaltInfo? stepped, s_wait), Is.True, "the step ended");
+        Assert.That(stepped!.Reason, Is.EqualTo(HaltReason.Step));
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Rip), Is.EqualTo(at[0] + 2), "right after the WRMSR");
+        Assert.That(t.Core0.ReadMsr(MsrFsBase), Is.EqualTo(0x1234_5678_9ABCUL), "the WRMSR executed");
+        t.Vm.Resume();
+
+        Assert.That(t.Vm.WaitForStop(s_wait)?.Reason, Is.EqualTo(VmStopReason.AllCoresHalted));
+        Assert.That(handler.Events.Select(s => s.Stage), Is.EqualTo(new[] { ExitStage.Pre, ExitStage.Post }), "one event, its two stages");
+        Assert.That(halt!.GuestEvent?.Kind, Is.EqualTo(GuestEventKinds.MsrWrite));
+    }
+
+    [Test]
+    public void CrWrite_Lmsw_PerformedByTheModel_NoEvent()
+    {
+        // LMSW is a CR0 write to SVM (the intercept sees it) but not !crwrite's MOV: the model performs it (TS set from
+        // a register, then MP from memory; PE stays set).
+        using TestVm t = TestVm.Create64(a =>
+        {
+            a.mov(rax, cr0);
+            a.and(eax, ~0xE);
+            a.or(eax, 8);
+            a.lmsw(ax);
+            a.mov(rbx, cr0);
+            a.mov(__word_ptr[Slot], 2);
+            a.lmsw(__word_ptr[Slot]);
+            a.mov(rcx, cr0);
+            a.hlt();
+        });
+        var handler = new Handler();
+        t.Vm.ExitHandler = handler;
+        t.Vm.TrappedGuestEvents = GuestEventKinds.CrWrite;
+
+        t.Run();
+
+        Assert.That(handler.Events, Is.Empty);
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Rbx) & 0xF, Is.EqualTo(9UL), "TS from AX, PE kept");
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Rcx) & 0xF, Is.EqualTo(3UL), "MP from memory, PE kept");
+        Assert.That(t.Core0.Intercepts.Exits, Is.EqualTo(2));
     }
 
     [TestCase(new byte[] { 0x0F, 0x32 }, "Rdmsr", 2, 0, 0, false)]

@@ -170,17 +170,17 @@ public sealed class InterceptTests
     }
 
     [Test]
-    public void Rdpmc_Requested_HandlerSeesIt_ThenUdAsWithout()
+    public void Rdpmc_Requested_HandlerSeesIt_ThenTheModelPerformsIt()
     {
         // Arrange
         using TestVm t = TestVm.Create64(a =>
         {
-            a.lidt(__[Idtr]);
+            a.mov(rax, -1);
+            a.mov(rdx, -1);
             a.xor(ecx, ecx);
             a.rdpmc();
             a.hlt();
         });
-        WriteRecordingHandler(t, 6, hasErrorCode: false);
         var exits = new List<InterceptExit>();
         t.Core0.Intercepts.Request(new InstructionIntercepts { Rdpmc = true }, exit =>
         {
@@ -191,10 +191,9 @@ public sealed class InterceptTests
         // Act
         t.Run();
 
-        // Assert
+        // Assert: seen once, then performed (counter 0 reads 0, the upper halves cleared).
         Assert.That(exits.Select(e => (e.Kind, e.ExitCode)), Is.EqualTo(new[] { (InterceptKind.Rdpmc, 0x6F) }));
-        Assert.That(Read(t, Results), Is.EqualTo(6), "#UD");
-        Assert.That(Read(t, Results + 16), Is.EqualTo(exits[0].Rip), "at the RDPMC");
+        Assert.That((t.Core0.ReadRegister(GuestRegister.Rax), t.Core0.ReadRegister(GuestRegister.Rdx)), Is.EqualTo((0UL, 0UL)));
     }
 
     [Test]

@@ -7,8 +7,8 @@ namespace HyperDbgRemote.VmxDriver;
 /// The guest events other than I/O and memory accesses that the VM reports to <see cref="IVmExitHandler.OnGuestEvent"/>
 /// while <see cref="VirtualMachine.TrappedGuestEvents"/> asks for them (HyperDbg's <c>!cpuid</c>, <c>!exception</c>,
 /// <c>!interrupt</c>, <c>!syscall</c>, <c>!sysret</c>, and the instruction events <c>!msrread</c>, <c>!msrwrite</c>,
-/// <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c> and <c>!mode</c>, which the VM finds by calling back every
-/// instruction while one of them is trapped, see <see cref="InstructionEvents"/>).
+/// <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c>, which the VM finds by the engine's instruction intercepts, and
+/// <c>!mode</c>, which it finds by calling back every instruction while it is trapped, see <see cref="InstructionEvents"/>).
 /// </summary>
 [Flags]
 public enum GuestEventKinds
@@ -65,6 +65,7 @@ public enum GuestEventKinds
     /// for user mode, 0 for kernel mode.</summary>
     Mode = 2048,
 
-    /// <summary>The kinds found by calling back every instruction while one is trapped.</summary>
+    /// <summary>HyperDbg's instruction events: all but <see cref="Mode"/> on the instruction intercepts, <see cref="Mode"/>
+    /// by calling back every instruction while it is trapped.</summary>
     InstructionEvents = MsrRead | MsrWrite | CrWrite | DebugRegister | Tsc | Pmc | Mode,
 }

@@ -47,6 +47,14 @@ internal sealed class MsrPermissionMap
         return this;
     }
 
+    /// <summary>Intercepts RDMSR (<paramref name="read"/>) and/or WRMSR (<paramref name="write"/>) of every MSR.</summary>
+    public static MsrPermissionMap All(bool read, bool write)
+    {
+        var map = new MsrPermissionMap();
+        map._bits.AsSpan().Fill((byte)((read ? 0x55 : 0) | (write ? 0xAA : 0)));
+        return map;
+    }
+
     /// <summary>Intercepts RDMSR and WRMSR of every MSR except <paramref name="except"/> (those in the map; the others
     /// are intercepted anyway).</summary>
     public static MsrPermissionMap AllExcept(IEnumerable<uint> except)

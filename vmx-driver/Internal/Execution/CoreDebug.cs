@@ -60,8 +60,7 @@ internal sealed class CoreDebug
     /// not executed and the other hooks for it must not act.</summary>
     public bool Restarted => _restarted;
 
-    /// <summary>True while every instruction is called back for <see cref="InstructionWatch"/> (RDMSR and WRMSR of EFER
-    /// under <c>!sysret</c>, the instruction events).</summary>
+    /// <summary>True while every instruction is called back for <see cref="InstructionWatch"/> (<c>!mode</c>).</summary>
     public bool Watches => _appliedWatch;
 
     /// <summary>True while a step (or a step over) was asked for and has not ended.</summary>
@@ -266,7 +265,8 @@ internal sealed class CoreDebug
         int version = _vm.CodeBreakpointVersion;
         bool stepping = Volatile.Read(ref _stepRequested);
         bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo || _vm.MonitorVersion != _appliedMonitorVersion
-            || InstructionWatch.HidesSyscallEnable(_core) != _appliedHideSce || InstructionWatch.IsWanted(_core) != _appliedWatch;
+            || InstructionWatch.HidesSyscallEnable(_core) != _appliedHideSce || InstructionWatch.IsWanted(_core) != _appliedWatch
+            || _core.InstructionEvents.Changed;
         bool stepStarting = stepping && !_stepStarted;
         switch (site)
         {
@@ -341,7 +341,7 @@ internal sealed class CoreDebug
 
     private void ApplyHooks(int version, bool stepping)
     {
-        // The instruction watch (EFER under !sysret, the instruction events) needs every instruction called back, like
+        // The instruction watch (!mode) needs every instruction called back, like
         // stepping; the callbacks then also serve breakpoints and execute monitors.
         bool hideSce = InstructionWatch.HidesSyscallEnable(_core);
         bool watch = InstructionWatch.IsWanted(_core);
@@ -359,6 +359,7 @@ internal sealed class CoreDebug
         IReadOnlyCollection<ulong> breakpoints = _vm.InstructionHookSnapshot();
         _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, everyInstruction);
         _core.Context.SetSyscallEnableHidden(hideSce);
+        _core.InstructionEvents.Apply();
         _appliedVersion = version;
         _appliedStepping = stepping;
         _appliedHideSce = hideSce;

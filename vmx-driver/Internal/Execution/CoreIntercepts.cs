@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using HyperDbgRemote.VmxDriver.Internal.Engine;
+using Iced.Intel;
 
 namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
@@ -12,13 +13,15 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// <c>!msrwrite</c>, <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c>). At an exit (RIP at the instruction, which has
 /// not run) the requester's handler runs first when its set covers the exit; when it does not perform the instruction,
 /// the model does: MSRs through the engine (or the platform's TSC MSR), MOV to/from CRn/DRn and CLTS through the
-/// registers, RDTSC from the guest's TSC, RDPMC as #UD (the engine implements no counter). Everything runs on the core's
-/// thread.
+/// registers (LMSW and CLTS as CR0 writes), RDTSC from the guest's TSC, RDPMC as <see cref="Rdpmc"/> defines it.
+/// Everything runs on the core's thread.
 /// </summary>
 internal sealed class CoreIntercepts
 {
     private const int GeneralProtection = 13;
     private const int InvalidOpcode = 6;
+    private const ulong Cr4De = 1UL << 3;
+    private const ulong Cr4Pce = 1UL << 8;
 
     private readonly Vcpu _core;
     private readonly EventDelivery _events;
@@ -32,8 +35,15 @@ internal sealed class CoreIntercepts
     }
 
     /// <summary>The platform's intercepts: every MSR the engine does not implement (<see cref="MsrCatalog"/>): those the
-    /// platform implements are performed here, the others raise #GP(0).</summary>
-    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.Engine) };
+    /// platform implements are performed here, the others raise #GP(0); and RDPMC, which the engine does not implement
+    /// (it raises #UD): the platform performs it (<see cref="Rdpmc"/>).</summary>
+    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.Engine), Rdpmc = true };
+
+    /// <summary>The performance counters RDPMC reads: AMD's four legacy counters (PerfCtr0–3; APM Vol. 3 RDPMC: ECX 0–3
+    /// without PerfCtrExtCore, which CPUID 80000001h ECX bit 23 does not offer, and no Intel leaf 0Ah: the highest basic
+    /// leaf is 1). The platform has no performance events (PerfEvtSel0–3 are not among its MSRs, so nothing can start a
+    /// counter): each reads 0.</summary>
+    public const uint PerformanceCounters = 4;
 
     /// <summary>Exits taken so far (a progress counter for tests and benchmarks).</summary>
     public long Exits { get; private set; }
@@ -64,23 +74,43 @@ internal sealed class CoreIntercepts
     public void OnExit(InterceptExit exit)
     {
         Exits++;
+        exit = Refine(exit);
+        if (_handler is { } handler && _requested.Covers(exit) && handler(exit))
+        {
+            return;
+        }
+
+        Perform(exit);
+    }
+
+    /// <summary>
+    /// Performs the intercepted instruction <paramref name="exit"/> (RIP at it) as the platform defines it, leaving RIP
+    /// after it or at the handler of the fault it raised; for a requester's handler that wants to act after the
+    /// instruction (and then returns true).
+    /// </summary>
+    public void Perform(InterceptExit exit)
+    {
         Span<byte> bytes = stackalloc byte[15];
         int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
         bool longMode = _core.CodeBitness() == 64;
         int prefixes = PrefixLength(bytes[..read], longMode);
         ReadOnlySpan<byte> opcode = bytes[prefixes..read];
         byte rex = longMode && prefixes > 0 && bytes[prefixes - 1] is >= 0x40 and <= 0x4F ? bytes[prefixes - 1] : (byte)0;
-        if (exit.Kind == InterceptKind.Msr)
+        PerformDecoded(Refine(exit), opcode, prefixes, rex);
+    }
+
+    /// <summary>The engine reports RDMSR and WRMSR alike: the opcode at RIP tells which.</summary>
+    private InterceptExit Refine(InterceptExit exit)
+    {
+        if (exit.Kind != InterceptKind.Msr)
         {
-            exit = exit with { Kind = opcode is [0x0F, 0x30, ..] ? InterceptKind.Wrmsr : InterceptKind.Rdmsr };
+            return exit;
         }
 
-        if (_handler is { } handler && _requested.Covers(exit) && handler(exit))
-        {
-            return;
-        }
-
-        Perform(exit, opcode, prefixes, rex);
+        Span<byte> bytes = stackalloc byte[15];
+        int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
+        int prefixes = PrefixLength(bytes[..read], _core.CodeBitness() == 64);
+        return exit with { Kind = bytes[prefixes..read] is [0x0F, 0x30, ..] ? InterceptKind.Wrmsr : InterceptKind.Rdmsr };
     }
 
     /// <summary>Legacy prefixes, and REX in 64-bit code, before the opcode.</summary>
@@ -95,7 +125,7 @@ internal sealed class CoreIntercepts
         return i;
     }
 
-    private void Perform(InterceptExit exit, ReadOnlySpan<byte> opcode, int prefixes, byte rex)
+    private void PerformDecoded(InterceptExit exit, ReadOnlySpan<byte> opcode, int prefixes, byte rex)
     {
         IExecutionContext context = _core.Context;
         switch (exit.Kind)
@@ -137,7 +167,7 @@ internal sealed class CoreIntercepts
                 Skip(exit, prefixes + 2);
                 return;
             case InterceptKind.Rdpmc:
-                _events.DeliverFault(InvalidOpcode, null);
+                Rdpmc(exit, prefixes);
                 return;
             case InterceptKind.CrRead or InterceptKind.CrWrite or InterceptKind.DrRead or InterceptKind.DrWrite:
                 MoveControlOrDebug(exit, opcode, prefixes, rex);
@@ -149,7 +179,8 @@ internal sealed class CoreIntercepts
     }
 
     /// <summary>MOV to/from CRn/DRn (0F 20–23 /r: reg = the register, r/m = the general register, mod ignored) and CLTS
-    /// (0F 06); LMSW and SMSW are not performed (the VM stops with a report naming them).</summary>
+    /// (0F 06), LMSW (0F 01 /6); SMSW is not performed (the VM stops with a report naming it: SVM does not intercept it
+    /// as a CR0 access).</summary>
     private void MoveControlOrDebug(InterceptExit exit, ReadOnlySpan<byte> opcode, int prefixes, byte rex)
     {
         if (opcode is [0x0F, 0x06, ..])
@@ -159,9 +190,21 @@ internal sealed class CoreIntercepts
             return;
         }
 
+        if (opcode is [0x0F, 0x01, byte group, ..] && ((group >> 3) & 7) == 6)
+        {
+            Lmsw(exit);
+            return;
+        }
+
         if (opcode is not [0x0F, >= 0x20 and <= 0x23, byte modrm, ..])
         {
-            _core.Fail($"core {_core.Index}: intercepted {exit.Kind} {exit.Index} at RIP 0x{exit.Rip:X} is not a MOV (LMSW/SMSW are not performed by the model)");
+            _core.Fail($"core {_core.Index}: intercepted {exit.Kind} {exit.Index} at RIP 0x{exit.Rip:X} is not a MOV, CLTS or LMSW (SMSW is not performed by the model)");
+            return;
+        }
+
+        if (exit.Kind is InterceptKind.DrRead or InterceptKind.DrWrite && exit.Index is 4 or 5 && (_core.ReadRegister(GuestRegister.Cr4) & Cr4De) != 0)
+        {
+            _events.DeliverFault(InvalidOpcode, null); // SDM Vol. 3A 18.2.2: DR4/DR5 with CR4.DE
             return;
         }
 
@@ -181,6 +224,57 @@ internal sealed class CoreIntercepts
         }
 
         Skip(exit, prefixes + 3);
+    }
+
+    /// <summary>
+    /// RDPMC as hardware performs it (SDM Vol. 2B and APM Vol. 3, RDPMC): #GP(0) at CPL above 0 with CR4.PCE clear, and
+    /// for a counter index (ECX) the CPU does not have (<see cref="PerformanceCounters"/>); otherwise EDX:EAX = the
+    /// counter (0: the platform counts no events) and the upper halves of RAX and RDX cleared.
+    /// </summary>
+    private void Rdpmc(InterceptExit exit, int prefixes)
+    {
+        bool pce = (_core.ReadRegister(GuestRegister.Cr4) & Cr4Pce) != 0;
+        uint index = (uint)_core.ReadRegister(GuestRegister.Rcx);
+        if ((!pce && _core.Context.ReadPrivilegeLevel() != 0) || index >= PerformanceCounters)
+        {
+            _events.DeliverFault(GeneralProtection, 0);
+            return;
+        }
+
+        _core.WriteRegister(GuestRegister.Rax, 0);
+        _core.WriteRegister(GuestRegister.Rdx, 0);
+        Skip(exit, prefixes + 2);
+    }
+
+    /// <summary>LMSW r/m16 (0F 01 /6): CR0 bits 0–3 from the operand, except that PE, once set, stays set (SDM Vol. 2A
+    /// LMSW); a memory operand is read through the guest's segments and paging (#PF when it does not map).</summary>
+    private void Lmsw(InterceptExit exit)
+    {
+        Span<byte> bytes = stackalloc byte[15];
+        int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
+        var decoder = Decoder.Create(_core.CodeBitness(), new ByteArrayCodeReader(bytes[..read].ToArray()), exit.Rip);
+        decoder.Decode(out Instruction instruction);
+        ulong source;
+        if (instruction.Op0Kind == OpKind.Register)
+        {
+            source = _core.ReadRegister(GuestRegister.Rax + (instruction.Op0Register.GetFullRegister() - Register.RAX));
+        }
+        else
+        {
+            Span<byte> word = stackalloc byte[2];
+            if (!instruction.TryGetVirtualAddress(0, 0, out ulong address, (Register register, int _, int _, out ulong value) => PageFaultCause.TryRead(_core, register, out value))
+                || _core.ReadVirtual(address, word) != 2)
+            {
+                _core.Fail($"core {_core.Index}: LMSW at RIP 0x{exit.Rip:X} reads 0x{address:X}, which does not map (the model does not raise the #PF)");
+                return;
+            }
+
+            source = (ulong)(word[0] | (word[1] << 8));
+        }
+
+        ulong cr0 = _core.ReadRegister(GuestRegister.Cr0);
+        _core.WriteRegister(GuestRegister.Cr0, (cr0 & ~0xFUL) | (source & 0xF) | (cr0 & 1));
+        Skip(exit, instruction.Length);
     }
 
     private static GuestRegister ControlRegister(int n) => n switch

@@ -13,6 +13,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// </summary>
 internal sealed class CoreTraps : IExecutionCallbacks
 {
+    private const ulong Cr4Pce = 1UL << 8;
+
     private readonly Vcpu _core;
     private readonly VirtualMachine _vm;
     private readonly EventDelivery _events;
@@ -41,7 +43,7 @@ internal sealed class CoreTraps : IExecutionCallbacks
         Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
         ulong now = context.BlocksExecuted;
         debug.Site = DebugSite.BlockBoundary;
-        _core.Watch.AtBlockBoundary();
+        _core.InstructionEvents.AtBlockBoundary(address);
         if (now >= _vmSliceEnd || _vm.WantsAttention)
         {
             context.RaiseAttention(); // the VM clears it when nothing is left to do
@@ -73,18 +75,12 @@ internal sealed class CoreTraps : IExecutionCallbacks
     }
 
     /// <inheritdoc/>
-    /// <remarks>While <see cref="InstructionWatch.IsWanted"/>, every instruction comes here: the post stage of the last
-    /// instruction event first, then the debugger's checks, then the watch (RDMSR/WRMSR of EFER under <c>!sysret</c>, the
-    /// instruction events).</remarks>
+    /// <remarks>While <see cref="InstructionWatch.IsWanted"/>, every instruction comes here: the debugger's checks, then
+    /// the watch (<c>!mode</c>).</remarks>
     public void OnInstruction(ulong address)
     {
         CoreDebug debug = _core.Debug;
         InstructionWatch watch = _core.Watch;
-        if (watch.BeforeInstruction())
-        {
-            return;
-        }
-
         debug.OnInstruction(address);
         if (debug.Watches && !debug.Restarted && !_vm.StopRequested)
         {
@@ -98,7 +94,8 @@ internal sealed class CoreTraps : IExecutionCallbacks
 
     /// <inheritdoc/>
     /// <remarks>While EFER.SCE is hidden from the engine (<c>!sysret</c>), a #UD at a SYSRET is the EFER hook's: the
-    /// model performs the SYSRET (<see cref="FastSystemCalls.TryPerformSysret"/>).</remarks>
+    /// model performs the SYSRET (<see cref="FastSystemCalls.TryPerformSysret"/>). A #GP at an RDPMC at CPL above 0
+    /// with CR4.PCE set is the engine's (<see cref="IsEnginesRdpmcFault"/>): it goes to the RDPMC intercept instead.</remarks>
     public void OnException(int vector)
     {
         if (vector == 6 && FastSystemCalls.TryPerformSysret(_core, _events))
@@ -106,7 +103,33 @@ internal sealed class CoreTraps : IExecutionCallbacks
             return;
         }
 
+        if (vector == 13 && IsEnginesRdpmcFault())
+        {
+            // The engine's record of the #GP must not make the next fault a double fault: nothing was delivered.
+            _core.Context.ExceptionDelivered();
+            _core.Intercepts.OnExit(new InterceptExit(InterceptKind.Rdpmc, 0, _core.ReadRegister(GuestRegister.Rip), InterceptExit.RdpmcExit));
+            return;
+        }
+
         _events.DeliverException(vector);
+    }
+
+    /// <summary>
+    /// Unicorn 2.1.1's RDPMC helper tests CR4.PCE the wrong way round (QEMU before c45b426acd): it raises #GP(0) at CPL
+    /// above 0 when PCE is set (where hardware reads the counter) and, when PCE is clear, goes on to the intercept check
+    /// (the model raises the #GP there). Measured by <c>RdpmcTests</c>.
+    /// </summary>
+    private bool IsEnginesRdpmcFault()
+    {
+        if ((_core.ReadRegister(GuestRegister.Cr4) & Cr4Pce) == 0 || _core.Context.ReadPrivilegeLevel() == 0)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[15];
+        int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
+        int prefixes = CoreIntercepts.PrefixLength(bytes[..read], _core.CodeBitness() == 64);
+        return bytes[prefixes..read] is [0x0F, 0x33, ..];
     }
 
     /// <inheritdoc/>

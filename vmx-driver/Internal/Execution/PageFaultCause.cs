@@ -83,7 +83,7 @@ internal static class PageFaultCause
 
     /// <summary>Register values for Iced's address computation: general registers at their width, RIP/EIP (the next
     /// instruction's, as Iced passes it), and segment bases.</summary>
-    private static bool TryRead(Vcpu core, Register register, out ulong value)
+    internal static bool TryRead(Vcpu core, Register register, out ulong value)
     {
         value = 0;
         if (register.IsSegmentRegister())
