@@ -151,6 +151,11 @@ public sealed partial class Vcpu : IDisposable
             Context.MapMemory(r);
         }
 
+        foreach (VirtualMachine.MmioMapping m in _vm.MmioMappings)
+        {
+            Context.MapMmio(m.Address, m.Size, m.HandlerForCore(Index));
+        }
+
         CoreStartState.Apply(Context, _start);
     }
 

@@ -27,15 +27,27 @@ public sealed partial class VirtualMachine
     public void ConnectPlatform(IInterruptController controller, VirtualClock clock)
     {
         ArgumentNullException.ThrowIfNull(controller);
+        ConnectPlatform(core => core == 0 ? controller : null, clock);
+    }
+
+    /// <summary>
+    /// Wires the platform before the VM starts: core n's INTR comes from <paramref name="controllerForCore"/>(n) (null:
+    /// none), as each core's local APIC is its interrupt controller, and <paramref name="clock"/> becomes the guest's
+    /// time base. Cores added later are wired too.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The VM started already, or is wired already.</exception>
+    public void ConnectPlatform(Func<int, IInterruptController?> controllerForCore, VirtualClock clock)
+    {
+        ArgumentNullException.ThrowIfNull(controllerForCore);
         ArgumentNullException.ThrowIfNull(clock);
         lock (_gate)
         {
-            if (_started || _platformController is not null)
+            if (_started || _platformControllers is not null)
             {
                 throw new InvalidOperationException("The platform is connected once, before the VM starts.");
             }
 
-            _platformController = controller;
+            _platformControllers = controllerForCore;
             _clock = clock;
             if (_halted)
             {
@@ -43,20 +55,26 @@ public sealed partial class VirtualMachine
             }
         }
 
-        if (_cores.Count > 0)
-        {
-            _cores[0].Interrupts.Connect(controller);
-        }
+        ConnectCores();
     }
 
-    private IInterruptController? _platformController;
+    private Func<int, IInterruptController?>? _platformControllers;
 
-    /// <summary>Called by <see cref="AddCores"/>: connects core 0 when the platform was connected first.</summary>
+    /// <summary>Called by <see cref="AddCores"/> and <see cref="ConnectPlatform(Func{int, IInterruptController?}, VirtualClock)"/>:
+    /// connects each core not connected yet to its controller, once both the platform and the cores exist.</summary>
     private void ConnectCores()
     {
-        if (_platformController is not null && _cores.Count > 0 && !_cores[0].Interrupts.IsConnected)
+        if (_platformControllers is not { } controllers)
         {
-            _cores[0].Interrupts.Connect(_platformController);
+            return;
+        }
+
+        foreach (Vcpu core in _cores)
+        {
+            if (!core.Interrupts.IsConnected && controllers(core.Index) is IInterruptController controller)
+            {
+                core.Interrupts.Connect(controller);
+            }
         }
     }
 

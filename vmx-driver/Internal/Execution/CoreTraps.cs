@@ -119,13 +119,13 @@ internal sealed class CoreTraps : IExecutionCallbacks
     {
         if (!_vm.Traps(GuestEventKinds.Cpuid))
         {
-            return CpuidTable.Lookup(leaf, subleaf, _core.Index);
+            return CpuidTable.Lookup(leaf, subleaf, _core.Index, _vm.Configuration.Apic);
         }
 
         GuestEventExit? exit = _vm.BeginGuestEvent(_core, GuestEventKinds.Cpuid, leaf, _core.ReadRegister(GuestRegister.Rip));
         if (exit is not { SkipInstruction: true })
         {
-            CpuidResult r = CpuidTable.Lookup((uint)_core.ReadRegister(GuestRegister.Rax), (uint)_core.ReadRegister(GuestRegister.Rcx), _core.Index);
+            CpuidResult r = CpuidTable.Lookup((uint)_core.ReadRegister(GuestRegister.Rax), (uint)_core.ReadRegister(GuestRegister.Rcx), _core.Index, _vm.Configuration.Apic);
             _core.WriteRegister(GuestRegister.Rax, r.Eax);
             _core.WriteRegister(GuestRegister.Rbx, r.Ebx);
             _core.WriteRegister(GuestRegister.Rcx, r.Ecx);

@@ -353,6 +353,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _disposed = true;
         _scratch.Dispose();
         _engine.Dispose();
+        FreeMmioRegions();
         NativeMemory.Free(_slot);
         if (_self.IsAllocated)
         {
