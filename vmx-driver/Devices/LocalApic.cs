@@ -310,26 +310,46 @@ public sealed partial class LocalApic : IMmioHandler, IInterruptController
     {
         switch (register)
         {
-            case LocalApicRegisters.Id: return (uint)_id << 24;
-            case LocalApicRegisters.Version: return VersionValue;
-            case LocalApicRegisters.TaskPriority: return _tpr;
-            case LocalApicRegisters.ArbitrationPriority: return 0;
-            case LocalApicRegisters.ProcessorPriority: return PprLocked();
-            case LocalApicRegisters.Eoi: return 0;
-            case LocalApicRegisters.RemoteRead: return 0;
-            case LocalApicRegisters.LogicalDestination: return (uint)_ldr << 24;
-            case LocalApicRegisters.DestinationFormat: return ((uint)_dfr << 28) | 0x0FFF_FFFF;
-            case LocalApicRegisters.SpuriousVector: return _svr;
-            case >= LocalApicRegisters.InService and < LocalApicRegisters.TriggerMode: return _isr[(register - LocalApicRegisters.InService) >> 4];
-            case >= LocalApicRegisters.TriggerMode and < LocalApicRegisters.InterruptRequest: return _tmr[(register - LocalApicRegisters.TriggerMode) >> 4];
-            case >= LocalApicRegisters.InterruptRequest and < LocalApicRegisters.ErrorStatus: return _irr[(register - LocalApicRegisters.InterruptRequest) >> 4];
-            case LocalApicRegisters.ErrorStatus: return _esr;
-            case LocalApicRegisters.InterruptCommandLow: return _icrLow; // delivery status 0: every IPI is delivered at once
-            case LocalApicRegisters.InterruptCommandHigh: return _icrHigh;
-            case >= LocalApicRegisters.LvtTimer and <= LocalApicRegisters.LvtError: return _lvt[(register - LocalApicRegisters.LvtTimer) >> 4];
-            case LocalApicRegisters.TimerInitialCount: return _initialCount;
-            case LocalApicRegisters.TimerCurrentCount: return CurrentCountLocked();
-            case LocalApicRegisters.TimerDivide: return _divide;
+            case LocalApicRegisters.Id:
+                return (uint)_id << 24;
+            case LocalApicRegisters.Version:
+                return VersionValue;
+            case LocalApicRegisters.TaskPriority:
+                return _tpr;
+            case LocalApicRegisters.ArbitrationPriority:
+                return 0;
+            case LocalApicRegisters.ProcessorPriority:
+                return PprLocked();
+            case LocalApicRegisters.Eoi:
+                return 0;
+            case LocalApicRegisters.RemoteRead:
+                return 0;
+            case LocalApicRegisters.LogicalDestination:
+                return (uint)_ldr << 24;
+            case LocalApicRegisters.DestinationFormat:
+                return ((uint)_dfr << 28) | 0x0FFF_FFFF;
+            case LocalApicRegisters.SpuriousVector:
+                return _svr;
+            case >= LocalApicRegisters.InService and < LocalApicRegisters.TriggerMode:
+                return _isr[(register - LocalApicRegisters.InService) >> 4];
+            case >= LocalApicRegisters.TriggerMode and < LocalApicRegisters.InterruptRequest:
+                return _tmr[(register - LocalApicRegisters.TriggerMode) >> 4];
+            case >= LocalApicRegisters.InterruptRequest and < LocalApicRegisters.ErrorStatus:
+                return _irr[(register - LocalApicRegisters.InterruptRequest) >> 4];
+            case LocalApicRegisters.ErrorStatus:
+                return _esr;
+            case LocalApicRegisters.InterruptCommandLow:
+                return _icrLow; // delivery status 0: every IPI is delivered at once
+            case LocalApicRegisters.InterruptCommandHigh:
+                return _icrHigh;
+            case >= LocalApicRegisters.LvtTimer and <= LocalApicRegisters.LvtError:
+                return _lvt[(register - LocalApicRegisters.LvtTimer) >> 4];
+            case LocalApicRegisters.TimerInitialCount:
+                return _initialCount;
+            case LocalApicRegisters.TimerCurrentCount:
+                return CurrentCountLocked();
+            case LocalApicRegisters.TimerDivide:
+                return _divide;
             default:
                 _esrPending |= EsrIllegalRegister;
                 return 0;
