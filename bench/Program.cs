@@ -8,6 +8,7 @@ using HyperDbgRemote.Bench;
 // usage: HyperDbgRemote.Bench [group|prefix] [--out FILE]   (prints one flat JSON object: metric -> number)
 // Groups: vmx (the VMX driver and the bare engine it is compared with), wire (transports and the link),
 // script (the script engine), e2e (the debugger end to end), linux (booting Debian's kernel; QEMU as the anchor),
+// seabios_linux (the same kernel through SeaBIOS and fw_cfg, as QEMU's -bios -kernel; QEMU as the anchor),
 // faults (the serial link through the fault relay, reconnection, idle connections to the agent: real processes);
 // anything else selects the metrics starting with it.
 string prefix = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? string.Empty;
@@ -48,6 +49,7 @@ var groups = new Dictionary<string, IEnumerable<(string Name, Func<double> Run)>
     ["e2e"] = EndToEndBenchmarks.All().Concat(ScriptBenchmarks.EndToEnd()),
     ["step"] = StepBenchmarks.All(),
     ["linux"] = LinuxBenchmarks.All(),
+    ["seabios_linux"] = LinuxBenchmarks.SeaBiosLinux(),
     ["faults"] = LinkFaultBenchmarks.All(),
 };
 IEnumerable<(string Name, Func<double> Run)> selected = groups.TryGetValue(prefix, out IEnumerable<(string Name, Func<double> Run)>? group)
@@ -64,7 +66,7 @@ foreach ((string name, Func<double> run) in selected)
 
 if (metrics.Count == 0)
 {
-    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e, step, linux, faults) and no metric starts with it");
+    Console.Error.WriteLine($"bench: '{prefix}' is no group (vmx, wire, script, e2e, step, linux, seabios_linux, faults) and no metric starts with it");
     return 2;
 }
 

@@ -8,6 +8,8 @@ using System.Runtime.InteropServices;
 using HyperDbgRemote.VmxDriver;
 using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Guests;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+using HyperDbgRemote.VmxDriver.Internal.Execution;
 using HyperDbgRemote.VmxDriver.Internal.Unicorn;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -44,6 +46,15 @@ internal static unsafe class VmxBenchmarks
     private static readonly Lazy<double[]> s_watch = new(() => Measure.Interleaved(
         [() => VmAluWatched(GuestEventKinds.None), () => VmAluWatched(GuestEventKinds.Tsc), () => VmAluWatched(GuestEventKinds.Mode)], 5));
 
+    /// <summary>The memory loop with no intercept, with the platform's (every MSR the engine does not implement) and with
+    /// every intercept the API offers (those MSRs, all CR and DR reads and writes, RDTSC, RDPMC), in alternation.</summary>
+    private static readonly Lazy<double[]> s_intercepts = new(() => Measure.Interleaved(
+        [() => VmMemWith(InstructionIntercepts.None), () => VmMemWith(null), () => VmMemWith(CoreIntercepts.Platform.Union(new InstructionIntercepts
+        {
+            CrReads = 0xFFFF, CrWrites = 0xFFFF, DrReads = 0xFF, DrWrites = 0xFF, Rdtsc = true, Rdpmc = true,
+        }))],
+        7));
+
     public static IEnumerable<(string Name, Func<double> Run)> All()
     {
         yield return ("engine.raw_out_hook_per_s", () => s_outLoops.Value[0]);
@@ -74,6 +85,12 @@ internal static unsafe class VmxBenchmarks
         yield return ("watch.mips_none", () => s_watch.Value[0]);
         yield return ("watch.mips_tsc", () => s_watch.Value[1]);
         yield return ("watch.mips_mode", () => s_watch.Value[2]);
+
+        // Instruction intercepts (the engine's SVM state): the memory loop, which none of them touches, with none, the
+        // platform's and all of them; the goal is that instructions that are not intercepted cost nothing more.
+        yield return ("intercepts.mips_none", () => s_intercepts.Value[0]);
+        yield return ("intercepts.mips_platform", () => s_intercepts.Value[1]);
+        yield return ("intercepts.mips_all", () => s_intercepts.Value[2]);
         if (File.Exists(SeaBios))
         {
             yield return ("vmx.seabios_to_banner_ms", () => Measure.Median(SeaBiosToBanner));
@@ -101,10 +118,13 @@ internal static unsafe class VmxBenchmarks
         Ratio("bp.idle_cost_vs_none", "bp.idle_mips_100", "bp.idle_mips_none");
         Ratio("watch.tsc_vs_none", "watch.mips_tsc", "watch.mips_none");
         Ratio("watch.mode_vs_none", "watch.mips_mode", "watch.mips_none");
+        Ratio("intercepts.platform_vs_none", "intercepts.mips_platform", "intercepts.mips_none");
+        Ratio("intercepts.all_vs_none", "intercepts.mips_all", "intercepts.mips_none");
         Ratio("linux.boot_to_run_init_vs_qemu", "linux.boot_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("linux.boot_vs_qemu", "linux.boot_to_marker_s", "qemu.boot_to_marker_s");
         Ratio("linux.boot_traced_vs_qemu", "linux.boot_traced_to_run_init_s", "qemu.boot_to_run_init_s");
         Ratio("seabios.boot_vs_qemu", "seabios.boot_to_booting_s", "qemu.seabios_to_booting_s");
+        Ratio("seabios_linux.boot_vs_qemu", "seabios_linux.boot_to_marker_s", "seabios_linux.qemu_boot_to_marker_s");
     }
 
     private static byte[] Assemble(Action<Assembler> body)
@@ -279,6 +299,16 @@ internal static unsafe class VmxBenchmarks
 
     private static double VmMem() =>
         (double)MemIterations * MemInstructionsPerIteration / RunVm(MemLoop(), 1, null) / 1e6;
+
+    /// <summary>The memory loop with <paramref name="intercepts"/> (null: the platform's, as every VM has them).</summary>
+    private static double VmMemWith(InstructionIntercepts? intercepts) =>
+        (double)MemIterations * MemInstructionsPerIteration / RunVm(MemLoop(), 1, vm =>
+        {
+            if (intercepts is not null)
+            {
+                vm.Cores[0].Context.SetIntercepts(intercepts);
+            }
+        }) / 1e6;
 
     private static double VmAluWithBreakpoints(int count) =>
         (double)AluIterations * AluInstructionsPerIteration / RunVm(AluLoop(), 1, vm =>

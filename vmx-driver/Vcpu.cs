@@ -39,6 +39,8 @@ public sealed partial class Vcpu : IDisposable
         Debug = new CoreDebug(this);
         Watch = new InstructionWatch(this);
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
+        Intercepts = new CoreIntercepts(this, _events);
+        Intercepts.Apply();
     }
 
     /// <summary>The core's index (0 = bootstrap processor).</summary>
@@ -71,6 +73,9 @@ public sealed partial class Vcpu : IDisposable
 
     /// <summary>The driver's look at every instruction while an instruction event or <c>!sysret</c> needs it.</summary>
     internal InstructionWatch Watch { get; }
+
+    /// <summary>The core's instruction intercepts (MSR, CR, DR, RDTSC, RDPMC) and their exits.</summary>
+    internal CoreIntercepts Intercepts { get; }
 
     /// <summary>The core's CPU in the engine.</summary>
     internal IExecutionContext Context { get; }
@@ -133,6 +138,21 @@ public sealed partial class Vcpu : IDisposable
         Context.RaiseAttention();
         _vm.Wake(this);
         return true;
+    }
+
+    /// <summary>
+    /// Puts the VM's frozen time into this core's TSC offset: the guest's TSC is the host's minus the ticks spent
+    /// frozen (<see cref="VirtualMachine.TscFrozenTicks"/>), plus what the guest's WRMSR to the TSC MSR added. Called on
+    /// the core's thread before it executes guest code again after a halt (before a run, after the VM's block-boundary
+    /// work, at the end of a halt inside an instruction); costs a read and a compare when nothing changed.
+    /// </summary>
+    internal void SyncTsc()
+    {
+        long offset = Intercepts.TscAdjust - _vm.TscFrozenTicks;
+        if (Context.TscOffset != offset)
+        {
+            Context.TscOffset = offset;
+        }
     }
 
     /// <summary>An injected event waits for delivery.</summary>

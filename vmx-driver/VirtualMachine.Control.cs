@@ -75,6 +75,7 @@ public sealed partial class VirtualMachine
             }
         }
 
+        core.SyncTsc();
         if (core.Debug.Site == Internal.Execution.DebugSite.InsideInstruction)
         {
             core.Debug.AfterHaltInsideInstruction();

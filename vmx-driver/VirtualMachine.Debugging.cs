@@ -70,6 +70,7 @@ public sealed partial class VirtualMachine
             // Guest time stays frozen for the one instruction (as QEMU's gdbstub steps by default): the step takes no
             // external interrupt anyway, and what the guest reads from the PIT or the RTC is what it read at the halt.
             _halted = false;
+            SetTscHaltedLocked(false);
             _haltInfo = null;
             Monitor.PulseAll(_gate);
             return true;

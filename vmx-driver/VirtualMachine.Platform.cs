@@ -10,11 +10,22 @@ public sealed partial class VirtualMachine
 {
     private VirtualClock? _clock;
 
+    /// <summary>The host's TSC when the VM last halted.</summary>
+    private ulong _tscFrozenSince;
+
+    private bool _tscHalted;
+
+    private long _tscFrozenTicks;
+
+    /// <summary>Host TSC ticks that passed while the VM was halted, all added up: every core's TSC lags the host's by this
+    /// (plus its own WRMSR adjustments).</summary>
+    internal long TscFrozenTicks => Interlocked.Read(ref _tscFrozenTicks);
+
     /// <summary>
     /// The guest's time base (the PIT and the RTC), or null. While the VM is halted (a debugger's break, an initial
     /// break, a halting event) it is frozen, so guest time counts only time the guest could run: a guest halted for a
-    /// minute sees no minute pass and gets no minute of timer interrupts when it continues. (RDTSC reads the host's
-    /// counter: the engine, Unicorn 2.1.1, cannot hook it.)
+    /// minute sees no minute pass and gets no minute of timer interrupts when it continues, and its TSC stands still
+    /// too.
     /// </summary>
     public VirtualClock? Clock => _clock;
 
@@ -82,7 +93,34 @@ public sealed partial class VirtualMachine
     private void SetHaltedLocked(bool halted)
     {
         _halted = halted;
+        SetTscHaltedLocked(halted);
         SetGuestTimeFrozenLocked(halted);
+    }
+
+    /// <summary>
+    /// Stops or restarts the guests' TSC with the VM's halted state, once per change: the host ticks spent halted are
+    /// added up (<see cref="TscFrozenTicks"/>) and every core's TSC offset is lowered by them before it runs again
+    /// (<see cref="Vcpu.SyncTsc"/>), as KVM and VMware offset a guest's TSC. A single step is not halted (its instruction
+    /// runs), so the TSC stays monotonic across steps. Under <c>_gate</c>.
+    /// </summary>
+    private void SetTscHaltedLocked(bool halted)
+    {
+        if (halted == _tscHalted)
+        {
+            return;
+        }
+
+        ulong host = _engine.ReadHostTimeStampCounter();
+        if (halted)
+        {
+            _tscFrozenSince = host;
+        }
+        else
+        {
+            Interlocked.Add(ref _tscFrozenTicks, (long)(host - _tscFrozenSince));
+        }
+
+        _tscHalted = halted;
     }
 
     /// <summary>Freezes or thaws guest time, once per change (the clock counts its freezes). A single step runs with

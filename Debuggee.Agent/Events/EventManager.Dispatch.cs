@@ -130,7 +130,7 @@ internal sealed partial class EventManager
 
         public ExitStage Stage => exit.Stage;
 
-        public string PostStageTooLate => "the instruction already ran";
+        public string PostStageTooLate => exit.SkipInstruction ? "the pre stage skipped the instruction" : "the instruction already ran";
 
         public bool Qualifies(IoEventSpec s)
         {

@@ -249,6 +249,13 @@ internal sealed partial class DebuggeeSession : IDisposable
     /// instruction's exit (see docs/differences.md).</summary>
     public void WriteRegister(int core, string name, ulong value, ulong high = 0) => WhileHalted("writing registers", () =>
     {
+        if (Vm.CurrentHalt is { Reason: VmxDriver.HaltReason.Step, Tag: IoExit } && RegisterNames.TryGet(name, out GuestRegister stepped, out _, out _) && stepped == GuestRegister.Rip)
+        {
+            throw new SessionException(
+                "this halt ends a step right after an I/O instruction, inside its exit (the engine is still in that instruction's code): RIP cannot be moved here. Step once more or continue, then set it.",
+                Protocol.Messages.Status.InvalidArgument);
+        }
+
         if (Vm.CurrentHalt is { Exit: IoExit } or { GuestEvent: { Kind: GuestEventKinds.Cpuid } } && RegisterNames.TryGet(name, out GuestRegister register, out _, out _) && register == GuestRegister.Rip)
         {
             throw new SessionException(

@@ -68,6 +68,40 @@ public sealed class EventScriptTests
         Assert.That(t.Devices.Com1.Transmitted.Text(), Is.EqualTo("AC"));
     }
 
+    /// <summary>HyperDbg's dispatch (DispatchEventIO and the other Dispatch* routines) calls the post stage whenever an
+    /// event asked for it, whether or not the pre stage short-circuited the instruction: a <c>stage all</c> event that
+    /// skipped an OUT in its pre stage is called again after it, with the value that was not written.</summary>
+    [Test]
+    public void StageAll_EventScInThePreStage_SkipsTheOut_AndThePostStageStillRuns()
+    {
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
+        EngineScriptCompiler scripts = Compiler(t);
+        t.Events.Register(Out(0x3F8, scripts, "if ($event_stage == 0 && @al == 42) { event_sc(1); } printf(\"%x:%c\", $event_stage, @al);") with { Stage = IoEventStage.All });
+
+        t.Run();
+
+        Assert.That(t.Devices.Com1.Transmitted.Text(), Is.EqualTo("AC"), "the pre stage skipped the 'B'");
+        Assert.That(t.Output.Messages.Select(m => m.Text), Is.EqualTo(new[] { "0:A", "1:A", "0:B", "1:B", "0:C", "1:C" }), "both stages ran for every OUT, the skipped one included");
+        Assert.That(t.Output.Logs, Is.Empty);
+    }
+
+    [Test]
+    public void StageAll_EventScInThePostStage_OnlyWarns_SayingWhy()
+    {
+        using var t = new AgentTestVm(TestPrograms.PrintAbc);
+        EngineScriptCompiler scripts = Compiler(t);
+        RegisteredEvent e = t.Events.Register(Out(0x3F8, scripts, "if (@al == 42 || ($event_stage == 1 && @al == 41)) { event_sc(1); }") with { Stage = IoEventStage.All });
+
+        t.Run();
+
+        Assert.That(t.Devices.Com1.Transmitted.Text(), Is.EqualTo("AC"), "only the pre stage's event_sc skipped ('B')");
+        Assert.That(t.Output.Logs, Is.EqualTo(new[]
+        {
+            (EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect in the post stage (the instruction already ran)."),
+            (EventLogLevel.Warning, $"event {e.Id:x}: event_sc has no effect in the post stage (the pre stage skipped the instruction)."),
+        }), "HyperDbg: event_sc in the post stage only logs a warning");
+    }
+
     [Test]
     public void Buffer_KeptAcrossTriggers_CountsEveryOut()
     {

@@ -156,6 +156,41 @@ public sealed partial class GdbEndToEndTests
         Assert.That(output, Does.Contain("Could not insert hardware watchpoint").Or.Contain("Could not insert hardware breakpoints"), output);
     }
 
+    /// <summary>The demo's user program runs at USER_VA (0x40000000) in each process's own address space; at the initial
+    /// break the kernel's page tables do not map it.</summary>
+    private const ulong UserProgram = 0x4000_0000;
+
+    /// <summary>
+    /// gdb inserts its breakpoints with Z0 when it resumes, and treats an error reply as "Cannot insert breakpoint",
+    /// which stops the <c>continue</c>. A breakpoint at an address no page maps yet (code not loaded yet, a process not
+    /// started yet) is what gdb's pending breakpoints are for, so the stub accepts it as <c>bp</c> does (the engine's
+    /// hook is on the linear address) and the guest stops there once code runs at it.
+    /// </summary>
+    [Test]
+    public void Gdb_BreakpointWhereNothingIsMappedYet_IsAccepted_AndHitOnceTheProcessRunsThere()
+    {
+        // Arrange
+        (AgentProcess agent, int port) = StartAgent();
+        using AgentProcess _ = agent;
+
+        // Act
+        string output = RunGdb(port,
+        [
+            $"x/1xb 0x{UserProgram:x}", $"break *0x{UserProgram:x}", "set debug remote 1", "continue", "set debug remote 0",
+            "info registers rip cs", "detach",
+        ]);
+
+        // Assert: not mapped at the initial break (gdb cannot read it), Z0 answered OK, then the stop in ring 3 there
+        Assert.That(output, Does.Contain($"Cannot access memory at address 0x{UserProgram:x}"), output);
+        Assert.That(output, Does.Contain($"Sending packet: $Z0,{UserProgram:x},1#").And.Not.Contain("Cannot insert breakpoint"), output);
+        string afterZ0 = output[output.IndexOf($"$Z0,{UserProgram:x},1#", StringComparison.Ordinal)..];
+        Assert.That(afterZ0[afterZ0.IndexOf("Packet received:", StringComparison.Ordinal)..], Does.StartWith("Packet received: OK"), "the stub's reply to Z0: " + output);
+        Assert.That(output, Does.Contain("hit Breakpoint 1, ").And.Contain($"0x{UserProgram:x16} in ?? ()"), "the stop (gdb's remote log may come between its parts): " + output);
+        Assert.That(output, Does.Match($@"rip\s+0x{UserProgram:x}\s"), output);
+        Assert.That(output, Does.Match(@"cs\s+0x2b\s"), "the user program runs in ring 3: " + output);
+        Assert.That(output, Does.Contain("detached"), output);
+    }
+
     [GeneratedRegex(@"(?:=>)?\s+0x([0-9a-f]+):\t")]
     private static partial Regex GdbInstruction();
 

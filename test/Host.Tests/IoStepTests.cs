@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Text.RegularExpressions;
+using HyperDbgRemote.Tests.Shared;
 
 namespace HyperDbgRemote.Host.Tests;
 
@@ -58,6 +59,39 @@ public sealed class IoStepTests
         Assert.That(Regex.Matches(output, "fired al=1\n"), Has.Count.EqualTo(1), output);
         string[] rips = Rips(output);
         Assert.That(rips, Is.EqualTo(new[] { "rip=0000000000100006", "rip=0000000000100007" }), "one instruction per step, the OUT included");
+    }
+
+    /// <summary>
+    /// The demo guest (the real debugger with its agent) halts on an <c>!ioout 80</c> event while it runs (<c>g</c>), at
+    /// banner_done's <c>out 80h,al</c> (after <c>mov al,10h</c>): <c>t</c> executes exactly that OUT, as it does on
+    /// hardware from a VM exit's halt, and ends at the next instruction (<c>lea rsi,[banner]</c>); the post stage fires
+    /// once, the event's pre stage does not fire again, and RIP cannot be moved at that halt.
+    /// </summary>
+    [Test]
+    public void DemoGuest_EventHaltDuringG_TExecutesExactlyTheOut_AndEndsAtTheNextInstruction()
+    {
+        ulong outAt = DemoSymbols.Address("banner_done") + 2;
+        string Step(ulong a) => $"{a >> 32:x8}`{a & 0xFFFFFFFF:x8} ";
+
+        (int exit, string output, string error) = HyperDbgProcess.Run(
+            TimeSpan.FromSeconds(120),
+            "--guest", "demo", "--initial-break",
+            "-c", "!ioout 80",
+            "-c", "!ioout 80 stage post script { printf(\"post al=%x\\n\", @al); }",
+            "-c", "g",
+            "-c", "r rip",
+            "-c", "t",
+            "-c", "r rip",
+            "-c", "r rip = 100000");
+
+        Assert.That(exit, Is.EqualTo(1), "the last command is refused: " + output + error);
+        Assert.That(Regex.Matches(output, @"event 0x0 triggered \(pre\)\n"), Has.Count.EqualTo(1), output);
+        Assert.That(output, Does.Contain($"event 0x0 triggered (pre)\n{Step(outAt)}e6 80"), output);
+        Assert.That(Regex.Matches(output, "post al=10\n"), Has.Count.EqualTo(1), "the OUT ran once: " + output);
+        string[] rips = Rips(output);
+        Assert.That(rips, Is.EqualTo(new[] { $"rip={outAt:x16}", $"rip={outAt + 2:x16}" }), "the halt at the OUT; 't' ends right after it: " + output);
+        Assert.That(output.Split("> t\n")[1], Does.Contain(Step(outAt + 2)), "the step shows the next instruction");
+        Assert.That(output + error, Does.Contain("RIP cannot be moved here"));
     }
 
     [Test]

@@ -78,6 +78,44 @@ internal static partial class BootLogNormalizer
     ];
 
     /// <summary>
+    /// The lines that differ when both machines boot the kernel through SeaBIOS (QEMU's <c>-bios</c>, our
+    /// <c>bios:...,kernel=</c>): the same firmware then builds the MP table and the e820 map from the same fw_cfg
+    /// files, and the SMBIOS tables are QEMU's, so only what the CPU, its TSC and the devices we do not model decide is
+    /// left (docs/vmx-driver.md lists them for users).
+    /// </summary>
+    public static readonly IReadOnlyList<(Regex Pattern, string Reason)> KnownDifferencesThroughSeaBios =
+    [
+        .. KnownDifferences.Where(d => !d.Pattern.IsMatch("SMBIOS 2.8 present.") && !d.Pattern.IsMatch("Intel MultiProcessor Specification v1.4")),
+        (new Regex(@"^(MPTABLE: no processors registered!|Processor #0|IOAPIC\[0\]|Processors: |No local APIC present|APIC: |smpboot: weird|BIOS bug, MP table errors detected!|\.\.\. disabling SMP support\.|smpboot: Allowing \d+ CPUs|setup_percpu: |percpu: Embedded |SLUB: |rcu: \tRCU restricting CPUs|rcu: Adjusting geometry|smpboot: Max logical packages|Freeing SMP alternatives memory: )"),
+            "SeaBIOS's MP table lists no processor on our machine (its CPU has no local APIC) and reads version 0 from the I/O APIC (there is none); the kernel calls that an MP table error and, with no processor listed, allows one hot-plug CPU more, which the per-CPU lines count (and it keeps its SMP alternatives)"),
+        (new Regex(@"^(BIOS-e820: \[mem 0x0000000000100000-0x[0-9a-f]{16}\] usable|BIOS-e820: \[mem 0x0{8}[0-9a-f]{3}e0000-0x0{8}[0-9a-f]{3}fffff\] reserved|last_pfn = |RAMDISK: \[mem |Faking a node at |NODE_DATA\(0\) allocated |  DMA32    \[mem |  node   0: \[mem 0x0000000000100000-|Initmem setup node 0 |On node 0, zone DMA32: \d+ pages in unavailable ranges|Built 1 zonelists, mobility grouping on\.  Total pages: )"),
+            "QEMU's ACPI tables are not given (the command line has acpi=off): QEMU's SeaBIOS keeps them in the top 128 KiB of RAM, reserved in e820; ours gives that RAM to the kernel, so every line that prints the end of usable RAM differs by 128 KiB (linuxboot_dma.bin puts the initrd at that end)"),
+        (new Regex(@"^$"), "an empty line carries no message; one run of ours had one more than QEMU's (a line the kernel prints in parts can end on a line of its own when another message comes between the parts, by timing)"),
+    ];
+
+    /// <summary>The lines without those matching <see cref="KnownDifferencesThroughSeaBios"/>.</summary>
+    public static IReadOnlyList<string> WithoutKnownDifferencesThroughSeaBios(IEnumerable<string> lines) =>
+        lines.Where(l => !KnownDifferencesThroughSeaBios.Any(d => d.Pattern.IsMatch(l))).ToList();
+
+    /// <summary>What one multiset of lines has more of than the other, each way (for a readable failure).</summary>
+    public static (IReadOnlyList<string> OnlyFirst, IReadOnlyList<string> OnlySecond) MultisetDifference(IEnumerable<string> first, IEnumerable<string> second)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string l in first)
+        {
+            counts[l] = counts.GetValueOrDefault(l) + 1;
+        }
+
+        foreach (string l in second)
+        {
+            counts[l] = counts.GetValueOrDefault(l) - 1;
+        }
+
+        return ([.. counts.Where(c => c.Value > 0).SelectMany(c => Enumerable.Repeat(c.Key, c.Value))],
+            [.. counts.Where(c => c.Value < 0).SelectMany(c => Enumerable.Repeat(c.Key, -c.Value))]);
+    }
+
+    /// <summary>
     /// Splits normalised lines into the kernel's boot, up to and including <see cref="RunInit"/> (drivers probe
     /// asynchronously, so compare it as a multiset), and what /init printed after it (a script: compare it in order).
     /// </summary>

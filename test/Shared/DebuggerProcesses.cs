@@ -28,9 +28,16 @@ internal static class DebuggerProcesses
     }
 
     /// <summary>Starts the debugger and returns at once; its output is collected line by line.</summary>
+    /// <remarks>The child starts with SIGINT's default disposition (<c>env --default-signal=INT</c>): a process inherits
+    /// an ignored SIGINT (a non-interactive shell starts its background jobs so, and nohup does), and .NET then leaves
+    /// Ctrl+C unhandled, as nohup expects; a test that sends Ctrl+C must not depend on how its runner was started.</remarks>
     public static DebuggerChild StartDebugger(params string[] args)
     {
-        Process p = Process.Start(DebuggerStartInfo(args))!;
+        ProcessStartInfo psi = DebuggerStartInfo(args);
+        psi.ArgumentList.Insert(0, psi.FileName);
+        psi.ArgumentList.Insert(0, "--default-signal=INT");
+        psi.FileName = "env";
+        Process p = Process.Start(psi)!;
         return new DebuggerChild(p);
     }
 

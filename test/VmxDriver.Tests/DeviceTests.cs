@@ -115,9 +115,9 @@ public sealed class DeviceTests
 
         Assert.That(Read(0, 4), Is.EqualTo("QEMU"));
         Assert.That(Read(1, 4), Is.EqualTo("\u0001\0\0\0"), "traditional interface only");
-        string dir = Read(0x19, 4 + 64);
-        Assert.That(dir[..4], Is.EqualTo("\0\0\0\u0001"), "one file, big-endian count");
-        Assert.That(dir[12..20], Is.EqualTo("etc/e820"));
+        string dir = Read(0x19, 4 + (64 * 3));
+        Assert.That(dir[..4], Is.EqualTo("\0\0\0\u0003"), "three files, big-endian count");
+        Assert.That(new[] { dir[12..20], dir[76..100], dir[140..164] }, Is.EqualTo(new[] { "etc/e820", "etc/smbios/smbios-tables", "etc/smbios/smbios-anchor" }));
     }
 
     [Test]
@@ -161,7 +161,7 @@ public sealed class DeviceTests
         Assert.That(Control(), Is.Zero);
 
         // the file directory in two reads: the offset carries over; a skip moves it without a transfer
-        Assert.That(Dma(((uint)FwCfg.KeyFileDirectory << 16) | FwCfg.DmaSelect | FwCfg.DmaRead, 4, 4), Is.EqualTo(new byte[] { 0, 0, 0, 1 }));
+        Assert.That(Dma(((uint)FwCfg.KeyFileDirectory << 16) | FwCfg.DmaSelect | FwCfg.DmaRead, 4, 4), Is.EqualTo(new byte[] { 0, 0, 0, 3 }));
         Assert.That(Dma(FwCfg.DmaSkip, 8, 4), Is.EqualTo(new byte[4]), "skip (the size, select and reserved fields) writes nothing");
         Assert.That(Dma(FwCfg.DmaRead, 8, 8), Is.EqualTo("etc/e820"u8.ToArray()));
 

@@ -183,8 +183,8 @@ public sealed unsafe class EngineFactsTests
     [TestCase(InsSysret, UcConst.ErrHook)]
     public void InstructionHooks_CpuidAccepted_MsrAndSysretRefused(int instruction, int expected)
     {
-        // CPUID is served from a hook; RDMSR and WRMSR cannot be hooked on 2.1.1 (so an unimplemented MSR cannot be
-        // caught by an instruction hook), nor SYSRET (which the engine performs itself).
+        // CPUID is served from a hook; RDMSR and WRMSR cannot be hooked on 2.1.1 (an unimplemented MSR is caught by the
+        // engine's SVM intercept instead), nor SYSRET (which the engine performs itself).
         using UcEngine engine = UcEngine.Open(UcConst.Mode64);
         nuint hook;
 
@@ -216,11 +216,73 @@ public sealed unsafe class EngineFactsTests
         // Act: no interrupt hook, so an exception would end the run with UC_ERR_EXCEPTION.
         int err = run.Start();
 
-        // Assert: no #GP, the unknown MSR reads 0 (the write was dropped); STAR keeps what was written. Nothing the
-        // engine offers (no RDMSR/WRMSR hook, above) lets the driver raise #GP instead: a documented difference.
+        // Assert: no #GP, the unknown MSR reads 0 (the write was dropped); STAR keeps what was written. With no
+        // RDMSR/WRMSR hook (above), the driver raises #GP through the engine's SVM MSR intercept instead (MsrTests).
         Assert.That(err, Is.EqualTo(UcConst.ErrOk));
         Assert.That(run.Engine.ReadRegister(UcReg.R8), Is.Zero, "unknown MSR");
         Assert.That(run.Engine.ReadRegister(UcReg.Rax), Is.EqualTo(0x1000), "STAR");
+    }
+
+    [Test]
+    public void Svm_VmrunWithSvmeSet_LoadsTheVmcbControlAreaIntoTheCpuState()
+    {
+        // Act: INT 0x80, then VMRUN at CPL 0 with EFER.SVME set and the VMCB = the host-save page (InterceptProbe).
+        InterceptProbe.Observation seen = InterceptProbe.Observe();
+
+        // Assert: no #UD (the engine's qemu64 CPU has SVM, hidden from guests by our CPUID table); the run reached the
+        // HLT after VMRUN, and the control area's distinctive TSC offset and intercept mask are in the saved context.
+        Assert.That(seen.Vectors, Is.EqualTo(new[] { InterceptProbe.IntVector }));
+        Assert.That(seen.Error, Is.EqualTo(UcConst.ErrOk), UcEngine.ErrorText(seen.Error));
+        Assert.That(InterceptFields.Candidates(seen.Before, seen.AfterVmrun, InterceptProbe.TscMark, 8, 4), Has.Count.EqualTo(1));
+        Assert.That(InterceptFields.Candidates(seen.Before, seen.AfterVmrun, InterceptProbe.InterceptMark, 8, 4), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void SvmIntercepts_ExitToTheInterruptHookAs0x100PlusTheExitCode_AtTheInstruction_AndRdtscAddsTheTscOffset()
+    {
+        // Act: the GUEST flag and masks written into a fresh engine's context (no VMRUN): RDMSR of an MSR the permission
+        // map marks, a CR3 read, a DR7 read, INT 0x80, NOP, RDTSC (retried with the intercepts off and offset 2^62).
+        InterceptProbe.Verification v = InterceptProbe.Verify(InterceptFields.Calibrated.Fields);
+
+        // Assert: each exit at its instruction; the RDTSC read the host's counter (between two host reads) plus the offset.
+        ulong code = InterceptProbe.CodeAddress;
+        Assert.That(v.Exits, Is.EqualTo(new (int, ulong)[]
+        {
+            (0x17C, code + InterceptProbe.RdmsrOffset),
+            (0x103, code + InterceptProbe.CrReadOffset),
+            (0x127, code + InterceptProbe.DrReadOffset),
+            (0x80, code + InterceptProbe.IntOffset + 2),
+            (0x16E, code + InterceptProbe.RdtscOffset),
+        }));
+        Assert.That(v.GuestTsc - InterceptProbe.VerifyTscOffset, Is.InRange(v.HostBefore, v.HostAfter));
+    }
+
+    [Test]
+    public void SvmIntercepts_AfterAnIntN_TheEnginesStaleSoftwareInterruptRecordMovesAnExitsRipPastTheInt()
+    {
+        // Act: as above, without clearing the engine's exception_is_int after the INT 0x80.
+        InterceptProbe.Verification v = InterceptProbe.Verify(InterceptFields.Calibrated.Fields with { ExceptionIsInt = null });
+
+        // Assert: the RDTSC's exit reports RIP just after the INT (the NOP), the INT's exception_next_eip.
+        Assert.That(v.Exits[^1], Is.EqualTo((0x16E, InterceptProbe.CodeAddress + InterceptProbe.IntOffset + 2)));
+    }
+
+    [Test]
+    public void Rdtscp_IsInvalidOnTheEnginesCpu()
+    {
+        // Arrange: RDTSCP (0F 01 F9); no interrupt hook.
+        using var run = new BareRun(a =>
+        {
+            a.rdtscp();
+            a.hlt();
+        });
+
+        // Act
+        int err = run.Start();
+
+        // Assert: #UD (the qemu64 model lacks RDTSCP), so only RDTSC needs intercepting (QEMU's RDTSCP helper would
+        // check the RDTSC intercept anyway).
+        Assert.That(err, Is.EqualTo(UcConst.ErrInsnInvalid), UcEngine.ErrorText(err));
     }
 
     [Test]

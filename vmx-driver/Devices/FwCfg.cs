@@ -13,8 +13,9 @@ namespace HyperDbgRemote.VmxDriver.Devices;
 /// half) and 0x518 (low half, which starts the transfer), and the signature "QEMU CFG" read there. Items: the "QEMU"
 /// signature (0x00), the interface ID (0x01: traditional, plus DMA when offered), the RAM size (0x03), the CPU counts
 /// (0x05, 0x0F), the file directory (0x19), the items a guest loader sets with <see cref="SetItem(ushort, byte[])"/> (the Linux
-/// kernel's, 0x07–0x18, as QEMU's -kernel) and the files added with <see cref="AddFile"/> — by default "etc/e820" with
-/// the guest's RAM, as QEMU provides it.
+/// kernel's, 0x07–0x18, as QEMU's -kernel) and the files added with <see cref="AddFile"/> — by default, as QEMU 7.2's
+/// pc machine provides them, "etc/e820" (the reserved HyperTransport range of an AMD CPU and the guest's RAM) and the
+/// SMBIOS tables with their entry point (<see cref="SmbiosTables"/>).
 /// </summary>
 public sealed class FwCfg : IIoPortHandler
 {
@@ -56,6 +57,7 @@ public sealed class FwCfg : IIoPortHandler
 
     private const int FileNameSize = 56;
     private const uint E820Ram = 1;
+    private const uint E820Reserved = 2;
     private const uint IdTraditional = 1;
     private const uint IdDma = 2;
     private const int DmaAccessSize = 16;
@@ -83,11 +85,29 @@ public sealed class FwCfg : IIoPortHandler
         BinaryPrimitives.WriteUInt16LittleEndian(cpus, (ushort)cores);
         _items[KeyCpuCount] = cpus;
         _items[KeyMaxCpus] = cpus;
-        var e820 = new byte[20];
-        BinaryPrimitives.WriteUInt64LittleEndian(e820.AsSpan(0), 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(e820.AsSpan(8), ramBytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(e820.AsSpan(16), E820Ram);
+        // QEMU 7.2's pc machine: for an AMD CPU with 40 or more physical address bits (ours, as its qemu64) the
+        // HyperTransport range below 1 TiB is reserved, then the RAM (e820_add_entry order; the firmware sorts).
+        var e820 = new byte[40];
+        WriteE820(e820.AsSpan(0), AmdHyperTransportStart, AmdHyperTransportSize, E820Reserved);
+        WriteE820(e820.AsSpan(20), 0, ramBytes, E820Ram);
         AddFile("etc/e820", e820);
+        (byte[] tables, byte[] anchor) = SmbiosTables.Build(ramBytes, cores);
+        AddFile(SmbiosTables.TablesFile, tables);
+        AddFile(SmbiosTables.AnchorFile, anchor);
+    }
+
+    /// <summary>The HyperTransport range QEMU reserves below 1 TiB for AMD CPUs (AMD_HT_START, 1 TiB - 12 GiB).</summary>
+    public const ulong AmdHyperTransportStart = 0xFD_0000_0000;
+
+    /// <summary>The size of <see cref="AmdHyperTransportStart"/>'s range (AMD_HT_SIZE, 12 GiB).</summary>
+    public const ulong AmdHyperTransportSize = 0x3_0000_0000;
+
+    private static void WriteE820(Span<byte> entry, ulong address, ulong length, uint type)
+    {
+        // struct e820_entry { le64 address; le64 length; le32 type; } (packed)
+        BinaryPrimitives.WriteUInt64LittleEndian(entry, address);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], length);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[16..], type);
     }
 
     /// <summary>Sets a fixed item (a key below <see cref="FirstFileKey"/> other than the directory), replacing what it held.</summary>

@@ -20,6 +20,8 @@ internal sealed class FakeCpuEngine : ICpuEngine
 
     public List<FakeExecutionContext> Contexts { get; } = [];
 
+    public ulong ReadHostTimeStampCounter() => 0;
+
     public IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks)
     {
         var context = new FakeExecutionContext(mode == CoreStartMode.Long64, io, callbacks, _program);

@@ -121,6 +121,14 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public void SetSyscallEnableHidden(bool hidden) => SyscallEnableHidden = hidden;
 
+    public InstructionIntercepts Intercepts { get; private set; } = InstructionIntercepts.None;
+
+    public void SetIntercepts(InstructionIntercepts intercepts) => Intercepts = intercepts;
+
+    public long TscOffset { get; set; }
+
+    public ulong ReadTimeStampCounter() => (ulong)TscOffset;
+
     /// <summary>The addresses and the single-step flag the model asked for last.</summary>
     public (ulong[] Addresses, bool EveryInstruction) InstructionHooks { get; private set; } = ([], false);
 

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.VmxDriver.Internal.Engine;
 using Iced.Intel;
 using static HyperDbgRemote.VmxDriver.Tests.Privilege.RingGuest;
 using static Iced.Intel.AssemblerRegisters;
@@ -54,6 +55,43 @@ public sealed class FastSystemCallTests
     }
 
     [Test]
+    public void Syscall_From64BitRing3_LoadsCsAndSsWhole_FlatRing0Segments()
+    {
+        // Arrange: !syscall set; its post stage (at LSTAR's entry) reads the hidden parts of CS and SS. After SYSRETQ the
+        // user's HLT faults at CPL 3 (the end).
+        using TestVm t = Create(
+            a =>
+            {
+                a.syscall();
+                a.hlt();
+            },
+            a => EnableSyscall(a, sce: true));
+        WriteSyscallHandler(t);
+        var seen = new List<(SegmentCache Cs, SegmentCache Ss, int Cpl)>();
+        t.Vm.ExitHandler = new EventAction(e =>
+        {
+            if (e.Stage == ExitStage.Pre)
+            {
+                e.PostStageRequested = true;
+                return;
+            }
+
+            seen.Add((e.Core.Context.ReadSegment(GuestRegister.Cs), e.Core.Context.ReadSegment(GuestRegister.Ss), e.Core.Context.ReadPrivilegeLevel()));
+        });
+        t.Vm.TrappedGuestEvents = GuestEventKinds.Syscall;
+
+        // Act
+        t.Run();
+
+        // Assert: CS a flat 64-bit DPL-0 code segment, SS a flat DPL-0 data segment (SDM Vol. 2B, "SYSCALL"), not the
+        // user's segments with new selectors.
+        Assert.That(seen, Is.EqualTo(new[]
+        {
+            (new SegmentCache(StarKernel, 0, uint.MaxValue, SegmentCache.FlatLongCode), new SegmentCache(StarKernel + 8, 0, uint.MaxValue, SegmentCache.FlatData), 0),
+        }));
+    }
+
+    [Test]
     public void Syscall_WithEferSceClear_RaisesUdAtTheInstruction()
     {
         using TestVm t = Create(a => a.syscall(), a => EnableSyscall(a, sce: false));
@@ -86,6 +124,15 @@ public sealed class FastSystemCallTests
 
         Assert.That(Read(t.Vm.Memory, Kernel + 8), Is.EqualTo(UserCode), "RIP pushed: the SYSENTER");
         Assert.That(Read(t.Vm.Memory, Kernel + 16), Is.EqualTo(UserCs), "from ring 3");
+    }
+
+    private sealed class EventAction(Action<GuestEventExit> action) : IVmExitHandler
+    {
+        public void OnIoExit(IoExit ioExit)
+        {
+        }
+
+        public void OnGuestEvent(GuestEventExit guestEvent) => action(guestEvent);
     }
 
     private static void WriteSyscallHandler(TestVm t)

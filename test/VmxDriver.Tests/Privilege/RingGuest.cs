@@ -47,9 +47,13 @@ internal static class RingGuest
 
     private const ulong UserBit = 4;
 
-    /// <summary>Builds the VM: <paramref name="user"/> is the ring-3 program, <paramref name="kernelSetup"/> runs at ring 0
+    /// <summary>The 32-bit user code segment (GDT 18h, RPL 3) a compatibility-mode user program runs in.</summary>
+    public const ushort UserCs32 = 0x1B;
+
+    /// <summary>Builds the VM: <paramref name="user"/> is the ring-3 program (64-bit, or 32-bit in compatibility mode with
+    /// CS <see cref="UserCs32"/> when <paramref name="compatibilityMode"/>), <paramref name="kernelSetup"/> runs at ring 0
     /// before the IRETQ (MSRs, for one).</summary>
-    public static TestVm Create(Action<Assembler> user, Action<Assembler>? kernelSetup = null, uint tssLimit = TssLimit, ulong rsp0 = Rsp0)
+    public static TestVm Create(Action<Assembler> user, Action<Assembler>? kernelSetup = null, uint tssLimit = TssLimit, ulong rsp0 = Rsp0, bool compatibilityMode = false)
     {
         TestVm t = TestVm.Create64(a =>
         {
@@ -67,7 +71,7 @@ internal static class RingGuest
             a.mov(rax, UserStack);
             a.push(rax);
             a.push((int)UserFlags);
-            a.push(UserCs);
+            a.push(compatibilityMode ? UserCs32 : UserCs);
             a.mov(rax, UserCode);
             a.push(rax);
             a.iretq();
@@ -96,7 +100,7 @@ internal static class RingGuest
         SetBits(memory, pdpt, UserBit);
         SetBits(memory, Read(memory, pdpt) & 0x000F_FFFF_FFFF_F000, UserBit);
 
-        (byte[] code, _) = TestVm.Assemble(64, UserCode, a =>
+        (byte[] code, _) = TestVm.Assemble(compatibilityMode ? 32 : 64, UserCode, a =>
         {
             user(a);
             return [];

@@ -12,7 +12,9 @@ namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 /// user-accessible, and a supervisor alias of them at <see cref="Alias"/>), reloads GDTR with the GDT's alias address
 /// (so descriptors are read through the page walk: the alias is no physical address of the VM's RAM), loads IDTR and a
 /// 32-bit TSS (SS0:ESP0 = 10h:<see cref="Esp0"/>), masks every IRQ at both 8259s, and IRETDs to the user program at
-/// ring 3 (the engine's own IRET). GDT: kernel code 08h, kernel data 10h, user code 1Bh, user data 23h, TSS 28h. The
+/// ring 3 (the engine's own IRET). GDT: kernel code 08h, kernel data 10h, user code 1Bh, user data 23h, TSS 28h, and for
+/// fault tests a conforming ring-0 code segment 30h, a not-present ring-0 data segment 38h and a not-present ring-0
+/// code segment 40h. The
 /// ring-0 #GP handler records its frame at <see cref="GpFrame"/> and halts (the user program ends with HLT, which
 /// faults at CPL 3).
 /// </summary>
@@ -35,12 +37,15 @@ internal static class RingGuest32
     public const ulong KernelStack = 0x7000;
     public const ulong Alias = 0x8000_0000;
     public const ushort KernelCs = 0x08, KernelSs = 0x10, UserCs = 0x1B, UserSs = 0x23, TssSelector = 0x28;
+    public const ushort ConformingCs = 0x30, NotPresentSs = 0x38, NotPresentCs = 0x40;
     public const uint UserFlags = 0x202;
     public const uint TssLimit = 0x67;
 
     /// <summary>Builds the VM: <paramref name="user"/> is the ring-3 program (32-bit), <paramref name="kernelSetup"/> runs at
-    /// ring 0 before the IRETD (MSRs, for one); <paramref name="ss0"/> and <paramref name="tssLimit"/> go into the TSS.</summary>
-    public static TestVm Create(Action<Assembler> user, Action<Assembler>? kernelSetup = null, ushort ss0 = KernelSs, uint tssLimit = TssLimit)
+    /// ring 0 before the IRETD (MSRs, for one); <paramref name="ss0"/>, <paramref name="esp0"/> and
+    /// <paramref name="tssLimit"/> go into the TSS, a 16-bit one (type 1: SP0 at 2, SS0 at 4) when
+    /// <paramref name="tss16"/>.</summary>
+    public static TestVm Create(Action<Assembler> user, Action<Assembler>? kernelSetup = null, ushort ss0 = KernelSs, uint tssLimit = TssLimit, uint esp0 = (uint)Esp0, bool tss16 = false)
     {
         TestVm t = TestVm.Create16(a =>
         {
@@ -95,14 +100,28 @@ internal static class RingGuest32
             memory.TryWrite(Gdt + (ulong)(i * 8), gdt[i]);
         }
 
-        // An available 32-bit TSS (type 9).
-        memory.TryWrite(Gdt + TssSelector, (tssLimit & 0xFFFF) | ((Tss & 0xFF_FFFF) << 16) | (0x89UL << 40) | ((ulong)(tssLimit >> 16) << 48) | ((Tss >> 24 & 0xFF) << 56));
-        memory.TryWrite(GdtrLow, (ushort)(0x30 - 1));
+        memory.TryWrite(Gdt + ConformingCs, 0x00CF_9E00_0000_FFFFUL);
+        memory.TryWrite(Gdt + NotPresentSs, 0x00CF_1200_0000_FFFFUL);
+        memory.TryWrite(Gdt + NotPresentCs, 0x00CF_1A00_0000_FFFFUL);
+
+        // An available 32-bit TSS (type 9), or 16-bit (type 1).
+        ulong tssType = tss16 ? 0x81UL : 0x89UL;
+        memory.TryWrite(Gdt + TssSelector, (tssLimit & 0xFFFF) | ((Tss & 0xFF_FFFF) << 16) | (tssType << 40) | ((ulong)(tssLimit >> 16) << 48) | ((Tss >> 24 & 0xFF) << 56));
+        memory.TryWrite(GdtrLow, (ushort)(0x48 - 1));
         memory.TryWrite(GdtrLow + 2, (uint)Gdt);
-        memory.TryWrite(GdtrAlias, (ushort)(0x30 - 1));
+        memory.TryWrite(GdtrAlias, (ushort)(0x48 - 1));
         memory.TryWrite(GdtrAlias + 2, (uint)(Alias + Gdt));
-        memory.TryWrite(Tss + 4, (uint)Esp0);
-        memory.TryWrite(Tss + 8, (uint)ss0);
+        if (tss16)
+        {
+            memory.TryWrite(Tss + 2, (ushort)esp0);
+            memory.TryWrite(Tss + 4, ss0);
+        }
+        else
+        {
+            memory.TryWrite(Tss + 4, esp0);
+            memory.TryWrite(Tss + 8, (uint)ss0);
+        }
+
         memory.TryWrite(Idtr, (ushort)((256 * 8) - 1));
         memory.TryWrite(Idtr + 2, (uint)Idt);
 
@@ -156,7 +175,6 @@ internal static class RingGuest32
         BitConverter.TryWriteBytes(gate[6..], (ushort)(offset >> 16));
         t.Vm.Memory.Write(Idt + ((ulong)vector * 8), gate);
     }
-
 
     /// <summary>The order <see cref="StoreRegisters"/> writes the registers in, one doubleword each.</summary>
     public static readonly string[] StoredRegisters = ["EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "EFLAGS", "CS", "SS"];

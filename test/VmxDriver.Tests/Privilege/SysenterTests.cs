@@ -9,8 +9,9 @@ namespace HyperDbgRemote.VmxDriver.Tests.Privilege;
 
 /// <summary>
 /// SYSENTER performed by the driver and SYSEXIT by the engine (SDM Vol. 2B, "SYSENTER", "SYSEXIT") in 32-bit protected
-/// mode with paging (<see cref="RingGuest32"/>): ring 3 -> SYSENTER -> ring 0 -> SYSEXIT -> ring 3, and the #GP(0) of a
-/// null IA32_SYSENTER_CS.
+/// mode with paging (<see cref="RingGuest32"/>): ring 3 -> SYSENTER -> ring 0 -> SYSEXIT -> ring 3, the #GP(0) of a
+/// null IA32_SYSENTER_CS, and the #GP(0) of SYSENTER in real mode (SDM Vol. 2B, "SYSENTER": protected mode only).
+/// SYSENTER from compatibility mode is in <see cref="CompatibilityModeSystemCallTests"/>.
 /// </summary>
 public sealed class SysenterTests
 {
@@ -65,6 +66,57 @@ public sealed class SysenterTests
         Assert.That(Read(t, GpFrame + 8), Is.EqualTo((uint)SysenterAt), "EIP pushed: the SYSENTER");
         Assert.That(Read(t, GpFrame + 12), Is.EqualTo(UserCs));
         Assert.That(Read(t, Kernel + 4), Is.Zero, "the entry did not run");
+    }
+
+    [Test]
+    public void Sysenter_InRealMode_RaisesGpThroughTheIvt()
+    {
+        // Arrange: valid SYSENTER MSRs (CS 08h), IVT[13] -> 0000:handler; the handler records IP, CS and FLAGS of its
+        // frame and SP (real mode pushes no error code), then halts.
+        using TestVm t = TestVm.Create16(a =>
+        {
+            Label handler = a.CreateLabel();
+            Label main = a.CreateLabel();
+            a.jmp(main);
+            a.Label(ref handler);
+            a.mov(bp, sp);
+            a.mov(ax, __word_ptr[bp]);
+            a.mov(__word_ptr[0x6000], ax);
+            a.mov(ax, __word_ptr[bp + 2]);
+            a.mov(__word_ptr[0x6002], ax);
+            a.mov(ax, __word_ptr[bp + 4]);
+            a.mov(__word_ptr[0x6004], ax);
+            a.mov(__word_ptr[0x6006], sp);
+            a.hlt();
+            a.Label(ref main);
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(ss, ax);
+            a.mov(sp, 0x7000);
+            a.mov(__word_ptr[13 * 4], 0x7C02);
+            a.mov(__word_ptr[(13 * 4) + 2], 0);
+            a.mov(ecx, 0x174);
+            a.mov(eax, (uint)KernelCs);
+            a.xor(edx, edx);
+            a.wrmsr();
+            a.mov(ecx, 0x176);
+            a.mov(eax, (uint)Entry);
+            a.wrmsr();
+            a.sysenter();
+            a.hlt();
+        });
+
+        // Act
+        t.Run();
+
+        // Assert: #GP at the SYSENTER (IP pushed: the instruction, 0F 34), from CS 0, three words on the stack.
+        ushort Word(ulong address) => t.Vm.Memory.TryRead(address, out ushort value) ? value : throw new InvalidOperationException($"0x{address:X} is not in RAM");
+        ushort ip = Word(0x6000);
+        Assert.That(Word(ip), Is.EqualTo(0x340F), "IP pushed: the SYSENTER (0F 34)");
+        Assert.That(ip, Is.GreaterThan(0x7C02), "in the main program");
+        Assert.That(Word(0x6002), Is.Zero, "CS pushed");
+        Assert.That(Word(0x6006), Is.EqualTo(0x7000 - 6), "SP: IP, CS and FLAGS pushed, no error code in real mode");
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Cs), Is.Zero, "still in real mode: the MSRs were not used");
     }
 
     private static void UserProgram(Assembler a)

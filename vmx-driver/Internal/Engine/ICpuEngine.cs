@@ -13,4 +13,7 @@ internal interface ICpuEngine
     /// go to <paramref name="io"/>, every other trap to <paramref name="callbacks"/>.</summary>
     /// <exception cref="CpuEngineUnavailableException">The engine cannot be used here; the message says why.</exception>
     IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks);
+
+    /// <summary>The host's time-stamp counter, in the unit of the guests' (<see cref="IExecutionContext.TscOffset"/>).</summary>
+    ulong ReadHostTimeStampCounter();
 }

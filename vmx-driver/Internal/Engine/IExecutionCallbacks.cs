@@ -31,6 +31,11 @@ internal interface IExecutionCallbacks
     /// the faulting instruction (faults) or after it (traps, software interrupts).</summary>
     void OnException(int vector);
 
+    /// <summary>The guest is about to execute an instruction <see cref="IExecutionContext.SetIntercepts"/> intercepts; RIP is at
+    /// it and it has not run. The model performs it (or raises the fault it raises) and leaves RIP where execution
+    /// continues.</summary>
+    void OnIntercept(InterceptExit exit);
+
     /// <summary>The guest executed SYSCALL or SYSENTER, which the engine leaves to the model: on entry RIP is at the
     /// instruction and <paramref name="length"/> is its length; the model performs it (or delivers the fault it raises)
     /// and leaves RIP where execution continues.</summary>

@@ -147,6 +147,29 @@ internal interface IExecutionContext : IDisposable
     bool SyscallEnableHidden { get; }
 
     /// <summary>
+    /// Sets which instructions the engine reports to <see cref="IExecutionCallbacks.OnIntercept"/> before they execute
+    /// (RIP at the instruction), replacing the previous set; <see cref="InstructionIntercepts.None"/> turns them off.
+    /// Instructions that are not intercepted run at full speed. The MSR permission map lives in a few pages of
+    /// guest-physical memory the guest is not given (above its RAM and every other region, not in its memory map).
+    /// Takes effect at once (from a callback: with the next instruction). Call it on the core's thread (from a callback
+    /// or before <see cref="Run"/>) or while the core waits.
+    /// </summary>
+    void SetIntercepts(InstructionIntercepts intercepts);
+
+    /// <summary>The set given to <see cref="SetIntercepts"/>.</summary>
+    InstructionIntercepts Intercepts { get; }
+
+    /// <summary>
+    /// The guest's time-stamp counter is the host's plus this offset (two's complement, as a VMCS's TSC offset): a
+    /// negative offset makes the guest's TSC lag the host's. Takes effect with the next RDTSC; the same threading as
+    /// <see cref="SetIntercepts"/>.
+    /// </summary>
+    long TscOffset { get; set; }
+
+    /// <summary>The guest's time-stamp counter now, as its RDTSC would read it (the host's plus <see cref="TscOffset"/>).</summary>
+    ulong ReadTimeStampCounter();
+
+    /// <summary>
     /// After the model delivered an exception the engine raised (<see cref="IExecutionCallbacks.OnException"/>): the
     /// engine forgets it, so that the guest's next fault is not taken for a fault during delivery (#DF).
     /// </summary>

@@ -48,6 +48,10 @@ internal readonly record struct SegmentCache(ushort Selector, ulong Base, uint L
     /// <inheritdoc cref="FlatCode"/>
     public const uint FlatData = Present | CodeOrData | Granularity | Big | ReadWrite | Accessed;
 
+    /// <summary>A flat 64-bit code segment as SYSCALL and SYSRETQ load it (SDM Vol. 2B, "SYSCALL": type 11, S, P, L,
+    /// D clear, G).</summary>
+    public const uint FlatLongCode = Present | CodeOrData | Granularity | Long | Code | ReadWrite | Accessed;
+
     /// <summary>The descriptor privilege level.</summary>
     public int Dpl => (int)((Flags >> 13) & 3);
 
@@ -60,6 +64,10 @@ internal readonly record struct SegmentCache(ushort Selector, ulong Base, uint L
     /// <summary>A flat 4-GiB segment of <paramref name="dpl"/> (RPL of <paramref name="selector"/> as given).</summary>
     public static SegmentCache Flat(ushort selector, bool code, int dpl) =>
         new(selector, 0, uint.MaxValue, (code ? FlatCode : FlatData) | ((uint)(dpl & 3) << 13));
+
+    /// <summary>A flat 64-bit code segment of <paramref name="dpl"/> (<see cref="FlatLongCode"/>).</summary>
+    public static SegmentCache FlatLong(ushort selector, int dpl) =>
+        new(selector, 0, uint.MaxValue, FlatLongCode | ((uint)(dpl & 3) << 13));
 
     /// <summary>The hidden part a load of <paramref name="selector"/> with the 8-byte <paramref name="descriptor"/> gives
     /// (SDM Vol. 3A, "Segment Descriptors"): base 31:0, limit 19:0 (in 4-KiB units with G), attributes.</summary>

@@ -35,6 +35,14 @@ internal sealed class CoreDebug
     private ulong _runToStack;
     private ulong? _appliedRunTo;
 
+    /// <summary>Set when a step began at a halt inside an instruction that had not completed (an I/O event's pre stage):
+    /// the step is that instruction, and an I/O instruction ends it itself once it completes
+    /// (<see cref="TakeStepBegunInside"/>, <see cref="EndStepAfterInstruction"/>).</summary>
+    private bool _stepBegunInside;
+
+    /// <summary>Set during the halt that ends a step right after an I/O instruction, inside its exit.</summary>
+    private bool _haltedAfterInstruction;
+
     /// <summary>Set when an instruction callback restarted the block: the engine still calls the other hooks it has
     /// for that instruction (including one added in the callback), which must be ignored until the block starts again.</summary>
     private bool _restarted;
@@ -68,6 +76,7 @@ internal sealed class CoreDebug
     {
         _stepStarted = false;
         _stepArmed = false;
+        _stepBegunInside = false;
         Volatile.Write(ref _stepRequested, true);
     }
 
@@ -86,6 +95,7 @@ internal sealed class CoreDebug
     /// <summary>A halt for another reason ends the step (the user sees that halt instead).</summary>
     public void CancelStep()
     {
+        _stepBegunInside = false;
         Volatile.Write(ref _stepRequested, false);
         Volatile.Write(ref _runToActive, false);
     }
@@ -95,6 +105,7 @@ internal sealed class CoreDebug
     public void AtBlockBoundary(ulong address)
     {
         _restarted = false;
+        _stepBegunInside = false;
         if (_vm.StopRequested)
         {
             return;
@@ -121,6 +132,36 @@ internal sealed class CoreDebug
 
     /// <summary>After a halt taken inside an I/O exit: hook changes apply from the next block on.</summary>
     public void AfterHaltInsideInstruction() => Sync(DebugSite.InsideInstruction);
+
+    /// <summary>Called by an I/O instruction that completed after its exit halted the VM: true (once) when a step began
+    /// at that halt, so the step ends now, right after the instruction.</summary>
+    public bool TakeStepBegunInside()
+    {
+        bool begun = _stepBegunInside && Volatile.Read(ref _stepRequested);
+        _stepBegunInside = false;
+        return begun;
+    }
+
+    /// <summary>
+    /// Ends the step right after an I/O instruction, on the core's thread inside the instruction's exit (the engine
+    /// cannot leave its translation block there, so the step cannot wait for the next instruction's callback: in a
+    /// block translated while the guest ran there is none). The caller shows RIP after the instruction meanwhile. The
+    /// halt's tag is the exit (a debugger must not move RIP at this halt: the engine is still inside the instruction).
+    /// </summary>
+    public void EndStepAfterInstruction(IoExit exit)
+    {
+        Volatile.Write(ref _stepRequested, false);
+        _vm.StepEnded(_core);
+        _haltedAfterInstruction = true;
+        try
+        {
+            _vm.Halt(_core, HaltReason.Step, tag: exit);
+        }
+        finally
+        {
+            _haltedAfterInstruction = false;
+        }
+    }
 
     /// <summary>The engine's instruction callback: a step's end or a breakpoint.</summary>
     public void OnInstruction(ulong address)
@@ -247,8 +288,14 @@ internal sealed class CoreDebug
                 // The rest of the block runs as translated; from here the next callback is the next instruction's.
                 if (stepStarting)
                 {
+                    // Halted in the middle of an instruction: the step is that instruction (the next callback ends it;
+                    // an I/O instruction ends it itself when it completes). Halted after an I/O instruction completed
+                    // (the end of such a step): in a block that calls back before every instruction, the next callback
+                    // is the instruction the step executes; in a block translated without, the rest of the block runs
+                    // first and the step ends at the next block's first instruction.
                     _stepStarted = true;
-                    _stepArmed = true;
+                    _stepArmed = !_haltedAfterInstruction || !(_appliedStepping || _appliedWatch);
+                    _stepBegunInside = !_haltedAfterInstruction;
                 }
 
                 if (hooksChanged)

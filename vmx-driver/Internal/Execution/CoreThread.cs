@@ -63,6 +63,7 @@ internal sealed class CoreThread
         while (true)
         {
             _core.Debug.BeforeRun();
+            _core.SyncTsc();
             RunResult result = context.Run(begin);
             if (_vm.StopRequested)
             {

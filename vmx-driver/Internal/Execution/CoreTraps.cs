@@ -8,7 +8,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// <summary>
 /// One core's traps from its execution context into the VMX model (I/O instructions aside, see
 /// <see cref="IoInstructions"/>): block boundaries to the VM's scheduler, event injection and the INTR input
-/// (<see cref="ExternalInterrupts"/>), exceptions to <see cref="EventDelivery"/>, CPUID to <see cref="CpuidTable"/>.
+/// (<see cref="ExternalInterrupts"/>), exceptions to <see cref="EventDelivery"/>, CPUID to <see cref="CpuidTable"/>, intercepted instructions to
+/// <see cref="CoreIntercepts"/>.
 /// </summary>
 internal sealed class CoreTraps : IExecutionCallbacks
 {
@@ -45,6 +46,7 @@ internal sealed class CoreTraps : IExecutionCallbacks
         {
             context.RaiseAttention(); // the VM clears it when nothing is left to do
             _vm.OnBlockBoundary(_core);
+            _core.SyncTsc();
             _vmSliceEnd = now + (ulong)_vm.QuantumBlocks;
         }
 
@@ -106,6 +108,9 @@ internal sealed class CoreTraps : IExecutionCallbacks
 
         _events.DeliverException(vector);
     }
+
+    /// <inheritdoc/>
+    public void OnIntercept(InterceptExit exit) => _core.Intercepts.OnExit(exit);
 
     /// <inheritdoc/>
     public void OnSystemInstruction(SystemInstruction instruction, int length) => FastSystemCalls.Perform(_core, _events, instruction, length);

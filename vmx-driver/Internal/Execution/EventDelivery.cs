@@ -195,14 +195,23 @@ internal sealed class EventDelivery
         while (true)
         {
             DeliveryFault? fault = null;
+            bool unsupported = false;
             bool delivered = _core.Is64Bit
                 ? DeliverLongMode(vector, errorCode, external, out string? why, out fault)
                 : (_core.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0
                     ? DeliverRealMode(vector, out why)
-                    : ProtectedModeDelivery.Deliver(_core, vector, errorCode, external, out why, out fault);
+                    : ProtectedModeDelivery.Deliver(_core, vector, errorCode, external, out why, out fault, out unsupported);
             if (delivered)
             {
                 Interlocked.Increment(ref _delivered);
+                return;
+            }
+
+            if (unsupported)
+            {
+                // Not the guest's fault and no shutdown: a limit of the VM, reported as such (docs/differences.md).
+                string before = chain is null ? string.Empty : $" (after {string.Join("; then ", chain)})";
+                _core.Fail($"core {_core.Index}: vector {vector} (0x{vector:X2}) at RIP 0x{_core.ReadRegister(GuestRegister.Rip):X} cannot be delivered{before}: {why}; the VM stops here (not a triple fault; see docs/differences.md).");
                 return;
             }
 
@@ -338,7 +347,7 @@ internal sealed class EventDelivery
         ulong target = BitConverter.ToUInt16(gate) | ((ulong)BitConverter.ToUInt16(gate[6..]) << 16) | ((ulong)BitConverter.ToUInt32(gate[8..]) << 32);
         ushort selector = BitConverter.ToUInt16(gate[2..]);
         int ist = gate[4] & 7;
-        if (!TargetPrivilege(selector, cpl, ext, out int newCpl, out why, out fault))
+        if (!TargetPrivilege(selector, cpl, ext, out int newCpl, out ulong codeDescriptor, out why, out fault))
         {
             return false;
         }
@@ -402,10 +411,12 @@ internal sealed class EventDelivery
         _core.WriteRegister(GuestRegister.Rsp, newRsp);
         ulong cleared = FlagTf | FlagNt | FlagRf | (type == GateTypeInterrupt64 ? FlagIf : 0);
         _core.WriteRegister(GuestRegister.Rflags, flags & ~cleared);
-        ulong newCs = (ulong)((selector & 0xFFFC) | newCpl);
-        if (newCs != _core.ReadRegister(GuestRegister.Cs))
+        // CS with its whole hidden part (a 64-bit engine's CS write changes only the selector): from compatibility mode
+        // the handler's 64-bit code segment must replace the 32-bit one.
+        SegmentCache newCs = SegmentCache.FromDescriptor((ushort)((selector & 0xFFFC) | newCpl), codeDescriptor);
+        if (newCs != _core.Context.ReadSegment(GuestRegister.Cs))
         {
-            _core.WriteRegister(GuestRegister.Cs, newCs);
+            _core.Context.LoadSegment(GuestRegister.Cs, newCs);
         }
 
         _core.WriteRegister(GuestRegister.Rip, target);
@@ -416,12 +427,13 @@ internal sealed class EventDelivery
     /// <summary>The privilege level of the handler's code segment <paramref name="selector"/> (SDM Vol. 3A, "Privilege
     /// Level Checking When Accessing ... Interrupt-Handler Procedures"): a null selector, one beyond the GDT or not a
     /// 64-bit code segment raises #GP(selector), one not present #NP(selector), one less privileged than CPL #GP(selector).</summary>
-    private bool TargetPrivilege(ushort selector, int cpl, uint ext, out int newCpl, out string? why, out DeliveryFault? fault)
+    private bool TargetPrivilege(ushort selector, int cpl, uint ext, out int newCpl, out ulong descriptor, out string? why, out DeliveryFault? fault)
     {
         newCpl = cpl;
+        descriptor = 0;
         fault = null;
         uint code = (uint)(selector & 0xFFFC) | ext;
-        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || Segmentation.ReadDescriptor(_core, selector, out ulong descriptor) != Segmentation.Lookup.Found)
+        if ((selector & 0xFFFC) == 0 || (selector & 4) != 0 || Segmentation.ReadDescriptor(_core, selector, out descriptor) != Segmentation.Lookup.Found)
         {
             fault = new DeliveryFault(GeneralProtection, code, null);
             return Refuse($"the gate's code selector 0x{selector:X4} is null, in the LDT or beyond the GDT (#GP)", out why);

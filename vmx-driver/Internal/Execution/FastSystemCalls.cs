@@ -6,14 +6,15 @@ using HyperDbgRemote.VmxDriver.Internal.Engine;
 namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
-/// SYSCALL and SYSENTER, which the engine only reports (SDM Vol. 2B, "SYSCALL", "SYSENTER"). SYSCALL in 64-bit and
-/// compatibility mode with EFER.SCE: RCX = the next RIP, R11 = RFLAGS, RIP = LSTAR (CSTAR from compatibility mode, as AMD
-/// processors do), CS = STAR[47:32] AND FFFCh, SS = STAR[47:32] + 8, RFLAGS AND NOT FMASK, CPL 0. SYSCALL with EFER.SCE
-/// clear, or outside long mode, raises #UD. SYSENTER in 16/32-bit protected mode loads the flat ring-0 CS and SS through
-/// the segment loader (<see cref="PerformSysenter"/>); in long mode it raises #UD (the engine's AMD model). The return
-/// instructions, SYSRET and SYSEXIT, are the engine's own, except
-/// while <c>!sysret</c> is set (HyperDbg's EFER hook): then the engine's EFER.SCE is hidden, its SYSRET raises #UD and
-/// <see cref="TryPerformSysret"/> performs it (SDM Vol. 2B, "SYSRET").
+/// SYSCALL and SYSENTER, which the engine only reports (SDM Vol. 2B, "SYSCALL", "SYSENTER"; AMD APM Vol. 3). SYSCALL in
+/// 64-bit and compatibility mode with EFER.SCE: RCX = the next RIP, R11 = RFLAGS, RIP = LSTAR (CSTAR from compatibility
+/// mode, as AMD processors do: CPUID's vendor and the engine's model are AMD's), CS = STAR[47:32] AND FFFCh (flat 64-bit
+/// code) and SS = STAR[47:32] + 8 (flat data), both of DPL 0 and loaded whole by the segment loader, RFLAGS AND NOT
+/// FMASK, CPL 0. SYSCALL with EFER.SCE clear, or outside long mode, raises #UD. SYSENTER in 16/32-bit protected mode
+/// loads the flat ring-0 CS and SS through the segment loader (<see cref="PerformSysenter"/>); in long mode it raises #UD
+/// (AMD's rule, the engine's model). The return instructions, SYSRET and SYSEXIT, are the engine's own, except while
+/// <c>!sysret</c> is set (HyperDbg's EFER hook): then the engine's EFER.SCE is hidden, its SYSRET raises #UD and
+/// <see cref="TryPerformSysret"/> performs it, to 64-bit code or to compatibility mode (SDM Vol. 2B, "SYSRET").
 /// </summary>
 internal static class FastSystemCalls
 {
@@ -30,7 +31,6 @@ internal static class FastSystemCalls
     private const ulong FlagVm = 1UL << 17;
     private const ulong EferSce = 1;
     private const ulong EferLma = 1UL << 10;
-    private const ulong DescriptorLong = 1UL << 53;
     private const int InvalidOpcode = 6;
     private const int GeneralProtection = 13;
     private const int MaxPrefixes = 14;
@@ -107,11 +107,13 @@ internal static class FastSystemCalls
 
     /// <summary>
     /// The #UD the engine raised at RIP while EFER.SCE is hidden from it: when the instruction there is SYSRET
-    /// (<c>0F 07</c>, with REX.W for SYSRETQ, after any prefixes), performs it as the SDM says and fires the
-    /// <see cref="GuestEventKinds.Sysret"/> event around it (the context is RIP); true when it was a SYSRET, whatever it
-    /// raised. The guest's own EFER.SCE clear, or compatibility mode: #UD; CPL above 0, or SYSRETQ with a non-canonical
-    /// RCX: #GP(0). SYSRET to compatibility mode (without REX.W) stops the VM with a report: the engine's API cannot load
-    /// a 32-bit CS (its segment writes change only the selector in a 64-bit engine).
+    /// (<c>0F 07</c>, after any prefixes; in 64-bit code REX.W makes it SYSRETQ), performs it as the SDM and the AMD APM
+    /// say and fires the <see cref="GuestEventKinds.Sysret"/> event around it (the context is RIP); true when it was a
+    /// SYSRET, whatever it raised. The guest's own EFER.SCE clear: #UD; CPL above 0, or SYSRETQ with a non-canonical
+    /// RCX: #GP(0). SYSRET executed in compatibility mode is performed like any other: the CPU is AMD's (CPUID's vendor
+    /// and the engine's model), whose SYSRET raises #UD only for EFER.SCE (the Intel SDM's SYSRET raises #UD outside
+    /// 64-bit code), and the engine's own SYSRET does the same when <c>!sysret</c> is not set, so the debugger changes
+    /// nothing the guest sees.
     /// </summary>
     public static bool TryPerformSysret(Vcpu core, EventDelivery events)
     {
@@ -121,16 +123,17 @@ internal static class FastSystemCalls
             return false;
         }
 
+        bool compatibility = Segmentation.IsCompatibilityMode(context, true);
         ulong rip = context.ReadRegister(GuestRegister.Rip);
         Span<byte> bytes = stackalloc byte[MaxPrefixes + 2];
         int read = core.ReadVirtual(core.SegmentBase(GuestRegister.Cs) + rip, bytes);
-        if (!TryDecodeSysret(bytes[..read], out int length, out bool rexW))
+        if (!TryDecodeSysret(bytes[..read], out int length, out bool rexW, rexAllowed: !compatibility))
         {
             return false;
         }
 
         ulong efer = context.ReadRegister(GuestRegister.Efer);
-        if ((efer & EferSce) == 0 || (efer & EferLma) == 0 || Segmentation.CodeBitness(context, true) != 64)
+        if ((efer & EferSce) == 0 || (efer & EferLma) == 0)
         {
             events.DeliverFault(InvalidOpcode, null);
             context.ExceptionDelivered();
@@ -145,14 +148,6 @@ internal static class FastSystemCalls
             return true;
         }
 
-        if (!rexW)
-        {
-            core.Fail($"core {core.Index}: SYSRET to compatibility mode at RIP 0x{rip:X} (under !sysret) cannot be performed: "
-                + "the CPU engine cannot load a 32-bit code segment through its API.");
-            context.ExceptionDelivered();
-            return true;
-        }
-
         // HyperDbg's !sysret: the pre stage sees RIP at the SYSRET (the context); skipping it goes on after the instruction
         // with nothing done; the post stage sees ring 3.
         GuestEventExit? exit = core.Machine.BeginGuestEvent(core, GuestEventKinds.Sysret, rip, rip);
@@ -162,7 +157,7 @@ internal static class FastSystemCalls
         }
         else
         {
-            EmulateSysret(core);
+            EmulateSysret(core, rexW);
         }
 
         context.ExceptionDelivered();
@@ -170,9 +165,10 @@ internal static class FastSystemCalls
         return true;
     }
 
-    /// <summary>SYSRET at the start of <paramref name="bytes"/>: legacy prefixes, at most one REX right before
-    /// <c>0F 07</c>.</summary>
-    internal static bool TryDecodeSysret(ReadOnlySpan<byte> bytes, out int length, out bool rexW)
+    /// <summary>SYSRET at the start of <paramref name="bytes"/>: legacy prefixes, then (64-bit code only,
+    /// <paramref name="rexAllowed"/>) at most one REX right before <c>0F 07</c>. In compatibility mode 40h–4Fh are
+    /// INC/DEC instructions, not prefixes.</summary>
+    internal static bool TryDecodeSysret(ReadOnlySpan<byte> bytes, out int length, out bool rexW, bool rexAllowed = true)
     {
         length = 0;
         rexW = false;
@@ -182,7 +178,7 @@ internal static class FastSystemCalls
             i++;
         }
 
-        if (i < bytes.Length && bytes[i] is >= 0x40 and <= 0x4F)
+        if (rexAllowed && i < bytes.Length && bytes[i] is >= 0x40 and <= 0x4F)
         {
             rexW = (bytes[i] & 8) != 0;
             i++;
@@ -199,33 +195,45 @@ internal static class FastSystemCalls
 
     private static bool IsCanonical(ulong address) => (ulong)((long)(address << 16) >> 16) == address;
 
-    /// <summary>SYSRETQ (SDM Vol. 2B): RIP = RCX, RFLAGS = (R11 AND 3C7FD7h) OR 2, CS = STAR[63:48] + 16 OR 3,
-    /// SS = STAR[63:48] + 8 OR 3, CPL 3. RSP is unchanged.</summary>
-    private static void EmulateSysret(Vcpu core)
+    /// <summary>
+    /// SYSRET (SDM Vol. 2B, "SYSRET"; AMD APM Vol. 3, "SYSRET"), at CPL 0 in long mode: RFLAGS = (R11 AND 3C7FD7h) OR 2;
+    /// with REX.W (SYSRETQ) RIP = RCX and CS = STAR[63:48] + 16 OR 3, a flat 64-bit code segment; otherwise, to
+    /// compatibility mode, RIP = ECX (zero-extended) and CS = STAR[63:48] OR 3, a flat 32-bit code segment; both with
+    /// SS = STAR[63:48] + 8 OR 3, a flat 32-bit data segment, all of DPL 3 (so CPL 3). RSP is unchanged. CS and SS get
+    /// their whole hidden parts through the segment loader (SS last: its DPL sets the CPL).
+    /// </summary>
+    private static void EmulateSysret(Vcpu core, bool rexW)
     {
         IExecutionContext context = core.Context;
-        ulong selector = context.ReadMsr(MsrStar) >> 48;
+        ushort selector = (ushort)(context.ReadMsr(MsrStar) >> 48);
+        ulong rcx = context.ReadRegister(GuestRegister.Rcx);
         context.WriteRegister(GuestRegister.Rflags, (context.ReadRegister(GuestRegister.R11) & SysretFlagsMask) | 2);
-        context.SetPrivilegeLevel(3);
-        context.WriteRegister(GuestRegister.Cs, ((selector + 16) | 3) & 0xFFFF);
-        context.WriteRegister(GuestRegister.Ss, ((selector + 8) | 3) & 0xFFFF);
-        context.WriteRegister(GuestRegister.Rip, context.ReadRegister(GuestRegister.Rcx));
+        context.LoadSegment(GuestRegister.Cs, rexW
+            ? SegmentCache.FlatLong((ushort)((selector + 16) | 3), dpl: 3)
+            : SegmentCache.Flat((ushort)(selector | 3), code: true, dpl: 3));
+        context.LoadSegment(GuestRegister.Ss, SegmentCache.Flat((ushort)((selector + 8) | 3), code: false, dpl: 3));
+        context.WriteRegister(GuestRegister.Rip, rexW ? rcx : rcx & uint.MaxValue);
     }
 
+    /// <summary>
+    /// SYSCALL in long mode (SDM Vol. 2B, "SYSCALL"; AMD APM Vol. 3, "SYSCALL"): RCX = the next RIP, R11 = RFLAGS,
+    /// CS = STAR[47:32] AND FFFCh, a flat 64-bit code segment of DPL 0, SS = STAR[47:32] + 8, a flat 32-bit data segment
+    /// of DPL 0 (CPL 0), both loaded whole by the segment loader, RFLAGS AND NOT FMASK, RIP = LSTAR, or CSTAR from
+    /// compatibility mode (AMD's rule: the Intel SDM's SYSCALL raises #UD outside 64-bit code, but our CPU is AMD's, as
+    /// CPUID's vendor and the engine's model say).
+    /// </summary>
     private static void Emulate(Vcpu core, ulong rip, int length)
     {
         IExecutionContext context = core.Context;
-        ushort cs = (ushort)context.ReadRegister(GuestRegister.Cs);
-        bool compatibility = Segmentation.TryReadDescriptor(core, cs, out ulong descriptor) && (descriptor & DescriptorLong) == 0;
+        bool compatibility = Segmentation.IsCompatibilityMode(context, core.Is64Bit);
         ulong next = rip + (ulong)length;
         ulong star = context.ReadMsr(MsrStar);
         ulong flags = context.ReadRegister(GuestRegister.Rflags);
-        ulong selector = (star >> 32) & 0xFFFF;
+        ushort selector = (ushort)(star >> 32);
         context.WriteRegister(GuestRegister.Rcx, compatibility ? next & uint.MaxValue : next);
         context.WriteRegister(GuestRegister.R11, flags);
-        context.SetPrivilegeLevel(0);
-        context.WriteRegister(GuestRegister.Cs, selector & 0xFFFC);
-        context.WriteRegister(GuestRegister.Ss, (selector + 8) & 0xFFFF);
+        context.LoadSegment(GuestRegister.Cs, SegmentCache.FlatLong((ushort)(selector & 0xFFFC), dpl: 0));
+        context.LoadSegment(GuestRegister.Ss, SegmentCache.Flat((ushort)(selector + 8), code: false, dpl: 0)); // CPL 0
         context.WriteRegister(GuestRegister.Rflags, (flags & ~context.ReadMsr(MsrFmask)) | 2);
         context.WriteRegister(GuestRegister.Rip, context.ReadMsr(compatibility ? MsrCstar : MsrLstar));
     }

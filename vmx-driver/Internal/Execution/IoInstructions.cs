@@ -104,10 +104,12 @@ internal sealed class IoInstructions
     private void OutCore(ushort port, int size, uint value, IoLocation location)
     {
         IoExit exit = Begin(port, size, isIn: false, location);
+        long halts = _vm.HaltCount;
         exit.Value = value;
         RegistersWritten = false;
         long memoryWrites = _vm.Memory.WriteCount;
         Dispatch(exit);
+        halts = PreStageHalts(halts);
         if (!exit.SkipInstruction)
         {
             // The pre stage may have changed AL/AX/EAX, RSI or the element at DS:[RSI]: emulate with what it left.
@@ -133,12 +135,19 @@ internal sealed class IoInstructions
             exit.Stage = ExitStage.Post;
             Dispatch(exit);
         }
+
+        if (_vm.HaltCount == halts && !exit.Qualification.IsString)
+        {
+            EndStepAfterHaltedExit(exit);
+        }
     }
 
     private uint InCore(ushort port, int size, IoLocation location)
     {
         IoExit exit = Begin(port, size, isIn: true, location);
+        long halts = _vm.HaltCount;
         Dispatch(exit);
+        halts = PreStageHalts(halts);
         bool isString = exit.Qualification.IsString;
         uint mask = SizeMask(size);
         uint value;
@@ -161,7 +170,41 @@ internal sealed class IoInstructions
             value = isString ? ReadStringElement(exit, value) : (uint)_core.ReadRegister(GuestRegister.Rax) & mask;
         }
 
+        if (_vm.HaltCount == halts && !isString && _core.Debug.TakeStepBegunInside())
+        {
+            // The step ends after the IN: the destination holds the value at the halt, as after the instruction.
+            StoreInResult(exit, value);
+            EndStep(exit);
+            value = (uint)_core.ReadRegister(GuestRegister.Rax) & mask;
+        }
+
         return value;
+    }
+
+    /// <summary>The VM's halt count after the pre stage when the pre stage halted it, else -1 (no count): the step that
+    /// began at a pre-stage halt is this instruction, as long as the post stage did not halt again.</summary>
+    private long PreStageHalts(long before)
+    {
+        long now = _vm.HaltCount;
+        return now == before ? -1 : now;
+    }
+
+    /// <summary>After an exit that halted the VM: when a step began at that halt (its pre stage), the step was this
+    /// instruction, and it ends here, inside the exit, with RIP after the instruction (string I/O is left to the next
+    /// block, which each REP iteration starts, as RSI/RDI and RCX move only after the exit).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EndStepAfterHaltedExit(IoExit exit)
+    {
+        if (_core.Debug.TakeStepBegunInside())
+        {
+            EndStep(exit);
+        }
+    }
+
+    private void EndStep(IoExit exit)
+    {
+        ExitRip = exit.Rip + (ulong)exit.InstructionLength;
+        _core.Debug.EndStepAfterInstruction(exit);
     }
 
     private void Dispatch(IoExit exit) => _vm.ExitHandler?.OnIoExit(exit);

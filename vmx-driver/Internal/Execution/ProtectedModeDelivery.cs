@@ -23,7 +23,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// above CPL #GP(selector + EXT), not present #NP(selector + EXT); the TSS stack beyond TR's limit #TS(TR + EXT); a null
 /// new SS #TS(EXT), one beyond its table, not a writable data segment or whose RPL or DPL differ from the handler's ring
 /// #TS(SS + EXT), not present #SS(SS + EXT); a push the page walk refuses #PF with CR2 (nothing is written). Task gates
-/// and delivery from virtual-8086 mode are refused with a report.
+/// (a hardware task switch) and delivery from virtual-8086 mode are not modelled: they are reported as unsupported and
+/// the VM stops there, before anything is changed (docs/differences.md).
 /// </para>
 /// </summary>
 internal static class ProtectedModeDelivery
@@ -50,10 +51,13 @@ internal static class ProtectedModeDelivery
     private static readonly string[] s_names = ["#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF"];
 
     /// <summary>Delivers <paramref name="vector"/> through the protected-mode IDT; false with the reason (and the fault
-    /// it raised, if any) when it cannot. <paramref name="external"/> is false only for INT n, INT3 and INTO.</summary>
-    public static bool Deliver(Vcpu core, int vector, uint? errorCode, bool external, out string? why, out DeliveryFault? fault)
+    /// it raised, if any) when it cannot; <paramref name="unsupported"/> when the reason is a feature the VM does not
+    /// model (a task gate, virtual-8086 mode) rather than the guest's fault. <paramref name="external"/> is false only
+    /// for INT n, INT3 and INTO.</summary>
+    public static bool Deliver(Vcpu core, int vector, uint? errorCode, bool external, out string? why, out DeliveryFault? fault, out bool unsupported)
     {
         fault = null;
+        unsupported = false;
         IExecutionContext context = core.Context;
         TableRegister idt = context.ReadTableRegister(TableRegisterKind.Idtr);
         uint ext = external ? 1u : 0;
@@ -73,7 +77,8 @@ internal static class ProtectedModeDelivery
         int type = access & 0x1F;
         if (type == TypeTask)
         {
-            return Refuse("the IDT gate is a task gate (task switches are not supported)", out why);
+            unsupported = true;
+            return Refuse($"the IDT gate is a task gate (TSS selector 0x{BitConverter.ToUInt16(gate[2..]):X4}): hardware task switches are not supported by the VM", out why);
         }
 
         if (type is not (TypeInterrupt16 or TypeTrap16 or TypeInterrupt32 or TypeTrap32))
@@ -84,7 +89,8 @@ internal static class ProtectedModeDelivery
         ulong flags = context.ReadRegister(GuestRegister.Rflags);
         if ((flags & FlagVm) != 0)
         {
-            return Refuse("delivery from virtual-8086 mode is not supported", out why);
+            unsupported = true;
+            return Refuse("the core is in virtual-8086 mode (EFLAGS.VM set): delivery from virtual-8086 mode is not supported by the VM", out why);
         }
 
         ulong cs = context.ReadRegister(GuestRegister.Cs) & 0xFFFF;

@@ -73,6 +73,23 @@ internal static class Segmentation
     }
 
     /// <summary>
+    /// True in compatibility mode: long mode (<paramref name="is64Bit"/>) with a present code segment in CS whose L is
+    /// clear. A 64-bit engine starts with an empty CS hidden part (all attributes clear) while it executes 64-bit code,
+    /// so only a loaded, present code segment without L counts; every far transfer the engine or the model performs
+    /// loads the whole hidden part. <see cref="CodeBitness"/> stays 64 in long mode (the debugger's register layout).
+    /// </summary>
+    public static bool IsCompatibilityMode(IExecutionContext context, bool is64Bit)
+    {
+        if (!is64Bit)
+        {
+            return false;
+        }
+
+        SegmentCache cs = context.ReadSegment(GuestRegister.Cs);
+        return cs.IsCode && (cs.Flags & SegmentCache.Present) != 0 && (cs.Flags & SegmentCache.Long) == 0;
+    }
+
+    /// <summary>
     /// Reads the descriptor <paramref name="selector"/> names from the GDT or (TI set) the LDT of <paramref name="core"/>:
     /// the table's base is linear, so the read goes through the core's paging. Index 0 of the GDT is the null selector;
     /// a descriptor whose last byte is beyond the table's limit, or an LDT selector while LDTR is null, is beyond it.

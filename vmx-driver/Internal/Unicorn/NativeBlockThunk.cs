@@ -51,7 +51,8 @@ internal static unsafe partial class NativeBlockThunk
         return page;
     }
 
-    private static IntPtr AllocateExecutable(byte[] code)
+    /// <summary>Copies <paramref name="code"/> into a new page of its own, made executable (and no longer writable).</summary>
+    internal static IntPtr AllocateExecutable(byte[] code)
     {
         if (OperatingSystem.IsWindows())
         {

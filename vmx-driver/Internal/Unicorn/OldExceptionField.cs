@@ -63,6 +63,15 @@ internal sealed class OldExceptionField
         scratch.Restore(engine);
     }
 
+    /// <summary>Sets the field to -1 in <paramref name="context"/>, a saved context of the engine the caller restores.</summary>
+    public void ResetIn(Span<byte> context)
+    {
+        if (IsNeeded)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(context[Offset..], -1);
+        }
+    }
+
     /// <summary>Offsets of 4-byte-aligned 32-bit fields that hold -1 in <paramref name="before"/> and #PF (14) in <paramref name="after"/>.</summary>
     public static List<int> Candidates(ReadOnlySpan<byte> before, ReadOnlySpan<byte> after)
     {

@@ -19,4 +19,7 @@ internal sealed class UnicornCpuEngine : ICpuEngine
     /// <inheritdoc/>
     public IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks) =>
         new UnicornExecutionContext(coreIndex, mode, io, callbacks);
+
+    /// <inheritdoc/>
+    public ulong ReadHostTimeStampCounter() => HostTsc.Read();
 }

@@ -100,7 +100,14 @@ internal sealed unsafe partial class UnicornExecutionContext
 #pragma warning disable CA1031 // Interop boundary: nothing may unwind into the engine; the failure is reported instead.
         try
         {
-            context._callbacks.OnException((int)vector);
+            if (vector >= InterceptFields.ExitBase)
+            {
+                context.OnInterceptExit((int)vector - InterceptFields.ExitBase);
+            }
+            else
+            {
+                context._callbacks.OnException((int)vector);
+            }
         }
         catch (Exception ex)
         {

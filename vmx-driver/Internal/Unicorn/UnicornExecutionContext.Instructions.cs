@@ -106,9 +106,12 @@ internal sealed unsafe partial class UnicornExecutionContext
         // Invalidate rather than flush: a flush (UC_CTL_TB_FLUSH) from a callback frees the block that is running
         // and crashed the engine (measured on 2.1.1); invalidating every mapped physical range unlinks each block
         // as self-modifying code does, and is safe inside a callback.
-        foreach ((ulong start, ulong size) in _mapped)
+        lock (_apiGate)
         {
-            _engine.RemovePhysicalTranslations(start, start + size, _scratch);
+            foreach ((ulong start, ulong size) in _mapped)
+            {
+                _engine.RemovePhysicalTranslations(start, start + size, _scratch);
+            }
         }
     }
 

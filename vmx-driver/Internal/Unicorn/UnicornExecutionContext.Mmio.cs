@@ -22,12 +22,15 @@ internal sealed unsafe partial class UnicornExecutionContext
         GCHandle region = GCHandle.Alloc(new MmioRegion(this, address, handler));
         try
         {
-            _engine.MapMmio(
-                address,
-                size,
-                (delegate* unmanaged[Cdecl]<IntPtr, ulong, uint, IntPtr, ulong>)&OnMmioRead,
-                (delegate* unmanaged[Cdecl]<IntPtr, ulong, uint, ulong, IntPtr, void>)&OnMmioWrite,
-                (void*)GCHandle.ToIntPtr(region));
+            lock (_apiGate)
+            {
+                _engine.MapMmio(
+                    address,
+                    size,
+                    (delegate* unmanaged[Cdecl]<IntPtr, ulong, uint, IntPtr, ulong>)&OnMmioRead,
+                    (delegate* unmanaged[Cdecl]<IntPtr, ulong, uint, ulong, IntPtr, void>)&OnMmioWrite,
+                    (void*)GCHandle.ToIntPtr(region));
+            }
         }
         catch
         {

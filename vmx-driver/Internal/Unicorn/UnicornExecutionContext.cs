@@ -11,7 +11,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 /// One core on Unicorn: an engine instance (64-bit for long-mode guests, 16-bit for the others), its hooks and the
 /// engine facts it works around: the stale RIP in I/O hooks (a native block hook records each translation block, and an
 /// exit's <see cref="IoLocation"/> is that block and the count of I/O instructions executed in it), the exception
-/// record the engine never clears (<see cref="OldExceptionField"/>), the missing CR8, and register ids that depend on
+/// record the engine never clears (<see cref="OldExceptionField"/>), instruction intercepts and the TSC offset
+/// (<see cref="InterceptFields"/>), the missing CR8, and register ids that depend on
 /// the engine's mode.
 /// </summary>
 internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
@@ -33,6 +34,19 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     /// <summary>A context of <see cref="_engine"/> for patching state the API does not reach (its exception record, its
     /// translations of a physical page).</summary>
     private readonly UcContext _scratch;
+
+    /// <summary>
+    /// Held by every use of the engine's API that borrows guest state or <see cref="_scratch"/>: register and MSR reads
+    /// and writes, and the saved-context patches. Two threads do use one halted core at once (the core's own thread
+    /// describing its halt to listeners while a request thread answers a pause), and Unicorn's MSR API is not safe for
+    /// that: <c>uc_reg_read(UC_X86_REG_MSR)</c> puts the MSR's number into the guest's RCX, calls the RDMSR helper and
+    /// puts RAX, RCX and RDX back, so a second reader in between saves and "restores" the first reader's RCX into the
+    /// guest; with the SVM MSR intercepts active the helper's permission-map check reads that RCX, and a number outside
+    /// the map's ranges makes it exit: a jump out of the API call into the engine's run loop, as if the guest's next
+    /// instruction were an RDMSR of an unknown MSR (#GP(0) at the guest's RIP), or on the other thread a jump onto the
+    /// core's stack (a crash). One lock per engine instance, reentrant; never shared between cores.
+    /// </summary>
+    private readonly Lock _apiGate = new();
     private readonly BlockSlot* _slot;
 
     /// <summary>The pages this core's engine translated code from, for <see cref="CodeWriteGuard"/>.</summary>
@@ -56,18 +70,20 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _oldException = OldExceptionField.Calibrated;
         _privilege = PrivilegeLevelField.Calibrated;
         _segments = SegmentCacheField.Calibrated;
+        _interceptFields = InterceptFields.Calibrated;
         _engine = UcEngine.Open(mode == CoreStartMode.Long64 ? UcConst.Mode64 : UcConst.Mode16);
         _engine.StopAtNoAddress();
         _scratch = UcContext.Allocate(_engine);
         if ((_oldException.IsNeeded && _scratch.Size != _oldException.ContextSize) || _scratch.Size != _privilege.ContextSize
-            || _scratch.Size != _segments.ContextSize)
+            || _scratch.Size != _segments.ContextSize
+            || _scratch.Size != _interceptFields.ContextSize)
         {
             int size = _scratch.Size;
             _scratch.Dispose();
             _engine.Dispose();
             throw new CpuEngineUnavailableException(
                 $"The CPU engine's saved contexts differ in size between modes ({size} bytes in core {coreIndex}'s engine, "
-                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state, privilege level and segments cannot be set.");
+                + $"{_privilege.ContextSize} in the calibration's 64-bit engine); its exception state, privilege level, segments and intercepts cannot be set.");
         }
 
         _slot = (BlockSlot*)NativeMemory.AllocZeroed((nuint)sizeof(BlockSlot));
@@ -90,14 +106,17 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
             return false;
         }
 
-        bool longMode = (ReadEngineMsr(MsrEfer) & EferLma) != 0;
-        int mode = longMode ? UcConst.Mode64 : _engine.Mode;
-        if (_engine.ApiMode != mode)
+        lock (_apiGate)
         {
-            _engine.SetApiMode(mode);
-        }
+            bool longMode = (ReadEngineMsr(MsrEfer) & EferLma) != 0;
+            int mode = longMode ? UcConst.Mode64 : _engine.Mode;
+            if (_engine.ApiMode != mode)
+            {
+                _engine.SetApiMode(mode);
+            }
 
-        return longMode;
+            return longMode;
+        }
     }
 
     /// <inheritdoc/>
@@ -112,17 +131,28 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     /// what the guest itself reads.</remarks>
     public ulong ReadRegister(GuestRegister register)
     {
-        if (register == GuestRegister.Efer)
+        lock (_apiGate)
         {
-            return ReadMsr(MsrEfer);
-        }
+            if (register == GuestRegister.Efer)
+            {
+                return ReadMsr(MsrEfer);
+            }
 
-        int id = UcRegisterIds.Of(register, Is64Bit);
-        return id < 0 ? 0 : _engine.ReadRegister(id);
+            int id = UcRegisterIds.Of(register, Is64Bit);
+            return id < 0 ? 0 : _engine.ReadRegister(id);
+        }
     }
 
     /// <inheritdoc/>
     public void WriteRegister(GuestRegister register, ulong value)
+    {
+        lock (_apiGate)
+        {
+            WriteRegisterLocked(register, value);
+        }
+    }
+
+    private void WriteRegisterLocked(GuestRegister register, ulong value)
     {
         if (register == GuestRegister.Efer)
         {
@@ -170,26 +200,44 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
     /// <inheritdoc/>
     /// <remarks>Through the calibrated field of a saved context (<see cref="PrivilegeLevelField"/>).</remarks>
-    public void SetPrivilegeLevel(int cpl) => _privilege.Set(_engine, _scratch, cpl);
+    public void SetPrivilegeLevel(int cpl)
+    {
+        lock (_apiGate)
+        {
+            _privilege.Set(_engine, _scratch, cpl);
+        }
+    }
 
     /// <inheritdoc/>
-    public int ReadPrivilegeLevel() => _privilege.Get(_engine, _scratch);
+    public int ReadPrivilegeLevel()
+    {
+        lock (_apiGate)
+        {
+            return _privilege.Get(_engine, _scratch);
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks>Through the calibrated segment caches of a saved context (<see cref="SegmentCacheField"/>).</remarks>
     public void LoadSegment(GuestRegister segment, SegmentCache cache)
     {
         _ = SegmentCacheField.Index(segment);
-        bool protectedMode = (ReadRegister(GuestRegister.Cr0) & Cr0Pe) != 0;
-        bool virtual8086 = (ReadRegister(GuestRegister.Rflags) & FlagVm) != 0;
-        _segments.Load(_engine, _scratch, segment, cache, protectedMode, virtual8086);
+        lock (_apiGate)
+        {
+            bool protectedMode = (ReadRegister(GuestRegister.Cr0) & Cr0Pe) != 0;
+            bool virtual8086 = (ReadRegister(GuestRegister.Rflags) & FlagVm) != 0;
+            _segments.Load(_engine, _scratch, segment, cache, protectedMode, virtual8086);
+        }
     }
 
     /// <inheritdoc/>
     public SegmentCache ReadSegment(GuestRegister segment)
     {
         _ = SegmentCacheField.Index(segment);
-        return _segments.Read(_engine, _scratch, segment);
+        lock (_apiGate)
+        {
+            return _segments.Read(_engine, _scratch, segment);
+        }
     }
 
     /// <inheritdoc/>
@@ -254,28 +302,41 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
             return;
         }
 
-        ulong efer = ReadMsr(MsrEfer);
-        SyscallEnableHidden = hidden;
-        WriteMsr(MsrEfer, efer);
+        lock (_apiGate)
+        {
+            ulong efer = ReadMsr(MsrEfer);
+            SyscallEnableHidden = hidden;
+            WriteMsr(MsrEfer, efer);
+        }
     }
 
+    /// <remarks>The API reads MSRs through the engine's RDMSR helper, which checks the intercepts: an intercepted MSR
+    /// would raise an exit out of the API call, so its intercept is lifted for the call (<see cref="SuspendMsrIntercept"/>).</remarks>
     private ulong ReadEngineMsr(uint msr)
     {
-        // uc_x86_msr: u32 rid; u64 value.
-        byte* buf = stackalloc byte[16];
-        new Span<byte>(buf, 16).Clear();
-        *(uint*)buf = msr;
-        UcEngine.Check(UcNative.uc_reg_read(_engine.Raw, UcReg.Msr, buf), "uc_reg_read(MSR)");
-        return *(ulong*)(buf + 8);
+        lock (_apiGate)
+        {
+            using MsrInterceptSuspension _ = SuspendMsrIntercept(msr, write: false);
+            // uc_x86_msr: u32 rid; u64 value.
+            byte* buf = stackalloc byte[16];
+            new Span<byte>(buf, 16).Clear();
+            *(uint*)buf = msr;
+            UcEngine.Check(UcNative.uc_reg_read(_engine.Raw, UcReg.Msr, buf), "uc_reg_read(MSR)");
+            return *(ulong*)(buf + 8);
+        }
     }
 
     private void WriteEngineMsr(uint msr, ulong value)
     {
-        byte* buf = stackalloc byte[16];
-        new Span<byte>(buf, 16).Clear();
-        *(uint*)buf = msr;
-        *(ulong*)(buf + 8) = value;
-        UcEngine.Check(UcNative.uc_reg_write(_engine.Raw, UcReg.Msr, buf), "uc_reg_write(MSR)");
+        lock (_apiGate)
+        {
+            using MsrInterceptSuspension _ = SuspendMsrIntercept(msr, write: true);
+            byte* buf = stackalloc byte[16];
+            new Span<byte>(buf, 16).Clear();
+            *(uint*)buf = msr;
+            *(ulong*)(buf + 8) = value;
+            UcEngine.Check(UcNative.uc_reg_write(_engine.Raw, UcReg.Msr, buf), "uc_reg_write(MSR)");
+        }
     }
 
     /// <inheritdoc/>
@@ -304,13 +365,21 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _engine.WriteMemory(address, bytes);
         ulong first = address & ~(GuestMemory.PageSize - 1);
         ulong end = (address + (ulong)bytes.Length + GuestMemory.PageSize - 1) & ~(GuestMemory.PageSize - 1);
-        _engine.RemovePhysicalTranslations(first, end, _scratch);
+        lock (_apiGate)
+        {
+            _engine.RemovePhysicalTranslations(first, end, _scratch);
+        }
     }
 
     /// <inheritdoc/>
     public RunResult Run(ulong linearStart)
     {
         _lastUnmapped = null;
+        if (!_ran)
+        {
+            FirstRun();
+        }
+
         int err;
         using (CodeWriteGuard.Enter(_codePages))
         {
@@ -340,7 +409,18 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public void SetTimeSlice(int blocks) => _slot->Quantum = blocks;
 
     /// <inheritdoc/>
-    public void ExceptionDelivered() => _oldException.Reset(_engine, _scratch);
+    /// <remarks>One patch of a saved context: the exception record reset (<see cref="OldExceptionField"/>) and the INT n
+    /// record cleared (<see cref="InterceptFields"/>), so an intercepted instruction after an INT n reports its own RIP.</remarks>
+    public void ExceptionDelivered()
+    {
+        lock (_apiGate)
+        {
+            _scratch.Save(_engine);
+            _oldException.ResetIn(_scratch.Bytes);
+            _interceptFields.ClearSoftwareInterrupt(_scratch.Bytes);
+            _scratch.Restore(_engine);
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose()
@@ -354,6 +434,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _scratch.Dispose();
         _engine.Dispose();
         FreeMmioRegions();
+        FreeInterceptPages();
         NativeMemory.Free(_slot);
         if (_self.IsAllocated)
         {

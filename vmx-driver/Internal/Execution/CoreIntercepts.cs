@@ -1,0 +1,207 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+
+namespace HyperDbgRemote.VmxDriver.Internal.Execution;
+
+/// <summary>
+/// One core's instruction intercepts (<see cref="IExecutionContext.SetIntercepts"/>) and their exits: the platform's
+/// own (RDMSR/WRMSR of an MSR <see cref="MsrCatalog"/> does not list raises #GP(0), as hardware does) and those a
+/// requester adds (<see cref="Request"/>: the cheap trigger of HyperDbg's instruction events, e.g. <c>!msrread</c>,
+/// <c>!msrwrite</c>, <c>!crwrite</c>, <c>!dr</c>, <c>!tsc</c>, <c>!pmc</c>). At an exit (RIP at the instruction, which has
+/// not run) the requester's handler runs first when its set covers the exit; when it does not perform the instruction,
+/// the model does: MSRs through the engine (or the platform's TSC MSR), MOV to/from CRn/DRn and CLTS through the
+/// registers, RDTSC from the guest's TSC, RDPMC as #UD (the engine implements no counter). Everything runs on the core's
+/// thread.
+/// </summary>
+internal sealed class CoreIntercepts
+{
+    private const int GeneralProtection = 13;
+    private const int InvalidOpcode = 6;
+
+    private readonly Vcpu _core;
+    private readonly EventDelivery _events;
+    private InstructionIntercepts _requested = InstructionIntercepts.None;
+    private Func<InterceptExit, bool>? _handler;
+
+    public CoreIntercepts(Vcpu core, EventDelivery events)
+    {
+        _core = core;
+        _events = events;
+    }
+
+    /// <summary>The platform's intercepts: every MSR the engine does not implement (<see cref="MsrCatalog"/>): those the
+    /// platform implements are performed here, the others raise #GP(0).</summary>
+    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.Engine) };
+
+    /// <summary>Exits taken so far (a progress counter for tests and benchmarks).</summary>
+    public long Exits { get; private set; }
+
+    /// <summary>Per-core TSC adjustment written by WRMSR to IA32_TIME_STAMP_COUNTER, on top of the VM's offset.</summary>
+    public long TscAdjust { get; private set; }
+
+    /// <summary>
+    /// Adds <paramref name="intercepts"/> to the platform's (replacing an earlier request) and sets the handler that
+    /// sees their exits first: it returns true when it performed (or skipped) the instruction and left RIP where
+    /// execution continues, false to let the model perform it. <see cref="InstructionIntercepts.None"/> and null end
+    /// the request. Call it on the core's thread (or while the core waits).
+    /// </summary>
+    /// <example><c>core.Intercepts.Request(new InstructionIntercepts { CrWrites = 1 &lt;&lt; 3 }, exit =&gt; { Report(exit.Rip); return false; })</c>:
+    /// the handler sees each MOV to CR3 before it runs, then the model performs it.</example>
+    public void Request(InstructionIntercepts intercepts, Func<InterceptExit, bool>? handler)
+    {
+        ArgumentNullException.ThrowIfNull(intercepts);
+        _requested = intercepts;
+        _handler = handler;
+        Apply();
+    }
+
+    /// <summary>Puts the platform's and the requested intercepts into the engine.</summary>
+    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested));
+
+    /// <summary>From the engine (<see cref="IExecutionCallbacks.OnIntercept"/>): the handler, then the model.</summary>
+    public void OnExit(InterceptExit exit)
+    {
+        Exits++;
+        Span<byte> bytes = stackalloc byte[15];
+        int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
+        bool longMode = _core.CodeBitness() == 64;
+        int prefixes = PrefixLength(bytes[..read], longMode);
+        ReadOnlySpan<byte> opcode = bytes[prefixes..read];
+        byte rex = longMode && prefixes > 0 && bytes[prefixes - 1] is >= 0x40 and <= 0x4F ? bytes[prefixes - 1] : (byte)0;
+        if (exit.Kind == InterceptKind.Msr)
+        {
+            exit = exit with { Kind = opcode is [0x0F, 0x30, ..] ? InterceptKind.Wrmsr : InterceptKind.Rdmsr };
+        }
+
+        if (_handler is { } handler && _requested.Covers(exit) && handler(exit))
+        {
+            return;
+        }
+
+        Perform(exit, opcode, prefixes, rex);
+    }
+
+    /// <summary>Legacy prefixes, and REX in 64-bit code, before the opcode.</summary>
+    internal static int PrefixLength(ReadOnlySpan<byte> bytes, bool longMode)
+    {
+        int i = 0;
+        while (i < bytes.Length && (bytes[i] is 0x26 or 0x2E or 0x36 or 0x3E or 0x64 or 0x65 or 0x66 or 0x67 or 0xF0 or 0xF2 or 0xF3 || (longMode && bytes[i] is >= 0x40 and <= 0x4F)))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private void Perform(InterceptExit exit, ReadOnlySpan<byte> opcode, int prefixes, byte rex)
+    {
+        IExecutionContext context = _core.Context;
+        switch (exit.Kind)
+        {
+            case InterceptKind.Rdmsr:
+            case InterceptKind.Wrmsr:
+                if (!MsrCatalog.IsImplemented(exit.Msr))
+                {
+                    _events.DeliverFault(GeneralProtection, 0);
+                    return;
+                }
+
+                if (exit.Kind == InterceptKind.Rdmsr)
+                {
+                    ulong value = exit.Msr == MsrCatalog.TimeStampCounter ? context.ReadTimeStampCounter() : context.ReadMsr(exit.Msr);
+                    _core.WriteRegister(GuestRegister.Rax, value & uint.MaxValue);
+                    _core.WriteRegister(GuestRegister.Rdx, value >> 32);
+                }
+                else
+                {
+                    ulong value = (_core.ReadRegister(GuestRegister.Rdx) << 32) | (uint)_core.ReadRegister(GuestRegister.Rax);
+                    if (exit.Msr == MsrCatalog.TimeStampCounter)
+                    {
+                        TscAdjust += (long)(value - context.ReadTimeStampCounter());
+                        _core.SyncTsc();
+                    }
+                    else
+                    {
+                        context.WriteMsr(exit.Msr, value);
+                    }
+                }
+
+                Skip(exit, prefixes + 2);
+                return;
+            case InterceptKind.Rdtsc:
+                ulong tsc = context.ReadTimeStampCounter();
+                _core.WriteRegister(GuestRegister.Rax, tsc & uint.MaxValue);
+                _core.WriteRegister(GuestRegister.Rdx, tsc >> 32);
+                Skip(exit, prefixes + 2);
+                return;
+            case InterceptKind.Rdpmc:
+                _events.DeliverFault(InvalidOpcode, null);
+                return;
+            case InterceptKind.CrRead or InterceptKind.CrWrite or InterceptKind.DrRead or InterceptKind.DrWrite:
+                MoveControlOrDebug(exit, opcode, prefixes, rex);
+                return;
+            default:
+                _core.Fail($"core {_core.Index}: SVM exit 0x{exit.ExitCode:X} at RIP 0x{exit.Rip:X} was not requested");
+                return;
+        }
+    }
+
+    /// <summary>MOV to/from CRn/DRn (0F 20–23 /r: reg = the register, r/m = the general register, mod ignored) and CLTS
+    /// (0F 06); LMSW and SMSW are not performed (the VM stops with a report naming them).</summary>
+    private void MoveControlOrDebug(InterceptExit exit, ReadOnlySpan<byte> opcode, int prefixes, byte rex)
+    {
+        if (opcode is [0x0F, 0x06, ..])
+        {
+            _core.WriteRegister(GuestRegister.Cr0, _core.ReadRegister(GuestRegister.Cr0) & ~8UL);
+            Skip(exit, prefixes + 2);
+            return;
+        }
+
+        if (opcode is not [0x0F, >= 0x20 and <= 0x23, byte modrm, ..])
+        {
+            _core.Fail($"core {_core.Index}: intercepted {exit.Kind} {exit.Index} at RIP 0x{exit.Rip:X} is not a MOV (LMSW/SMSW are not performed by the model)");
+            return;
+        }
+
+        bool longMode = _core.CodeBitness() == 64;
+        int gpr = (modrm & 7) | ((rex & 1) << 3);
+        GuestRegister general = GuestRegister.Rax + gpr;
+        GuestRegister special = exit.Kind is InterceptKind.CrRead or InterceptKind.CrWrite ? ControlRegister(exit.Index) : DebugRegister(exit.Index);
+        if (exit.Kind is InterceptKind.CrRead or InterceptKind.DrRead)
+        {
+            ulong value = _core.ReadRegister(special);
+            _core.WriteRegister(general, longMode ? value : value & uint.MaxValue);
+        }
+        else
+        {
+            ulong value = _core.ReadRegister(general);
+            _core.WriteRegister(special, longMode ? value : value & uint.MaxValue);
+        }
+
+        Skip(exit, prefixes + 3);
+    }
+
+    private static GuestRegister ControlRegister(int n) => n switch
+    {
+        0 => GuestRegister.Cr0,
+        2 => GuestRegister.Cr2,
+        3 => GuestRegister.Cr3,
+        4 => GuestRegister.Cr4,
+        8 => GuestRegister.Cr8,
+        _ => throw new InvalidOperationException($"CR{n} does not exist on the engine's CPU (it raises #UD before any intercept)"),
+    };
+
+    private static GuestRegister DebugRegister(int n) => n switch
+    {
+        0 => GuestRegister.Dr0,
+        1 => GuestRegister.Dr1,
+        2 => GuestRegister.Dr2,
+        3 => GuestRegister.Dr3,
+        4 or 6 => GuestRegister.Dr6,
+        _ => GuestRegister.Dr7,
+    };
+
+    private void Skip(InterceptExit exit, int length) => _core.WriteRegister(GuestRegister.Rip, exit.Rip + (ulong)length);
+}
