@@ -60,6 +60,7 @@ public sealed partial class VirtualMachine
 
             _platformControllers = controllerForCore;
             _clock = clock;
+            clock.PaceBy(PaceClock);
             if (_halted)
             {
                 clock.Freeze();
@@ -86,7 +87,33 @@ public sealed partial class VirtualMachine
             {
                 core.Interrupts.Connect(controller);
             }
+
+            core.Intercepts.Apply(); // RDTSC now reads the clock
         }
+    }
+
+    /// <summary>
+    /// The clock's pacer (<see cref="VirtualClock.PaceBy"/>): while a core runs guest code, due timers are left to the
+    /// running cores (attention: they fire them at their next block boundary), so a core that does not get the host's
+    /// CPU holds guest time back rather than letting timer events pile up on an interrupt line it cannot take them from;
+    /// with every core in HLT (or not started) the host timer fires them.
+    /// </summary>
+    private bool PaceClock()
+    {
+        bool running = false;
+        lock (_gate)
+        {
+            foreach (Vcpu core in _cores)
+            {
+                if (core.State == CoreState.Running)
+                {
+                    running = true;
+                    core.RaiseAttention();
+                }
+            }
+        }
+
+        return !running;
     }
 
     /// <summary>Sets the halted state and freezes or thaws guest time with it. Under <c>_gate</c>.</summary>

@@ -39,6 +39,7 @@ internal sealed class CoreTraps : IExecutionCallbacks
         CoreDebug debug = _core.Debug;
         context.ClearAttention();
         Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
+        _core.FireDueTimers(); // the clock's pacer raised attention for a due timer (VirtualMachine.PaceClock)
         ulong now = context.BlocksExecuted;
         debug.Site = DebugSite.BlockBoundary;
         _core.Watch.AtBlockBoundary();
