@@ -52,8 +52,9 @@ internal sealed class AgentOptions
                             a connection that has not completed its handshake (and token) in S seconds is closed
                             (default 10)
           --guest SPEC      demo | bios:PATH | flat16:PATH@SEG:OFF | flat64:PATH@ADDR (hex) |
-                            linux[:VMLINUZ][,initrd=PATH][,map=System.map][,cmdline=TEXT|,append=TEXT]
-                            ('linux' alone: the kernel and initramfs ./build.sh deps fetched) |
+                            linux[:VMLINUZ][,initrd=PATH][,map=System.map][,apic=on|off][,cmdline=TEXT|,append=TEXT]
+                            ('linux' alone: the kernel and initramfs ./build.sh deps fetched; apic=on: local
+                            APIC, I/O APIC and MP table, the default command line without noapic nolapic) |
                             bios:PATH,kernel=VMLINUZ[,initrd=PATH][,cmdline=TEXT|,append=TEXT] (the BIOS boots the
                             kernel as QEMU's -kernel, through fw_cfg and QEMU's linuxboot_dma.bin)
           --cores N         virtual CPUs (default 1; the demo uses 2)

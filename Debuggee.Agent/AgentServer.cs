@@ -28,7 +28,7 @@ internal static class AgentServer
             : new OutputPolicy(null, options.AllowOutputConnections);
         using var session = new DebuggeeSession(
             loader,
-            new VmConfiguration { Cores = cores, MemoryBytes = options.MemoryBytesFor(loader) },
+            new VmConfiguration { Cores = cores, MemoryBytes = options.MemoryBytesFor(loader), Apic = loader.WantsApic },
             options.Limits,
             outputs: outputs,
             serialPorts: SerialBackendSet.SerialPortsFor(options.ComPorts),

@@ -16,7 +16,7 @@ internal static class GuestRun
         IGuestLoader loader = GuestSpec.Parse(options.Guest);
         int cores = options.Cores ?? loader.DefaultCores;
         ulong memory = options.MemoryBytesFor(loader);
-        using var vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = memory });
+        using var vm = new VirtualMachine(new VmConfiguration { Cores = cores, MemoryBytes = memory, Apic = loader.WantsApic });
         StandardDevices devices = StandardDevices.Attach(vm, new StandardDevicesOptions { SerialPorts = SerialBackendSet.SerialPortsFor(options.ComPorts) });
         vm.AddCores(loader.Load(vm));
         using SerialBackendSet serial = SerialBackendSet.Attach(devices, options.ComPorts);

@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.VmxDriver.Devices;
 using HyperDbgRemote.VmxDriver.Internal.Engine;
 using HyperDbgRemote.VmxDriver.Internal.Execution;
 
@@ -161,6 +162,32 @@ public sealed partial class Vcpu : IDisposable
         }
     }
 
+    /// <summary>
+    /// The guest's TSC as RDTSC and RDMSR 10h read it: with a guest time base (<see cref="VirtualMachine.Clock"/>) the
+    /// clock's TSC, after this core fired the timers due by then (so the guest never reads a TSC past a timer event it
+    /// was not given), plus this core's WRMSR adjustment; without one, the engine's (the host's TSC, offset).
+    /// </summary>
+    internal ulong ReadGuestTsc()
+    {
+        if (_vm.Clock is VirtualClock clock)
+        {
+            FireDueTimers();
+            return clock.ReadTsc() + (ulong)Intercepts.TscAdjust;
+        }
+
+        return Context.ReadTimeStampCounter();
+    }
+
+    /// <summary>Fires the guest time base's due timers on this core's thread (the clock is paced by the running cores,
+    /// see <see cref="VirtualClock.PaceBy"/>).</summary>
+    internal void FireDueTimers()
+    {
+        if (_vm.Clock is VirtualClock clock && clock.HasDueTimers)
+        {
+            clock.RunDueTimersOnCore();
+        }
+    }
+
     /// <summary>An injected event waits for delivery.</summary>
     internal bool HasPendingInjection => _events.HasPendingInjection;
 
@@ -175,6 +202,11 @@ public sealed partial class Vcpu : IDisposable
         foreach (GuestMemoryRegion r in _vm.Memory.Regions)
         {
             Context.MapMemory(r);
+        }
+
+        foreach (VirtualMachine.MmioMapping m in _vm.MmioMappings)
+        {
+            Context.MapMmio(m.Address, m.Size, m.HandlerForCore(Index));
         }
 
         CoreStartState.Apply(Context, _start);

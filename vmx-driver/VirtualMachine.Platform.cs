@@ -38,37 +38,82 @@ public sealed partial class VirtualMachine
     public void ConnectPlatform(IInterruptController controller, VirtualClock clock)
     {
         ArgumentNullException.ThrowIfNull(controller);
+        ConnectPlatform(core => core == 0 ? controller : null, clock);
+    }
+
+    /// <summary>
+    /// Wires the platform before the VM starts: core n's INTR comes from <paramref name="controllerForCore"/>(n) (null:
+    /// none), as each core's local APIC is its interrupt controller, and <paramref name="clock"/> becomes the guest's
+    /// time base. Cores added later are wired too.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The VM started already, or is wired already.</exception>
+    public void ConnectPlatform(Func<int, IInterruptController?> controllerForCore, VirtualClock clock)
+    {
+        ArgumentNullException.ThrowIfNull(controllerForCore);
         ArgumentNullException.ThrowIfNull(clock);
         lock (_gate)
         {
-            if (_started || _platformController is not null)
+            if (_started || _platformControllers is not null)
             {
                 throw new InvalidOperationException("The platform is connected once, before the VM starts.");
             }
 
-            _platformController = controller;
+            _platformControllers = controllerForCore;
             _clock = clock;
+            clock.PaceBy(PaceClock);
             if (_halted)
             {
                 clock.Freeze();
             }
         }
 
-        if (_cores.Count > 0)
+        ConnectCores();
+    }
+
+    private Func<int, IInterruptController?>? _platformControllers;
+
+    /// <summary>Called by <see cref="AddCores"/> and <see cref="ConnectPlatform(Func{int, IInterruptController?}, VirtualClock)"/>:
+    /// connects each core not connected yet to its controller, once both the platform and the cores exist.</summary>
+    private void ConnectCores()
+    {
+        if (_platformControllers is not { } controllers)
         {
-            _cores[0].Interrupts.Connect(controller);
+            return;
+        }
+
+        foreach (Vcpu core in _cores)
+        {
+            if (!core.Interrupts.IsConnected && controllers(core.Index) is IInterruptController controller)
+            {
+                core.Interrupts.Connect(controller);
+            }
+
+            core.Intercepts.Apply(); // RDTSC now reads the clock
         }
     }
 
-    private IInterruptController? _platformController;
-
-    /// <summary>Called by <see cref="AddCores"/>: connects core 0 when the platform was connected first.</summary>
-    private void ConnectCores()
+    /// <summary>
+    /// The clock's pacer (<see cref="VirtualClock.PaceBy"/>): while a core runs guest code, due timers are left to the
+    /// running cores (attention: they fire them at their next block boundary), so a core that does not get the host's
+    /// CPU holds guest time back rather than letting timer events pile up on an interrupt line it cannot take them from;
+    /// with every core in HLT (or not started) the host timer fires them.
+    /// </summary>
+    private bool PaceClock()
     {
-        if (_platformController is not null && _cores.Count > 0 && !_cores[0].Interrupts.IsConnected)
+        bool running = false;
+        lock (_gate)
         {
-            _cores[0].Interrupts.Connect(_platformController);
+            foreach (Vcpu core in _cores)
+            {
+                if (core.State == CoreState.Running)
+                {
+                    running = true;
+                    core.RaiseAttention();
+                }
+            }
         }
+
+        return !running;
     }
 
     /// <summary>Sets the halted state and freezes or thaws guest time with it. Under <c>_gate</c>.</summary>

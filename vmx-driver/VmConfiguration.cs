@@ -27,6 +27,13 @@ public sealed record VmConfiguration
     /// <summary>Number of cores (default 1).</summary>
     public int Cores { get; init; } = 1;
 
+    /// <summary>
+    /// True for a machine with APICs, as QEMU's <c>pc</c>: a local APIC per core (its registers at 0xFEE00000, CPUID
+    /// reporting it) and an I/O APIC at 0xFEC00000 on the ISA IRQ lines, the 8259 reaching the bootstrap processor
+    /// through LINT0. False (the default): no APIC, the 8259's INTR goes straight to core 0, CPUID reports no APIC.
+    /// </summary>
+    public bool Apic { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad value.</summary>
     public void Validate()
     {

@@ -42,7 +42,7 @@ internal sealed class InProcessConnection : IDebuggeeConnection
         IGuestLoader loader = GuestSpec.Parse(guestSpec);
         int n = cores ?? loader.DefaultCores;
         ulong memory = memoryMiB is int mib ? (ulong)mib * 1024 * 1024 : loader.DefaultMemoryBytes ?? 64UL * 1024 * 1024;
-        var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = memory }, serialPorts: 1, panicHalt: panicHalt);
+        var session = new DebuggeeSession(loader, new VmConfiguration { Cores = n, MemoryBytes = memory, Apic = loader.WantsApic }, serialPorts: 1, panicHalt: panicHalt);
         var hub = new NotificationHub(session);
         var dispatcher = new RequestDispatcher(session, AgentScripts.Create(session, maxExecutionCount, maxEvalExecutionCount));
         session.Start(initialBreak);

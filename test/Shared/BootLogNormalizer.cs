@@ -70,7 +70,7 @@ internal static partial class BootLogNormalizer
         (new Regex(@"^Memory: \d+K/"), "the firmware's reservations differ by a few KiB"),
         (new Regex(@"^NR_IRQS: "), "nr_irqs follows the interrupt controllers the firmware's tables describe"),
         (new Regex(@"^Console: colour "), "QEMU has a VGA card; we have none (the dummy console)"),
-        (new Regex(@"^(process: using |Last level [id]TLB entries|Speculative Store Bypass|smpboot: Total of )"), "the CPU model (QEMU's qemu64 on this host's CPU vs the engine's)"),
+        (new Regex(@"^(process: using |Last level [id]TLB entries|Speculative Store Bypass|smpboot: Total of |smpboot: CPU0: )"), "the CPU model (QEMU's qemu64 on this host's CPU vs the engine's)"),
         (new Regex(@"^pci 0000:00:0(1\.[13]|2\.0|3\.0)|^pci 0000:00:01\.0: PIIX/ICH IRQ router|^pci 0000:00:02\.0: vgaarb"), "QEMU's IDE, ACPI/SMBus, VGA and NIC functions are not modelled"),
         (new Regex(@"^audit: type=2000 audit\(\d+\.\d+:"), "a wall-clock time stamp"),
         (new Regex(@"^input: AT (Translated|Raw) Set 2 keyboard"), "SeaBIOS sets the i8042's translation bit before the kernel runs"),

@@ -319,6 +319,7 @@ public sealed class ExternalInterruptTests
             out _,
             host);
         VirtualClock clock = t.Vm.Clock!;
+        StopPitTimer(t, host);
         host.Advance(TimeSpan.FromSeconds(1));
         long beforeHalt = clock.NowNanoseconds;
         using var halted = new ManualResetEventSlim();
@@ -370,6 +371,7 @@ public sealed class ExternalInterruptTests
             out ulong[] labels,
             host);
         VirtualClock clock = t.Vm.Clock!;
+        StopPitTimer(t, host);
         var frozenAtOut = new List<bool>();
         t.Core0.Controls.SetPort(SignalPort, true);
         t.Vm.ExitHandler = new RecordingExitHandler(_ => frozenAtOut.Add(clock.IsFrozen));
@@ -399,5 +401,19 @@ public sealed class ExternalInterruptTests
         Assert.That(frozenWhileHalted, Is.True);
         Assert.That(frozenAfterResume, Is.False, "time runs again after the steps");
         Assert.That(after - before, Is.EqualTo(1_000_000_000));
+    }
+
+    /// <summary>
+    /// Leaves the machine without an armed timer, so guest time follows the fake host clock exactly while the core runs:
+    /// PIT channel 0 one-shot (mode 0) with a count of 1 reaches its terminal count at once and arms nothing after it. (A
+    /// core running guest code owes the timers due; guest time waits for it to fire them, VirtualClock's remarks.)
+    /// </summary>
+    private static void StopPitTimer(TestVm t, FakeTimeProvider host)
+    {
+        t.Vm.Ports.Write(0x43, 1, 0x30);
+        t.Vm.Ports.Write(0x40, 1, 0x01);
+        t.Vm.Ports.Write(0x40, 1, 0x00);
+        host.Advance(TimeSpan.FromMicroseconds(1));
+        Assert.That(t.Vm.Clock!.NextDeadline, Is.Null, "no timer armed");
     }
 }

@@ -44,6 +44,18 @@ internal sealed class TestVm : IDisposable
         return new TestVm(vm, devices);
     }
 
+    /// <summary>A 64-bit guest on a machine with APICs (<see cref="VmConfiguration.Apic"/>) whose program returns labels
+    /// (the first <paramref name="cores"/> are the cores' entries when there is more than one core).</summary>
+    public static TestVm CreateApic64(Func<Assembler, IReadOnlyList<Label>> program, out ulong[] labels, int cores = 1, TimeProvider? time = null)
+    {
+        (byte[] code, ulong[] addresses) = Assemble(64, LoadAddress, program);
+        var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 16 * 1024 * 1024, Cores = cores, Apic = true });
+        StandardDevices devices = StandardDevices.Attach(vm, time);
+        vm.AddCores(new Flat64Guest(code, LoadAddress, "test", cores > 1 ? addresses[..cores] : null).Load(vm));
+        labels = addresses;
+        return new TestVm(vm, devices);
+    }
+
     /// <summary>A 64-bit guest whose program returns each core's entry label.</summary>
     public static TestVm CreateMulti64(Func<Assembler, IReadOnlyList<Label>> program, int cores)
     {

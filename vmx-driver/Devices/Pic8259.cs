@@ -37,6 +37,9 @@ public sealed class Pic8259 : IIoPortHandler, IInterruptController
     /// <inheritdoc/>
     public event EventHandler? InterruptRequested;
 
+    /// <summary>The I/O APIC the ISA IRQ lines also drive (a machine with APICs), or null. Set once, before the VM runs.</summary>
+    internal IoApic? IoApic { get; set; }
+
     /// <summary>The line for ISA IRQ <paramref name="irq"/> (0–15).</summary>
     public IrqLine Line(int irq) => _lines[irq];
 

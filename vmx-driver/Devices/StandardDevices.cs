@@ -8,13 +8,17 @@ namespace HyperDbgRemote.VmxDriver.Devices;
 /// platform follows QEMU's <c>pc</c> machine: the 8259 pair takes the ISA IRQs (PIT IRQ 0, i8042 IRQ 1 and 12, COM2/4
 /// IRQ 3, COM1/3 IRQ 4, RTC IRQ 8); the PIT, the RTC and the UARTs' receive timeouts run on one
 /// <see cref="VirtualClock"/>, which is also the VM's time base (frozen while the VM is halted); the PIC's INTR goes
-/// to core 0; the i8042, port 0x92 and PIIX3's 0xCF9 reset the machine, which ends the run
+/// to core 0 (on a machine with APICs, <see cref="VmConfiguration.Apic"/>, the ISA IRQs also reach the I/O APIC, each
+/// core has its local APIC, and the PIC reaches core 0 through its LINT0); the i8042, port 0x92 and PIIX3's 0xCF9 reset the machine, which ends the run
 /// (<see cref="VmStopReason.Reset"/>).
 /// </summary>
 public sealed class StandardDevices
 {
     /// <summary>The ISA IRQ of each COM port (COM1–COM4), as QEMU's isa-serial.</summary>
     private static readonly int[] s_comIrqs = [4, 3, 4, 3];
+
+    /// <summary>The NMI's vector (SDM Vol. 3A 6.3.1).</summary>
+    private const int NmiVector = 2;
 
     private StandardDevices(VirtualMachine vm, StandardDevicesOptions options)
     {
@@ -45,7 +49,29 @@ public sealed class StandardDevices
         Pci = new PciHostBridge(ram, reset);
         FwCfg = new FwCfg(ram, vm.Configuration.Cores, vm);
         DebugExit = new DebugExitPort(vm);
+        if (vm.Configuration.Apic)
+        {
+            ApicBus = new ApicBus();
+            IoApic = new IoApic(ApicBus);
+            Pic.IoApic = IoApic;
+            var apics = new List<LocalApic>();
+            for (int i = 0; i < vm.Configuration.Cores; i++)
+            {
+                apics.Add(new LocalApic((byte)i, bootstrap: i == 0, ApicBus, Clock, Pic));
+            }
+
+            LocalApics = apics;
+        }
     }
+
+    /// <summary>The APIC bus, on a machine with APICs (<see cref="VmConfiguration.Apic"/>); otherwise null.</summary>
+    public ApicBus? ApicBus { get; }
+
+    /// <summary>The I/O APIC at 0xFEC00000, on a machine with APICs; otherwise null.</summary>
+    public IoApic? IoApic { get; }
+
+    /// <summary>Each core's local APIC (core 0's first), on a machine with APICs; otherwise none.</summary>
+    public IReadOnlyList<LocalApic> LocalApics { get; } = [];
 
     /// <summary>Guest time for the PIT and the RTC; the VM freezes it while halted.</summary>
     public VirtualClock Clock { get; }
@@ -119,7 +145,24 @@ public sealed class StandardDevices
         bus.Register(StandardPorts.FwCfgSelector, 2, d.FwCfg);
         bus.Register(StandardPorts.FwCfgDma, FwCfg.DmaPortCount, d.FwCfg);
         bus.Register(StandardPorts.DebugExit, 2, d.DebugExit);
-        vm.ConnectPlatform(d.Pic, d.Clock);
+        if (d.IoApic is IoApic ioApic)
+        {
+            IReadOnlyList<LocalApic> apics = d.LocalApics;
+            vm.MapMmio(IoApic.DefaultBase, GuestMemory.PageSize, _ => ioApic);
+            vm.MapMmio(LocalApicRegisters.DefaultBase, GuestMemory.PageSize, core => apics[core]);
+            foreach (LocalApic apic in apics)
+            {
+                int core = apic.Id;
+                apic.NmiRequested += (_, _) => vm.Cores[core].TryInject(NmiVector);
+            }
+
+            vm.ConnectPlatform(core => apics[core], d.Clock);
+        }
+        else
+        {
+            vm.ConnectPlatform(d.Pic, d.Clock);
+        }
+
         vm.Stopped += (_, _) => d.Clock.Dispose();
         return d;
     }

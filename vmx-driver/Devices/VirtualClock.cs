@@ -4,17 +4,39 @@
 namespace HyperDbgRemote.VmxDriver.Devices;
 
 /// <summary>
-/// The guest's one time base, for the PIT, the RTC and the TSC. Guest time starts at 0 when the machine is created
-/// and advances with the host's monotonic clock (an injected <see cref="TimeProvider"/>), except while frozen: a
-/// debugger halting the VM freezes it, so a guest halted for a minute sees no minute pass — no timer interrupts storm
-/// in when it continues, and its wall clock (the RTC) falls behind the host's by the time it was halted, as with
+/// The guest's one time base, for the PIT, the RTC, the local APIC timer and the TSC. Guest time starts at 0 when the
+/// machine is created and advances with the host's monotonic clock (an injected <see cref="TimeProvider"/>), except while
+/// frozen: a debugger halting the VM freezes it, so a guest halted for a minute sees no minute pass — no timer interrupts
+/// storm in when it continues, and its wall clock (the RTC) falls behind the host's by the time it was halted, as with
 /// QEMU's <c>-rtc clock=vm</c>. Device timers (<see cref="VirtualTimer"/>) fire on guest time: a host timer is armed
 /// for the earliest deadline and disarmed while frozen. Thread-safe.
 /// </summary>
+/// <remarks>
+/// A machine paces its clock (<see cref="PaceBy"/>): while one of its cores runs guest code, that core fires due timers
+/// itself (<see cref="RunDueTimersOnCore"/>, at its next block boundary or when the guest reads its TSC), and guest time
+/// does not run past a timer the core owes: it stands at the earliest armed deadline plus
+/// <see cref="MaxTimerLatenessNanoseconds"/> until the core fired it, and a core that fires a timer later than that (it did
+/// not get the host's CPU, or the host timer ran late) fires it at that guest time, the rest of its lateness taken out of
+/// guest time as a freeze is. So the guest sees exactly the timer events whose deadlines lie behind its TSC, however late
+/// the host ran: a periodic timer gives one event per period of guest time as the TSC measures it. With no core running
+/// guest code (all in HLT, or a clock without a machine) the host timer fires due timers, and a host that fell behind by
+/// more than a period gives one event for the periods missed (they coalesce, as on an edge-triggered line).
+/// </remarks>
 public sealed class VirtualClock : IDisposable
 {
     /// <summary>The TSC frequency the guest sees (1 GHz: one tick a nanosecond of guest time).</summary>
     public const long TscFrequencyHz = 1_000_000_000;
+
+    /// <summary>How far guest time may pass an armed deadline before its timer fires (1 ms): under a timer period
+    /// this long, a late timer loses no period and takes nothing out of guest time.</summary>
+    public const long MaxTimerLatenessNanoseconds = 1_000_000;
+
+    /// <summary>How often one call of <see cref="RunDueTimers"/> fires one timer at most (a device re-arms from its
+    /// callback: a PIT period is two transitions, and a deadline armed in the past must not loop for ever).</summary>
+    private const int MaxFiringsPerCall = 4;
+
+    /// <summary>How soon the host timer looks again at a due timer the pacer left to a running core.</summary>
+    private static readonly TimeSpan s_pacedRetry = TimeSpan.FromMilliseconds(1);
 
     private const long NanosecondsPerSecond = 1_000_000_000;
     private readonly object _lock = new();
@@ -26,6 +48,8 @@ public sealed class VirtualClock : IDisposable
     private long _freezeStart;
     private int _freezeDepth;
     private bool _disposed;
+    private Func<bool>? _pacer;
+    private bool _owed;
 
     /// <summary>Starts guest time at 0 now; <paramref name="host"/> defaults to the system's clock.</summary>
     public VirtualClock(TimeProvider? host = null)
@@ -39,7 +63,7 @@ public sealed class VirtualClock : IDisposable
             {
                 if (((WeakReference<VirtualClock>)state!).TryGetTarget(out VirtualClock? clock))
                 {
-                    clock.RunDueTimers();
+                    clock.OnHostTimer();
                 }
             },
             new WeakReference<VirtualClock>(this),
@@ -79,6 +103,22 @@ public sealed class VirtualClock : IDisposable
 
     /// <summary>The guest's time-stamp counter: guest nanoseconds at <see cref="TscFrequencyHz"/>.</summary>
     public ulong ReadTsc() => (ulong)NowNanoseconds;
+
+    /// <summary>
+    /// Hands the firing of due timers to the machine while it runs guest code: when a deadline passes, the host timer
+    /// calls <paramref name="fireOnHostThread"/>, which either returns true (no core runs guest code: the host timer
+    /// fires the timers, e.g. for a core sleeping in HLT) or asks the running cores to call <see cref="RunDueTimers"/>
+    /// at their next block boundary and returns false (the host timer asks again after 1 ms until the timers fired).
+    /// Set once, before the machine runs.
+    /// </summary>
+    public void PaceBy(Func<bool> fireOnHostThread)
+    {
+        ArgumentNullException.ThrowIfNull(fireOnHostThread);
+        lock (_lock)
+        {
+            _pacer = fireOnHostThread;
+        }
+    }
 
     /// <summary>Stops guest time (nestable: each call needs a <see cref="Thaw"/>). Call it when the VM halts.</summary>
     public void Freeze()
@@ -126,6 +166,18 @@ public sealed class VirtualClock : IDisposable
         return timer;
     }
 
+    /// <summary>True when a timer's deadline has passed and it has not fired (never while frozen).</summary>
+    public bool HasDueTimers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_disposed && _freezeDepth == 0 && NextDeadlineLocked() is long d && d <= RawLocked();
+            }
+        }
+    }
+
     /// <summary>The earliest armed deadline in guest nanoseconds, or null.</summary>
     public long? NextDeadline
     {
@@ -138,41 +190,69 @@ public sealed class VirtualClock : IDisposable
         }
     }
 
-    /// <summary>Fires every timer whose deadline has passed (each at most once per call) and returns how many fired.
-    /// The host timer calls this; a caller may too (it is how tests drive time with a fake provider).</summary>
-    public int RunDueTimers()
+    /// <summary>Fires every timer whose deadline has passed, earliest first and each a few times per call at most, and returns
+    /// how many fired. The host timer calls this; a caller may too (it is how tests drive time with a fake provider).
+    /// While a core owes the timers (<see cref="PaceBy"/>) it fires them as <see cref="RunDueTimersOnCore"/> does.</summary>
+    public int RunDueTimers() => RunDue(onCore: false);
+
+    /// <summary>A core running guest code fires the due timers (see the remarks): one firing more than
+    /// <see cref="MaxTimerLatenessNanoseconds"/> after its deadline fires at that guest time, the rest of its lateness
+    /// taken out of guest time.</summary>
+    public int RunDueTimersOnCore() => RunDue(onCore: true);
+
+    private int RunDue(bool onCore)
     {
-        List<VirtualTimer> due;
-        lock (_lock)
+        List<VirtualTimer>? fired = null;
+        while (true)
         {
-            if (_disposed || _freezeDepth > 0)
+            VirtualTimer? next = null;
+            lock (_lock)
             {
-                return 0;
-            }
-
-            long now = NowLocked();
-            due = [];
-            foreach (VirtualTimer t in _timers)
-            {
-                if (t.DeadlineLocked is long d && d <= now)
+                if (_disposed || _freezeDepth > 0)
                 {
-                    t.DeadlineLocked = null;
-                    due.Add(t);
+                    break;
                 }
-            }
-        }
 
-        foreach (VirtualTimer t in due)
-        {
-            t.Fire();
+                long raw = RawLocked();
+                long deadline = 0;
+                foreach (VirtualTimer t in _timers)
+                {
+                    if (t.DeadlineLocked is long d && d <= raw && (next is null || d < deadline) && FiredCount(fired, t) < MaxFiringsPerCall)
+                    {
+                        next = t;
+                        deadline = d;
+                    }
+                }
+
+                if (next is null)
+                {
+                    break;
+                }
+
+                long late = raw - deadline - MaxTimerLatenessNanoseconds;
+                if (late > 0 && (onCore || _owed))
+                {
+                    _frozenHostTicks += (long)((Int128)late * _host.TimestampFrequency / NanosecondsPerSecond);
+                }
+
+                next.DeadlineLocked = null;
+            }
+
+            (fired ??= []).Add(next);
+            next.Fire();
         }
 
         lock (_lock)
         {
+            if (_owed && !(NextDeadlineLocked() is long d && d <= RawLocked()))
+            {
+                _owed = false;
+            }
+
             ArmHostTimerLocked();
         }
 
-        return due.Count;
+        return fired?.Count ?? 0;
     }
 
     /// <inheritdoc/>
@@ -204,11 +284,64 @@ public sealed class VirtualClock : IDisposable
         }
     }
 
+    /// <summary>Guest time; while a core owes a timer, held at the earliest armed deadline plus
+    /// <see cref="MaxTimerLatenessNanoseconds"/> until the core fired it.</summary>
     private long NowLocked()
+    {
+        long raw = RawLocked();
+        return _owed && NextDeadlineLocked() is long d && raw > d + MaxTimerLatenessNanoseconds ? d + MaxTimerLatenessNanoseconds : raw;
+    }
+
+    /// <summary>Host time since power-on less the time frozen, in nanoseconds.</summary>
+    private long RawLocked()
     {
         long host = _freezeDepth > 0 ? _freezeStart : _host.GetTimestamp();
         long ticks = host - _origin - _frozenHostTicks;
         return (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
+    }
+
+    /// <summary>The host timer: fires due timers here, or leaves them to the running cores (<see cref="PaceBy"/>) and
+    /// looks again soon.</summary>
+    private void OnHostTimer()
+    {
+        Func<bool>? pacer;
+        lock (_lock)
+        {
+            pacer = _pacer;
+        }
+
+        if (pacer is null || pacer())
+        {
+            RunDueTimers();
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (!_disposed && _freezeDepth == 0 && NextDeadlineLocked() is long d && d <= RawLocked())
+            {
+                _owed = true;
+                _hostTimer.Change(s_pacedRetry, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                ArmHostTimerLocked();
+            }
+        }
+    }
+
+    private static int FiredCount(List<VirtualTimer>? fired, VirtualTimer timer)
+    {
+        int n = 0;
+        if (fired is not null)
+        {
+            foreach (VirtualTimer t in fired)
+            {
+                n += ReferenceEquals(t, timer) ? 1 : 0;
+            }
+        }
+
+        return n;
     }
 
     private long? NextDeadlineLocked()
@@ -241,7 +374,7 @@ public sealed class VirtualClock : IDisposable
 
         // Guest time runs at host speed while not frozen, so the host wait is the guest time left, rounded up and at
         // least one tick: a due timer then fires from the host timer's thread, never re-entrantly from Arm.
-        long waitNs = next.Value - NowLocked();
+        long waitNs = next.Value - RawLocked();
         _hostTimer.Change(TimeSpan.FromTicks(Math.Max(1, (waitNs + 99) / 100)), Timeout.InfiniteTimeSpan);
     }
 }

@@ -24,6 +24,9 @@ public interface IGuestLoader
     /// </summary>
     IReadOnlyList<(string Name, ulong Address)> AddressSymbols => [.. Symbols.Select(s => (s.Key, s.Value))];
 
+    /// <summary>True when the guest runs on a machine with APICs (<see cref="VmConfiguration.Apic"/>); false by default.</summary>
+    bool WantsApic => false;
+
     /// <summary>The RAM this guest gets when the user does not choose (null: the VM's default).</summary>
     ulong? DefaultMemoryBytes => null;
 }

@@ -117,4 +117,114 @@ public sealed class VirtualClockTests
         Assert.That(fired, Is.EqualTo(1));
         Assert.That(timer.Deadline, Is.EqualTo(1_001_000_000));
     }
+
+    [Test]
+    public void PacedByARunningCore_HostStalledForASecond_OneCallback_AndGuestTimeHeldAtTheDeadline()
+    {
+        // Arrange: the same timer, on a clock whose machine has a core running guest code (the pacer answers false).
+        var host = new FakeTimeProvider();
+        using var clock = new VirtualClock(host);
+        int paced = 0;
+        clock.PaceBy(() =>
+        {
+            paced++;
+            return false;
+        });
+        int fired = 0;
+        VirtualTimer? timer = null;
+        timer = clock.CreateTimer(() =>
+        {
+            fired++;
+            timer!.ArmAt(clock.NowNanoseconds + 1_000_000);
+        });
+        timer.ArmAt(1_000_000);
+
+        // Act: the host stalls for a second; the core fires what is due when it gets the CPU again.
+        host.Advance(TimeSpan.FromSeconds(1));
+        long held = clock.NowNanoseconds;
+        int firedBeforeTheCore = fired;
+        clock.RunDueTimersOnCore();
+
+        // Assert: the host timer left the timer to the core, guest time stood at the deadline plus 1 ms, and the core's
+        // firing took the rest of the stall out of guest time: no second of guest time passed without its callbacks.
+        Assert.That((paced, firedBeforeTheCore, held), Is.EqualTo((1, 0, 2_000_000L)));
+        Assert.That(fired, Is.EqualTo(1));
+        Assert.That(clock.NowNanoseconds, Is.EqualTo(2_000_000));
+        Assert.That(timer.Deadline, Is.EqualTo(3_000_000));
+    }
+
+    /// <summary>What a core that runs guest code but gets the host's CPU only now and then (the host under load) is away
+    /// for between its looks at the clock, in microseconds: up to 60 ms, as a descheduled thread is.</summary>
+    private static readonly int[] s_awayMicroseconds = [100, 3_900, 60_000, 250, 17_000, 4_000, 1, 45_000, 900, 8_100, 12_000, 3_999, 30_000];
+
+    [Test]
+    public void PacedByACoreAwayFromTheCpu_PitTicksDeliveredAgreeWithTheTscDelta()
+    {
+        // Arrange: Linux's HZ=250 tick (PIT channel 0, mode 2, LATCH 4773: 4.0 ms); the clock is paced by a core that
+        // runs guest code (the host timer never fires timers itself) and fires them only when it gets the CPU.
+        var host = new FakeTimeProvider();
+        using var clock = new VirtualClock(host);
+        clock.PaceBy(() => false);
+        var irq = new RecordingLine();
+        var pit = new Pit8254(clock, irq);
+        pit.WriteByte(0x43, 0x34);
+        pit.WriteByte(0x40, 4773 & 0xFF);
+        pit.WriteByte(0x40, 4773 >> 8);
+        long period = (long)((Int128)4773 * 1_000_000_000 / Pit8254.FrequencyHz);
+        ulong tsc0 = clock.ReadTsc();
+        int edges0 = irq.RisingEdges;
+        long hostAway = 0;
+
+        foreach (int away in s_awayMicroseconds)
+        {
+            // Act: the core is away, then reads the TSC as its RDTSC does (firing what is due first).
+            host.Advance(TimeSpan.FromMicroseconds(away));
+            hostAway += away * 1_000L;
+            long beforeFiring = (long)(clock.ReadTsc() - tsc0);
+            clock.RunDueTimersOnCore();
+            long tsc = (long)(clock.ReadTsc() - tsc0);
+            int ticks = irq.RisingEdges - edges0;
+
+            // Assert: guest time never ran more than 1 ms past a tick not delivered, and the ticks are those of the
+            // TSC's periods (the one in its first 838 ns pulse may still be low).
+            Assert.That(beforeFiring, Is.LessThanOrEqualTo(((ticks + 1) * period) + VirtualClock.MaxTimerLatenessNanoseconds + 1_000), $"after {away} µs away");
+            Assert.That(ticks, Is.InRange((tsc / period) - 1, tsc / period), $"ticks at TSC delta {tsc} ns after {away} µs away");
+        }
+
+        Assert.That((long)(clock.ReadTsc() - tsc0), Is.LessThan(hostAway / 2), "the host's stalls were taken out of guest time");
+    }
+
+    [Test]
+    public void PacedByACoreAwayFromTheCpu_LocalApicTimerTicksAgreeWithTheTscDelta()
+    {
+        // Arrange: the local APIC timer periodic at 4 ms (divide by 1, 4,000,000 counts), vector 0xEC, paced as above.
+        var host = new FakeTimeProvider();
+        using var clock = new VirtualClock(host);
+        clock.PaceBy(() => false);
+        var apic = new LocalApic(0, bootstrap: true, new ApicBus(), clock, null);
+        apic.Write(LocalApicRegisters.SpuriousVector, 4, 0x1FF);
+        apic.Write(LocalApicRegisters.TimerDivide, 4, 0xB);
+        apic.Write(LocalApicRegisters.LvtTimer, 4, (1u << 17) | 0xEC);
+        const long period = 4_000_000;
+        ulong tsc0 = clock.ReadTsc();
+        apic.Write(LocalApicRegisters.TimerInitialCount, 4, (ulong)(period / apic.TimerTickNanoseconds));
+        int ticks = 0;
+
+        foreach (int away in s_awayMicroseconds)
+        {
+            // Act: away, then the core fires what is due and takes the interrupt (INTA, EOI), as its block boundary does.
+            host.Advance(TimeSpan.FromMicroseconds(away));
+            clock.RunDueTimersOnCore();
+            if (apic.IsRequested(0xEC))
+            {
+                Assert.That(apic.AcknowledgeInterrupt(), Is.EqualTo(0xEC));
+                apic.Write(LocalApicRegisters.Eoi, 4, 0);
+                ticks++;
+            }
+
+            // Assert: one interrupt per period of the TSC, none lost to a core that was away.
+            long tsc = (long)(clock.ReadTsc() - tsc0);
+            Assert.That(ticks, Is.EqualTo(tsc / period), $"ticks at TSC delta {tsc} ns after {away} µs away");
+        }
+    }
 }

@@ -84,6 +84,11 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public void MapMemory(GuestMemoryRegion region) => Mapped.Add(region);
 
+    /// <summary>The MMIO regions mapped, in order.</summary>
+    public List<(ulong Address, ulong Size, HyperDbgRemote.VmxDriver.Devices.IMmioHandler Handler)> MappedMmio { get; } = [];
+
+    public void MapMmio(ulong address, ulong size, HyperDbgRemote.VmxDriver.Devices.IMmioHandler handler) => MappedMmio.Add((address, size, handler));
+
     public void PhysicalMemoryWritten(ulong address, ReadOnlySpan<byte> bytes)
     {
     }

@@ -20,6 +20,8 @@ public sealed class LinuxGuestSpecTests
         yield return new TestCaseData("linux:/k,append=a,cmdline=b", new LinuxGuestSpec.Parts("/k", null, null, null, "a,cmdline=b")).SetName("AppendTakesTheRest");
         yield return new TestCaseData("linux,append=hyperdbg.run=1", new LinuxGuestSpec.Parts(null, null, null, null, "hyperdbg.run=1")).SetName("ShortFormAppend");
         yield return new TestCaseData("linux,initrd=/mine.gz", new LinuxGuestSpec.Parts(null, "/mine.gz", null, null, null)).SetName("ShortFormOwnInitrd");
+        yield return new TestCaseData("linux,apic=on,append=x", new LinuxGuestSpec.Parts(null, null, null, null, "x") { Apic = true }).SetName("ApicOn");
+        yield return new TestCaseData("linux,apic=off", new LinuxGuestSpec.Parts(null, null, null, null, null)).SetName("ApicOff");
     }
 
     [TestCaseSource(nameof(Good))]
@@ -32,6 +34,7 @@ public sealed class LinuxGuestSpecTests
     [TestCase("linux:/k,initrd=/a,initrd=/b", "'initrd' is given twice")]
     [TestCase("linux:/k,initrd=", "'initrd=' needs a path")]
     [TestCase("linuxx", "Unknown guest")]
+    [TestCase("linux,apic=yes", "apic= takes 'on' or 'off', not 'yes'")]
     public void Split_BadSpec_SaysWhatIsWrong(string spec, string expected) =>
         Assert.That(() => LinuxGuestSpec.Split(spec), Throws.TypeOf<GuestImageException>().With.Message.Contains(expected));
 

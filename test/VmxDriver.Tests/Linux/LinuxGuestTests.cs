@@ -64,6 +64,22 @@ public sealed class LinuxGuestTests
     }
 
     [Test]
+    public void Load_ApicOn_PutsTheMpTableInTheBiosArea_ButNotOnAVmWithoutApics()
+    {
+        var guest = new LinuxGuest(new FakeBzImage().Parse(), null, LinuxGuest.ApicCommandLine, apic: true);
+        using var plain = new VirtualMachine(new VmConfiguration { MemoryBytes = 256 * MiB });
+        Assert.That(() => guest.Load(plain), Throws.TypeOf<GuestImageException>().With.Message.Contains("apic=on"));
+        Assert.That(plain.Memory.TryRead(MpTable.FloatingPointerAddress, out uint nothing) && nothing == 0, Is.True, "a refused load writes nothing");
+
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 256 * MiB, Apic = true });
+        guest.Load(vm);
+        Assert.That(guest.WantsApic, Is.True);
+        Assert.That(Encoding.ASCII.GetString(Read(vm, MpTable.FloatingPointerAddress, 4)), Is.EqualTo("_MP_"));
+        Assert.That(Encoding.ASCII.GetString(Read(vm, MpTable.ConfigurationAddress, 4)), Is.EqualTo("PCMP"));
+        Assert.That(LinuxGuest.ApicCommandLine, Does.Not.Contain("noapic").And.Not.Contain("nolapic").And.Contain("acpi=off"));
+    }
+
+    [Test]
     public void Load_RamTooSmall_ChangesNoMemory()
     {
         // Arrange

@@ -59,6 +59,14 @@ public sealed class LinuxPanicWatchTests
         var time = new FakeTimeProvider();
         using TestVm t = PanicGuest(string.Empty, out ulong panic, out _, time);
         LinuxPanicWatch watch = LinuxPanicWatch.Attach(t.Vm, t.Devices, MapWithPanicAt(panic), TimeSpan.FromSeconds(5))!;
+
+        // PIT channel 0 one-shot with a count of 1: it reaches its terminal count at once and arms nothing after it, so
+        // no PIT tick the running core owes holds guest time back while the host's time is advanced in big steps
+        // (VirtualClock's remarks).
+        t.Vm.Ports.Write(0x43, 1, 0x30);
+        t.Vm.Ports.Write(0x40, 1, 0x01);
+        t.Vm.Ports.Write(0x40, 1, 0x00);
+        time.Advance(TimeSpan.FromMicroseconds(1));
         t.Vm.Start();
         Eventually.Until(() => watch.HasPanicked, "the guest enters panic()");
 

@@ -2,6 +2,7 @@
 // Licensed under the GNU General Public License v3.0.
 
 using System.Text;
+using HyperDbgRemote.VmxDriver.Internal.Engine;
 
 namespace HyperDbgRemote.VmxDriver.Guests.Linux;
 
@@ -17,6 +18,11 @@ public sealed class LinuxGuest : IGuestLoader
     /// XT-PIC interrupt path (no APICs, no ACPI), and no address-space randomisation so System.map addresses hold.</summary>
     public const string DefaultCommandLine = "console=ttyS0 earlyprintk=serial,ttyS0,115200 noapic nolapic acpi=off nokaslr";
 
+    /// <summary>The command line used when none is given on a machine with APICs (<c>apic=on</c>): the default one without
+    /// <c>noapic nolapic</c>, so the kernel uses the local APIC and the I/O APIC the MP table describes (ACPI stays off:
+    /// the machine has no ACPI tables).</summary>
+    public const string ApicCommandLine = "console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off nokaslr";
+
     /// <summary>RAM a Linux guest gets when the user does not choose (what the QEMU comparison uses: -m 256).</summary>
     public const ulong DefaultRamBytes = 256UL * 1024 * 1024;
 
@@ -30,8 +36,9 @@ public sealed class LinuxGuest : IGuestLoader
     private readonly Lazy<IReadOnlyList<(string Name, ulong Address)>> _addressSymbols;
 
     /// <summary>A kernel, an optional initrd and map, and the command line.</summary>
-    public LinuxGuest(BzImage kernel, byte[]? initrd, string commandLine, SystemMap? map = null, string? initrdName = null)
+    public LinuxGuest(BzImage kernel, byte[]? initrd, string commandLine, SystemMap? map = null, string? initrdName = null, bool apic = false)
     {
+        Apic = apic;
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(commandLine);
         CheckCommandLine(commandLine);
@@ -51,13 +58,19 @@ public sealed class LinuxGuest : IGuestLoader
 
     /// <summary>Reads the files; <paramref name="initrdPath"/> and <paramref name="mapPath"/> are optional.</summary>
     /// <exception cref="GuestImageException">A file is missing, unreadable, too large or not what it should be.</exception>
-    public static LinuxGuest FromFiles(string kernelPath, string? initrdPath, string? commandLine = null, string? mapPath = null)
+    public static LinuxGuest FromFiles(string kernelPath, string? initrdPath, string? commandLine = null, string? mapPath = null, bool apic = false)
     {
         BzImage kernel = BzImage.FromFile(kernelPath);
         byte[]? initrd = initrdPath is null ? null : ImageFile.Read(initrdPath, "initrd", (long)VmConfiguration.MaximumMemoryBytes);
         SystemMap? map = mapPath is null ? null : SystemMap.FromFile(mapPath);
-        return new LinuxGuest(kernel, initrd, commandLine ?? DefaultCommandLine, map, initrdPath);
+        return new LinuxGuest(kernel, initrd, commandLine ?? (apic ? ApicCommandLine : DefaultCommandLine), map, initrdPath, apic);
     }
+
+    /// <summary>True when the guest boots on a machine with APICs (<c>apic=on</c>): the loader then writes the MP table.</summary>
+    public bool Apic { get; }
+
+    /// <inheritdoc/>
+    public bool WantsApic => Apic;
 
     /// <summary>The kernel.</summary>
     public BzImage Kernel { get; }
@@ -90,7 +103,12 @@ public sealed class LinuxGuest : IGuestLoader
         if (vm.Configuration.Cores != 1)
         {
             throw new GuestImageException(
-                $"A Linux guest runs on 1 core, not {vm.Configuration.Cores}: application processors start through a local APIC (INIT/SIPI), which this VM does not model.");
+                $"A Linux guest runs on 1 core, not {vm.Configuration.Cores}: application processors start by INIT and start-up IPIs, and the VM cannot hold a core waiting for its start-up IPI yet.");
+        }
+
+        if (Apic && !vm.Configuration.Apic)
+        {
+            throw new GuestImageException("The Linux guest asks for APICs (apic=on) but the VM has none (VmConfiguration.Apic is false).");
         }
 
         byte[] commandLine = Encoding.ASCII.GetBytes(CommandLine);
@@ -113,6 +131,12 @@ public sealed class LinuxGuest : IGuestLoader
         memory.TryWrite(BdaEbdaSegment, (ushort)(E820Map.EbdaAddress >> 4));
         memory.TryWrite(BdaBaseMemoryKiB, (ushort)(E820Map.EbdaAddress / 1024));
         memory.TryWrite(E820Map.EbdaAddress, (byte)1); // the EBDA's first byte: its size in KiB
+        if (vm.Configuration.Apic)
+        {
+            CpuidResult leaf1 = Internal.Execution.CpuidTable.Lookup(1, 0, 0, apic: true);
+            memory.Load(MpTable.FloatingPointerAddress, MpTable.Build(vm.Configuration.Cores, leaf1.Eax, leaf1.Edx));
+        }
+
         ulong cr3 = IdentityMap.Build(memory, LinuxBootLayout.PageTablesAddress);
         memory.Load(
             LinuxBootLayout.EntryStubAddress,

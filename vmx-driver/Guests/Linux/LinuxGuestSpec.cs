@@ -6,20 +6,26 @@ using System.Text.RegularExpressions;
 namespace HyperDbgRemote.VmxDriver.Guests.Linux;
 
 /// <summary>
-/// The Linux guest specification: <c>linux:VMLINUZ[,initrd=PATH][,map=PATH][,cmdline=TEXT | ,append=TEXT]</c>, or
+/// The Linux guest specification: <c>linux:VMLINUZ[,initrd=PATH][,map=PATH][,apic=on|off][,cmdline=TEXT | ,append=TEXT]</c>, or
 /// <c>linux[,OPTIONS]</c> for the kernel, initramfs and System.map that <c>./build.sh deps</c> fetched. An option
 /// starts at a comma followed by its name and '='; <c>cmdline=</c> (replaces the default command line) or
-/// <c>append=</c> (adds to it) comes last and takes the rest of the text, commas included.
+/// <c>append=</c> (adds to it) comes last and takes the rest of the text, commas included. <c>apic=on</c> boots on a
+/// machine with a local APIC and an I/O APIC described by an MP table, with <see cref="LinuxGuest.ApicCommandLine"/>
+/// as the default command line (the APICs in use, ACPI still off); <c>apic=off</c> (the default) is the XT-PIC machine.
 /// </summary>
 public static partial class LinuxGuestSpec
 {
     /// <summary>The accepted forms, for help and errors.</summary>
-    public const string Syntax = "linux[:VMLINUZ][,initrd=PATH][,map=System.map][,cmdline=TEXT|,append=TEXT]";
+    public const string Syntax = "linux[:VMLINUZ][,initrd=PATH][,map=System.map][,apic=on|off][,cmdline=TEXT|,append=TEXT]";
 
     private static readonly string[] s_rest = ["cmdline", "append"];
 
     /// <summary>What a specification asks for; null paths are unset.</summary>
-    public sealed record Parts(string? Kernel, string? Initrd, string? Map, string? CommandLine, string? Append);
+    public sealed record Parts(string? Kernel, string? Initrd, string? Map, string? CommandLine, string? Append)
+    {
+        /// <summary>True for <c>apic=on</c>.</summary>
+        public bool Apic { get; init; }
+    }
 
     /// <summary>Splits a specification (it starts with "linux") into its parts without touching any file.</summary>
     /// <exception cref="GuestImageException">An unknown or repeated option, or an empty value.</exception>
@@ -49,8 +55,14 @@ public static partial class LinuxGuestSpec
             throw new GuestImageException($"Unknown guest '{spec}': use {Syntax}.");
         }
 
-        Dictionary<string, string> options = Options(spec, body, ["initrd", "map", "cmdline", "append"]);
-        return new Parts(kernel, options.GetValueOrDefault("initrd"), options.GetValueOrDefault("map"), options.GetValueOrDefault("cmdline"), options.GetValueOrDefault("append"));
+        Dictionary<string, string> options = Options(spec, body, ["initrd", "map", "apic", "cmdline", "append"]);
+        bool apic = options.GetValueOrDefault("apic") switch
+        {
+            null or "off" => false,
+            "on" => true,
+            string other => throw new GuestImageException($"Guest '{spec}': apic= takes 'on' or 'off', not '{other}'."),
+        };
+        return new Parts(kernel, options.GetValueOrDefault("initrd"), options.GetValueOrDefault("map"), options.GetValueOrDefault("cmdline"), options.GetValueOrDefault("append")) { Apic = apic };
     }
 
     /// <summary>
@@ -105,8 +117,11 @@ public static partial class LinuxGuestSpec
     }
 
     /// <summary>The command line a specification asks for: cmdline= replaces the default, append= adds to it.</summary>
-    internal static string CommandLine(string? commandLine, string? append) =>
-        commandLine ?? (append is { } extra ? $"{LinuxGuest.DefaultCommandLine} {extra.Trim()}" : LinuxGuest.DefaultCommandLine);
+    internal static string CommandLine(string? commandLine, string? append, bool apic = false)
+    {
+        string standard = apic ? LinuxGuest.ApicCommandLine : LinuxGuest.DefaultCommandLine;
+        return commandLine ?? (append is { } extra ? $"{standard} {extra.Trim()}" : standard);
+    }
 
     /// <summary>Parses a specification and reads its files.</summary>
     /// <exception cref="GuestImageException">A bad specification, or a file that is missing or unusable.</exception>
@@ -125,8 +140,8 @@ public static partial class LinuxGuestSpec
             map ??= File.Exists(fetchedMap) ? fetchedMap : null;
         }
 
-        string commandLine = CommandLine(p.CommandLine, p.Append);
-        return LinuxGuest.FromFiles(kernel, initrd, commandLine, map);
+        string commandLine = CommandLine(p.CommandLine, p.Append, p.Apic);
+        return LinuxGuest.FromFiles(kernel, initrd, commandLine, map, p.Apic);
     }
 
     [GeneratedRegex(",([A-Za-z][A-Za-z0-9_]*)=")]

@@ -75,6 +75,14 @@ internal interface IExecutionContext : IDisposable
     /// <summary>Maps a region of guest-physical memory (host memory shared by every core). Before the first run.</summary>
     void MapMemory(GuestMemoryRegion region);
 
+    /// <summary>
+    /// Maps [<paramref name="address"/>, <paramref name="address"/> + <paramref name="size"/>) of guest-physical memory
+    /// (page-aligned, outside RAM) to a device's registers: every read and write there calls <paramref name="handler"/>
+    /// with the offset from <paramref name="address"/>, on the core's thread. Before the first run. A handler that
+    /// throws is reported through <see cref="IExecutionCallbacks.OnCallbackFailed"/> (a read then gives 0).
+    /// </summary>
+    void MapMmio(ulong address, ulong size, Devices.IMmioHandler handler);
+
     /// <summary>Guest-physical memory at <paramref name="address"/> was written behind the engine's back (a debugger's
     /// write): the context drops whatever it derived from it (translated code) without changing the guest's state.</summary>
     void PhysicalMemoryWritten(ulong address, ReadOnlySpan<byte> bytes);

@@ -68,7 +68,12 @@ internal sealed class CoreIntercepts
     }
 
     /// <summary>Puts the platform's and the requested intercepts into the engine.</summary>
-    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested));
+    /// <remarks>With a guest time base (<see cref="VirtualMachine.Clock"/>) RDTSC is intercepted too: the guest's TSC
+    /// is read from that clock (<see cref="Vcpu.ReadGuestTsc"/>).</remarks>
+    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested).Union(_core.Machine.Clock is null ? InstructionIntercepts.None : TimeBase));
+
+    /// <summary>The intercept a guest time base adds: RDTSC reads the clock.</summary>
+    private static InstructionIntercepts TimeBase { get; } = new() { Rdtsc = true };
 
     /// <summary>From the engine (<see cref="IExecutionCallbacks.OnIntercept"/>): the handler, then the model.</summary>
     public void OnExit(InterceptExit exit)
@@ -140,7 +145,7 @@ internal sealed class CoreIntercepts
 
                 if (exit.Kind == InterceptKind.Rdmsr)
                 {
-                    ulong value = exit.Msr == MsrCatalog.TimeStampCounter ? context.ReadTimeStampCounter() : context.ReadMsr(exit.Msr);
+                    ulong value = exit.Msr == MsrCatalog.TimeStampCounter ? _core.ReadGuestTsc() : context.ReadMsr(exit.Msr);
                     _core.WriteRegister(GuestRegister.Rax, value & uint.MaxValue);
                     _core.WriteRegister(GuestRegister.Rdx, value >> 32);
                 }
@@ -149,7 +154,7 @@ internal sealed class CoreIntercepts
                     ulong value = (_core.ReadRegister(GuestRegister.Rdx) << 32) | (uint)_core.ReadRegister(GuestRegister.Rax);
                     if (exit.Msr == MsrCatalog.TimeStampCounter)
                     {
-                        TscAdjust += (long)(value - context.ReadTimeStampCounter());
+                        TscAdjust += (long)(value - _core.ReadGuestTsc());
                         _core.SyncTsc();
                     }
                     else
@@ -161,7 +166,7 @@ internal sealed class CoreIntercepts
                 Skip(exit, prefixes + 2);
                 return;
             case InterceptKind.Rdtsc:
-                ulong tsc = context.ReadTimeStampCounter();
+                ulong tsc = _core.ReadGuestTsc();
                 _core.WriteRegister(GuestRegister.Rax, tsc & uint.MaxValue);
                 _core.WriteRegister(GuestRegister.Rdx, tsc >> 32);
                 Skip(exit, prefixes + 2);

@@ -109,6 +109,7 @@ internal sealed class CoreThread
             bool stopped = false;
             while (true)
             {
+                _core.FireDueTimers(); // a timer due by now wakes the core at once
                 if (!_vm.IdleUntilWoken(_core))
                 {
                     stopped = true;

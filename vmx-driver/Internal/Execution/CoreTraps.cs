@@ -41,6 +41,7 @@ internal sealed class CoreTraps : IExecutionCallbacks
         CoreDebug debug = _core.Debug;
         context.ClearAttention();
         Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
+        _core.FireDueTimers(); // the clock's pacer raised attention for a due timer (VirtualMachine.PaceClock)
         ulong now = context.BlocksExecuted;
         debug.Site = DebugSite.BlockBoundary;
         _core.InstructionEvents.AtBlockBoundary(address);
@@ -147,13 +148,13 @@ internal sealed class CoreTraps : IExecutionCallbacks
     {
         if (!_vm.Traps(GuestEventKinds.Cpuid))
         {
-            return CpuidTable.Lookup(leaf, subleaf, _core.Index);
+            return CpuidTable.Lookup(leaf, subleaf, _core.Index, _vm.Configuration.Apic);
         }
 
         GuestEventExit? exit = _vm.BeginGuestEvent(_core, GuestEventKinds.Cpuid, leaf, _core.ReadRegister(GuestRegister.Rip));
         if (exit is not { SkipInstruction: true })
         {
-            CpuidResult r = CpuidTable.Lookup((uint)_core.ReadRegister(GuestRegister.Rax), (uint)_core.ReadRegister(GuestRegister.Rcx), _core.Index);
+            CpuidResult r = CpuidTable.Lookup((uint)_core.ReadRegister(GuestRegister.Rax), (uint)_core.ReadRegister(GuestRegister.Rcx), _core.Index, _vm.Configuration.Apic);
             _core.WriteRegister(GuestRegister.Rax, r.Eax);
             _core.WriteRegister(GuestRegister.Rbx, r.Ebx);
             _core.WriteRegister(GuestRegister.Rcx, r.Ecx);

@@ -8,8 +8,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// <summary>
 /// What CPUID reports to every guest: the one table of what the CPU engine and our platform really implement
 /// (docs/vmx-driver.md, "CPUID"). It starts from what Unicorn 2.1.1's CPU model (QEMU's <c>qemu64</c>, the same in 16-
-/// and 64-bit engines) reports, measured, and takes away what is not there: the local APIC (the platform has none: the
-/// APIC base MSR reads 0 and ignores writes), SVM (the VMX model is ours; the engine's SVM is not offered), and the
+/// and 64-bit engines) reports, measured, and takes away what is not there: the local APIC (unless the machine has one,
+/// <see cref="VmConfiguration.Apic"/>; the engine's APIC base MSR reads 0 and ignores writes), SVM (the VMX model is ours; the engine's SVM is not offered), and the
 /// Intel-only cache leaves 2 and 4 of a CPU that says it is AMD. It adds the hypervisor bit (leaf 1 ECX bit 31) and the
 /// hypervisor leaf 0x40000000 with the signature "HyperDbgRmt\0", as hypervisors do. SYSCALL is reported and performed
 /// (in long mode; <see cref="FastSystemCalls"/>), and so is SEP (SYSENTER/SYSEXIT in 16/32-bit protected mode). Leaves the table does not list
@@ -78,8 +78,15 @@ internal static class CpuidTable
     public static IEnumerable<uint> Leaves => s_leaves.Keys.Order();
 
     /// <summary>CPUID for <paramref name="leaf"/> (EAX) and <paramref name="subleaf"/> (ECX; no listed leaf depends on it)
-    /// on core <paramref name="coreIndex"/>.</summary>
-    public static CpuidResult Lookup(uint leaf, uint subleaf, int coreIndex)
+    /// on core <paramref name="coreIndex"/>; with <paramref name="apic"/> (a machine with local APICs,
+    /// <see cref="VmConfiguration.Apic"/>) leaves 1 and 0x80000001 report the APIC (EDX bit 9), as qemu64 does.</summary>
+    public static CpuidResult Lookup(uint leaf, uint subleaf, int coreIndex, bool apic = false)
+    {
+        CpuidResult r = TableLookup(leaf, subleaf, coreIndex);
+        return apic && leaf is 1 or 0x8000_0001 ? r with { Edx = r.Edx | Apic } : r;
+    }
+
+    private static CpuidResult TableLookup(uint leaf, uint subleaf, int coreIndex)
     {
         _ = subleaf;
         if (!s_leaves.TryGetValue(leaf, out CpuidResult result))

@@ -97,6 +97,9 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
     public void MapPointer(ulong address, ulong size, uint perms, void* memory) =>
         Check(UcNative.uc_mem_map_ptr(handle, address, (nuint)size, perms, memory), "uc_mem_map_ptr");
 
+    public void MapMmio(ulong address, ulong size, void* readCallback, void* writeCallback, void* user) =>
+        Check(UcNative.uc_mmio_map(handle, address, (nuint)size, readCallback, user, writeCallback, user), "uc_mmio_map");
+
     public nuint AddHook(int type, void* callback, void* userData, ulong begin = 1, ulong end = 0)
     {
         nuint hook;

@@ -48,6 +48,15 @@ internal static unsafe partial class UcNative
     [LibraryImport(Library)]
     public static partial int uc_mem_map_ptr(IntPtr uc, ulong address, nuint size, uint perms, void* ptr);
 
+    /// <summary>
+    /// Maps [address, address + size) (page-aligned) as MMIO: every access calls <c>readCallback</c>
+    /// (<c>uint64_t (*)(uc_engine*, uint64_t offset, unsigned size, void* user)</c>) or <c>writeCallback</c>
+    /// (<c>void (*)(uc_engine*, uint64_t offset, unsigned size, uint64_t value, void* user)</c>), the offset relative to
+    /// <c>address</c>. Unicorn 2.0 and later.
+    /// </summary>
+    [LibraryImport(Library)]
+    public static partial int uc_mmio_map(IntPtr uc, ulong address, nuint size, void* readCallback, void* readUser, void* writeCallback, void* writeUser);
+
     [LibraryImport(Library)]
     public static partial int uc_mem_read(IntPtr uc, ulong address, void* bytes, nuint size);
 

@@ -120,11 +120,13 @@ internal sealed unsafe partial class UnicornExecutionContext
         public void Dispose() => owner?.ApplyIntercepts();
     }
 
-    /// <summary>An SVM exit from the interrupt hook: RIP is at the instruction.</summary>
+    /// <summary>An SVM exit from the interrupt hook: RIP is at the instruction. The registers are read in the API mode
+    /// of the CPU's mode (an engine opened in 16-bit mode refuses RIP/RCX there: an exit in real or protected mode, e.g.
+    /// SeaBIOS's RDTSC, reads IP/ECX).</summary>
     private void OnInterceptExit(int exitCode)
     {
-        ulong rip = _engine.ReadRegister(UcReg.Rip);
-        uint ecx = (uint)_engine.ReadRegister(UcReg.Rcx);
+        ulong rip = ReadRegister(GuestRegister.Rip);
+        uint ecx = (uint)ReadRegister(GuestRegister.Rcx);
         _callbacks.OnIntercept(InterceptExit.FromExitCode(exitCode, rip, ecx));
     }
 

@@ -433,6 +433,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _disposed = true;
         _scratch.Dispose();
         _engine.Dispose();
+        FreeMmioRegions();
         FreeInterceptPages();
         NativeMemory.Free(_slot);
         if (_self.IsAllocated)
