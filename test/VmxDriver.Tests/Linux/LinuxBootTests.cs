@@ -19,6 +19,7 @@ public sealed class LinuxBootTests
     private const string InitOk = "HYPERDBG-INIT-OK";
     private const string ShellLine = "busybox shell on the console";
     private const string RunDone = "HYPERDBG-RUN-DONE";
+    private const string ApicTimerVerificationFailed = "APIC timer disabled due to verification failure";
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(3);
 
     [Test]
@@ -92,8 +93,13 @@ public sealed class LinuxBootTests
             Assert.That(stop!.Reason, Is.EqualTo(VmStopReason.Reset), stop.Report + "\n" + Tail(ours));
             Assert.That(ours, Does.Contain(InitOk).And.Contain("IO-APIC   2-edge      timer").And.Contain("IO-APIC   4-edge      ttyS0"));
             Assert.That(ours, Does.Match(@"LOC: +[1-9][0-9]* +Local timer interrupts"), "the local APIC timer interrupted");
+            Assert.That(ours, Does.Not.Contain(ApicTimerVerificationFailed), "the kernel found our local APIC timer inconsistent with the PIT");
             Assert.That(qemu.Console, Does.Contain(RunDone), qemu.Errors);
-            AssertSameLog(ours, qemu.Console, initLines: 30, interruptCounts: false);
+
+            // QEMU's TCG paces its timers by the host's clock: on a loaded host its kernel sometimes finds the local APIC timer
+            // inconsistent with the PIT and disables it (seen with two CPU hogs). That line is the oracle's, not ours (held above).
+            string qemuLog = string.Join('\n', qemu.Console.Split('\n').Where(line => !line.Contains(ApicTimerVerificationFailed, StringComparison.Ordinal)));
+            AssertSameLog(ours, qemuLog, initLines: 30, interruptCounts: false);
         }
     }
 
