@@ -135,9 +135,16 @@ public sealed partial class VirtualMachine : IDisposable
             throw new ArgumentException($"The guest describes {starts.Count} core(s) but the VM has {Configuration.Cores}.", nameof(starts));
         }
 
+        var created = new List<Vcpu>(starts.Count);
         for (int i = 0; i < starts.Count; i++)
         {
-            _cores.Add(new Vcpu(this, i, starts[i], _engine));
+            created.Add(new Vcpu(this, i, starts[i], _engine));
+        }
+
+        // Under the gate: the clock's pacer (a host timer thread, PaceClock) walks the cores under it.
+        lock (_gate)
+        {
+            _cores.AddRange(created);
         }
 
         ConnectCores();
