@@ -61,6 +61,7 @@ public sealed partial class VirtualMachine
             _platformControllers = controllerForCore;
             _clock = clock;
             clock.PaceBy(PaceClock);
+            clock.ReportFailuresTo(ex => RequestStop(new VmStopInfo(VmStopReason.Fault, Report: $"the platform's timers (host timer thread) failed: {ex}")));
             if (_halted)
             {
                 clock.Freeze();

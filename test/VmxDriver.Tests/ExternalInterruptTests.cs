@@ -306,6 +306,41 @@ public sealed class ExternalInterruptTests
     }
 
     [Test]
+    public void PlatformTimer_ThrowsOnTheHostTimerThread_VmStopsWithAFaultReport_ProcessLives()
+    {
+        // Arrange: the core sleeps in HLT with IF set, so due timers fire on the host timer's thread (the fake clock's
+        // Advance here); a device timer whose callback fails (a device model bug) is due 1 ms later.
+        var host = new FakeTimeProvider();
+        using TestVm t = TestVm.Create64(
+            a =>
+            {
+                Label sleep = a.CreateLabel();
+                ProgramPics(a, masterMask: 0xFF); // nothing interrupts the sleep
+                a.sti();
+                a.Label(ref sleep);
+                a.hlt();
+                a.jmp(sleep);
+                return [];
+            },
+            out _,
+            host);
+        StopPitTimer(t, host);
+        VirtualClock clock = t.Vm.Clock!;
+        clock.CreateTimer(() => throw new InvalidOperationException("device model bug")).ArmAt(clock.NowNanoseconds + 1_000_000);
+        t.Vm.Start();
+        Eventually.Until(() => t.Core0.State == CoreState.Idle, "core 0 sleeps in HLT");
+
+        // Act
+        host.Advance(TimeSpan.FromMilliseconds(2));
+        VmStopInfo? stop = t.Vm.WaitForStop(TimeSpan.FromMinutes(1));
+
+        // Assert
+        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.Fault));
+        Assert.That(stop!.Report, Does.Contain("the platform's timers (host timer thread) failed").And.Contain("device model bug"));
+        Assert.That(clock.HostTimerFailures, Is.EqualTo(1));
+    }
+
+    [Test]
     public void GuestTime_FrozenWhileTheVmIsHalted()
     {
         // Arrange: a fake host clock; the VM starts with an initial break (halted).

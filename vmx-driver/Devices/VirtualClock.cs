@@ -50,6 +50,8 @@ public sealed class VirtualClock : IDisposable
     private bool _disposed;
     private Func<bool>? _pacer;
     private bool _owed;
+    private Action<Exception>? _failureSink;
+    private int _hostTimerFailures;
 
     /// <summary>Starts guest time at 0 now; <paramref name="host"/> defaults to the system's clock.</summary>
     public VirtualClock(TimeProvider? host = null)
@@ -119,6 +121,24 @@ public sealed class VirtualClock : IDisposable
             _pacer = fireOnHostThread;
         }
     }
+
+    /// <summary>
+    /// Where a failure of the host timer's work goes (a timer callback of a device, or the pacer, throwing on the host
+    /// timer's thread): there an exception would end the whole process, so it is caught, counted
+    /// (<see cref="HostTimerFailures"/>) and handed to <paramref name="onFailure"/>, which the machine uses to stop with
+    /// a fault report. Set once, before the machine runs.
+    /// </summary>
+    public void ReportFailuresTo(Action<Exception> onFailure)
+    {
+        ArgumentNullException.ThrowIfNull(onFailure);
+        lock (_lock)
+        {
+            _failureSink = onFailure;
+        }
+    }
+
+    /// <summary>How many runs of the host timer failed (see <see cref="ReportFailuresTo"/>).</summary>
+    public int HostTimerFailures => Volatile.Read(ref _hostTimerFailures);
 
     /// <summary>Stops guest time (nestable: each call needs a <see cref="Thaw"/>). Call it when the VM halts.</summary>
     public void Freeze()
@@ -303,6 +323,32 @@ public sealed class VirtualClock : IDisposable
     /// <summary>The host timer: fires due timers here, or leaves them to the running cores (<see cref="PaceBy"/>) and
     /// looks again soon.</summary>
     private void OnHostTimer()
+    {
+#pragma warning disable CA1031 // A timer callback: an exception here would end the process; it is reported instead.
+        try
+        {
+            RunHostTimer();
+        }
+        catch (Exception ex)
+        {
+            Action<Exception>? sink;
+            lock (_lock)
+            {
+                _hostTimerFailures++;
+                sink = _failureSink;
+                if (!_disposed)
+                {
+                    // Looks again after the paced retry, not at once: a failure that repeats must not spin the thread.
+                    _hostTimer.Change(s_pacedRetry, Timeout.InfiniteTimeSpan);
+                }
+            }
+
+            sink?.Invoke(ex);
+        }
+#pragma warning restore CA1031
+    }
+
+    private void RunHostTimer()
     {
         Func<bool>? pacer;
         lock (_lock)

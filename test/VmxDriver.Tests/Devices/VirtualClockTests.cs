@@ -119,6 +119,59 @@ public sealed class VirtualClockTests
     }
 
     [Test]
+    public void HostTimer_ACallbackThrows_ReportedAndCounted_NotThrownOnTheTimerThread_AndLaterTimersStillFire()
+    {
+        // Arrange: a device's timer callback fails on the host timer's thread (FakeTimeProvider runs it in Advance;
+        // with the system's timer an exception there would end the process).
+        var host = new FakeTimeProvider();
+        using var clock = new VirtualClock(host);
+        var reported = new List<Exception>();
+        clock.ReportFailuresTo(reported.Add);
+        VirtualTimer failing = clock.CreateTimer(() => throw new InvalidOperationException("device model bug"));
+        int fired = 0;
+        VirtualTimer later = clock.CreateTimer(() => fired++);
+        failing.ArmAt(1_000_000);
+        later.ArmAt(5_000_000);
+
+        // Act
+        host.Advance(TimeSpan.FromMilliseconds(2));
+        host.Advance(TimeSpan.FromMilliseconds(4));
+
+        // Assert
+        Assert.That(reported.Select(e => e.Message), Is.EqualTo(new[] { "device model bug" }));
+        Assert.That(clock.HostTimerFailures, Is.EqualTo(1));
+        Assert.That(fired, Is.EqualTo(1), "the host timer was armed again after the failure");
+    }
+
+    [Test]
+    public void HostTimer_ThePacerThrows_ReportedAndCounted_AndRetriedWithoutSpinning()
+    {
+        // Arrange
+        var host = new FakeTimeProvider();
+        using var clock = new VirtualClock(host);
+        Exception? reported = null;
+        clock.ReportFailuresTo(e => reported = e);
+        clock.PaceBy(() => throw new InvalidOperationException("Collection was modified"));
+        clock.CreateTimer(() => { }).ArmAt(1_000_000);
+
+        // Act
+        host.Advance(TimeSpan.FromMilliseconds(1.5));
+        int once = clock.HostTimerFailures;
+        host.Advance(TimeSpan.FromMilliseconds(1));
+
+        // Assert: reported, and a failure that repeats is retried after the paced retry (1 ms), not in a spin.
+        Assert.That(reported?.Message, Is.EqualTo("Collection was modified"));
+        Assert.That((once, clock.HostTimerFailures), Is.EqualTo((1, 2)));
+    }
+
+    [Test]
+    public void ReportFailuresTo_Null_Throws()
+    {
+        using var clock = new VirtualClock(new FakeTimeProvider());
+        Assert.That(() => clock.ReportFailuresTo(null!), Throws.ArgumentNullException);
+    }
+
+    [Test]
     public void PacedByARunningCore_HostStalledForASecond_OneCallback_AndGuestTimeHeldAtTheDeadline()
     {
         // Arrange: the same timer, on a clock whose machine has a core running guest code (the pacer answers false).
