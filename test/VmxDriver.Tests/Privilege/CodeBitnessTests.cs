@@ -46,6 +46,27 @@ public sealed class CodeBitnessTests
         Assert.That(bitness, Is.EqualTo(expected));
     }
 
+    [TestCase(true, Present | CodeSegment | SegmentCache.Long, 0UL, 0UL, Description = "64-bit mode: CS and DS bases are 0 whatever the hidden parts hold")]
+    [TestCase(true, Present | CodeSegment | SegmentCache.Big, 0x30000UL, 0x5000UL, Description = "compatibility mode: the loaded descriptors' bases apply")]
+    [TestCase(true, Present | CodeSegment, 0x30000UL, 0x5000UL, Description = "compatibility mode, 16-bit code: the same")]
+    [TestCase(false, Present | CodeSegment | SegmentCache.Big, 0x30000UL, 0x5000UL, Description = "protected mode: the loaded descriptors' bases")]
+    public void Base_CsAndDs_ByMode(bool longMode, uint csFlags, ulong expectedCs, ulong expectedDs)
+    {
+        // Arrange: CS with base 30000h and DS with base 5000h in their hidden parts; FS's base MSR 7000h.
+        var context = new FakeExecutionContext(longMode, null!, null!, _ => default);
+        context.WriteRegister(GuestRegister.Cr0, 1);
+        context.LoadSegment(GuestRegister.Cs, new SegmentCache(0x10, 0x30000, uint.MaxValue, csFlags));
+        context.LoadSegment(GuestRegister.Ds, new SegmentCache(0x18, 0x5000, uint.MaxValue, Present | SegmentCache.CodeOrData | SegmentCache.ReadWrite));
+        context.WriteRegister(GuestRegister.FsBase, 0x7000);
+        context.LoadSegment(GuestRegister.Fs, new SegmentCache(0x18, 0x7000, uint.MaxValue, Present | SegmentCache.CodeOrData | SegmentCache.ReadWrite));
+
+        // Act
+        (ulong cs, ulong ds, ulong fs) = (Segmentation.Base(context, longMode, GuestRegister.Cs), Segmentation.Base(context, longMode, GuestRegister.Ds), Segmentation.Base(context, longMode, GuestRegister.Fs));
+
+        // Assert
+        Assert.That((cs, ds, fs), Is.EqualTo((expectedCs, expectedDs, 0x7000UL)));
+    }
+
     [TestCase(64, Description = "64-bit ring 3: RSI, address size 64")]
     [TestCase(32, Description = "compatibility mode, CS 1Bh (D set): ESI, address size 32")]
     [TestCase(16, Description = "compatibility mode after a far JMP to CS 43h (D and L clear): SI, address size 16")]
@@ -104,6 +125,11 @@ public sealed class CodeBitnessTests
         Assert.That(seen, Is.Not.Empty.And.All.EqualTo((codeSize, codeSize)), "the core's code size during the OUTSB's exit, and the exit's");
         ExitRecord exit = exits.Exits.Single(e => e.Qualification.Port == 0xE9 && e.Stage == ExitStage.Pre);
         Assert.That(exit.LinearAddress, Is.EqualTo(Buffer));
+        if (codeSize == 16)
+        {
+            Assert.That(exit.Rip, Is.InRange(Code16Offset, Code16Offset + 0x20), "RIP is the offset in the 16-bit code segment (base 30000h), not the linear address");
+        }
+
         uint addressSize = (exit.Information >> 7) & 7;
         Assert.That(addressSize, Is.EqualTo(codeSize switch { 16 => 0u, 32 => 1u, _ => 2u }), "instruction information: address size");
         Assert.That(exit.Text, Does.StartWith("outsb"), "the I/O site decoded in the code's size");

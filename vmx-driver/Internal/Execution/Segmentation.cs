@@ -7,8 +7,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
 /// Segments of a core (SDM Vol. 3A, "Segment Descriptors"): bases and the code size from the segment registers' hidden
-/// parts (selector × 16 in real mode, the loaded descriptor's base in protected mode, 0 in 64-bit mode except FS and GS,
-/// their base MSRs), and the one reader of descriptors from the GDT or LDT, whose bases are linear addresses.
+/// parts (selector × 16 in real mode, the loaded descriptor's base in protected and compatibility mode, 0 in 64-bit mode
+/// except FS and GS, their base MSRs), and the one reader of descriptors from the GDT or LDT, whose bases are linear addresses.
 /// </summary>
 internal static class Segmentation
 {
@@ -34,10 +34,14 @@ internal static class Segmentation
         Unmapped,
     }
 
-    /// <summary>The base of a segment register.</summary>
+    /// <summary>
+    /// The base of a segment register (SDM Vol. 3A, "Segmentation in IA-32e Mode"): in 64-bit mode 0 for CS, DS, ES and
+    /// SS and the base MSRs for FS and GS; in compatibility mode (long mode, CS.L clear), as in protected mode, the
+    /// loaded descriptors' bases; selector × 16 in real mode.
+    /// </summary>
     public static ulong Base(IExecutionContext context, bool is64Bit, GuestRegister segment)
     {
-        if (is64Bit)
+        if (is64Bit && !IsCompatibilityMode(context, is64Bit))
         {
             return segment switch
             {
@@ -47,7 +51,7 @@ internal static class Segmentation
             };
         }
 
-        if ((context.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0)
+        if (!is64Bit && (context.ReadRegister(GuestRegister.Cr0) & Cr0Pe) == 0)
         {
             return (context.ReadRegister(segment) & 0xFFFF) << 4;
         }
