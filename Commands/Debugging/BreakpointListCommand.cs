@@ -7,7 +7,8 @@ using HyperDbgRemote.Protocol.Messages;
 namespace HyperDbgRemote.Commands.Debugging;
 
 /// <summary><c>bl</c>: the breakpoints as HyperDbg lists them (id, address, enabled/disabled), with their hits; an enabled
-/// breakpoint set where nothing was mapped and not hit since shows "pending" (as <c>bp</c> reported it).</summary>
+/// breakpoint set where nothing was mapped and not hit since shows "pending" (as <c>bp</c> reported it), and a gdb
+/// client's breakpoint shows "gdb" (with its client's number) in the options column.</summary>
 internal sealed class BreakpointListCommand : IDebuggerCommand
 {
     public IReadOnlyList<string> Names => ["bl"];
@@ -56,6 +57,11 @@ internal sealed class BreakpointListCommand : IDebuggerCommand
     private static string Options(BreakpointInfo b)
     {
         var parts = new List<string>();
+        if (b.HasGdbClient)
+        {
+            parts.Add(b.GdbHardware ? $"gdb {b.GdbClient:x} hardware" : $"gdb {b.GdbClient:x}");
+        }
+
         if (b.HasPid)
         {
             parts.Add($"pid {b.Pid:x}");

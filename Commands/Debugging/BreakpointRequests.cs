@@ -32,6 +32,10 @@ internal static class BreakpointRequests
         }
 
         _ = await context.RequireHaltAsync().ConfigureAwait(false);
-        _ = await SendAsync(context, request).ConfigureAwait(false);
+        BreakpointResponse r = await SendAsync(context, request).ConfigureAwait(false);
+        if (r.Message.Length > 0)
+        {
+            context.Output.Warning(r.Message); // "all" left the gdb client's breakpoints
+        }
     }
 }

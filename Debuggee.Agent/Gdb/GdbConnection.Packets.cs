@@ -267,14 +267,15 @@ internal sealed partial class GdbConnection
                 return Error($"at most {MaxHardwareBreakpoints} hardware breakpoints");
             }
 
-            _control.SetBreakpoint(address);
+            _ = _session.Breakpoints.SetGdb(_client, address, hardware: parts[0] == "1");
             mine.Add(address);
             return "OK";
         }
 
-        if (mine.Remove(address))
+        if (mine.Contains(address))
         {
-            _control.ClearBreakpoint(address);
+            _ = _session.Breakpoints.ClearGdb(_client, address, hardware: parts[0] == "1");
+            mine.Remove(address);
         }
 
         return "OK";

@@ -30,6 +30,7 @@ internal sealed partial class GdbConnection
     private static readonly TimeSpan s_pauseTimeout = TimeSpan.FromSeconds(10);
 
     private readonly DebuggeeSession _session;
+    private readonly int _client;
     private readonly ExecutionControl _control;
     private readonly Func<string, CancellationToken, Task<string>> _monitor;
     private readonly Stream _stream;
@@ -45,9 +46,11 @@ internal sealed partial class GdbConnection
     private bool _errorMessages;
     private bool _done;
 
-    public GdbConnection(DebuggeeSession session, ExecutionControl control, Func<string, CancellationToken, Task<string>> monitor, Stream stream)
+    /// <summary>A connection for gdb client number <paramref name="client"/> (its breakpoints are listed under it).</summary>
+    public GdbConnection(DebuggeeSession session, ExecutionControl control, Func<string, CancellationToken, Task<string>> monitor, Stream stream, int client)
     {
         _session = session;
+        _client = client;
         _control = control;
         _monitor = monitor;
         _stream = stream;
@@ -250,31 +253,15 @@ internal sealed partial class GdbConnection
     /// <summary>Removes this client's breakpoints and, when asked, lets a halted guest run on.</summary>
     private void Cleanup(bool resume)
     {
-        try
+        foreach (MemoryMonitor monitor in _watchpoints.Values)
         {
-            foreach (MemoryMonitor monitor in _watchpoints.Values)
-            {
-                _session.Vm.RemoveMemoryMonitor(monitor);
-            }
-
-            _watchpoints.Clear();
-            if (_software.Count + _hardware.Count > 0 || resume)
-            {
-                _session.WhileHalted("detaching", () =>
-                {
-                    foreach (ulong a in _software.Concat(_hardware))
-                    {
-                        _ = _session.BreakpointOwners.Release(a);
-                    }
-
-                    return true;
-                });
-            }
+            _session.Vm.RemoveMemoryMonitor(monitor);
         }
-        catch (SessionException)
-        {
-            // Running: breakpoints can only have been set while halted, and a run ends in a halt before they matter.
-        }
+
+        _watchpoints.Clear();
+
+        // Halted or running, they leave the session's list now (running: the VM's go at the next change).
+        _ = _session.Breakpoints.RemoveGdbClient(_client);
 
         _software.Clear();
         _hardware.Clear();

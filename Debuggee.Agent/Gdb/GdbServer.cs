@@ -26,6 +26,7 @@ internal sealed class GdbServer : IAsyncDisposable
     private readonly List<TcpListener> _listeners = [];
     private readonly List<Task> _loops = [];
     private int _busy;
+    private int _clients;
 
     public GdbServer(DebuggeeSession session, NotificationHub hub, RequestDispatcher dispatcher)
     {
@@ -95,7 +96,7 @@ internal sealed class GdbServer : IAsyncDisposable
             Log.Information("gdb client {Peer} attached", client.Client.RemoteEndPoint);
             try
             {
-                await new GdbConnection(_session, _control, RunMonitorAsync, stream).RunAsync(stop).ConfigureAwait(false);
+                await new GdbConnection(_session, _control, RunMonitorAsync, stream, Interlocked.Increment(ref _clients)).RunAsync(stop).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Last resort: nothing a client does may end the listener; it is logged.
             catch (Exception ex)

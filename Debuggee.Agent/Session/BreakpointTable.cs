@@ -8,16 +8,21 @@ using HyperDbgRemote.VmxDriver;
 namespace HyperDbgRemote.Agent.Session;
 
 /// <summary>
-/// The host's code breakpoints (<c>bp</c>, <c>bl</c>, <c>bc</c>, <c>bd</c>, <c>be</c>) by id, as HyperDbg numbers them
-/// (1, 2, 3 ... never reused in a session). An enabled breakpoint is one of the VM's code breakpoints; a disabled one
-/// is kept here only. Changes pass the session's halt gate (HyperDbg changes breakpoints while the debuggee is halted
-/// in the debugger); listing does not.
+/// The session's code breakpoints by id, as HyperDbg numbers them (1, 2, 3 ... never reused in a session): the host's
+/// (<c>bp</c>, <c>bl</c>, <c>bc</c>, <c>bd</c>, <c>be</c>) and the gdb client's (Z0/Z1), so <c>bl</c> lists both. An
+/// enabled breakpoint is one of the VM's code breakpoints; a disabled one is kept here only. A gdb breakpoint is
+/// changed only by its client (<c>bc</c>/<c>bd</c>/<c>be</c> refuse it) and goes when the client leaves. Changes pass
+/// the session's halt gate (HyperDbg changes breakpoints while the debuggee is halted in the debugger); listing does not.
 /// </summary>
-internal sealed class BreakpointTable
+internal sealed partial class BreakpointTable
 {
     private readonly DebuggeeSession _session;
     private readonly object _gate = new();
     private readonly SortedDictionary<int, Breakpoint> _byId = [];
+
+    /// <summary>References a departed gdb client still holds in <see cref="DebuggeeSession.BreakpointOwners"/>, by
+    /// address: it left while the guest ran, when the VM's breakpoints cannot change; released at the next change.</summary>
+    private readonly Dictionary<ulong, int> _stale = [];
     private int _lastId;
 
     public BreakpointTable(DebuggeeSession session)
@@ -36,7 +41,18 @@ internal sealed class BreakpointTable
 
         /// <summary>Pending (gdb's word): set where nothing was mapped, and not hit since.</summary>
         public bool IsPending => SetUnmapped && Hits == 0;
+
+        /// <summary>The gdb client that set it (Z0/Z1); null: the host's.</summary>
+        public GdbOwner? Gdb { get; init; }
     }
+
+    /// <summary>A gdb breakpoint's owner: the client's number (1, 2 ... in the order they attached) and whether it was a
+    /// hardware breakpoint (Z1) rather than a software one (Z0).</summary>
+    public sealed record GdbOwner(int Client, bool Hardware);
+
+    /// <summary>What <c>bc</c>, <c>bd</c> or <c>be</c> did: the breakpoints changed, and (for <c>all</c>) the gdb
+    /// client's breakpoints it left as they were.</summary>
+    public sealed record ModifyResult(IReadOnlyList<Breakpoint> Changed, IReadOnlyList<Breakpoint> Kept);
 
     /// <summary>A breakpoint's filters and action: it is hit only on <paramref name="Core"/> and in process
     /// <paramref name="ProcessId"/> (null: any); with a script it runs the script and halts only when the script calls
@@ -68,12 +84,19 @@ internal sealed class BreakpointTable
     public object? Decide(Vcpu core, ulong address)
     {
         Breakpoint? b;
+        int stale;
         lock (_gate)
         {
-            b = _byId.Values.FirstOrDefault(b => b.Enabled && b.Address == address);
+            b = _byId.Values.FirstOrDefault(b => b.Enabled && b.Gdb is null && b.Address == address);
+            stale = _stale.GetValueOrDefault(address);
+            foreach (Breakpoint g in _byId.Values.Where(g => g.Gdb is not null && g.Address == address).ToList())
+            {
+                _byId[g.Id] = g with { Hits = g.Hits + 1 };
+            }
         }
 
-        bool others = _session.BreakpointOwners.References(address) > (b is null ? 0 : 1);
+        // A departed gdb client's references (not yet released: it left while the guest ran) do not halt.
+        bool others = _session.BreakpointOwners.References(address) - stale > (b is null ? 0 : 1);
         int? halting = null;
         if (b is not null && Matches(b.Options, core))
         {
@@ -121,15 +144,13 @@ internal sealed class BreakpointTable
 
         lock (_gate)
         {
-            if (_byId.Values.FirstOrDefault(b => b.Address == address) is Breakpoint existing)
+            ReleaseStale();
+            if (_byId.Values.FirstOrDefault(b => b.Gdb is null && b.Address == address) is Breakpoint existing)
             {
                 throw new SessionException($"breakpoint 0x{existing.Id:x} is already set at {address:x}.", Status.InvalidArgument);
             }
 
-            if (_byId.Count >= _session.Limits.MaxBreakpoints)
-            {
-                throw new SessionException($"{_byId.Count} breakpoints are set; the limit is {_session.Limits.MaxBreakpoints} (clear some with 'bc').", Status.LimitExceeded);
-            }
+            CheckLimit();
 
             string? pending = Unmapped(address);
             _session.BreakpointOwners.Acquire(address);
@@ -139,9 +160,11 @@ internal sealed class BreakpointTable
         }
     }, cancellationToken);
 
-    /// <summary>Clears, enables or disables one breakpoint or (id null) all of them (halted only); the ones changed.</summary>
-    /// <exception cref="SessionException">Not halted, or no breakpoint has that id.</exception>
-    public IReadOnlyList<Breakpoint> Modify(BreakpointAction action, int? id, CancellationToken cancellationToken = default) =>
+    /// <summary>Clears, enables or disables one breakpoint or (id null) all of the host's (halted only): the ones
+    /// changed, and the gdb client's that <c>all</c> left as they were.</summary>
+    /// <exception cref="SessionException">Not halted, no breakpoint has that id, or it is the gdb client's (then
+    /// nothing changes).</exception>
+    public ModifyResult Modify(BreakpointAction action, int? id, CancellationToken cancellationToken = default) =>
         _session.WhileHalted(action switch
         {
             BreakpointAction.Clear => "clearing a breakpoint",
@@ -151,16 +174,21 @@ internal sealed class BreakpointTable
         {
             lock (_gate)
             {
+                ReleaseStale();
                 List<Breakpoint> targets;
                 if (id is int one)
                 {
                     targets = _byId.TryGetValue(one, out Breakpoint? b)
                         ? [b]
                         : throw new SessionException($"breakpoint 0x{one:x} does not exist (see 'bl').", Status.NotFound);
+                    if (b.Gdb is not null)
+                    {
+                        throw new SessionException($"breakpoint 0x{one:x} belongs to the gdb client; remove it from gdb.", Status.InvalidArgument);
+                    }
                 }
                 else
                 {
-                    targets = [.. _byId.Values];
+                    targets = [.. _byId.Values.Where(b => b.Gdb is null)];
                 }
 
                 foreach (Breakpoint b in targets)
@@ -168,9 +196,17 @@ internal sealed class BreakpointTable
                     Apply(action, b);
                 }
 
-                return targets;
+                return new ModifyResult(targets, [.. _byId.Values.Where(b => b.Gdb is not null)]);
             }
         }, cancellationToken);
+
+    private void CheckLimit()
+    {
+        if (_byId.Count >= _session.Limits.MaxBreakpoints)
+        {
+            throw new SessionException($"{_byId.Count} breakpoints are set; the limit is {_session.Limits.MaxBreakpoints} (clear some with 'bc').", Status.LimitExceeded);
+        }
+    }
 
     private void Apply(BreakpointAction action, Breakpoint b)
     {

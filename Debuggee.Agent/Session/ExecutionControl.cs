@@ -11,7 +11,7 @@ using Instruction = Iced.Intel.Instruction;
 namespace HyperDbgRemote.Agent.Session;
 
 /// <summary>
-/// Session-level execution control on top of the VM's code breakpoints and single-step: every change passes the
+/// Session-level execution control on top of the VM's single-step: every change passes the
 /// session's halt gate (so "halted, then act" is one step for every debugger attached) and tells the hosts that the
 /// guest runs before it does. Used by the gdb stub and by the host's <c>t</c>, <c>p</c>, <c>i</c> and <c>gu</c>.
 /// </summary>
@@ -31,20 +31,6 @@ internal sealed class ExecutionControl
     /// <summary>What one step request did: the steps done, the last halt, and for <c>gu</c> whether the function
     /// returned within the instructions allowed.</summary>
     public sealed record StepResult(int Steps, VmHaltInfo Halt, bool Returned);
-
-    /// <summary>Takes this client's reference on a code breakpoint at a linear address (halted only); a breakpoint
-    /// another debugger set there stays shared, and stays when this one is cleared.</summary>
-    /// <exception cref="SessionException">Not halted, or the address is not canonical.</exception>
-    public void SetBreakpoint(ulong linearAddress) => _session.WhileHalted("setting a breakpoint", () =>
-    {
-        BreakpointTable.CheckCanonical(linearAddress);
-        _session.BreakpointOwners.Acquire(linearAddress);
-        return true;
-    });
-
-    /// <summary>Drops this client's reference on the code breakpoint at a linear address (halted only).</summary>
-    /// <exception cref="SessionException">Not halted.</exception>
-    public bool ClearBreakpoint(ulong linearAddress) => _session.WhileHalted("removing a breakpoint", () => _session.BreakpointOwners.Release(linearAddress));
 
     /// <summary>Single-steps one core while the others stay halted; the step's end arrives as a halt.</summary>
     /// <exception cref="SessionException">Not halted, no such core, or the core sleeps in HLT.</exception>

@@ -30,8 +30,18 @@ internal sealed partial class RequestDispatcher
                 response.Breakpoints.Add(_session.Breakpoints.List().Select(Info));
                 break;
             case BreakpointAction.Clear or BreakpointAction.Enable or BreakpointAction.Disable:
-                response.Breakpoints.Add(_session.Breakpoints.Modify(request.Action, id, cancellationToken).Select(Info));
-                break;
+                {
+                    BreakpointTable.ModifyResult result = _session.Breakpoints.Modify(request.Action, id, cancellationToken);
+                    response.Breakpoints.Add(result.Changed.Select(Info));
+                    if (result.Kept.Count > 0)
+                    {
+                        string ids = string.Join(", ", result.Kept.Select(b => $"0x{b.Id:x}"));
+                        response.Message = $"kept the gdb client's breakpoint(s) {ids}: remove them from gdb.";
+                    }
+
+                    break;
+                }
+
             default:
                 throw new SessionException($"breakpoint action {request.Action} is not one the agent knows.", Status.InvalidArgument);
         }
@@ -67,6 +77,12 @@ internal sealed partial class RequestDispatcher
         if (b.Options.ProcessId is uint pid)
         {
             info.Pid = pid;
+        }
+
+        if (b.Gdb is BreakpointTable.GdbOwner gdb)
+        {
+            info.GdbClient = (uint)gdb.Client;
+            info.GdbHardware = gdb.Hardware;
         }
 
         if (b.Options.Core is int core)

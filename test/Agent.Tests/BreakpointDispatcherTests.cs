@@ -170,26 +170,26 @@ public sealed class BreakpointDispatcherTests
     [Test]
     public async Task BreakpointAndGdbBreakpoint_AtOneAddress_EachClearLeavesTheOthers()
     {
-        // Arrange: the host's bp and a gdb client's Z0 (the stub's ExecutionControl calls) at demo!print_name
+        // Arrange: the host's bp and a gdb client's Z0 (the stub's calls) at demo!print_name
         using DebuggeeSession session = Create();
         var d = new RequestDispatcher(session, null);
         _ = await StartHalted(session);
-        var gdb = new ExecutionControl(session);
+        BreakpointTable gdb = session.Breakpoints;
 
         // Act / Assert: bp, then Z0 at the same address; z0 leaves the bp's breakpoint in the VM
         Assert.That(Bp(d, BreakpointAction.Set, s_printName).Status, Is.EqualTo(Status.Ok));
-        gdb.SetBreakpoint(s_printName);
-        Assert.That(gdb.ClearBreakpoint(s_printName), Is.True);
+        _ = gdb.SetGdb(1, s_printName, hardware: false);
+        Assert.That(gdb.ClearGdb(1, s_printName, hardware: false), Is.True);
         Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }), "z0 does not remove the bp");
 
         // Z0 again, then bc all and bd: the gdb breakpoint stays until its own z0
-        gdb.SetBreakpoint(s_printName);
+        _ = gdb.SetGdb(1, s_printName, hardware: false);
         Assert.That(Bp(d, BreakpointAction.Clear).Status, Is.EqualTo(Status.Ok));
         Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }), "bc does not remove gdb's breakpoint");
         Assert.That(Bp(d, BreakpointAction.Set, s_printName).Status, Is.EqualTo(Status.Ok), "bp where gdb has one is accepted");
         Assert.That(Bp(d, BreakpointAction.Disable).Status, Is.EqualTo(Status.Ok));
         Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }), "bd does not remove gdb's breakpoint");
-        Assert.That(gdb.ClearBreakpoint(s_printName), Is.True);
+        Assert.That(gdb.ClearGdb(1, s_printName, hardware: false), Is.True);
         Assert.That(session.Vm.CodeBreakpoints, Is.Empty, "the last reference went");
         Assert.That(Bp(d, BreakpointAction.Enable).Status, Is.EqualTo(Status.Ok));
         Assert.That(session.Vm.CodeBreakpoints, Is.EqualTo(new[] { s_printName }));

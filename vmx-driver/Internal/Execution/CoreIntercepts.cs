@@ -16,7 +16,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// registers (LMSW and CLTS as CR0 writes), RDTSC from the guest's TSC, RDPMC as <see cref="Rdpmc"/> defines it.
 /// Everything runs on the core's thread.
 /// </summary>
-internal sealed class CoreIntercepts
+internal sealed partial class CoreIntercepts
 {
     private const int GeneralProtection = 13;
     private const int InvalidOpcode = 6;
@@ -184,8 +184,7 @@ internal sealed class CoreIntercepts
     }
 
     /// <summary>MOV to/from CRn/DRn (0F 20–23 /r: reg = the register, r/m = the general register, mod ignored) and CLTS
-    /// (0F 06), LMSW (0F 01 /6); SMSW is not performed (the VM stops with a report naming it: SVM does not intercept it
-    /// as a CR0 access).</summary>
+    /// (0F 06), LMSW (0F 01 /6) and SMSW (0F 01 /4: SVM intercepts it as a CR0 read, APM Vol. 2 15.9).</summary>
     private void MoveControlOrDebug(InterceptExit exit, ReadOnlySpan<byte> opcode, int prefixes, byte rex)
     {
         if (opcode is [0x0F, 0x06, ..])
@@ -195,15 +194,23 @@ internal sealed class CoreIntercepts
             return;
         }
 
-        if (opcode is [0x0F, 0x01, byte group, ..] && ((group >> 3) & 7) == 6)
+        if (opcode is [0x0F, 0x01, byte group, ..] && ((group >> 3) & 7) is 4 or 6)
         {
-            Lmsw(exit);
+            if (((group >> 3) & 7) == 4)
+            {
+                Smsw(exit);
+            }
+            else
+            {
+                Lmsw(exit);
+            }
+
             return;
         }
 
         if (opcode is not [0x0F, >= 0x20 and <= 0x23, byte modrm, ..])
         {
-            _core.Fail($"core {_core.Index}: intercepted {exit.Kind} {exit.Index} at RIP 0x{exit.Rip:X} is not a MOV, CLTS or LMSW (SMSW is not performed by the model)");
+            _core.Fail($"core {_core.Index}: intercepted {exit.Kind} {exit.Index} at RIP 0x{exit.Rip:X} is not a MOV, CLTS, LMSW or SMSW");
             return;
         }
 
@@ -249,37 +256,6 @@ internal sealed class CoreIntercepts
         _core.WriteRegister(GuestRegister.Rax, 0);
         _core.WriteRegister(GuestRegister.Rdx, 0);
         Skip(exit, prefixes + 2);
-    }
-
-    /// <summary>LMSW r/m16 (0F 01 /6): CR0 bits 0–3 from the operand, except that PE, once set, stays set (SDM Vol. 2A
-    /// LMSW); a memory operand is read through the guest's segments and paging (#PF when it does not map).</summary>
-    private void Lmsw(InterceptExit exit)
-    {
-        Span<byte> bytes = stackalloc byte[15];
-        int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
-        var decoder = Decoder.Create(_core.CodeBitness(), new ByteArrayCodeReader(bytes[..read].ToArray()), exit.Rip);
-        decoder.Decode(out Instruction instruction);
-        ulong source;
-        if (instruction.Op0Kind == OpKind.Register)
-        {
-            source = _core.ReadRegister(GuestRegister.Rax + (instruction.Op0Register.GetFullRegister() - Register.RAX));
-        }
-        else
-        {
-            Span<byte> word = stackalloc byte[2];
-            if (!instruction.TryGetVirtualAddress(0, 0, out ulong address, (Register register, int _, int _, out ulong value) => PageFaultCause.TryRead(_core, register, out value))
-                || _core.ReadVirtual(address, word) != 2)
-            {
-                _core.Fail($"core {_core.Index}: LMSW at RIP 0x{exit.Rip:X} reads 0x{address:X}, which does not map (the model does not raise the #PF)");
-                return;
-            }
-
-            source = (ulong)(word[0] | (word[1] << 8));
-        }
-
-        ulong cr0 = _core.ReadRegister(GuestRegister.Cr0);
-        _core.WriteRegister(GuestRegister.Cr0, (cr0 & ~0xFUL) | (source & 0xF) | (cr0 & 1));
-        Skip(exit, instruction.Length);
     }
 
     private static GuestRegister ControlRegister(int n) => n switch

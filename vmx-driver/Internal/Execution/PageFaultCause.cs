@@ -21,11 +21,9 @@ internal static class PageFaultCause
     public static uint ErrorCode(Vcpu core)
     {
         ulong cr2 = core.ReadRegister(GuestRegister.Cr2);
-        PagingState state = core.ReadPagingState();
         bool user = (core.ReadRegister(GuestRegister.Cs) & 3) == 3;
-        bool smap = (state.Cr4 & PagingState.Cr4Smap) != 0 && (core.ReadRegister(GuestRegister.Rflags) & FlagAc) == 0;
         AccessPrivilege fetch = user ? AccessPrivilege.User : AccessPrivilege.Supervisor;
-        AccessPrivilege data = user ? AccessPrivilege.User : smap ? AccessPrivilege.SupervisorSmap : AccessPrivilege.Supervisor;
+        AccessPrivilege data = DataPrivilege(core);
         ulong csBase = core.SegmentBase(GuestRegister.Cs);
         ulong rip = core.ReadRegister(GuestRegister.Rip);
         ulong linearIp = csBase + rip;
@@ -72,6 +70,15 @@ internal static class PageFaultCause
         }
 
         return (uint)PageFaultErrorCode.Present;
+    }
+
+    /// <summary>The rights of an explicit data access at the current privilege level: user at CPL 3; supervisor with
+    /// SMAP when CR4.SMAP is set and EFLAGS.AC clear (SDM Vol. 3A 4.6).</summary>
+    internal static AccessPrivilege DataPrivilege(Vcpu core)
+    {
+        bool user = (core.ReadRegister(GuestRegister.Cs) & 3) == 3;
+        bool smap = (core.ReadRegister(GuestRegister.Cr4) & PagingState.Cr4Smap) != 0 && (core.ReadRegister(GuestRegister.Rflags) & FlagAc) == 0;
+        return user ? AccessPrivilege.User : smap ? AccessPrivilege.SupervisorSmap : AccessPrivilege.Supervisor;
     }
 
     private static bool Faults(Vcpu core, ulong linear, PageAccess access, AccessPrivilege privilege, out uint errorCode)
