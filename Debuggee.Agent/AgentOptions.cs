@@ -57,7 +57,7 @@ internal sealed class AgentOptions
                             APIC, I/O APIC and MP table, the default command line without noapic nolapic) |
                             bios:PATH,kernel=VMLINUZ[,initrd=PATH][,cmdline=TEXT|,append=TEXT] (the BIOS boots the
                             kernel as QEMU's -kernel, through fw_cfg and QEMU's linuxboot_dma.bin)
-          --cores N         virtual CPUs (default 1; the demo uses 2)
+          --cores N         virtual CPUs, 1 to 16 (default 1; the demo uses 2; a linux guest takes more with apic=on)
           --memory MIB      guest RAM in MiB (default 64; a Linux guest 256)
           --com1 BACKEND    where COM1's line goes, as QEMU's -serial: stdio | file:PATH | pty | unix:PATH |
                             tcp://127.0.0.1:PORT (also --com2, --com3, --com4; each adds that COM port)

@@ -102,9 +102,9 @@ internal sealed class HostOptions
                     break;
                 case "--cores":
                     localOption ??= "--cores";
-                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int cores))
+                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int cores) || cores < 1 || cores > VmxDriver.VmConfiguration.MaximumCores)
                     {
-                        error = "--cores takes a number";
+                        error = $"--cores takes a number from 1 to {VmxDriver.VmConfiguration.MaximumCores}";
                         return false;
                     }
 

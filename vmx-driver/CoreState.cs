@@ -15,6 +15,9 @@ public enum CoreState
     /// <summary>Executed HLT and waits for an interrupt.</summary>
     Idle,
 
+    /// <summary>An application processor in wait-for-SIPI (after power-on or INIT): it runs once a start-up IPI comes.</summary>
+    WaitingForStartup,
+
     /// <summary>Ended (the VM stopped).</summary>
     Stopped,
 }

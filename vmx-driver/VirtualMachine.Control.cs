@@ -343,12 +343,7 @@ public sealed partial class VirtualMachine
             }
 
             Monitor.PulseAll(_gate);
-            if (_cores.TrueForAll(c => c.State is CoreState.Stopped || (c.State == CoreState.Idle && !c.IdleInterruptible)))
-            {
-                _pendingStop ??= new VmStopInfo(VmStopReason.AllCoresHalted);
-                _stopRequested = true;
-                Monitor.PulseAll(_gate);
-            }
+            StopIfNothingCanRunLocked();
 
             while (!_stopRequested && core.State == CoreState.Idle)
             {

@@ -178,7 +178,7 @@ public sealed partial class VirtualMachine : IDisposable
         // otherwise be passed over when the first one's time slice ends, and that one would run on alone.
         foreach (Vcpu core in _cores)
         {
-            core.State = CoreState.Running;
+            core.State = core.WaitsForStartup ? CoreState.WaitingForStartup : CoreState.Running;
         }
 
         foreach (Vcpu core in _cores)

@@ -89,6 +89,32 @@ public sealed partial class RemoteSessionTests
         });
     }
 
+    [TestCase("hyperdbg", "0")]
+    [TestCase("hyperdbg", "17")]
+    [TestCase("hyperdbg-agent", "0")]
+    [TestCase("hyperdbg-agent", "17")]
+    public void Cores_OutOfRange_IsRefusedNamingTheRange(string program, string cores)
+    {
+        string[] args = program == "hyperdbg" ? ["--guest", "demo", "--cores", cores, "-c", ".status"] : ["--guest", "demo", "--cores", cores, "--run-seconds", "0.2"];
+        (int exit, string output) = RunProgram(program, args);
+        Assert.That(exit, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("--cores takes a number from 1 to 16"));
+    }
+
+    [Test]
+    public void HyperdbgAgent_LinuxOnTwoCoresWithoutApics_IsRefusedNamingTheApicOption()
+    {
+        string? folder = VmxDriver.Guests.Linux.LinuxGuestFiles.FindDirectory();
+        if (folder is null || !File.Exists(Path.Combine(folder, VmxDriver.Guests.Linux.LinuxGuestFiles.KernelFile)))
+        {
+            Assert.Ignore("skipped: the Linux guest files are missing (run ./build.sh deps)");
+        }
+
+        (int exit, string output) = RunProgram("hyperdbg-agent", ["--guest", $"linux:{Path.Combine(folder!, VmxDriver.Guests.Linux.LinuxGuestFiles.KernelFile)}", "--cores", "2", "--run-seconds", "0.2"]);
+        Assert.That(exit, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("needs APICs: give the option apic=on"));
+    }
+
     /// <summary>The codes of the "exit status:" paragraph: each digit followed by "when", "at" or "for", or "without".</summary>
     private static int[] DocumentedExitCodes(string usage)
     {

@@ -64,8 +64,8 @@ internal static partial class BootLogNormalizer
     public static readonly IReadOnlyList<(Regex Pattern, string Reason)> KnownDifferences =
     [
         (new Regex(@"^(SMBIOS |DMI[: ])"), "SMBIOS tables come from SeaBIOS; we enter the kernel without firmware"),
-        (new Regex(@"^(tsc|clocksource|sched_clock|Calibrating delay loop|TSC found unstable after boot|Unstable clock detected|If you want to keep using the local clock|  ""trace_clock=local""|on the kernel command line$)"), "TSC calibration and the clocksource depend on the host's TSC, which RDTSC reads on the engine"),
-        (new Regex(@"^(AGP: |x86/PAT: |CPU MTRRs |Disabled$)"), "MTRRs/PAT: the engine's CPU has none; QEMU's does"),
+        (new Regex(@"^(tsc|clocksource|sched_clock|Calibrating delay loop|TSC found unstable after boot|Unstable clock detected|If you want to keep using the local clock|  ""trace_clock=local""|on the kernel command line$|calibrate_delay_direct\(\) )"), "TSC calibration and the clocksource depend on the host's TSC, which RDTSC reads on the engine (an application processor's calibrate_delay_direct times its delay loop with the TSC where the kernel has one)"),
+        (new Regex(@"^(AGP: |x86/PAT: |CPU MTRRs |Disabled$|mtrr: )"), "MTRRs/PAT: the engine's CPU has none; QEMU's does (and with two CPUs SeaBIOS programs the bootstrap processor's, which the kernel then copies to the other: 'mtrr: your CPUs had inconsistent ... settings')"),
         (new Regex(@"^(Intel MultiProcessor|MPTABLE: |Processor #0|IOAPIC\[0\]|Processors: |found SMP MP-table|No local APIC present|APIC: |smpboot: weird)"), "the MP table comes from SeaBIOS; we give none (noapic nolapic)"),
         (new Regex(@"^Memory: \d+K/"), "the firmware's reservations differ by a few KiB"),
         (new Regex(@"^NR_IRQS: "), "nr_irqs follows the interrupt controllers the firmware's tables describe"),

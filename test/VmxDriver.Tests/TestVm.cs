@@ -56,6 +56,36 @@ internal sealed class TestVm : IDisposable
         return new TestVm(vm, devices);
     }
 
+    /// <summary>
+    /// A machine with APICs whose bootstrap processor runs <paramref name="program"/> in long mode (assembled at
+    /// <see cref="LoadAddress"/>) and whose <paramref name="cores"/> - 1 application processors wait for a start-up IPI
+    /// (<see cref="CoreStartMode.WaitForStartup"/>); each of <paramref name="realMode"/> is assembled as 16-bit code at
+    /// offset 0 of its segment and loaded at its physical address.
+    /// </summary>
+    public static TestVm CreateWithWaitingApplicationProcessors(Action<Assembler> program, int cores, params (ulong Address, Action<Assembler> Code)[] realMode)
+    {
+        (byte[] code, _) = Assemble(64, LoadAddress, a =>
+        {
+            program(a);
+            return [];
+        });
+        var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 16 * 1024 * 1024, Cores = cores, Apic = true });
+        StandardDevices devices = StandardDevices.Attach(vm);
+        CoreStart bsp = new Flat64Guest(code, LoadAddress, "test").Load(vm)[0];
+        foreach ((ulong address, Action<Assembler> ap) in realMode)
+        {
+            (byte[] apCode, _) = Assemble(16, 0, a =>
+            {
+                ap(a);
+                return [];
+            });
+            vm.Memory.Load(address, apCode);
+        }
+
+        vm.AddCores([bsp, .. Enumerable.Repeat(new CoreStart(CoreStartMode.WaitForStartup, 0, 0, 0), cores - 1)]);
+        return new TestVm(vm, devices);
+    }
+
     /// <summary>A 64-bit guest whose program returns each core's entry label.</summary>
     public static TestVm CreateMulti64(Func<Assembler, IReadOnlyList<Label>> program, int cores)
     {

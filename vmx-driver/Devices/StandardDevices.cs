@@ -154,6 +154,8 @@ public sealed class StandardDevices
             {
                 int core = apic.Id;
                 apic.NmiRequested += (_, _) => vm.Cores[core].TryInject(NmiVector);
+                apic.InitRequested += (_, _) => vm.Cores[core].ReceiveInit();
+                apic.StartupRequested += (_, vector) => vm.Cores[core].ReceiveStartup(vector);
             }
 
             vm.ConnectPlatform(core => apics[core], d.Clock);

@@ -117,6 +117,18 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public void ExceptionDelivered() => ExceptionsDelivered++;
 
+    /// <summary>Calls of <see cref="ResetToInitState"/>.</summary>
+    public int Resets { get; private set; }
+
+    public void ResetToInitState()
+    {
+        Resets++;
+        _registers.Clear();
+        _tables.Clear();
+        Segments.Clear();
+        PrivilegeLevel = 0;
+    }
+
     public bool SyscallEnableHidden { get; private set; }
 
     public void SetSyscallEnableHidden(bool hidden) => SyscallEnableHidden = hidden;

@@ -103,6 +103,39 @@ public sealed class LinuxBootTests
         }
     }
 
+    [Test]
+    [Explicit("On a loaded host the two-core boot sometimes stops making progress (docs/vmx-driver.md, 'Not finished: two cores under host load'); run it by name")]
+    public async Task Boot_TwoCoresApicOn_BringsUpTheApplicationProcessorByInitAndStartupIpis_AndItsLogMatchesQemus()
+    {
+        // Arrange: QEMU with two sockets of one core, our topology (CPUID reports one core per package): QEMU 7.2's
+        // "-smp 2" is one socket of two cores, and SeaBIOS lists only a package's first CPU in the MP table, so with
+        // acpi=off that kernel would bring up 1 CPU.
+        (string kernel, string initrd) = FilesOrIgnore();
+        string commandLine = LinuxGuest.ApicCommandLine + " hyperdbg.run=1";
+        (VirtualMachine vm, StandardDevices devices) = Boot(kernel, initrd, commandLine, apic: true, cores: 2);
+        using (vm)
+        {
+            // Act
+            vm.Start();
+            VmStopInfo? stop = vm.WaitForStop(s_timeout);
+            string ours = devices.Com1.Transmitted.Text();
+            QemuBootResult qemu = await QemuOracle.BootLinuxAsync(kernel, initrd, commandLine, marker: null, s_timeout, extraArguments: ["-smp", "2,sockets=2"]);
+
+            // Assert: the kernel started CPU 1 (INIT, STARTUP to its real-mode trampoline, into long mode) and both
+            // take interrupts (/proc/interrupts has a column per CPU).
+            Assert.That(stop, Is.Not.Null, $"the run did not end; the console ended with:\n{Tail(ours)}");
+            Assert.That(stop!.Reason, Is.EqualTo(VmStopReason.Reset), stop.Report + "\n" + Tail(ours));
+            Assert.That(ours, Does.Contain("smp: Brought up 1 node, 2 CPUs").And.Contain("smpboot: Allowing 2 CPUs, 0 hotplug CPUs"));
+            Assert.That(ours, Does.Contain(InitOk).And.Match(@"CPU0 +CPU1"));
+            Assert.That(ours, Does.Not.Contain("TSC synchronization").And.Not.Contain("TSC warp"));
+            Assert.That(vm.Cores[1].Startups, Is.GreaterThanOrEqualTo(1), "CPU 1 was started by a start-up IPI");
+            Assert.That(vm.Cores[1].Is64Bit, Is.True, "CPU 1 followed the kernel's trampoline into long mode");
+            Assert.That(qemu.Console, Does.Contain(RunDone).And.Contain("smp: Brought up 1 node, 2 CPUs"), qemu.Errors);
+            string qemuLog = string.Join('\n', qemu.Console.Split('\n').Where(line => !line.Contains(ApicTimerVerificationFailed, StringComparison.Ordinal)));
+            AssertSameLog(ours, qemuLog, initLines: 30, interruptCounts: false);
+        }
+    }
+
     private static (string Kernel, string Initrd) FilesOrIgnore()
     {
         string kernel = LinuxFiles.KernelOrIgnore();
@@ -115,10 +148,10 @@ public sealed class LinuxBootTests
         return (kernel, initrd);
     }
 
-    private static (VirtualMachine Vm, StandardDevices Devices) Boot(string kernel, string initrd, string commandLine, bool apic = false)
+    private static (VirtualMachine Vm, StandardDevices Devices) Boot(string kernel, string initrd, string commandLine, bool apic = false, int cores = 1)
     {
         LinuxGuest guest = LinuxGuest.FromFiles(kernel, initrd, commandLine, apic: apic);
-        var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = guest.DefaultMemoryBytes ?? (256UL << 20), Apic = apic });
+        var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = guest.DefaultMemoryBytes ?? (256UL << 20), Apic = apic, Cores = cores });
         StandardDevices devices = StandardDevices.Attach(vm, new StandardDevicesOptions { SerialPorts = 1 }); // QEMU: one COM port per -serial
         vm.AddCores(guest.Load(vm));
         return (vm, devices);
@@ -153,8 +186,9 @@ public sealed class LinuxBootTests
         {
             // /proc/interrupts' counts of the serial and keyboard IRQs depend on how the host paced the console: with the
             // APICs they differ from QEMU's from run to run; the lines' sources, chips and names must agree.
-            ours = System.Text.RegularExpressions.Regex.Replace(ours, @"(?m)^( *[A-Z0-9]+:) +[0-9]+ ", "$1 # ");
-            qemu = System.Text.RegularExpressions.Regex.Replace(qemu, @"(?m)^( *[A-Z0-9]+:) +[0-9]+ ", "$1 # ");
+            // Every CPU's column.
+            ours = System.Text.RegularExpressions.Regex.Replace(ours, @"(?m)^( *[A-Z0-9]+:)(?: +[0-9]+)+ ", "$1 # ");
+            qemu = System.Text.RegularExpressions.Regex.Replace(qemu, @"(?m)^( *[A-Z0-9]+:)(?: +[0-9]+)+ ", "$1 # ");
         }
 
         (IReadOnlyList<string> myKernel, IReadOnlyList<string> myInit) = BootLogNormalizer.SplitAtInit(BootLogNormalizer.Normalize(ours));

@@ -56,11 +56,29 @@ public sealed class LinuxGuestTests
     }
 
     [Test]
-    public void Load_TwoCores_SaysOneCore()
+    public void Load_TwoCoresWithoutApics_IsRefusedNamingTheApicOption_AndWritesNothing()
     {
         var guest = new LinuxGuest(new FakeBzImage().Parse(), null, LinuxGuest.DefaultCommandLine);
         using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 256 * MiB, Cores = 2 });
-        Assert.That(() => guest.Load(vm), Throws.TypeOf<GuestImageException>().With.Message.Contains("runs on 1 core, not 2"));
+        Assert.That(() => guest.Load(vm), Throws.TypeOf<GuestImageException>().With.Message.Contains("2 cores needs APICs: give the option apic=on"));
+        Assert.That(Read(vm, 0x10_0000, 512).All(b => b == 0), Is.True, "nothing written");
+    }
+
+    [Test]
+    public void Load_TwoCoresApicOn_TheBootstrapProcessorEntersTheKernel_TheOtherWaitsForSipi_AndTheMpTableListsBoth()
+    {
+        // Arrange
+        var guest = new LinuxGuest(new FakeBzImage().Parse(), null, LinuxGuest.ApicCommandLine, apic: true);
+        using var vm = new VirtualMachine(new VmConfiguration { MemoryBytes = 256 * MiB, Cores = 2, Apic = true });
+
+        // Act
+        IReadOnlyList<CoreStart> starts = guest.Load(vm);
+
+        // Assert: the MP table's processor entries (type 0) follow its 44-byte header: APIC IDs 0 and 1, the BSP flag on 0.
+        Assert.That(starts.Select(s => s.Mode), Is.EqualTo(new[] { CoreStartMode.Long64, CoreStartMode.WaitForStartup }));
+        byte[] entries = Read(vm, MpTable.ConfigurationAddress + 44, 40);
+        Assert.That((entries[0], entries[1], entries[3]), Is.EqualTo(((byte)0, (byte)0, (byte)3)), "processor 0: enabled, bootstrap");
+        Assert.That((entries[20], entries[21], entries[23]), Is.EqualTo(((byte)0, (byte)1, (byte)1)), "processor 1: enabled");
     }
 
     [Test]

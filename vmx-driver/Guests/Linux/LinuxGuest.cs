@@ -100,15 +100,16 @@ public sealed class LinuxGuest : IGuestLoader
     public IReadOnlyList<CoreStart> Load(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
-        if (vm.Configuration.Cores != 1)
-        {
-            throw new GuestImageException(
-                $"A Linux guest runs on 1 core, not {vm.Configuration.Cores}: application processors start by INIT and start-up IPIs, and the VM cannot hold a core waiting for its start-up IPI yet.");
-        }
-
         if (Apic && !vm.Configuration.Apic)
         {
             throw new GuestImageException("The Linux guest asks for APICs (apic=on) but the VM has none (VmConfiguration.Apic is false).");
+        }
+
+        if (vm.Configuration.Cores != 1 && !(Apic && vm.Configuration.Apic))
+        {
+            throw new GuestImageException(
+                $"A Linux guest on {vm.Configuration.Cores} cores needs APICs: give the option apic=on (--guest 'linux,apic=on'). Linux starts its "
+                + "application processors with INIT and start-up IPIs from the local APIC, and without APICs it runs on 1 core.");
         }
 
         byte[] commandLine = Encoding.ASCII.GetBytes(CommandLine);
@@ -143,7 +144,18 @@ public sealed class LinuxGuest : IGuestLoader
             LinuxEntryStub.Build(LinuxBootLayout.EntryStubAddress, LinuxBootLayout.Entry64, LinuxBootLayout.BootParamsAddress, LinuxBootLayout.StackTop));
         Layout = layout;
         vm.OsProfile = LinuxGuestOsProfile.ForMap(_map);
-        return [new CoreStart(CoreStartMode.Long64, 0, LinuxBootLayout.EntryStubAddress, LinuxBootLayout.StackTop, cr3, LinuxBootLayout.PageTablesAddress + IdentityMap.GdtOffset)];
+        // The bootstrap processor enters the kernel; the application processors wait for the start-up IPIs the kernel
+        // sends them (its real-mode trampoline), as on a PC after the BIOS.
+        var starts = new List<CoreStart>
+        {
+            new(CoreStartMode.Long64, 0, LinuxBootLayout.EntryStubAddress, LinuxBootLayout.StackTop, cr3, LinuxBootLayout.PageTablesAddress + IdentityMap.GdtOffset),
+        };
+        for (int i = 1; i < vm.Configuration.Cores; i++)
+        {
+            starts.Add(new CoreStart(CoreStartMode.WaitForStartup, 0, 0, 0));
+        }
+
+        return starts;
     }
 
     private static void CheckCommandLine(string commandLine)

@@ -174,4 +174,11 @@ internal interface IExecutionContext : IDisposable
     /// engine forgets it, so that the guest's next fault is not taken for a fault during delivery (#DF).
     /// </summary>
     void ExceptionDelivered();
+
+    /// <summary>
+    /// Puts the CPU back into the state it had when the context was opened, as an INIT signal does (SDM Vol. 3A 9.1.1,
+    /// Table 9-1): registers, control registers, MSRs and the mode (real mode in a 16-bit engine), with the
+    /// intercepts (<see cref="SetIntercepts"/>) and the TSC offset kept. Call it on the core's thread between runs.
+    /// </summary>
+    void ResetToInitState();
 }

@@ -20,6 +20,11 @@ internal static class CoreStartState
 
     public static void Apply(IExecutionContext context, CoreStart start)
     {
+        if (start.Mode == CoreStartMode.WaitForStartup)
+        {
+            return; // the engine's power-on state; the start-up IPI gives CS and IP (ApplyStartup)
+        }
+
         if (start.Mode == CoreStartMode.Long64)
         {
             if (start.PageTableRoot != 0)
@@ -47,5 +52,16 @@ internal static class CoreStartState
 
         context.WriteRegister(GuestRegister.Rsp, start.StackPointer);
         context.WriteRegister(GuestRegister.Rip, start.InstructionPointer);
+    }
+
+    /// <summary>
+    /// A start-up IPI with <paramref name="vector"/> on a core in wait-for-SIPI (SDM Vol. 3A 9.4.3 and 11.6.1, "Start-Up"):
+    /// real mode at CS selector vector &lt;&lt; 8, whose base is vector &lt;&lt; 12, and IP 0. Returns the linear start address.
+    /// </summary>
+    public static ulong ApplyStartup(IExecutionContext context, byte vector)
+    {
+        context.WriteRegister(GuestRegister.Cs, (ulong)vector << 8); // a real-mode load in a 16-bit engine: base = selector × 16
+        context.WriteRegister(GuestRegister.Rip, 0);
+        return (ulong)vector << 12;
     }
 }

@@ -44,7 +44,20 @@ internal sealed class CoreThread
         s_isCore = true;
         IExecutionContext context = _core.Context;
         ulong begin = _core.LinearStart;
-        if (!_vm.AcquireBaton(_core))
+        bool started;
+        if (_core.WaitsForStartup)
+        {
+            // An application processor: wait-for-SIPI until a start-up IPI gives it an address (SDM Vol. 3A 9.4).
+            ulong? startup = _vm.TakeInitAndStartup(_core, begin);
+            started = startup is not null;
+            begin = startup ?? begin;
+        }
+        else
+        {
+            started = _vm.AcquireBaton(_core);
+        }
+
+        if (!started)
         {
             _core.State = CoreState.Stopped;
             _vm.CoreExited(_core, null);
@@ -74,6 +87,18 @@ internal sealed class CoreThread
             {
                 fault = _core.Fault;
                 break;
+            }
+
+            if (_core.InitPending)
+            {
+                // An INIT ended the run (at a block boundary): the core is reset and waits for its start-up IPI.
+                if (_vm.TakeInitAndStartup(_core, begin) is not ulong startup)
+                {
+                    break;
+                }
+
+                begin = startup;
+                continue;
             }
 
             if (result.Outcome == RunOutcome.InvalidInstruction)
@@ -116,6 +141,11 @@ internal sealed class CoreThread
                     break;
                 }
 
+                if (_core.InitPending)
+                {
+                    break; // an INIT woke the core: acted on below
+                }
+
                 if (_core.HasPendingInjection)
                 {
                     _core.DeliverPendingInjection(begin);
@@ -140,6 +170,15 @@ internal sealed class CoreThread
             }
 
             begin = _core.LinearInstructionPointer();
+            if (_core.InitPending)
+            {
+                if (_vm.TakeInitAndStartup(_core, begin) is not ulong startup)
+                {
+                    break;
+                }
+
+                begin = startup;
+            }
         }
 
         _core.State = CoreState.Stopped;

@@ -41,6 +41,12 @@ internal sealed class CoreTraps : IExecutionCallbacks
         CoreDebug debug = _core.Debug;
         context.ClearAttention();
         Interlocked.MemoryBarrier(); // a request raised after the clear is seen below, or raises attention again
+        if (_core.InitPending)
+        {
+            context.Stop(); // an INIT: the core's thread resets it and waits for a start-up IPI (CoreThread)
+            return;
+        }
+
         _core.FireDueTimers(); // the clock's pacer raised attention for a due timer (VirtualMachine.PaceClock)
         ulong now = context.BlocksExecuted;
         debug.Site = DebugSite.BlockBoundary;
@@ -49,6 +55,12 @@ internal sealed class CoreTraps : IExecutionCallbacks
         {
             context.RaiseAttention(); // the VM clears it when nothing is left to do
             _vm.OnBlockBoundary(_core);
+            if (_core.InitPending)
+            {
+                context.Stop(); // an INIT came while the core waited for the baton
+                return;
+            }
+
             _core.SyncTsc();
             _vmSliceEnd = now + (ulong)_vm.QuantumBlocks;
         }

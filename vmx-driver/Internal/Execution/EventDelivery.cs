@@ -75,6 +75,9 @@ internal sealed class EventDelivery
         return Interlocked.CompareExchange(ref _pending, new PendingInjection(vector, errorCode), null) is null;
     }
 
+    /// <summary>Drops a pending injected event (an INIT resets the core: SDM Vol. 3A 9.1.1).</summary>
+    public void ClearPendingInjection() => Volatile.Write(ref _pending, null);
+
     /// <summary>At a block boundary (in the block callback): delivers a pending injected event. Writing RIP there makes
     /// the engine abandon the block before any of its instructions ran.</summary>
     public void DeliverPendingInjection(ulong blockAddress)

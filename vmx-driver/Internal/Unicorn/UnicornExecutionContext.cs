@@ -91,6 +91,8 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _slot->Owner = GCHandle.ToIntPtr(_self);
         _slot->Quantum = int.MaxValue;
         InstallHooks();
+        _resetState = UcContext.Allocate(_engine);
+        _resetState.Save(_engine);
     }
 
     /// <inheritdoc/>
@@ -432,6 +434,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
         _disposed = true;
         _scratch.Dispose();
+        _resetState.Dispose();
         _engine.Dispose();
         FreeMmioRegions();
         FreeInterceptPages();
