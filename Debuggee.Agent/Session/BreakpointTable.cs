@@ -196,7 +196,7 @@ internal sealed partial class BreakpointTable
                     Apply(action, b);
                 }
 
-                return new ModifyResult(targets, [.. _byId.Values.Where(b => b.Gdb is not null)]);
+                return new ModifyResult(targets, id is null ? [.. _byId.Values.Where(b => b.Gdb is not null)] : []);
             }
         }, cancellationToken);
 

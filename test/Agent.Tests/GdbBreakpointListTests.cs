@@ -111,6 +111,24 @@ public sealed class GdbBreakpointListTests
     }
 
     [Test]
+    public async Task ClearOne_OfTheHosts_SaysNothingOfTheGdbBreakpoints()
+    {
+        // Arrange
+        using DebuggeeSession session = Create();
+        var d = new RequestDispatcher(session, null);
+        _ = await StartHalted(session);
+        _ = Bp(d, BreakpointAction.Set, s_printName);
+        _ = session.Breakpoints.SetGdb(1, s_nameDone, hardware: false);
+
+        // Act
+        BreakpointResponse cleared = Bp(d, BreakpointAction.Clear, id: 1);
+
+        // Assert: "kept" is said only of "all", which could have meant them
+        Assert.That((cleared.Status, cleared.Message), Is.EqualTo((Status.Ok, string.Empty)));
+        Assert.That(List(d).Select(b => b.Id), Is.EqualTo(new[] { 2u }));
+    }
+
+    [Test]
     public async Task ClientLeaving_WhileHalted_RemovesOnlyItsBreakpoints()
     {
         // Arrange: the host's bp and gdb's Z0 share print_name
