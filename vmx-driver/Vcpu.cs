@@ -121,12 +121,24 @@ public sealed partial class Vcpu : IDisposable
     /// <see cref="Is64Bit"/> (long mode), compatibility mode included.</summary>
     public int CodeBitness() => Segmentation.CodeBitness(Context, Is64Bit);
 
-    /// <summary>The base of a segment register: selector × 16 in real mode, the descriptor base in protected mode,
-    /// 0 (FS/GS: their base MSRs) in 64-bit mode.</summary>
+    /// <summary>The base of a segment register: selector × 16 in real mode, the descriptor base in protected and
+    /// compatibility mode, 0 (FS/GS: their base MSRs) in 64-bit mode.</summary>
     public ulong SegmentBase(GuestRegister segment) => Segmentation.Base(Context, Is64Bit, segment);
 
     /// <summary>The linear address of the current instruction (CS base + RIP).</summary>
     public ulong LinearInstructionPointer() => SegmentBase(GuestRegister.Cs) + ReadRegister(GuestRegister.Rip);
+
+    /// <summary>Decodes the current instruction (at CS base + RIP, in <see cref="CodeBitness"/>); an invalid instruction
+    /// when its bytes do not map.</summary>
+    internal Iced.Intel.Instruction DecodeCurrentInstruction()
+    {
+        Span<byte> bytes = stackalloc byte[15];
+        ulong rip = ReadRegister(GuestRegister.Rip);
+        int read = ReadVirtual(SegmentBase(GuestRegister.Cs) + rip, bytes);
+        var decoder = Iced.Intel.Decoder.Create(CodeBitness(), new Iced.Intel.ByteArrayCodeReader(bytes[..read].ToArray()), rip);
+        decoder.Decode(out Iced.Intel.Instruction instruction);
+        return instruction;
+    }
 
     /// <summary>
     /// Queues an interrupt or exception for this core, delivered through the guest's IVT or IDT at the next block

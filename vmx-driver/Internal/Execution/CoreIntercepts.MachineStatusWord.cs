@@ -18,7 +18,7 @@ internal sealed partial class CoreIntercepts
     /// LMSW); a memory operand is read as the instruction reads it (#PF when it does not map).</summary>
     private void Lmsw(InterceptExit exit)
     {
-        Instruction instruction = DecodeAt(exit);
+        Instruction instruction = _core.DecodeCurrentInstruction();
         ulong source;
         if (instruction.Op0Kind == OpKind.Register)
         {
@@ -56,7 +56,7 @@ internal sealed partial class CoreIntercepts
             return;
         }
 
-        Instruction instruction = DecodeAt(exit);
+        Instruction instruction = _core.DecodeCurrentInstruction();
         ulong cr0 = _core.ReadRegister(GuestRegister.Cr0);
         if (instruction.Op0Kind == OpKind.Register)
         {
@@ -82,15 +82,6 @@ internal sealed partial class CoreIntercepts
         }
 
         Skip(exit, instruction.Length);
-    }
-
-    private Instruction DecodeAt(InterceptExit exit)
-    {
-        Span<byte> bytes = stackalloc byte[15];
-        int read = _core.ReadVirtual(_core.LinearInstructionPointer(), bytes);
-        var decoder = Decoder.Create(_core.CodeBitness(), new ByteArrayCodeReader(bytes[..read].ToArray()), exit.Rip);
-        decoder.Decode(out Instruction instruction);
-        return instruction;
     }
 
     /// <summary>The linear address of the instruction's memory operand (segment base included); false (the VM stops

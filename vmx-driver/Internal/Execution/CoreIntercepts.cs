@@ -194,18 +194,14 @@ internal sealed partial class CoreIntercepts
             return;
         }
 
-        if (opcode is [0x0F, 0x01, byte group, ..] && ((group >> 3) & 7) is 4 or 6)
+        switch (opcode)
         {
-            if (((group >> 3) & 7) == 4)
-            {
+            case [0x0F, 0x01, byte group, ..] when ((group >> 3) & 7) == 4:
                 Smsw(exit);
-            }
-            else
-            {
+                return;
+            case [0x0F, 0x01, byte group, ..] when ((group >> 3) & 7) == 6:
                 Lmsw(exit);
-            }
-
-            return;
+                return;
         }
 
         if (opcode is not [0x0F, >= 0x20 and <= 0x23, byte modrm, ..])

@@ -24,42 +24,34 @@ internal static class PageFaultCause
         bool user = (core.ReadRegister(GuestRegister.Cs) & 3) == 3;
         AccessPrivilege fetch = user ? AccessPrivilege.User : AccessPrivilege.Supervisor;
         AccessPrivilege data = DataPrivilege(core);
-        ulong csBase = core.SegmentBase(GuestRegister.Cs);
-        ulong rip = core.ReadRegister(GuestRegister.Rip);
-        ulong linearIp = csBase + rip;
+        ulong linearIp = core.LinearInstructionPointer();
 
         if (cr2 - linearIp < MaxInstructionLength && Faults(core, cr2, PageAccess.Execute, fetch, out uint fetchCode))
         {
             return fetchCode;
         }
 
-        Span<byte> code = stackalloc byte[MaxInstructionLength];
-        int n = core.ReadVirtual(linearIp, code);
-        if (n > 0)
+        Instruction instruction = core.DecodeCurrentInstruction();
+        if (!instruction.IsInvalid)
         {
-            var decoder = Decoder.Create(core.CodeBitness(), new ByteArrayCodeReader(code[..n].ToArray()), rip);
-            decoder.Decode(out Instruction instruction);
-            if (!instruction.IsInvalid)
+            InstructionInfo info = new InstructionInfoFactory().GetInfo(instruction);
+            foreach (UsedMemory memory in info.GetUsedMemory())
             {
-                InstructionInfo info = new InstructionInfoFactory().GetInfo(instruction);
-                foreach (UsedMemory memory in info.GetUsedMemory())
+                if (!memory.TryGetVirtualAddress(0, out ulong address, (Register register, int _, int _, out ulong value) => TryRead(core, register, out value)))
                 {
-                    if (!memory.TryGetVirtualAddress(0, out ulong address, (Register register, int _, int _, out ulong value) => TryRead(core, register, out value)))
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    ulong size = (ulong)Math.Max(1, memory.MemorySize.GetSize());
-                    if (cr2 - address >= size)
-                    {
-                        continue;
-                    }
+                ulong size = (ulong)Math.Max(1, memory.MemorySize.GetSize());
+                if (cr2 - address >= size)
+                {
+                    continue;
+                }
 
-                    bool write = memory.Access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite;
-                    if (Faults(core, cr2, write ? PageAccess.Write : PageAccess.Read, data, out uint dataCode))
-                    {
-                        return dataCode;
-                    }
+                bool write = memory.Access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite;
+                if (Faults(core, cr2, write ? PageAccess.Write : PageAccess.Read, data, out uint dataCode))
+                {
+                    return dataCode;
                 }
             }
         }
