@@ -115,6 +115,7 @@ public sealed partial class Vcpu
         Inits++;
         _events.ClearPendingInjection();
         Context.ResetToInitState();
+        DebugRegisters.Reset();
     }
 
     /// <summary>On the core's thread, when a start-up IPI starts it: real mode at vector &lt;&lt; 12; returns the linear

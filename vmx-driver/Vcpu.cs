@@ -76,6 +76,9 @@ public sealed partial class Vcpu : IDisposable
     /// <summary>The driver's look at every instruction while an instruction event or <c>!sysret</c> needs it.</summary>
     internal InstructionWatch Watch { get; }
 
+    /// <summary>The guest's DR0–DR3, DR6 and DR7 (the engine never holds them: see the type's remarks).</summary>
+    internal GuestDebugRegisters DebugRegisters { get; } = new();
+
     /// <summary>The core's instruction intercepts (MSR, CR, DR, RDTSC, RDPMC) and their exits.</summary>
     internal CoreIntercepts Intercepts { get; }
 
@@ -98,8 +101,11 @@ public sealed partial class Vcpu : IDisposable
     /// Never throws for a <see cref="GuestRegister"/> value. CR8 reads 0, as the guest reads it: the engine has no
     /// task-priority register.
     /// </summary>
+    /// <remarks>DR0–DR3, DR6 and DR7 are the model's (<see cref="DebugRegisters"/>), never the engine's.</remarks>
     public ulong ReadRegister(GuestRegister register) =>
-        register == GuestRegister.Rip && _io.ExitRip is ulong rip ? rip : Context.ReadRegister(register);
+        register == GuestRegister.Rip && _io.ExitRip is ulong rip ? rip
+        : GuestDebugRegisters.Holds(register) ? DebugRegisters.Read(register)
+        : Context.ReadRegister(register);
 
     /// <summary>Writes a register. Writing RIP with the value it has changes nothing (the engine would otherwise leave
     /// its current block and start again there, which inside an I/O exit would replay the block's instructions).</summary>
@@ -109,6 +115,12 @@ public sealed partial class Vcpu : IDisposable
     {
         if (register == GuestRegister.Rip && value == ReadRegister(GuestRegister.Rip))
         {
+            return;
+        }
+
+        if (GuestDebugRegisters.Holds(register))
+        {
+            DebugRegisters.Write(register, value);
             return;
         }
 

@@ -235,10 +235,11 @@ public sealed class InterceptTests
     }
 
     [Test]
-    public void NothingRequested_OnlyUnimplementedMsrsExit()
+    public void NothingRequested_OnlyThePlatformsInterceptsExit()
     {
-        // Arrange: CR, DR, RDTSC and an implemented MSR: only RDTSC exits (the platform intercepts unimplemented MSRs,
-        // and RDTSC because the machine has a guest time base: the TSC is read from its clock).
+        // Arrange: CR, DR, RDTSC and an implemented MSR: the DR read and RDTSC exit (the platform intercepts unimplemented
+        // MSRs, every MOV DR because the model keeps the debug registers, and RDTSC because the machine has a guest time
+        // base: the TSC is read from its clock).
         using TestVm t = TestVm.Create64(a =>
         {
             a.mov(rax, cr3);
@@ -253,8 +254,10 @@ public sealed class InterceptTests
         t.Run();
 
         // Assert
-        Assert.That(t.Core0.Intercepts.Exits, Is.EqualTo(1));
+        Assert.That(t.Core0.Intercepts.Exits, Is.EqualTo(2));
         Assert.That(t.Core0.Context.Intercepts.Rdtsc, Is.True);
+        Assert.That((t.Core0.Context.Intercepts.DrReads, t.Core0.Context.Intercepts.DrWrites), Is.EqualTo((0xFF, 0xFF)));
+        Assert.That(t.Core0.Context.Intercepts.CrReads, Is.Zero);
         Assert.That(t.Core0.Context.Intercepts, Is.SameAs(t.Core0.Context.Intercepts));
         Assert.That(t.Core0.Context.Intercepts.Msrs!.Intercepts(0xC000_0080, write: false), Is.False);
     }

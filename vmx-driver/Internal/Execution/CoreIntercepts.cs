@@ -35,9 +35,11 @@ internal sealed partial class CoreIntercepts
     }
 
     /// <summary>The platform's intercepts: every MSR the engine does not implement (<see cref="MsrCatalog"/>): those the
-    /// platform implements are performed here, the others raise #GP(0); and RDPMC, which the engine does not implement
-    /// (it raises #UD): the platform performs it (<see cref="Rdpmc"/>).</summary>
-    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.Engine), Rdpmc = true };
+    /// platform implements are performed here, the others raise #GP(0); RDPMC, which the engine does not implement
+    /// (it raises #UD): the platform performs it (<see cref="Rdpmc"/>); and every MOV to or from DR0–DR7, which the
+    /// model performs on its own copy of the debug registers (<see cref="GuestDebugRegisters"/>: the engine's MOV to
+    /// DR7 would arm its breakpoint machinery, which kills the process).</summary>
+    public static InstructionIntercepts Platform { get; } = new() { Msrs = MsrPermissionMap.AllExcept(MsrCatalog.Engine), Rdpmc = true, DrReads = 0xFF, DrWrites = 0xFF };
 
     /// <summary>The performance counters RDPMC reads: AMD's four legacy counters (PerfCtr0–3; APM Vol. 3 RDPMC: ECX 0–3
     /// without PerfCtrExtCore, which CPUID 80000001h ECX bit 23 does not offer, and no Intel leaf 0Ah: the highest basic
@@ -228,6 +230,12 @@ internal sealed partial class CoreIntercepts
         else
         {
             ulong value = _core.ReadRegister(general);
+            if (special is GuestRegister.Dr6 or GuestRegister.Dr7 && longMode && (value >> 32) != 0)
+            {
+                _events.DeliverFault(GeneralProtection, 0); // SDM Vol. 2B MOV DR: 64-bit mode, upper 32 bits of DR6/DR7 set
+                return;
+            }
+
             _core.WriteRegister(special, longMode ? value : value & uint.MaxValue);
         }
 
