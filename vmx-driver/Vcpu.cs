@@ -38,6 +38,7 @@ public sealed partial class Vcpu : IDisposable
         _interrupts = new ExternalInterrupts(this, _events);
         _thread = new CoreThread(this);
         Debug = new CoreDebug(this);
+        GuestBreakpoints = new GuestBreakpoints(this);
         Watch = new InstructionWatch(this);
         Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
         Intercepts = new CoreIntercepts(this, _events);
@@ -78,6 +79,12 @@ public sealed partial class Vcpu : IDisposable
 
     /// <summary>The guest's DR0–DR3, DR6 and DR7 (the engine never holds them: see the type's remarks).</summary>
     internal GuestDebugRegisters DebugRegisters { get; } = new();
+
+    /// <summary>The guest's own hardware breakpoints, armed from <see cref="DebugRegisters"/>.</summary>
+    internal GuestBreakpoints GuestBreakpoints { get; }
+
+    /// <summary>The core's delivery of interrupts and exceptions.</summary>
+    internal EventDelivery Events => _events;
 
     /// <summary>The core's instruction intercepts (MSR, CR, DR, RDTSC, RDPMC) and their exits.</summary>
     internal CoreIntercepts Intercepts { get; }
@@ -121,6 +128,7 @@ public sealed partial class Vcpu : IDisposable
         if (GuestDebugRegisters.Holds(register))
         {
             DebugRegisters.Write(register, value);
+            Context.RaiseAttention(); // the breakpoints are armed again at the next block boundary (CoreDebug)
             return;
         }
 

@@ -19,6 +19,9 @@ namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 /// </remarks>
 internal sealed class CoreDebug
 {
+    private const int DebugVector = 1;
+    private const ulong FlagRf = 1UL << 16;
+
     private readonly Vcpu _core;
     private readonly VirtualMachine _vm;
     private int _appliedVersion = -1;
@@ -26,6 +29,7 @@ internal sealed class CoreDebug
     private bool _appliedStepping;
     private bool _appliedHideSce;
     private bool _appliedWatch;
+    private bool _appliedGuestEvery;
     private ulong? _skipAt;
     private bool _stepRequested;
     private bool _stepStarted;
@@ -162,11 +166,19 @@ internal sealed class CoreDebug
         }
     }
 
-    /// <summary>The engine's instruction callback: a step's end or a breakpoint.</summary>
+    /// <summary>The engine's instruction callback: a step's end or a breakpoint (the debugger's first, then the
+    /// guest's own: <see cref="GuestBreakpoints"/>).</summary>
     public void OnInstruction(ulong address)
     {
         if (_restarted || _vm.StopRequested)
         {
+            return;
+        }
+
+        // A data or I/O breakpoint of the guest's hit by the instruction before: #DB, trap-like, before this one.
+        if (_core.GuestBreakpoints.TakePendingTrap() is uint trap and not 0)
+        {
+            RaiseDebugException(trap);
             return;
         }
 
@@ -198,7 +210,9 @@ internal sealed class CoreDebug
 
         if (_skipAt == address)
         {
+            // Resuming from the debugger's halt here: the guest's own breakpoint at this address comes now.
             _skipAt = null;
+            GuestExecuteBreakpoint(address);
             return;
         }
 
@@ -229,6 +243,46 @@ internal sealed class CoreDebug
                 _skipAt = address;
                 Sync(DebugSite.Instruction);
             }
+
+            if (halted)
+            {
+                return;
+            }
+        }
+
+        GuestExecuteBreakpoint(address);
+    }
+
+    /// <summary>
+    /// The guest's execute breakpoints at <paramref name="address"/> (SDM Vol. 3B 18.3.1.1): a fault-like #DB before the
+    /// instruction, unless RFLAGS.RF is set (a handler's IRET with RF set returns to the instruction, which then runs; the
+    /// engine clears RF after it).
+    /// </summary>
+    private void GuestExecuteBreakpoint(ulong address)
+    {
+        if (_core.GuestBreakpoints.ExecuteHits(address) is uint hits and not 0 && (_core.ReadRegister(GuestRegister.Rflags) & FlagRf) == 0)
+        {
+            RaiseDebugException(hits);
+        }
+    }
+
+    /// <summary>
+    /// Delivers #DB to the guest with B0–B3 of DR6 set to <paramref name="hits"/> (SDM Vol. 3B 18.2.3: the processor
+    /// clears the others of B0–B3 and leaves the rest of DR6), from an instruction callback: RIP stays at the instruction
+    /// (a fault before it, or a trap after the one before it), the block is left for the handler.
+    /// </summary>
+    private void RaiseDebugException(uint hits)
+    {
+        GuestDebugRegisters dr = _core.DebugRegisters;
+        dr.Dr6 = (dr.Dr6 & ~0xFUL) | hits;
+        DebugSite before = Site;
+        Site = DebugSite.Instruction;
+        _core.Events.DeliverFault(DebugVector, null);
+        Site = before;
+        if (!_vm.StopRequested)
+        {
+            _restarted = true;
+            _core.Context.RaiseAttention();
         }
     }
 
@@ -266,7 +320,7 @@ internal sealed class CoreDebug
         bool stepping = Volatile.Read(ref _stepRequested);
         bool hooksChanged = version != _appliedVersion || stepping != _appliedStepping || CurrentRunTo != _appliedRunTo || _vm.MonitorVersion != _appliedMonitorVersion
             || InstructionWatch.HidesSyscallEnable(_core) != _appliedHideSce || InstructionWatch.IsWanted(_core) != _appliedWatch
-            || _core.InstructionEvents.Changed;
+            || _core.InstructionEvents.Changed || _core.GuestBreakpoints.Changed;
         bool stepStarting = stepping && !_stepStarted;
         switch (site)
         {
@@ -294,7 +348,7 @@ internal sealed class CoreDebug
                     // is the instruction the step executes; in a block translated without, the rest of the block runs
                     // first and the step ends at the next block's first instruction.
                     _stepStarted = true;
-                    _stepArmed = !_haltedAfterInstruction || !(_appliedStepping || _appliedWatch);
+                    _stepArmed = !_haltedAfterInstruction || !(_appliedStepping || _appliedWatch || _appliedGuestEvery);
                     _stepBegunInside = !_haltedAfterInstruction;
                 }
 
@@ -345,23 +399,38 @@ internal sealed class CoreDebug
         // stepping; the callbacks then also serve breakpoints and execute monitors.
         bool hideSce = InstructionWatch.HidesSyscallEnable(_core);
         bool watch = InstructionWatch.IsWanted(_core);
-        bool everyInstruction = stepping || watch;
+        GuestBreakpoints guest = _core.GuestBreakpoints;
+        bool guestChanged = guest.Changed;
+        if (guestChanged)
+        {
+            guest.Arm();
+        }
+
+        // The guest's data and I/O breakpoints trap before the next instruction: every instruction is called back.
+        bool guestEvery = guest.NeedsEveryInstruction;
+        bool everyInstruction = stepping || watch || guestEvery;
         int monitorVersion = _vm.MonitorVersion;
-        if (monitorVersion != _appliedMonitorVersion || everyInstruction != (_appliedStepping || _appliedWatch))
+        if (monitorVersion != _appliedMonitorVersion || guestChanged || everyInstruction != (_appliedStepping || _appliedWatch || _appliedGuestEvery))
         {
             // While stepping, the unbounded hook calls back before every instruction: execute ranges would call twice.
             var (data, execute) = _vm.MonitorHooks();
-            _core.Context.SetMonitorHooks(data, everyInstruction ? [] : execute);
+            _core.Context.SetMonitorHooks([.. data, .. guest.DataPages], everyInstruction ? [] : execute);
             _appliedMonitorVersion = monitorVersion;
         }
 
         ulong? runTo = CurrentRunTo;
         IReadOnlyCollection<ulong> breakpoints = _vm.InstructionHookSnapshot();
+        if (guest.ExecuteAddresses.Count > 0)
+        {
+            breakpoints = [.. breakpoints.Union(guest.ExecuteAddresses)];
+        }
+
         _core.Context.SetInstructionHooks(runTo is ulong target && !breakpoints.Contains(target) ? [.. breakpoints, target] : breakpoints, everyInstruction);
         _core.Context.SetSyscallEnableHidden(hideSce);
         _core.InstructionEvents.Apply();
         _appliedVersion = version;
         _appliedStepping = stepping;
+        _appliedGuestEvery = guestEvery;
         _appliedHideSce = hideSce;
         if (watch != _appliedWatch)
         {

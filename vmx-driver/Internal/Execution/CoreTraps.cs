@@ -102,8 +102,12 @@ internal sealed class CoreTraps : IExecutionCallbacks
     }
 
     /// <inheritdoc/>
-    public void OnMemoryAccess(MemoryAccessKinds kind, ulong address, int size, ulong value) =>
+    /// <remarks>The guest's own data breakpoints first (<see cref="GuestBreakpoints"/>), then the debugger's monitors.</remarks>
+    public void OnMemoryAccess(MemoryAccessKinds kind, ulong address, int size, ulong value)
+    {
+        _core.GuestBreakpoints.OnDataAccess(kind, address, size);
         _vm.OnMonitoredData(_core, kind, address, size, value);
+    }
 
     /// <inheritdoc/>
     /// <remarks>While EFER.SCE is hidden from the engine (<c>!sysret</c>), a #UD at a SYSRET is the EFER hook's: the
@@ -111,6 +115,12 @@ internal sealed class CoreTraps : IExecutionCallbacks
     /// with CR4.PCE set is the engine's (<see cref="IsEnginesRdpmcFault"/>): it goes to the RDPMC intercept instead.</remarks>
     public void OnException(int vector)
     {
+        _core.GuestBreakpoints.ClearPendingTrap(); // a faulting instruction did not complete: no data-breakpoint trap
+        if (vector == 1)
+        {
+            TakeSingleStepStatus();
+        }
+
         if (vector == 6 && FastSystemCalls.TryPerformSysret(_core, _events))
         {
             return;
@@ -125,6 +135,22 @@ internal sealed class CoreTraps : IExecutionCallbacks
         }
 
         _events.DeliverException(vector);
+    }
+
+    /// <summary>
+    /// A #DB the engine raised: a single step (RFLAGS.TF), whose helper sets BS in the engine's DR6, or ICEBP (F1),
+    /// which sets nothing. The guest's DR6 is the model's (<see cref="GuestDebugRegisters"/>): BS moves there (SDM
+    /// Vol. 3B 18.2.3) and the engine's is cleared for the next step.
+    /// </summary>
+    private void TakeSingleStepStatus()
+    {
+        const ulong Bs = 1UL << 14;
+        ulong engine = _core.Context.ReadRegister(GuestRegister.Dr6);
+        if ((engine & Bs) != 0)
+        {
+            _core.DebugRegisters.Dr6 |= Bs;
+            _core.Context.WriteRegister(GuestRegister.Dr6, engine & ~Bs);
+        }
     }
 
     /// <summary>

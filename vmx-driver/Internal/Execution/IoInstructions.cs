@@ -61,6 +61,11 @@ internal sealed class IoInstructions
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void Out(ushort port, int size, uint value, IoLocation location)
     {
+        if (_core.GuestBreakpoints.WatchesIo)
+        {
+            _core.GuestBreakpoints.OnIo(port, size);
+        }
+
         if (!_controls.ShouldExit(port, size))
         {
             _ports.Write(port, size, value);
@@ -72,8 +77,15 @@ internal sealed class IoInstructions
 
     /// <summary>An IN (or one INS element); returns the value read.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public uint In(ushort port, int size, IoLocation location) =>
-        _controls.ShouldExit(port, size) ? ExitIn(port, size, location) : _ports.Read(port, size);
+    public uint In(ushort port, int size, IoLocation location)
+    {
+        if (_core.GuestBreakpoints.WatchesIo)
+        {
+            _core.GuestBreakpoints.OnIo(port, size);
+        }
+
+        return _controls.ShouldExit(port, size) ? ExitIn(port, size, location) : _ports.Read(port, size);
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExitOut(ushort port, int size, uint value, IoLocation location)
