@@ -84,6 +84,29 @@ public sealed class CodeSandboxTests
     }
 
     [Test]
+    public void Run_MovToDr7_IsRefused_ProcessSurvives()
+    {
+        // Unicorn's own MOV to DR7 of an execute breakpoint killed the process (GuestHardwareBreakpointTests).
+        byte[] code = Code(a =>
+        {
+            Label start = a.CreateLabel();
+            a.Label(ref start);
+            a.lea(rax, __[start]);
+            a.mov(dr0, rax); // offset 7: DR0 is refused already
+            a.mov(eax, 1);
+            a.mov(dr7, rax);
+            a.mov(eax, 7);
+            a.ret();
+        });
+        using var sandbox = new CodeSandbox();
+        var regs = new ulong[16];
+
+        SandboxResult r = sandbox.RunCondition(code, regs, 0);
+        Assert.That(r.Completed, Is.False);
+        Assert.That(r.Error, Does.Contain("MOV to a debug register").And.Contain("offset 0x7"));
+    }
+
+    [Test]
     public void Run_Fault_ReportsAndSandboxStaysUsable()
     {
         byte[] bad = Code(a =>

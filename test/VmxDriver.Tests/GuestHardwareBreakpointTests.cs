@@ -311,6 +311,35 @@ public sealed class GuestHardwareBreakpointTests
         Assert.That(InterceptTests.Read(t, LastDr6), Is.EqualTo(0xFFFF_4FF0UL), "DR6.BS, B0-B3 clear");
     }
 
+    [Test]
+    public void SingleStep_OverAWriteThatHitsDr0_OneDebugExceptionWithBsAndB0()
+    {
+        // Arrange
+        using TestVm t = Create(out ulong[] at, a =>
+        {
+            Label after = a.CreateLabel();
+            a.mov(eax, (uint)Variable);
+            a.mov(dr0, rax);
+            a.mov(eax, (uint)Dr7Write4);
+            a.mov(dr7, rax);
+            a.pushfq();
+            a.or(__qword_ptr[rsp], 0x100);
+            a.popfq();
+            a.mov(__dword_ptr[Variable], ebx);
+            a.Label(ref after);
+            a.nop();
+            a.hlt();
+            return [after];
+        });
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That((InterceptTests.Read(t, Count), InterceptTests.Read(t, LastRip)), Is.EqualTo((1UL, at[0])));
+        Assert.That(InterceptTests.Read(t, LastDr6), Is.EqualTo(0xFFFF_4FF1UL), "DR6.BS and B0");
+    }
+
     /// <summary>DR7 enabling breakpoint <paramref name="index"/> (Ln) with <paramref name="lenRw"/> (LENn:R/Wn).</summary>
     private static ulong Dr7(int index, ulong lenRw) => (1UL << (index * 2)) | (lenRw << (16 + (index * 4)));
 

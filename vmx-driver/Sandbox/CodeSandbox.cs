@@ -50,6 +50,21 @@ public sealed unsafe class CodeSandbox : IDisposable
         new Span<byte>(_memory, (int)MemorySize).Clear();
         _memory[ReturnAddress] = Hlt;
         _engine.MapPointer(0, MemorySize, UcConst.ProtAll, _memory);
+        RefuseDebugRegisterWrites();
+    }
+
+    /// <summary>
+    /// Every MOV to DR0–DR7 is intercepted through the engine's SVM state (<see cref="InterceptFields"/>): with no
+    /// interrupt hook the exit ends the run as an unhandled exception. Unicorn 2.1.1's own MOV to DR7 of an execute
+    /// breakpoint flushes the translated code from inside the instruction and returns into zeroed code, which would kill
+    /// the process (the guest's are performed by the model instead: <c>GuestDebugRegisters</c>).
+    /// </summary>
+    private void RefuseDebugRegisterWrites()
+    {
+        using UcContext context = UcContext.Allocate(_engine);
+        context.Save(_engine);
+        InterceptFields.Calibrated.Write(context.Bytes, new EngineIntercepts(Active: true, Instructions: 0, CrReads: 0, CrWrites: 0, DrReads: 0, DrWrites: 0xFF, Vmcb: 0, TscOffset: 0));
+        context.Restore(_engine);
     }
 
     /// <summary>Runs a condition: true when it returns a non-zero RAX.</summary>
@@ -118,7 +133,8 @@ public sealed unsafe class CodeSandbox : IDisposable
         new Span<byte>(_memory + BufferBase, buffer.Length).CopyTo(buffer);
         if (err != UcConst.ErrOk)
         {
-            return new SandboxResult(false, rax, $"{UcEngine.ErrorText(err)} at code offset 0x{rip - CodeBase:X}", budget);
+            string what = rip - CodeBase + 1 < MaxCodeSize && _memory[rip] == 0x0F && _memory[rip + 1] == 0x23 ? "MOV to a debug register (refused in the sandbox)" : UcEngine.ErrorText(err);
+            return new SandboxResult(false, rax, $"{what} at code offset 0x{rip - CodeBase:X}", budget);
         }
 
         if (rip != ReturnAddress + 1)

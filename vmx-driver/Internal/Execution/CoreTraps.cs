@@ -115,10 +115,15 @@ internal sealed class CoreTraps : IExecutionCallbacks
     /// with CR4.PCE set is the engine's (<see cref="IsEnginesRdpmcFault"/>): it goes to the RDPMC intercept instead.</remarks>
     public void OnException(int vector)
     {
-        _core.GuestBreakpoints.ClearPendingTrap(); // a faulting instruction did not complete: no data-breakpoint trap
         if (vector == 1)
         {
-            TakeSingleStepStatus();
+            // A single step after an instruction that also hit a data or I/O breakpoint: one #DB says both.
+            uint hits = _core.GuestBreakpoints.TakePendingTrap();
+            TakeSingleStepStatus(hits);
+        }
+        else
+        {
+            _core.GuestBreakpoints.ClearPendingTrap(); // a faulting instruction did not complete: no data-breakpoint trap
         }
 
         if (vector == 6 && FastSystemCalls.TryPerformSysret(_core, _events))
@@ -139,16 +144,18 @@ internal sealed class CoreTraps : IExecutionCallbacks
 
     /// <summary>
     /// A #DB the engine raised: a single step (RFLAGS.TF), whose helper sets BS in the engine's DR6, or ICEBP (F1),
-    /// which sets nothing. The guest's DR6 is the model's (<see cref="GuestDebugRegisters"/>): BS moves there (SDM
-    /// Vol. 3B 18.2.3) and the engine's is cleared for the next step.
+    /// which sets nothing. The guest's DR6 is the model's (<see cref="GuestDebugRegisters"/>): BS moves there with
+    /// B0–B3 of the data or I/O breakpoints the stepped instruction hit, <paramref name="hits"/> (SDM Vol. 3B 18.2.3),
+    /// and the engine's is cleared for the next step.
     /// </summary>
-    private void TakeSingleStepStatus()
+    private void TakeSingleStepStatus(uint hits)
     {
         const ulong Bs = 1UL << 14;
+        GuestDebugRegisters dr = _core.DebugRegisters;
         ulong engine = _core.Context.ReadRegister(GuestRegister.Dr6);
         if ((engine & Bs) != 0)
         {
-            _core.DebugRegisters.Dr6 |= Bs;
+            dr.Dr6 = (dr.Dr6 & ~0xFUL) | hits | Bs;
             _core.Context.WriteRegister(GuestRegister.Dr6, engine & ~Bs);
         }
     }
