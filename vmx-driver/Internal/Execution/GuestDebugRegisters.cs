@@ -32,7 +32,8 @@ internal sealed class GuestDebugRegisters
     /// <summary>DR7: the debug control.</summary>
     public ulong Dr7 { get; private set; } = Dr7Reset;
 
-    /// <summary>Bumped by every write of DR0–DR3 or DR7 (what the breakpoints are armed from).</summary>
+    /// <summary>Bumped by every write that changes DR0–DR3 or DR7 (what the breakpoints are armed from; re-arming drops
+    /// translated code, so a write of the same value costs nothing).</summary>
     public int Version { get; private set; }
 
     /// <summary>True for DR0–DR3, DR6 and DR7.</summary>
@@ -57,15 +58,24 @@ internal sealed class GuestDebugRegisters
         switch (register)
         {
             case >= GuestRegister.Dr0 and <= GuestRegister.Dr3:
-                _address[register - GuestRegister.Dr0] = value;
-                Version++;
+                if (_address[register - GuestRegister.Dr0] != value)
+                {
+                    _address[register - GuestRegister.Dr0] = value;
+                    Version++;
+                }
+
                 break;
             case GuestRegister.Dr6:
                 Dr6 = (value & 0xE00F) | Dr6Reset;
                 break;
             default:
-                Dr7 = (value & 0xFFFF_27FF) | Dr7Reset;
-                Version++;
+                ulong dr7 = (value & 0xFFFF_27FF) | Dr7Reset;
+                if (dr7 != Dr7)
+                {
+                    Dr7 = dr7;
+                    Version++;
+                }
+
                 break;
         }
     }
