@@ -39,7 +39,7 @@ public sealed partial class Vcpu : IDisposable
         _thread = new CoreThread(this);
         Debug = new CoreDebug(this);
         Watch = new InstructionWatch(this);
-        Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
+        Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts), vm.CodeCoherence);
         Intercepts = new CoreIntercepts(this, _events);
         Intercepts.Apply();
         InstructionEvents = new InstructionEventIntercepts(this);

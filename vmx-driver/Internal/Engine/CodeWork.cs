@@ -1,0 +1,16 @@
+// HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
+// Licensed under the GNU General Public License v3.0.
+
+namespace HyperDbgRemote.VmxDriver.Internal.Engine;
+
+/// <summary>What a core must drop before it runs guest code again (<see cref="CodeCoherence"/>): the guest-physical
+/// ranges other cores wrote to code it holds, its TLB (a page became code), or, after too many ranges, every
+/// translation.</summary>
+internal readonly record struct CodeWork((ulong Begin, ulong End)[] Ranges, bool FlushTlb, bool FlushAll)
+{
+    /// <summary>Nothing to do.</summary>
+    public static CodeWork None { get; } = new([], false, false);
+
+    /// <summary>True when there is nothing to do.</summary>
+    public bool IsEmpty => Ranges.Length == 0 && !FlushTlb && !FlushAll;
+}
