@@ -16,8 +16,8 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 /// length written; it may leave by <c>siglongjmp</c> (the write hit the block being executed), which must not cross a
 /// managed frame, so its slot points at a native trampoline that calls <see cref="OnCodeWrite"/> first, then jumps to
 /// the engine's function. When that write's page holds code on any core, the <c>tlb_set_dirty</c> that follows is
-/// refused (<see cref="OnMarkDirty"/>): later writes through the same entry stay checked, whichever virtual address they
-/// use (the kernel writes its text through a second mapping).
+/// refused (<see cref="OnMarkDirty"/>): later writes through the same entry stay checked, whatever its virtual address
+/// (Linux writes its text through a mapping of its own, <c>text_poke</c>'s, loaded afresh for each patch).
 /// </content>
 internal static unsafe partial class CodeWriteGuard
 {
@@ -73,7 +73,7 @@ internal static unsafe partial class CodeWriteGuard
             {
                 0 => (ulong)(delegate* unmanaged[Cdecl]<IntPtr, ulong, void>)&OnProtect,
                 1 => (ulong)(delegate* unmanaged[Cdecl]<IntPtr, ulong, void>)&OnUnprotect,
-                _ => (ulong)WriteCheckTrampoline((IntPtr)(delegate* unmanaged[Cdecl]<ulong, int, void>)&OnCodeWrite, originals[i]),
+                _ => (ulong)WriteCheckTrampoline((IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, ulong, int, void>)&OnCodeWrite, originals[i]),
             };
             slots.AddRange(bound.Select(s => (s, replacement)));
         }
@@ -91,7 +91,7 @@ internal static unsafe partial class CodeWriteGuard
 
     /// <summary>
     /// tb_invalidate_phys_page_fast(uc, pages, start, len, retaddr) (System V): saves the five arguments, calls
-    /// <paramref name="check"/>(start, len), restores them and jumps to <paramref name="original"/>, so that a
+    /// <paramref name="check"/>(uc, start, len), restores them and jumps to <paramref name="original"/>, so that a
     /// <c>siglongjmp</c> out of the engine's function unwinds native frames only.
     /// </summary>
     private static IntPtr WriteCheckTrampoline(IntPtr check, IntPtr original)
@@ -102,8 +102,8 @@ internal static unsafe partial class CodeWriteGuard
         a.push(rdx);
         a.push(rcx);
         a.push(r8); // five pushes: RSP is 16-byte aligned at the call
-        a.mov(rdi, rdx);
-        a.mov(esi, ecx);
+        a.mov(rsi, rdx);
+        a.mov(edx, ecx);
         a.mov(rax, (ulong)check);
         a.call(rax);
         a.pop(r8);
@@ -123,7 +123,10 @@ internal static unsafe partial class CodeWriteGuard
     private static void OnProtect(IntPtr uc, ulong ram)
     {
         s_protect(uc, ram);
-        s_thread?.CodeAdded(ram);
+        if (s_thread is { } code && code.Engine == uc)
+        {
+            code.CodeAdded(ram);
+        }
     }
 
     /// <summary>The engine dropped the last translation on the page at RAM offset <paramref name="ram"/>.</summary>
@@ -131,11 +134,16 @@ internal static unsafe partial class CodeWriteGuard
     private static void OnUnprotect(IntPtr uc, ulong ram)
     {
         s_unprotect(uc, ram);
-        s_thread?.CodeRemoved(ram);
+        if (s_thread is { } code && code.Engine == uc)
+        {
+            code.CodeRemoved(ram);
+        }
     }
 
     /// <summary>A guest write of <paramref name="length"/> bytes at RAM offset <paramref name="ram"/> through a checked
-    /// entry, before the engine drops its own code there.</summary>
+    /// entry, before the engine drops its own code there. Engines other than the core's (a sandbox's, run inside a
+    /// callback on the core's thread) are not the machine's: their offsets mean other memory.</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void OnCodeWrite(ulong ram, int length) => s_keepChecking = s_thread?.Written(ram, length) == true;
+    private static void OnCodeWrite(IntPtr uc, ulong ram, int length) =>
+        s_keepChecking = s_thread is { } code && code.Engine == uc && code.Written(ram, length);
 }

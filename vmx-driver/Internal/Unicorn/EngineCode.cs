@@ -12,10 +12,13 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 /// <c>ram_addr_t</c>: where a mapped block sits in the engine's RAM list); <see cref="AddRamBlock"/> records each block's
 /// offset as the engine gave it. Used on the core's thread only (the coherence itself is thread-safe).
 /// </summary>
-internal sealed class EngineCode(CodeCoherence coherence, CodeCoherence.Member member)
+internal sealed class EngineCode(IntPtr engine, CodeCoherence coherence, CodeCoherence.Member member)
 {
     private readonly List<(ulong Ram, ulong Size, ulong Physical)> _blocks = [];
     private int _last;
+
+    /// <summary>The engine's handle (its <c>uc_struct</c>): the engine's internal calls name it.</summary>
+    public IntPtr Engine => engine;
 
     /// <summary>The virtual pages the engine translated code from.</summary>
     public CodePageSet Pages { get; } = new();

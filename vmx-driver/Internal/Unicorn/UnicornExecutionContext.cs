@@ -92,7 +92,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _slot->Owner = GCHandle.ToIntPtr(_self);
         _slot->Quantum = int.MaxValue;
         InstallHooks();
-        _code = new EngineCode(coherence, coherence.Join(RaiseAttention));
+        _code = new EngineCode(_engine.Raw, coherence, coherence.Join(RaiseAttention));
         _resetState = UcContext.Allocate(_engine);
         _resetState.Save(_engine);
     }
