@@ -35,8 +35,8 @@ public sealed class CodeCoherenceTests
         // Assert
         Assert.That(keepChecking, Is.True);
         CodeWork work = CodeCoherence.TakeWork(cores[1]);
-        Assert.That(work.Ranges, Is.EqualTo(new[] { (Page + 0x41, Page + 0x45) }));
-        Assert.That((work.FlushTlb, work.FlushAll), Is.EqualTo((false, false)));
+        Assert.That(work.Ranges, Is.EqualTo(new[] { (Page, Page + 0x1000) }), "the written page");
+        Assert.That(work.FlushTlb, Is.False);
         Assert.That(CodeCoherence.TakeWork(cores[0]).IsEmpty && CodeCoherence.TakeWork(cores[2]).IsEmpty, Is.True);
         Assert.That(wakes, Is.EqualTo(new[] { 0, 1, 0 }));
         Assert.That(CodeCoherence.TakeWork(cores[1]).IsEmpty, Is.True, "taken once");
@@ -98,23 +98,23 @@ public sealed class CodeCoherenceTests
     }
 
     [Test]
-    public void Written_MoreRangesThanTheQueueHolds_DropsEverythingInstead()
+    public void Written_AgainToAQueuedPage_QueuesItOnce_AsTheWholePage()
     {
         // Arrange
         (CodeCoherence c, CodeCoherence.Member[] cores, _) = Machine(2);
-        for (ulong i = 0; i <= CodeCoherence.MaxQueuedRanges; i++)
-        {
-            c.CodeAdded(cores[1], Page + (i << 12));
-        }
+        c.CodeAdded(cores[1], Page);
+        c.CodeAdded(cores[1], Page + 0x1000);
 
         // Act
-        for (ulong i = 0; i <= CodeCoherence.MaxQueuedRanges; i++)
-        {
-            c.Written(cores[0], Page + (i << 12), 1);
-        }
+        c.Written(cores[0], Page + 0x10, 1);
+        c.Written(cores[0], Page + 0x800, 8);
+        c.Written(cores[0], Page + 0x1004, 4);
+        CodeWork first = CodeCoherence.TakeWork(cores[1]);
+        c.Written(cores[0], Page + 0x20, 1);
+        CodeWork second = CodeCoherence.TakeWork(cores[1]);
 
         // Assert
-        CodeWork work = CodeCoherence.TakeWork(cores[1]);
-        Assert.That((work.FlushAll, work.Ranges.Length), Is.EqualTo((true, 0)));
+        Assert.That(first.Ranges, Is.EqualTo(new[] { (Page, Page + 0x1000), (Page + 0x1000, Page + 0x2000) }));
+        Assert.That(second.Ranges, Is.EqualTo(new[] { (Page, Page + 0x1000) }), "taken, the page is queued again");
     }
 }

@@ -9,7 +9,7 @@ namespace HyperDbgRemote.VmxDriver.Internal.Engine;
 /// its own writes, so one core patching code another core has translated (a kernel's text_poke: INT3, the new bytes,
 /// then the first byte, each followed by an IPI to every core) would leave the other running the old code. Each engine
 /// reports the guest-physical pages it holds translations of (<see cref="CodeAdded"/>, <see cref="CodeRemoved"/>) and
-/// its guest's writes to them (<see cref="Written"/>); a write queues the range for every other core with code there,
+/// its guest's writes to them (<see cref="Written"/>); a write queues the page for every other core with code there,
 /// which drops it on its own thread before it runs a guest instruction again (<see cref="TakeWork"/>): engines are not
 /// thread-safe, and a core runs only with the machine's run baton, so the written bytes are dropped before the writer's
 /// next IPI can be taken. A page that holds code for the first time makes the other cores flush their TLBs: an engine
@@ -17,9 +17,6 @@ namespace HyperDbgRemote.VmxDriver.Internal.Engine;
 /// </summary>
 internal sealed class CodeCoherence
 {
-    /// <summary>More queued ranges than this drop the core's whole translation cache instead.</summary>
-    public const int MaxQueuedRanges = 256;
-
     private const int PageShift = 12;
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, ulong> _holders = [];
@@ -107,7 +104,8 @@ internal sealed class CodeCoherence
 
     /// <summary>
     /// <paramref name="writer"/>'s guest writes [<paramref name="physical"/>, + <paramref name="length"/>) (within one
-    /// page): every other core holding code of that page is asked to drop the range. True when any core (the writer
+    /// page): every other core holding code of that page is asked to drop the page's code (a page is queued once until
+    /// taken, so the queue stays as short as the pages written). True when any core (the writer
     /// too) holds code there: the writer's engine must keep checking its writes to that page.
     /// </summary>
     public bool Written(Member writer, ulong physical, int length)
@@ -143,8 +141,8 @@ internal sealed class CodeCoherence
         private readonly Action _wake;
         private readonly Lock _lock = new();
         private readonly List<(ulong Begin, ulong End)> _ranges = [];
+        private readonly HashSet<ulong> _queuedPages = [];
         private bool _flushTlb;
-        private bool _flushAll;
         private volatile bool _hasWork;
 
         internal Member(int index, Action wake)
@@ -167,17 +165,11 @@ internal sealed class CodeCoherence
             lock (_lock)
             {
                 _flushTlb |= flushTlb;
-                if (range is { } r && !_flushAll)
+                if (range is { } r && _queuedPages.Add(r.Begin >> PageShift))
                 {
-                    if (_ranges.Count >= MaxQueuedRanges)
-                    {
-                        _flushAll = true;
-                        _ranges.Clear();
-                    }
-                    else if (_ranges.Count == 0 || _ranges[^1] != r)
-                    {
-                        _ranges.Add(r);
-                    }
+                    // A whole page at a time: the queue is as long as the pages written, however often each was.
+                    ulong page = r.Begin & ~((1UL << PageShift) - 1);
+                    _ranges.Add((page, page + (1UL << PageShift)));
                 }
 
                 _hasWork = true;
@@ -190,10 +182,10 @@ internal sealed class CodeCoherence
         {
             lock (_lock)
             {
-                var work = new CodeWork(_ranges.ToArray(), _flushTlb, _flushAll);
+                var work = new CodeWork(_ranges.ToArray(), _flushTlb);
                 _ranges.Clear();
+                _queuedPages.Clear();
                 _flushTlb = false;
-                _flushAll = false;
                 _hasWork = false;
                 return work;
             }

@@ -3,14 +3,13 @@
 
 namespace HyperDbgRemote.VmxDriver.Internal.Engine;
 
-/// <summary>What a core must drop before it runs guest code again (<see cref="CodeCoherence"/>): the guest-physical
-/// ranges other cores wrote to code it holds, its TLB (a page became code), or, after too many ranges, every
-/// translation.</summary>
-internal readonly record struct CodeWork((ulong Begin, ulong End)[] Ranges, bool FlushTlb, bool FlushAll)
+/// <summary>What a core must drop before it runs guest code again (<see cref="CodeCoherence"/>): its code of the
+/// guest-physical pages other cores wrote (whole pages), and its TLB (a page became code).</summary>
+internal readonly record struct CodeWork((ulong Begin, ulong End)[] Ranges, bool FlushTlb)
 {
     /// <summary>Nothing to do.</summary>
-    public static CodeWork None { get; } = new([], false, false);
+    public static CodeWork None { get; } = new([], false);
 
     /// <summary>True when there is nothing to do.</summary>
-    public bool IsEmpty => Ranges.Length == 0 && !FlushTlb && !FlushAll;
+    public bool IsEmpty => Ranges.Length == 0 && !FlushTlb;
 }

@@ -407,7 +407,8 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
     /// <inheritdoc/>
     /// <remarks>Physical ranges are dropped as <see cref="PhysicalMemoryWritten"/> drops them (paging lifted for the
-    /// lookup, the TLB flushed after), all in one pass.</remarks>
+    /// lookup, the TLB flushed after), all in one pass; never the whole translation cache, which this may be called
+    /// inside a hook of (the block being executed must stay).</remarks>
     public bool ApplyOtherCoresCodeWrites()
     {
         CodeWork work = CodeCoherence.TakeWork(_code.Member);
@@ -418,12 +419,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
 
         lock (_apiGate)
         {
-            if (work.FlushAll)
-            {
-                _engine.FlushTranslationCache();
-                _engine.FlushTlb();
-            }
-            else if (work.Ranges.Length > 0)
+            if (work.Ranges.Length > 0)
             {
                 _engine.RemovePhysicalTranslations(work.Ranges, _scratch);
             }
