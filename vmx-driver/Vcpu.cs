@@ -40,7 +40,7 @@ public sealed partial class Vcpu : IDisposable
         Debug = new CoreDebug(this);
         GuestBreakpoints = new GuestBreakpoints(this);
         Watch = new InstructionWatch(this);
-        Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts));
+        Context = engine.Open(index, start.Mode, _io, new CoreTraps(this, _events, _interrupts), vm.CodeCoherence);
         Intercepts = new CoreIntercepts(this, _events);
         Intercepts.Apply();
         InstructionEvents = new InstructionEventIntercepts(this);

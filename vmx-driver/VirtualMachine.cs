@@ -46,6 +46,9 @@ public sealed partial class VirtualMachine : IDisposable
 
     private readonly ICpuEngine _engine;
 
+    /// <summary>The cores' translated code kept coherent with each other's writes to it.</summary>
+    internal Internal.Engine.CodeCoherence CodeCoherence { get; } = new();
+
     /// <summary>Creates the VM's memory and device bus; cores come from <see cref="AddCores"/> and run on Unicorn.</summary>
     public VirtualMachine(VmConfiguration configuration)
         : this(configuration, UnicornCpuEngine.Instance)

@@ -22,7 +22,7 @@ internal sealed class FakeCpuEngine : ICpuEngine
 
     public ulong ReadHostTimeStampCounter() => 0;
 
-    public IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks)
+    public IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks, CodeCoherence coherence)
     {
         var context = new FakeExecutionContext(mode == CoreStartMode.Long64, io, callbacks, _program);
         Contexts.Add(context);

@@ -93,6 +93,9 @@ internal sealed class FakeExecutionContext : IExecutionContext
     {
     }
 
+    /// <summary>A fake translates nothing: there is never code to drop.</summary>
+    public bool ApplyOtherCoresCodeWrites() => false;
+
     public RunResult Run(ulong linearStart)
     {
         Runs++;

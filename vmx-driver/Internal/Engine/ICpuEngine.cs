@@ -10,9 +10,10 @@ namespace HyperDbgRemote.VmxDriver.Internal.Engine;
 internal interface ICpuEngine
 {
     /// <summary>Opens a core's context for a guest starting in <paramref name="mode"/>: its IN, OUT, INS and OUTS
-    /// go to <paramref name="io"/>, every other trap to <paramref name="callbacks"/>.</summary>
+    /// go to <paramref name="io"/>, every other trap to <paramref name="callbacks"/>; its translated code is kept coherent
+    /// with the other cores' writes through <paramref name="coherence"/> (one per machine).</summary>
     /// <exception cref="CpuEngineUnavailableException">The engine cannot be used here; the message says why.</exception>
-    IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks);
+    IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks, CodeCoherence coherence);
 
     /// <summary>The host's time-stamp counter, in the unit of the guests' (<see cref="IExecutionContext.TscOffset"/>).</summary>
     ulong ReadHostTimeStampCounter();

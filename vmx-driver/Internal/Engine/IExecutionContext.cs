@@ -94,6 +94,13 @@ internal interface IExecutionContext : IDisposable
     /// </summary>
     RunResult Run(ulong linearStart);
 
+    /// <summary>
+    /// On the core's thread, before it runs guest code again (<see cref="Run"/> does it first; the block-boundary path
+    /// after the core got the run baton back): drops the code other cores wrote to since (<see cref="CodeCoherence"/>).
+    /// True when anything was dropped: a caller inside a run restarts the block it is at, which may be stale.
+    /// </summary>
+    bool ApplyOtherCoresCodeWrites();
+
     /// <summary>Ends the current run at the next block boundary, or at once from a callback.</summary>
     void Stop();
 

@@ -65,6 +65,13 @@ internal sealed class CoreTraps : IExecutionCallbacks
             _vmSliceEnd = now + (ulong)_vm.QuantumBlocks;
         }
 
+        if (context.ApplyOtherCoresCodeWrites())
+        {
+            // Another core wrote code this one had translated (it ran while this one waited for the baton or was
+            // halted): the block at this boundary may be one of the dropped ones, so it runs from a new translation.
+            RestartAt(address);
+        }
+
         debug.AtBlockBoundary(address);
         debug.Site = DebugSite.InsideInstruction;
         if (_vm.StopRequested)
@@ -85,6 +92,14 @@ internal sealed class CoreTraps : IExecutionCallbacks
         // instruction, not in an interrupt handler): INTR stays pending and is looked at again at every boundary.
         int recheck = debug.HoldsInterrupts ? 1 : _interrupts.OnBlockBoundary(address);
         context.SetTimeSlice((int)Math.Min(sliceLeft, recheck == 0 ? int.MaxValue : (ulong)recheck));
+    }
+
+    /// <summary>Leaves the block about to run and runs from <paramref name="linear"/> again (a write of RIP ends the
+    /// engine's block).</summary>
+    private void RestartAt(ulong linear)
+    {
+        ulong rip = unchecked(linear - _core.SegmentBase(GuestRegister.Cs));
+        _core.Context.WriteRegister(GuestRegister.Rip, _core.Is64Bit ? rip : rip & uint.MaxValue);
     }
 
     /// <inheritdoc/>

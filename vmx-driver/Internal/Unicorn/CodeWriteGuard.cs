@@ -25,11 +25,16 @@ namespace HyperDbgRemote.VmxDriver.Internal.Unicorn;
 /// marking a page of that set dirty is refused, so every write to it keeps taking the engine's checked path. Writes to
 /// pages without code are as fast as before. Only engines running inside <see cref="Enter"/> are affected (the
 /// callbacks pass everything else through), so bare engines keep the library's behaviour.</para>
+/// <para>The same holds across cores, by guest-physical page (<c>CodeWriteGuard.Coherence.cs</c>, the machine's
+/// <see cref="Engine.CodeCoherence"/>): a page holding code on any core keeps every core's writes to it checked,
+/// through any virtual mapping once its entry was loaded after the page became code, and each checked write is
+/// passed on to the other cores holding code there.</para>
 /// <para>Where it cannot be installed (not Linux x86-64, a library without these PLT calls) <see cref="Failure"/> says
-/// why and the engine's behaviour is unchanged. A write through a second virtual mapping of a code page whose entry was
-/// already dirty is still not seen (the engine tracks pages by virtual address); a TLB flush (a CR3 load) clears it. While a memory hook exists (a monitor event) the engine calls neither function
-/// and never marks a page dirty; pages translated only then are not recorded, so after the hook is gone a second write
-/// to one of them is again unchecked until a block is translated there anew.</para>
+/// why and the engine's behaviour is unchanged. A write through a virtual mapping whose TLB entry was marked dirty
+/// before the page became code on the writing core is not seen by that core's engine until its TLB is flushed (a CR3
+/// load); another core's new code on the page flushes it. While a memory hook exists (a monitor event) the engine
+/// never marks a page dirty; pages translated only then are not in <see cref="CodePageSet"/>, so after the hook is
+/// gone a second write to one of them through that virtual address relies on the physical check alone.</para>
 /// </remarks>
 internal static unsafe partial class CodeWriteGuard
 {
@@ -43,28 +48,34 @@ internal static unsafe partial class CodeWriteGuard
     private static delegate* unmanaged[Cdecl]<IntPtr, ulong, ulong, void> s_resetDirtyByVaddr;
     private static delegate* unmanaged[Cdecl]<IntPtr, ulong, void> s_setDirty;
 
-    /// <summary>The code pages of the core whose engine runs on this thread (set by <see cref="Enter"/>).</summary>
+    /// <summary>The code of the core whose engine runs on this thread (set by <see cref="Enter"/>).</summary>
     [ThreadStatic]
-    private static CodePageSet? s_threadPages;
+    private static EngineCode? s_thread;
+
+    /// <summary>Set by the write check (<see cref="OnCodeWrite"/>) when the written page holds code on some core; taken
+    /// by the <c>tlb_set_dirty</c> the engine calls right after it for the same write.</summary>
+    [ThreadStatic]
+    private static bool s_keepChecking;
 
     /// <summary>Why the guard is not installed, or null when it is (installing it on first use).</summary>
     public static string? Failure => s_failure.Value;
 
-    /// <summary>Runs the engine of this thread under the guard with <paramref name="pages"/> until the scope ends.</summary>
-    public static Scope Enter(CodePageSet pages)
+    /// <summary>Runs the engine of this thread under the guard with <paramref name="code"/> until the scope ends.</summary>
+    public static Scope Enter(EngineCode code)
     {
-        ArgumentNullException.ThrowIfNull(pages);
+        ArgumentNullException.ThrowIfNull(code);
         _ = s_failure.Value;
-        CodePageSet? previous = s_threadPages;
-        s_threadPages = pages;
+        EngineCode? previous = s_thread;
+        s_thread = code;
+        s_keepChecking = false;
         return new Scope(previous);
     }
 
-    /// <summary>Restores the thread's previous set.</summary>
-    public readonly struct Scope(CodePageSet? previous) : IDisposable
+    /// <summary>Restores the thread's previous engine.</summary>
+    public readonly struct Scope(EngineCode? previous) : IDisposable
     {
         /// <inheritdoc/>
-        public void Dispose() => s_threadPages = previous;
+        public void Dispose() => s_thread = previous;
     }
 
     private static string? Install()
@@ -101,6 +112,12 @@ internal static unsafe partial class CodeWriteGuard
             if (translatedAt.Length == 0 || writtenAt.Length == 0)
             {
                 return $"{path}'s GOT slots for {TranslatedSymbol} and {WrittenSymbol} are not bound (a lazily bound library)";
+            }
+
+            string? coherence = InstallCoherence(path, loadBase);
+            if (coherence is not null)
+            {
+                return coherence;
             }
 
             s_resetDirtyByVaddr = (delegate* unmanaged[Cdecl]<IntPtr, ulong, ulong, void>)translated;
@@ -172,15 +189,18 @@ internal static unsafe partial class CodeWriteGuard
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnTranslated(IntPtr cpu, ulong start, ulong length)
     {
-        s_threadPages?.AddRange(start, length);
+        s_thread?.Pages.AddRange(start, length);
         s_resetDirtyByVaddr(cpu, start, length);
     }
 
-    /// <summary>The engine would stop checking writes to the page of <paramref name="address"/>: not while it holds code.</summary>
+    /// <summary>The engine would stop checking writes to the page of <paramref name="address"/>: not while it holds code,
+    /// nor while the physical page just written holds code on any core (<see cref="OnCodeWrite"/>).</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnMarkDirty(IntPtr cpu, ulong address)
     {
-        if (s_threadPages?.Contains(address) == true)
+        bool keep = s_keepChecking;
+        s_keepChecking = false;
+        if (keep || s_thread?.Pages.Contains(address) == true)
         {
             return;
         }

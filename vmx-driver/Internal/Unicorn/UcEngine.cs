@@ -132,7 +132,7 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
     /// Drops code translated from the linear range [begin, end). The engine translates <paramref name="begin"/> through
     /// the current paging state and drops that physical range; an unmapped <paramref name="begin"/> drops nothing and, on
     /// 2.1, overwrites CR2 (the walk raises a page fault inside the engine). For a physical range use
-    /// <see cref="RemovePhysicalTranslations"/>.
+    /// <see cref="RemovePhysicalTranslations(ulong, ulong, UcContext)"/>.
     /// </summary>
     public void RemoveTranslations(ulong begin, ulong end) =>
         Check(UcNative.uc_ctl_u64_u64(handle, UcConst.CtlTbRemoveCache, begin, end), "uc_ctl(TB_REMOVE_CACHE)");
@@ -143,13 +143,22 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
     /// dropped, the state restored, and the TLB flushed (the lookup left identity translations in it, which the guest's
     /// own tables may not have). Measured on 2.1.1, also inside a hook. The guest sees no change of state.
     /// </summary>
-    public void RemovePhysicalTranslations(ulong begin, ulong end, UcContext scratch)
+    public void RemovePhysicalTranslations(ulong begin, ulong end, UcContext scratch) => RemovePhysicalTranslations([(begin, end)], scratch);
+
+    /// <summary>Drops code translated from each guest-physical range of <paramref name="ranges"/>, as
+    /// <see cref="RemovePhysicalTranslations(ulong, ulong, UcContext)"/> does, with one lift of paging for all.</summary>
+    public void RemovePhysicalTranslations(IReadOnlyList<(ulong Begin, ulong End)> ranges, UcContext scratch)
     {
+        ArgumentNullException.ThrowIfNull(ranges);
         ArgumentNullException.ThrowIfNull(scratch);
         ulong cr0 = ReadRegister(UcReg.Cr0);
         if ((cr0 & Cr0Pg) == 0)
         {
-            RemoveTranslations(begin, end);
+            foreach ((ulong begin, ulong end) in ranges)
+            {
+                RemoveTranslations(begin, end);
+            }
+
             return;
         }
 
@@ -157,7 +166,10 @@ internal sealed unsafe class UcEngine : SafeHandleZeroOrMinusOneIsInvalid
         try
         {
             WriteRegister(UcReg.Cr0, cr0 & ~Cr0Pg);
-            RemoveTranslations(begin, end);
+            foreach ((ulong begin, ulong end) in ranges)
+            {
+                RemoveTranslations(begin, end);
+            }
         }
         finally
         {

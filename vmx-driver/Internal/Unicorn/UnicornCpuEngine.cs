@@ -17,8 +17,8 @@ internal sealed class UnicornCpuEngine : ICpuEngine
     }
 
     /// <inheritdoc/>
-    public IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks) =>
-        new UnicornExecutionContext(coreIndex, mode, io, callbacks);
+    public IExecutionContext Open(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks, CodeCoherence coherence) =>
+        new UnicornExecutionContext(coreIndex, mode, io, callbacks, coherence);
 
     /// <inheritdoc/>
     public ulong ReadHostTimeStampCounter() => HostTsc.Read();

@@ -49,8 +49,8 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     private readonly Lock _apiGate = new();
     private readonly BlockSlot* _slot;
 
-    /// <summary>The pages this core's engine translated code from, for <see cref="CodeWriteGuard"/>.</summary>
-    private readonly CodePageSet _codePages = new();
+    /// <summary>This core's engine's code, for <see cref="CodeWriteGuard"/> and the machine's <see cref="CodeCoherence"/>.</summary>
+    private readonly EngineCode _code;
     private GCHandle _self;
     private bool _disposed;
 
@@ -58,10 +58,11 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     private ulong _guestSce;
 
     /// <exception cref="CpuEngineUnavailableException">No usable engine, or its calibration failed.</exception>
-    public UnicornExecutionContext(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks)
+    public UnicornExecutionContext(int coreIndex, CoreStartMode mode, IoInstructions io, IExecutionCallbacks callbacks, CodeCoherence coherence)
     {
         ArgumentNullException.ThrowIfNull(io);
         ArgumentNullException.ThrowIfNull(callbacks);
+        ArgumentNullException.ThrowIfNull(coherence);
         _coreIndex = coreIndex;
         _io = io;
         _callbacks = callbacks;
@@ -91,6 +92,7 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         _slot->Owner = GCHandle.ToIntPtr(_self);
         _slot->Quantum = int.MaxValue;
         InstallHooks();
+        _code = new EngineCode(_engine.Raw, coherence, coherence.Join(RaiseAttention));
         _resetState = UcContext.Allocate(_engine);
         _resetState.Save(_engine);
     }
@@ -359,6 +361,10 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         ArgumentNullException.ThrowIfNull(region);
         _mapped.Add((region.Address, region.Size));
         _engine.MapPointer(region.Address, region.Size, region.Writable ? UcConst.ProtAll : UcConst.ProtRead | UcConst.ProtExec, (void*)region.Host);
+        if (CodeWriteGuard.RamOffsetOf(_engine.Raw, region.Host) is ulong ram)
+        {
+            _code.AddRamBlock(ram, region.Size, region.Address);
+        }
     }
 
     /// <inheritdoc/>
@@ -382,8 +388,9 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
             FirstRun();
         }
 
+        ApplyOtherCoresCodeWrites();
         int err;
-        using (CodeWriteGuard.Enter(_codePages))
+        using (CodeWriteGuard.Enter(_code))
         {
             err = _engine.Start(linearStart);
         }
@@ -396,6 +403,33 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
         string report = $"{UcEngine.ErrorText(err)} (uc_err {err}) at RIP 0x{ReadRegister(GuestRegister.Rip):X}"
             + (_lastUnmapped is null ? string.Empty : $"; {_lastUnmapped}");
         return new RunResult(err == UcConst.ErrInsnInvalid ? RunOutcome.InvalidInstruction : RunOutcome.Error, report);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Physical ranges are dropped as <see cref="PhysicalMemoryWritten"/> drops them (paging lifted for the
+    /// lookup, the TLB flushed after), all in one pass; never the whole translation cache, which this may be called
+    /// inside a hook of (the block being executed must stay).</remarks>
+    public bool ApplyOtherCoresCodeWrites()
+    {
+        CodeWork work = CodeCoherence.TakeWork(_code.Member);
+        if (work.IsEmpty)
+        {
+            return false;
+        }
+
+        lock (_apiGate)
+        {
+            if (work.Ranges.Length > 0)
+            {
+                _engine.RemovePhysicalTranslations(work.Ranges, _scratch);
+            }
+            else
+            {
+                _engine.FlushTlb();
+            }
+        }
+
+        return true;
     }
 
     /// <inheritdoc/>
