@@ -116,7 +116,40 @@ internal static unsafe class VmxBenchmarks
         }
 
         yield return ("vmx.rss_mb", () => ChildProbe.Run("--rss-probe"));
+
+        // Issue 11: what a guest polling the platform pays per iteration (Linux's PIT calibration of the TSC polls port
+        // 61h and reads the TSC in a loop, and needs 1,000 iterations in 10 ms of guest time), in alternation.
+        yield return ("time.rdtsc_ns", () => s_polls.Value[0]);
+        yield return ("time.in61_ns", () => s_polls.Value[1]);
+        yield return ("time.in61_rdtsc_ns", () => s_polls.Value[2]);
     }
+
+    private const long PollIterations = 1_000_000;
+
+    private static readonly Lazy<double[]> s_polls = new(() => Measure.Interleaved(
+        [() => PollNs(rdtsc: true, in61: false), () => PollNs(rdtsc: false, in61: true), () => PollNs(rdtsc: true, in61: true)], 5));
+
+    /// <summary>Nanoseconds per iteration of a loop of RDTSC and/or IN AL,61h (and its two loop instructions) in a VM
+    /// with the standard devices, whose clock is the guest's time base.</summary>
+    private static double PollNs(bool rdtsc, bool in61) => 1e9 * RunVm(Assemble(a =>
+    {
+        Label loop = a.CreateLabel();
+        a.mov(rsi, PollIterations);
+        a.Label(ref loop);
+        if (in61)
+        {
+            a.@in(al, 0x61);
+        }
+
+        if (rdtsc)
+        {
+            a.rdtsc();
+        }
+
+        a.dec(rsi);
+        a.jnz(loop);
+        a.hlt();
+    }), 1, null) / PollIterations;
 
     public static void AddRatios(SortedDictionary<string, double> m)
     {

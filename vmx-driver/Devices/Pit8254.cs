@@ -372,11 +372,14 @@ public sealed class Pit8254 : IIoPortHandler
         lock (_lock)
         {
             // As QEMU, evaluate at the transition the timer was armed for, so each edge happens; but when the host fell
-            // more than a period behind, continue from now: missed periods coalesce instead of arriving as a burst.
+            // more than a period behind a periodic mode (2, 3), continue from now: missed periods coalesce instead of
+            // arriving as a burst. A one-shot mode (Linux's oneshot clockevent programs mode 4: OUT pulses for one tick
+            // at terminal count) has no later period to coalesce into: evaluated from now, a late timer would skip
+            // the pulse and the interrupt with it, and a kernel waiting in HLT for that event would wait for ever.
             long now = _clock.NowNanoseconds;
             long at = _nextTransition;
             long period = (long)((Int128)_channels[0].Count * NanosecondsPerSecond / FrequencyHz);
-            if (at < 0 || now - at > period)
+            if (at < 0 || (_channels[0].Mode is 2 or 3 && now - at > period))
             {
                 at = now;
             }

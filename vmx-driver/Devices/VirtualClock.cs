@@ -21,6 +21,13 @@ namespace HyperDbgRemote.VmxDriver.Devices;
 /// the host ran: a periodic timer gives one event per period of guest time as the TSC measures it. With no core running
 /// guest code (all in HLT, or a clock without a machine) the host timer fires due timers, and a host that fell behind by
 /// more than a period gives one event for the periods missed (they coalesce, as on an edge-triggered line).
+/// <para>A stall of a core's thread is not guest time (<see cref="WatchStallsOfThisThread"/>): when the host did not run
+/// the thread for a while (it preempted it; a garbage collection or a first compilation of our code paused it), the guest
+/// does not see that time pass, as a guest on hardware sees no gap between two instructions. It is measured where the
+/// core reads guest time: host time since its previous read beyond <see cref="StallFreeNanosecondsPerBlock"/> per
+/// translation block run in between (plus <see cref="StallFreeNanosecondsPerRead"/>) is taken out, as a freeze is, but
+/// never below a time already read by anyone, so guest time never goes back. A guest polling the PIT and its TSC in a
+/// loop (Linux's TSC calibration) sees each iteration take about the same time however the host runs the core.</para>
 /// </remarks>
 public sealed class VirtualClock : IDisposable
 {
@@ -30,6 +37,16 @@ public sealed class VirtualClock : IDisposable
     /// <summary>How far guest time may pass an armed deadline before its timer fires (1 ms): under a timer period
     /// this long, a late timer loses no period and takes nothing out of guest time.</summary>
     public const long MaxTimerLatenessNanoseconds = 1_000_000;
+
+    /// <summary>How much host time one translation block may take between two reads of guest time on a core's thread
+    /// before the rest counts as a stall (<see cref="WatchStallsOfThisThread"/>): generous for a block that exits to a
+    /// device model or reads the TSC (about 0.1–2 µs), far below a host preemption or a garbage collection (tens of µs
+    /// to ms).</summary>
+    public const long StallFreeNanosecondsPerBlock = 2_000;
+
+    /// <summary>How much host time a read of guest time may follow the previous one by, beyond its blocks' share, before
+    /// the rest counts as a stall.</summary>
+    public const long StallFreeNanosecondsPerRead = 2_000;
 
     /// <summary>How often one call of <see cref="RunDueTimers"/> fires one timer at most (a device re-arms from its
     /// callback: a PIT period is two transitions, and a deadline armed in the past must not loop for ever).</summary>
@@ -52,6 +69,20 @@ public sealed class VirtualClock : IDisposable
     private bool _owed;
     private Action<Exception>? _failureSink;
     private int _hostTimerFailures;
+
+    /// <summary>The latest guest time read (<see cref="NowNanoseconds"/>): a discounted stall never goes below it.</summary>
+    private long _readUpTo;
+
+    /// <summary>The earliest armed deadline (long.MaxValue: none), kept with the timers for <see cref="HasDueTimers"/>,
+    /// which cores ask at every I/O instruction without the lock.</summary>
+    private long _nextDeadline = long.MaxValue;
+
+    private long _discountedNanoseconds;
+
+    /// <summary>The stall watch of the current thread, if it is a core's (<see cref="WatchStallsOfThisThread"/>).</summary>
+    [ThreadStatic]
+    private static StallWatch? s_stallWatch;
+
 
     /// <summary>Starts guest time at 0 now; <paramref name="host"/> defaults to the system's clock.</summary>
     public VirtualClock(TimeProvider? host = null)
@@ -83,7 +114,10 @@ public sealed class VirtualClock : IDisposable
         {
             lock (_lock)
             {
-                return NowLocked();
+                DiscountStallOfThisThreadLocked();
+                long now = NowLocked();
+                _readUpTo = Math.Max(_readUpTo, now);
+                return now;
             }
         }
     }
@@ -140,6 +174,66 @@ public sealed class VirtualClock : IDisposable
     /// <summary>How many runs of the host timer failed (see <see cref="ReportFailuresTo"/>).</summary>
     public int HostTimerFailures => Volatile.Read(ref _hostTimerFailures);
 
+    /// <summary>Guest nanoseconds taken out of guest time as stalls of the cores' threads, all added up.</summary>
+    public long StalledNanoseconds => Interlocked.Read(ref _discountedNanoseconds);
+
+    /// <summary>
+    /// Makes the calling thread a core's for this clock: from now on, each of its reads of guest time first takes out
+    /// of guest time how long the thread stalled since its previous read (see the remarks), measured against
+    /// <paramref name="blocksExecuted"/>, the translation blocks the core has run. Call it on the core's thread before it
+    /// runs guest code, and <see cref="RestartStallWatch"/> when it runs guest code again after waiting (HLT).
+    /// </summary>
+    public void WatchStallsOfThisThread(Func<ulong> blocksExecuted)
+    {
+        ArgumentNullException.ThrowIfNull(blocksExecuted);
+        s_stallWatch = new StallWatch(this, blocksExecuted);
+        RestartStallWatch();
+    }
+
+    /// <summary>The calling core's thread starts (again) to run guest code: the time since its last read of guest time
+    /// (it slept in HLT, or had not started) is no stall.</summary>
+    public void RestartStallWatch()
+    {
+        if (s_stallWatch is { } watch && ReferenceEquals(watch.Clock, this))
+        {
+            watch.LastHost = _host.GetTimestamp();
+            watch.LastBlocks = watch.BlocksExecuted();
+        }
+    }
+
+    /// <summary>
+    /// On a core's thread: takes its stall since its previous read out of guest time, as a freeze does, but no more
+    /// than has passed since guest time was last read (by any core or device), so guest time never goes back and a core
+    /// that stalled while another ran sees the time the other saw. Nothing while frozen.
+    /// </summary>
+    private void DiscountStallOfThisThreadLocked()
+    {
+        if (s_stallWatch is not { } watch || !ReferenceEquals(watch.Clock, this))
+        {
+            return;
+        }
+
+        long host = _host.GetTimestamp();
+        ulong blocks = watch.BlocksExecuted();
+        long allowedNs = StallFreeNanosecondsPerRead + ((long)Math.Min(blocks - watch.LastBlocks, (ulong)int.MaxValue) * StallFreeNanosecondsPerBlock);
+        long stall = host - watch.LastHost - (long)((Int128)allowedNs * _host.TimestampFrequency / NanosecondsPerSecond);
+        watch.LastHost = host;
+        watch.LastBlocks = blocks;
+        if (stall <= 0 || _disposed || _freezeDepth > 0)
+        {
+            return;
+        }
+
+        long room = RawLocked() - _readUpTo;
+        long ns = Math.Min(room, (long)((Int128)stall * NanosecondsPerSecond / _host.TimestampFrequency));
+        long ticks = (long)((Int128)ns * _host.TimestampFrequency / NanosecondsPerSecond); // rounded down: never below what was read
+        if (ticks > 0)
+        {
+            _frozenHostTicks += ticks; // the host timer, now early, finds nothing due and looks again
+            _discountedNanoseconds += (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
+        }
+    }
+
     /// <summary>Stops guest time (nestable: each call needs a <see cref="Thaw"/>). Call it when the VM halts.</summary>
     public void Freeze()
     {
@@ -186,15 +280,21 @@ public sealed class VirtualClock : IDisposable
         return timer;
     }
 
-    /// <summary>True when a timer's deadline has passed and it has not fired (never while frozen).</summary>
+    /// <summary>True when a timer's deadline has passed and it has not fired (never while frozen). Read without the lock
+    /// (cores ask at every I/O instruction): an answer that a concurrent change made stale is put right by the next
+    /// look, and <see cref="RunDueTimersOnCore"/> decides under the lock.</summary>
     public bool HasDueTimers
     {
         get
         {
-            lock (_lock)
+            long next = Volatile.Read(ref _nextDeadline);
+            if (next == long.MaxValue || Volatile.Read(ref _freezeDepth) > 0)
             {
-                return !_disposed && _freezeDepth == 0 && NextDeadlineLocked() is long d && d <= RawLocked();
+                return false;
             }
+
+            long ticks = _host.GetTimestamp() - _origin - Volatile.Read(ref _frozenHostTicks);
+            return next <= (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
         }
     }
 
@@ -233,6 +333,11 @@ public sealed class VirtualClock : IDisposable
                     break;
                 }
 
+                if (onCore)
+                {
+                    DiscountStallOfThisThreadLocked();
+                }
+
                 long raw = RawLocked();
                 long deadline = 0;
                 foreach (VirtualTimer t in _timers)
@@ -249,13 +354,17 @@ public sealed class VirtualClock : IDisposable
                     break;
                 }
 
-                long late = raw - deadline - MaxTimerLatenessNanoseconds;
+                // Never below a time already read: a device may have read guest time past the deadline before the
+                // timer fired (it went on as the host ran), and guest time does not go back.
+                long late = Math.Min(raw - deadline - MaxTimerLatenessNanoseconds, raw - _readUpTo);
                 if (late > 0 && (onCore || _owed))
                 {
+
                     _frozenHostTicks += (long)((Int128)late * _host.TimestampFrequency / NanosecondsPerSecond);
                 }
 
                 next.DeadlineLocked = null;
+                UpdateNextDeadlineLocked();
             }
 
             (fired ??= []).Add(next);
@@ -282,6 +391,7 @@ public sealed class VirtualClock : IDisposable
         {
             _disposed = true;
             _timers.Clear();
+            UpdateNextDeadlineLocked();
         }
 
         _hostTimer.Dispose();
@@ -292,6 +402,7 @@ public sealed class VirtualClock : IDisposable
         lock (_lock)
         {
             timer.DeadlineLocked = deadline;
+            UpdateNextDeadlineLocked();
             ArmHostTimerLocked();
         }
     }
@@ -390,6 +501,8 @@ public sealed class VirtualClock : IDisposable
         return n;
     }
 
+    private void UpdateNextDeadlineLocked() => Volatile.Write(ref _nextDeadline, NextDeadlineLocked() ?? long.MaxValue);
+
     private long? NextDeadlineLocked()
     {
         long? next = null;
@@ -422,5 +535,17 @@ public sealed class VirtualClock : IDisposable
         // least one tick: a due timer then fires from the host timer's thread, never re-entrantly from Arm.
         long waitNs = next.Value - RawLocked();
         _hostTimer.Change(TimeSpan.FromTicks(Math.Max(1, (waitNs + 99) / 100)), Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>A core thread's last read of guest time, in host ticks and the core's blocks.</summary>
+    private sealed class StallWatch(VirtualClock clock, Func<ulong> blocksExecuted)
+    {
+        public VirtualClock Clock { get; } = clock;
+
+        public Func<ulong> BlocksExecuted { get; } = blocksExecuted;
+
+        public long LastHost { get; set; }
+
+        public ulong LastBlocks { get; set; }
     }
 }

@@ -87,6 +87,24 @@ public sealed class Pit8254Tests : IDisposable
         Assert.That((irq.High, irq.RisingEdges - before), Is.EqualTo((true, 1)), "stays high until reprogrammed");
     }
 
+    [TestCase(4, Description = "software-triggered strobe: OUT pulses for one tick (Linux's oneshot clockevent)")]
+    [TestCase(0, Description = "interrupt on terminal count")]
+    public void OneShot_TimerFiredLongAfterItsShortCount_StillRaisesIrq0Once(int mode)
+    {
+        // Arrange: a one-shot of 10 ticks (8.4 µs), the host running its timer a millisecond late.
+        var irq = new RecordingLine();
+        var pit = new Pit8254(_clock, irq);
+        Program(pit, 0, mode, 10);
+        int before = irq.RisingEdges;
+
+        // Act
+        _host.Advance(TimeSpan.FromMilliseconds(1));
+        _host.Advance(TimeSpan.FromMilliseconds(10));
+
+        // Assert: the edge is not skipped (before, a late mode-4 timer evaluated from now found the pulse over).
+        Assert.That(irq.RisingEdges - before, Is.EqualTo(1));
+    }
+
     [Test]
     public void Mode2_HostStalledForASecond_OneInterruptNotAThousand()
     {

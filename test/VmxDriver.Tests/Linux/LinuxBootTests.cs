@@ -22,6 +22,17 @@ public sealed class LinuxBootTests
     private const string ApicTimerVerificationFailed = "APIC timer disabled due to verification failure";
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// The kernel calibrated its TSC against the PIT (channel 2 gated through port 61h) and found our 1 GHz: by the fast
+    /// path (<c>quick_pit_calibrate</c>) as on QEMU, or, when the host stalled our core at one of its few critical reads,
+    /// by the slow one (<c>pit_calibrate_tsc</c>); never "unable to calibrate", which marks the TSC unstable.
+    /// </summary>
+    private static void AssertTscCalibrated(string log)
+    {
+        Assert.That(log, Does.Match(@"tsc: Detected (999\.[5-9]\d\d|1000\.[0-4]\d\d) MHz processor"), "the TSC calibrated against the PIT at 1 GHz");
+        Assert.That(log, Does.Not.Contain("Unable to calibrate against PIT").And.Not.Contain("Marking TSC unstable"));
+    }
+
     [Test]
     public async Task Boot_DefaultCommandLine_RunsInitInUserModeToTheShell_AndItsLogMatchesQemus()
     {
@@ -41,6 +52,7 @@ public sealed class LinuxBootTests
             Assert.That(ours, Does.Contain(InitOk), vm.StopInfo?.Report);
             Assert.That(vm.Cores[0].ExternalInterruptsTaken, Is.GreaterThan(100), "timer, serial and keyboard interrupts were taken");
             Assert.That(ours, Does.Not.Contain("unchecked MSR access"), "an MSR access the kernel does not guard raised #GP (MsrCatalog lacks it)");
+            AssertTscCalibrated(ours);
             Assert.That(qemu.Console, Does.Contain(ShellLine), qemu.Errors);
             AssertSameLog(ours, qemu.Console, initLines: 2);
         }
@@ -66,6 +78,7 @@ public sealed class LinuxBootTests
             Assert.That(stop!.Reason, Is.EqualTo(VmStopReason.Reset), stop.Report);
             Assert.That(stop.Report, Does.Contain("i8042 command 0xFE"));
             Assert.That(ours, Does.Contain(InitOk).And.Contain("Linux (none) 6.1").And.Contain("hyperdbg.run=1"));
+            AssertTscCalibrated(ours);
             Assert.That(ours.IndexOf(RunDone, StringComparison.Ordinal), Is.LessThan(ours.IndexOf("reboot: machine restart", StringComparison.Ordinal)).And.GreaterThan(0));
             Assert.That(qemu.ExitCode, Is.Zero, "QEMU ended by itself at the reset: " + qemu.Errors);
             Assert.That(qemu.Console, Does.Contain(RunDone));

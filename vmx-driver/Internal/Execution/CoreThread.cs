@@ -43,6 +43,7 @@ internal sealed class CoreThread
     {
         s_isCore = true;
         IExecutionContext context = _core.Context;
+        _vm.Clock?.WatchStallsOfThisThread(() => context.BlocksExecuted); // its stalls are no guest time
         ulong begin = _core.LinearStart;
         bool started;
         if (_core.WaitsForStartup)
@@ -77,6 +78,7 @@ internal sealed class CoreThread
         {
             _core.Debug.BeforeRun();
             _core.SyncTsc();
+            _vm.Clock?.RestartStallWatch(); // a wait (HLT, a halt, the start) is no stall
             RunResult result = context.Run(begin);
             if (_vm.StopRequested)
             {
@@ -140,6 +142,8 @@ internal sealed class CoreThread
                     stopped = true;
                     break;
                 }
+
+                _vm.Clock?.RestartStallWatch(); // the sleep in HLT is no stall
 
                 if (_core.InitPending)
                 {

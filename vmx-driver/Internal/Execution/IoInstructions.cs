@@ -61,6 +61,7 @@ internal sealed class IoInstructions
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void Out(ushort port, int size, uint value, IoLocation location)
     {
+        _core.FireDueTimers(); // the device sees guest time with every timer event behind it taken (see In)
         if (_core.GuestBreakpoints.WatchesIo)
         {
             _core.GuestBreakpoints.OnIo(port, size);
@@ -75,10 +76,16 @@ internal sealed class IoInstructions
         ExitOut(port, size, value, location);
     }
 
-    /// <summary>An IN (or one INS element); returns the value read.</summary>
+    /// <summary>
+    /// An IN (or one INS element); returns the value read. Due timers fire first, as at RDTSC: guest time does not run
+    /// past a timer event the running core has not taken (VirtualClock), so a guest polling a device with interrupts
+    /// off (Linux's PIT calibration of the TSC reads port 42h or 61h in a loop) would otherwise see the PIT stand still
+    /// until the core's next look at the clock, then jump.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public uint In(ushort port, int size, IoLocation location)
     {
+        _core.FireDueTimers();
         if (_core.GuestBreakpoints.WatchesIo)
         {
             _core.GuestBreakpoints.OnIo(port, size);
