@@ -78,6 +78,7 @@ public sealed class VirtualClock : IDisposable
     private long _nextDeadline = long.MaxValue;
 
     private long _discountedNanoseconds;
+    private bool _discountsCoreStalls = true;
 
     /// <summary>The stall watch of the current thread, if it is a core's (<see cref="WatchStallsOfThisThread"/>).</summary>
     [ThreadStatic]
@@ -174,6 +175,17 @@ public sealed class VirtualClock : IDisposable
     /// <summary>How many runs of the host timer failed (see <see cref="ReportFailuresTo"/>).</summary>
     public int HostTimerFailures => Volatile.Read(ref _hostTimerFailures);
 
+    /// <summary>
+    /// Whether stalls of the cores' threads are taken out of guest time (default true; see the remarks). False makes
+    /// guest time follow the host's clock however little the cores ran: for a caller that drives the host's time by
+    /// hand in big steps (a test's fake clock), where every step would otherwise read as a stall of a running core.
+    /// </summary>
+    public bool DiscountsCoreStalls
+    {
+        get => Volatile.Read(ref _discountsCoreStalls);
+        set => Volatile.Write(ref _discountsCoreStalls, value);
+    }
+
     /// <summary>Guest nanoseconds taken out of guest time as stalls of the cores' threads, all added up.</summary>
     public long StalledNanoseconds => Interlocked.Read(ref _discountedNanoseconds);
 
@@ -208,7 +220,7 @@ public sealed class VirtualClock : IDisposable
     /// </summary>
     private void DiscountStallOfThisThreadLocked()
     {
-        if (s_stallWatch is not { } watch || !ReferenceEquals(watch.Clock, this))
+        if (s_stallWatch is not { } watch || !ReferenceEquals(watch.Clock, this) || !_discountsCoreStalls)
         {
             return;
         }

@@ -57,6 +57,18 @@ public sealed class VirtualClockStallTests
     }
 
     [Test]
+    public void DiscountsCoreStallsOff_ReadAfterAStall_FollowsTheHost()
+    {
+        var host = new FakeTimeProvider();
+        using var clock = new VirtualClock(host) { DiscountsCoreStalls = false };
+        clock.WatchStallsOfThisThread(() => 0);
+        _ = clock.NowNanoseconds;
+        host.Advance(TimeSpan.FromSeconds(4));
+        Assert.That(clock.NowNanoseconds, Is.EqualTo(4_000_000_000));
+        Assert.That(clock.StalledNanoseconds, Is.Zero);
+    }
+
+    [Test]
     public void Read_OnAThreadThatIsNoCore_FollowsTheHost()
     {
         var host = new FakeTimeProvider();
