@@ -228,7 +228,7 @@ public sealed class VirtualClock : IDisposable
         long host = _host.GetTimestamp();
         ulong blocks = watch.BlocksExecuted();
         long allowedNs = StallFreeNanosecondsPerRead + ((long)Math.Min(blocks - watch.LastBlocks, (ulong)int.MaxValue) * StallFreeNanosecondsPerBlock);
-        long stall = host - watch.LastHost - (long)((Int128)allowedNs * _host.TimestampFrequency / NanosecondsPerSecond);
+        long stall = host - watch.LastHost - ToHostTicks(allowedNs);
         watch.LastHost = host;
         watch.LastBlocks = blocks;
         if (stall <= 0 || _disposed || _freezeDepth > 0)
@@ -237,12 +237,12 @@ public sealed class VirtualClock : IDisposable
         }
 
         long room = RawLocked() - _readUpTo;
-        long ns = Math.Min(room, (long)((Int128)stall * NanosecondsPerSecond / _host.TimestampFrequency));
-        long ticks = (long)((Int128)ns * _host.TimestampFrequency / NanosecondsPerSecond); // rounded down: never below what was read
+        long ns = Math.Min(room, ToNanoseconds(stall));
+        long ticks = ToHostTicks(ns); // rounded down: never below what was read
         if (ticks > 0)
         {
             _frozenHostTicks += ticks; // the host timer, now early, finds nothing due and looks again
-            _discountedNanoseconds += (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
+            _discountedNanoseconds += ToNanoseconds(ticks);
         }
     }
 
@@ -306,7 +306,7 @@ public sealed class VirtualClock : IDisposable
             }
 
             long ticks = _host.GetTimestamp() - _origin - Volatile.Read(ref _frozenHostTicks);
-            return next <= (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
+            return next <= ToNanoseconds(ticks);
         }
     }
 
@@ -372,7 +372,7 @@ public sealed class VirtualClock : IDisposable
                 if (late > 0 && (onCore || _owed))
                 {
 
-                    _frozenHostTicks += (long)((Int128)late * _host.TimestampFrequency / NanosecondsPerSecond);
+                    _frozenHostTicks += ToHostTicks(late);
                 }
 
                 next.DeadlineLocked = null;
@@ -440,7 +440,7 @@ public sealed class VirtualClock : IDisposable
     {
         long host = _freezeDepth > 0 ? _freezeStart : _host.GetTimestamp();
         long ticks = host - _origin - _frozenHostTicks;
-        return (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
+        return ToNanoseconds(ticks);
     }
 
     /// <summary>The host timer: fires due timers here, or leaves them to the running cores (<see cref="PaceBy"/>) and
@@ -512,6 +512,12 @@ public sealed class VirtualClock : IDisposable
 
         return n;
     }
+
+    /// <summary>Host timestamp ticks as nanoseconds, rounded down.</summary>
+    private long ToNanoseconds(long ticks) => (long)((Int128)ticks * NanosecondsPerSecond / _host.TimestampFrequency);
+
+    /// <summary>Nanoseconds as host timestamp ticks, rounded down.</summary>
+    private long ToHostTicks(long nanoseconds) => (long)((Int128)nanoseconds * _host.TimestampFrequency / NanosecondsPerSecond);
 
     private void UpdateNextDeadlineLocked() => Volatile.Write(ref _nextDeadline, NextDeadlineLocked() ?? long.MaxValue);
 
