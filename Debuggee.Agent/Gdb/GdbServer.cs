@@ -49,8 +49,7 @@ internal sealed class GdbServer : IAsyncDisposable
             throw new InvalidOperationException($"refusing to listen on {uri.Text}: the gdb protocol has no TLS or token; listen on 127.0.0.1 (and forward it with ssh -L).");
         }
 
-        var listener = new TcpListener(uri.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port);
-        listener.Start();
+        TcpListener listener = TcpListening.Start(uri, (int)SocketOptionName.MaxConnections);
         _listeners.Add(listener);
         var end = (IPEndPoint)listener.LocalEndpoint;
         Addresses.Add($"gdb://{end.Address}:{end.Port}");

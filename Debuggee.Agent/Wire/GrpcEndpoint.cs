@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
+using Serilog.Extensions.Logging;
 
 namespace HyperDbgRemote.Agent.Wire;
 
@@ -53,11 +54,14 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
         }
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        // The framework's own logs go to the agent's log (warnings and errors), not nowhere.
+        // The framework's own logs go to the agent's log (warnings and errors), not nowhere. AddSerilog adds a rule for
+        // its provider, and a provider's rules take precedence over rules for every provider, so the levels are set on it.
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(Serilog.Log.Logger);
-        builder.Logging.AddFilter("Microsoft", Microsoft.Extensions.Logging.LogLevel.Warning);
-        builder.Logging.AddFilter("Grpc", Microsoft.Extensions.Logging.LogLevel.Warning);
+        builder.Logging.AddFilter<SerilogLoggerProvider>("Microsoft", Microsoft.Extensions.Logging.LogLevel.Warning);
+        builder.Logging.AddFilter<SerilogLoggerProvider>("Grpc", Microsoft.Extensions.Logging.LogLevel.Warning);
+        // The host logs a failed start (an address in use) with its stack trace; the agent says it in one line instead.
+        builder.Logging.AddFilter<SerilogLoggerProvider>("Microsoft.Extensions.Hosting.Internal.Host", Microsoft.Extensions.Logging.LogLevel.Critical);
         builder.Services.AddSingleton(dispatcher);
         builder.Services.AddSingleton(hub);
         builder.Services.AddSingleton(security);
@@ -107,7 +111,18 @@ internal sealed class GrpcEndpoint : IAsyncDisposable
         app.MapGrpcService<DebuggeeGrpcService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
-        await app.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel names the address it could not bind ("Failed to bind to address http://127.0.0.1:50051: address
+            // already in use."); the agent ends with that, not with a stack trace.
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"cannot listen on {string.Join(", ", uris.Select(u => u.Text))}: {ex.Message}", ex);
+        }
+
         var addresses = new List<string>();
         IServerAddressesFeature? feature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
         foreach (string a in feature?.Addresses ?? [])

@@ -69,8 +69,7 @@ internal sealed class LinkServer : IAsyncDisposable
                     throw new InvalidOperationException($"refusing to listen on {uri.Text}: raw TCP has no TLS; beyond loopback use grpc:// with --tls-cert, --tls-key and a token.");
                 }
 
-                var listener = new TcpListener(uri.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port);
-                listener.Start(NamedPipeListener.Backlog);
+                TcpListener listener = TcpListening.Start(uri, NamedPipeListener.Backlog);
                 _listeners.Add(listener);
                 Addresses.Add($"tcp://{((IPEndPoint)listener.LocalEndpoint).Address}:{((IPEndPoint)listener.LocalEndpoint).Port}");
                 _loops.Add(Task.Run(() => AcceptLoopAsync(async ct => await TcpTransport.AcceptAsync(listener, ct).ConfigureAwait(false), stop)));

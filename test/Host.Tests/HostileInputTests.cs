@@ -208,6 +208,52 @@ public sealed partial class RemoteSessionTests
         }
     }
 
+    /// <summary>A port another program (or a second agent) already listens on is the commonest mistake: the agent says
+    /// which address and why, exits 2 as for any listener it cannot open, and prints no stack trace.</summary>
+    [TestCase("tcp", "the address is in use")]
+    [TestCase("gdb", "the address is in use")]
+    [TestCase("grpc", "address already in use")]
+    public void Listen_PortAlreadyInUse_RefusedWithTheAddressAndExitTwo(string scheme, string reason)
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        (int exit, string errors) = RunAgentToEnd(["--guest", "demo", "--listen", $"{scheme}://127.0.0.1:{port}"]);
+
+        Assert.That(exit, Is.EqualTo(2), errors);
+        Assert.That(errors, Does.Contain($"hyperdbg-agent: cannot listen on {scheme}://127.0.0.1:{port}: ").And.Contain(reason), errors);
+        Assert.That(errors, Does.Not.Contain("   at "), "no stack trace: " + errors);
+    }
+
+    /// <summary>The agent's log holds what the agent says and the framework's warnings and errors, not ASP.NET's start-up
+    /// chatter ("Now listening on", "Press Ctrl+C to shut down").</summary>
+    [Test]
+    public void Grpc_FrameworkInformationLines_StayOutOfTheAgentsLog()
+    {
+        using Process agent = Start("dotnet", [Dll("Debuggee.Agent", "HyperDbgRemote.Agent.dll"), "--guest", "demo", "--listen", "grpc://127.0.0.1:0"], drainErrors: false);
+        Task<string> log = agent.StandardError.ReadToEndAsync();
+        try
+        {
+            Assert.That(agent.StandardOutput.ReadLine(), Does.Contain("\"ready\":true"));
+            using (Process term = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                term.WaitForExit();
+            }
+
+            Assert.That(agent.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "the agent stops on SIGTERM");
+            Assert.That(log.Result, Does.Contain("started with").And.Contain("agent stopping"), log.Result);
+            Assert.That(log.Result, Does.Not.Contain("Now listening on").And.Not.Contain("Application started").And.Not.Contain("Content root path"), log.Result);
+        }
+        finally
+        {
+            if (!agent.HasExited)
+            {
+                agent.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     [Test]
     public void Guest_ImageThatIsADevice_RefusedWithoutReadingIt()
     {
