@@ -18,6 +18,26 @@ internal sealed partial class GdbConnection
             return string.Empty;
         }
 
+        switch (WhenResumedByAnother(p))
+        {
+            case Resumed.Wait:
+                // gdb continues a guest that already runs: its stop reply is the next halt's.
+                DrainHalts();
+                if (!_session.Vm.IsHalted)
+                {
+                    return await WaitForStopAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+            case Resumed.BreakIn when !_session.Vm.IsHalted:
+                if (!await Task.Run(() => _session.Pause(s_pauseTimeout), cancellationToken).ConfigureAwait(false))
+                {
+                    return Error("the guest did not halt");
+                }
+
+                break;
+        }
+
         switch (p[0])
         {
             case '?':
@@ -191,6 +211,36 @@ internal sealed partial class GdbConnection
                 return string.Empty;
         }
     }
+
+    /// <summary>What a packet needs when the guest runs although gdb saw it stop.</summary>
+    private enum Resumed
+    {
+        /// <summary>Nothing: it does not need a halted guest (memory, breakpoints, queries), or it is <c>?</c>, which
+        /// breaks in itself.</summary>
+        Nothing,
+
+        /// <summary>Registers or a step: break in first.</summary>
+        BreakIn,
+
+        /// <summary>A continue (no new address): wait for the next halt.</summary>
+        Wait,
+    }
+
+    /// <summary>
+    /// gdb's all-stop mode takes the guest as halted from a stop reply to its next resume, but our debugger (or a script,
+    /// or <c>--resume-after</c>) may resume it meanwhile. Then a packet that needs the halted guest breaks in first, as
+    /// attaching does, so what gdb reads and steps is a halted core (our debugger sees that halt as a break-in); a continue
+    /// waits for the next halt instead of failing.
+    /// </summary>
+    private static Resumed WhenResumedByAnother(string p) => p[0] switch
+    {
+        'g' or 'G' or 'p' or 'P' or 's' or 'S' => Resumed.BreakIn,
+        'c' => p.Length > 1 ? Resumed.BreakIn : Resumed.Wait,
+        'C' => p.Contains(';', StringComparison.Ordinal) ? Resumed.BreakIn : Resumed.Wait,
+        'v' when p.StartsWith("vCont;", StringComparison.Ordinal) =>
+            p[6..].Split(';').Any(a => a.Length > 0 && a[0] is 's' or 'S') ? Resumed.BreakIn : Resumed.Wait,
+        _ => Resumed.Nothing,
+    };
 
     private async Task<string?> HandleVAsync(string p, CancellationToken cancellationToken)
     {

@@ -12,7 +12,8 @@ namespace HyperDbgRemote.Agent.Gdb;
 /// <summary>
 /// One gdb client on a byte stream, in all-stop mode: packets are answered one by one; <c>c</c>, <c>s</c> and
 /// <c>vCont</c> resume the guest and the answer is the stop reply of the next halt (whoever caused it: a breakpoint,
-/// a step, an event, the host debugger, or gdb's own Ctrl-C). A malformed packet gets an error reply and changes
+/// a step, an event, the host debugger, or gdb's own Ctrl-C); when another debugger resumed the guest after gdb's
+/// stop, a register access or step breaks in first and a continue waits. A malformed packet gets an error reply and changes
 /// nothing; the client leaving (even mid-packet) removes its breakpoints and lets the guest run on.
 /// </summary>
 internal sealed partial class GdbConnection

@@ -64,14 +64,63 @@ public sealed class GdbServerTests
         /// <summary>Sends a packet and returns the reply (after the '+').</summary>
         public string Ask(string payload)
         {
+            Send(payload);
+            return Reply();
+        }
+
+        /// <summary>Sends a packet and waits for its '+' (for a resume, whose reply is the next stop).</summary>
+        public void Send(string payload)
+        {
             _stream.Write(GdbPacketDecoder.Frame(payload));
             Assert.That(Next().Kind, Is.EqualTo(GdbInputKind.Ack), payload);
+        }
+
+        /// <summary>The next reply packet, acknowledged.</summary>
+        public string Reply()
+        {
             GdbInput reply = Next();
             SendRaw("+");
             return reply.Payload;
         }
 
         public void Dispose() => _tcp.Dispose();
+    }
+
+    /// <summary>
+    /// gdb takes the guest as halted after a stop; our debugger (a separate process on tcp://) resumes it meanwhile.
+    /// gdb's register read then breaks in first and answers from the halted core; gdb's continue waits for the next
+    /// halt (here gdb's own Ctrl-C) instead of failing with "not halted".
+    /// </summary>
+    [Test]
+    public void ResumedByOurDebugger_ARegisterReadBreaksInFirst_AndAContinueWaitsForTheNextHalt()
+    {
+        // Arrange: gdb attached at the initial break
+        using AgentProcess agent = AgentProcess.Start("--guest", "demo", "--initial-break", "--listen", "gdb://127.0.0.1:0", "--listen", "tcp://127.0.0.1:0");
+        int port = int.Parse(agent.Listen.Single(l => l.StartsWith("gdb://", StringComparison.Ordinal)).Split(':')[2], System.Globalization.CultureInfo.InvariantCulture);
+        string tcp = agent.Listen.Single(l => l.StartsWith("tcp://", StringComparison.Ordinal));
+        using var gdb = new Client(port);
+        Assert.That(gdb.Ask("qSupported:error-message+"), Does.Contain("error-message+"));
+        Assert.That(gdb.Ask("?"), Is.EqualTo("T05thread:1;"));
+        Assert.That(gdb.Ask("p10"), Is.EqualTo("0000100000000000"), "RIP at the initial break");
+
+        // Act: our debugger continues the guest and leaves; gdb reads RIP
+        (int exit, string output, string errors) = DebuggerProcesses.RunDebugger(TimeSpan.FromMinutes(2), "--connect", tcp, "-c", "g");
+        Assert.That(exit, Is.Zero, output + errors);
+        string rip = gdb.Ask("p10");
+
+        // Assert: read from a halted core (not "needs a halted debuggee"; the core may or may not have run on by then)
+        Assert.That(rip, Does.Match("^[0-9a-f]{16}$"), rip);
+        Assert.That(gdb.Ask("p10"), Is.EqualTo(rip), "halted: a second read gives the same RIP");
+
+        // Act: our debugger continues it again; gdb continues, then interrupts
+        (exit, output, errors) = DebuggerProcesses.RunDebugger(TimeSpan.FromMinutes(2), "--connect", tcp, "-c", "g");
+        Assert.That(exit, Is.Zero, output + errors);
+        gdb.Send("vCont;c");
+        gdb.SendRaw("\u0003");
+
+        // Assert: the continue's stop reply is the interrupt's
+        Assert.That(gdb.Reply(), Does.Match("^T02thread:[12];$"));
+        Assert.That(gdb.Ask("p10"), Does.Match("^[0-9a-f]{16}$"));
     }
 
     [Test]

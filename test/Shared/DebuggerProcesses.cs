@@ -134,6 +134,18 @@ internal static class DebuggerProcesses
             _errors = _process.StandardError.ReadToEndAsync();
         }
 
+        /// <summary>Its standard output so far, one line per line.</summary>
+        public string Lines
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return string.Join('\n', _lines);
+                }
+            }
+        }
+
         /// <summary>Waits until a line of standard output matches (or the limit passes: a hang, not a measurement).</summary>
         public void WaitForLine(Func<string, bool> match, TimeSpan limit)
         {
