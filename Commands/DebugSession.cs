@@ -22,6 +22,7 @@ internal sealed class DebugSession : IAsyncDisposable
     private TaskCompletionSource<HaltedNotification> _nextHalt = NewHaltSource();
     private ulong _nextRequestId = 1;
     private ulong _continuedHaltId; // the newest halt continued from; older halts' late notifications are stale
+    private ulong _unannouncedUpToHaltId; // halts up to this one were known at attach and are not printed again
 
     public DebugSession(HostOutput output)
     {
@@ -62,14 +63,17 @@ internal sealed class DebugSession : IAsyncDisposable
 
     private TaskCompletionSource _connectionLost = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Attaches a connection and starts following its notifications.</summary>
-    public async Task AttachAsync(IDebuggeeConnection connection)
+    /// <summary>Attaches a connection and starts following its notifications. With <paramref name="announceKnownHalts"/>
+    /// false (a one-command session such as gdb's <c>monitor</c>), the halt the guest is in at attach and earlier ones
+    /// that arrive late are not printed: the output is the command's own.</summary>
+    public async Task AttachAsync(IDebuggeeConnection connection, bool announceKnownHalts = true)
     {
         await DetachAsync().ConfigureAwait(false);
         _connection = connection;
         GuestStopped = false;
         _continuedHaltId = 0; // another agent numbers its halts afresh
         Halt = connection.Handshake.Halted ? connection.Handshake.CurrentHalt : null;
+        _unannouncedUpToHaltId = announceKnownHalts ? 0 : Halt?.HaltId ?? 0;
         if (connection is ReconnectingConnection reconnecting)
         {
             reconnecting.ConnectionLost += (_, reason) =>
@@ -182,7 +186,11 @@ internal sealed class DebugSession : IAsyncDisposable
                 break;
         }
 
-        _output.Notification(n, text);
+        if (n.BodyCase != Notification.BodyOneofCase.Halted || n.Halted.HaltId == 0 || n.Halted.HaltId > _unannouncedUpToHaltId)
+        {
+            _output.Notification(n, text);
+        }
+
         if (n.BodyCase == Notification.BodyOneofCase.Halted)
         {
             TaskCompletionSource<HaltedNotification> source;

@@ -145,7 +145,7 @@ internal sealed class GdbServer : IAsyncDisposable
         using var writer = new StringWriter();
         var output = new HostOutput(writer, writer, json: false);
         await using var debugger = new DebugSession(output);
-        await debugger.AttachAsync(InProcessConnection.Attach(_session, _hub, _dispatcher)).ConfigureAwait(false);
+        await debugger.AttachAsync(InProcessConnection.Attach(_session, _hub, _dispatcher), announceKnownHalts: false).ConfigureAwait(false);
         writer.GetStringBuilder().Clear(); // the attach banner
         var runner = new CommandRunner(debugger, output, interactive: false);
         await runner.RunAsync(command).ConfigureAwait(false);
