@@ -20,6 +20,7 @@ internal sealed partial class CoreIntercepts
 {
     private const int GeneralProtection = 13;
     private const int InvalidOpcode = 6;
+    private const int DebugException = 1;
     private const ulong Cr4De = 1UL << 3;
     private const ulong Cr4Pce = 1UL << 8;
 
@@ -215,6 +216,16 @@ internal sealed partial class CoreIntercepts
         if (exit.Kind is InterceptKind.DrRead or InterceptKind.DrWrite && exit.Index is 4 or 5 && (_core.ReadRegister(GuestRegister.Cr4) & Cr4De) != 0)
         {
             _events.DeliverFault(InvalidOpcode, null); // SDM Vol. 3A 18.2.2: DR4/DR5 with CR4.DE
+            return;
+        }
+
+        if (exit.Kind is InterceptKind.DrRead or InterceptKind.DrWrite && (_core.DebugRegisters.Dr7 & GuestDebugRegisters.Dr7GeneralDetect) != 0)
+        {
+            // SDM Vol. 3B 18.2.4: general detect, a fault with RIP at the MOV, which does not execute; before the #GP of
+            // a DR6/DR7 value with upper bits set. With !dr the event came first, as HyperDbg's MOV DR exit handler
+            // injects the general-detect #DB after its event.
+            _core.DebugRegisters.TakeGeneralDetect();
+            _events.DeliverFault(DebugException, null);
             return;
         }
 
