@@ -418,11 +418,7 @@ internal sealed class CoreDebug
         bool hideSce = InstructionWatch.HidesSyscallEnable(_core);
         bool watch = InstructionWatch.IsWanted(_core);
         GuestBreakpoints guest = _core.GuestBreakpoints;
-        bool guestChanged = guest.Changed;
-        if (guestChanged)
-        {
-            guest.Arm();
-        }
+        bool guestChanged = guest.Changed && guest.Arm();
 
         // The guest's data and I/O breakpoints trap before the next instruction: every instruction is called back.
         bool guestEvery = guest.NeedsEveryInstruction;

@@ -72,8 +72,11 @@ internal sealed partial class CoreIntercepts
 
     /// <summary>Puts the platform's and the requested intercepts into the engine.</summary>
     /// <remarks>With a guest time base (<see cref="VirtualMachine.Clock"/>) RDTSC is intercepted too: the guest's TSC
-    /// is read from that clock (<see cref="Vcpu.ReadGuestTsc"/>).</remarks>
-    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested).Union(_core.Machine.Clock is null ? InstructionIntercepts.None : TimeBase));
+    /// is read from that clock (<see cref="Vcpu.ReadGuestTsc"/>). While the guest has a data breakpoint enabled, MOV to
+    /// CR0, CR3 and CR4 and INVLPG are too (<see cref="GuestBreakpoints.PagingIntercepts"/>): its page follows the
+    /// guest's paging.</remarks>
+    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested).Union(_core.Machine.Clock is null ? InstructionIntercepts.None : TimeBase)
+        .Union(_core.GuestBreakpoints.PagingIntercepts));
 
     /// <summary>The intercept a guest time base adds: RDTSC reads the clock.</summary>
     private static InstructionIntercepts TimeBase { get; } = new() { Rdtsc = true };
@@ -179,6 +182,13 @@ internal sealed partial class CoreIntercepts
                 return;
             case InterceptKind.CrRead or InterceptKind.CrWrite or InterceptKind.DrRead or InterceptKind.DrWrite:
                 MoveControlOrDebug(exit, opcode, prefixes, rex);
+                return;
+            case InterceptKind.Invlpg:
+                // The engine's TLB is dropped whole (more than the one page: allowed, SDM Vol. 3A 4.10.4.1), then the
+                // guest's data breakpoints are resolved again.
+                context.FlushTlb();
+                _core.GuestBreakpoints.PagingChanged();
+                Skip(exit, _core.DecodeCurrentInstruction().Length);
                 return;
             default:
                 _core.Fail($"core {_core.Index}: SVM exit 0x{exit.ExitCode:X} at RIP 0x{exit.Rip:X} was not requested");
