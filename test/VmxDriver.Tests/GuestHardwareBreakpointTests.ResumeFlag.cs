@@ -1,6 +1,7 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using System.Collections.Concurrent;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -11,8 +12,9 @@ public sealed partial class GuestHardwareBreakpointTests
 {
     private const ulong FlagRf = 0x10000;
 
-    [Test]
-    public void ResumeFlag_IretToTheFirstOfTwoExecuteBreakpointsInOneBlock_TheSecondStillFires()
+    [TestCase(false, Description = "straight-line code")]
+    [TestCase(true, Description = "an intercepted MOV from DR7 in between: the exit leaves the block, the next starts at the second")]
+    public void ResumeFlag_IretToTheFirstOfTwoExecuteBreakpointsInOneBlock_TheSecondStillFires(bool interceptBetween)
     {
         // Arrange: DR0 and DR1 on two instructions of one straight-line block; the handler's IRET with RF set returns to
         // the first (a new block starts there), whose instruction runs; RF must not cover the second.
@@ -30,6 +32,11 @@ public sealed partial class GuestHardwareBreakpointTests
             a.Label(ref first);
             a.mov(ebx, 1);
             a.add(ebx, 1);
+            if (interceptBetween)
+            {
+                a.mov(rsi, dr7);
+            }
+
             a.Label(ref second);
             a.mov(ecx, 2);
             a.mov(edx, 3);
@@ -79,5 +86,51 @@ public sealed partial class GuestHardwareBreakpointTests
         Assert.That(InterceptTests.Read(t, Count), Is.EqualTo(2));
         Assert.That((InterceptTests.Read(t, Hits), InterceptTests.Read(t, Hits + 8)), Is.EqualTo((at[0], at[1])));
         Assert.That(InterceptTests.Read(t, LastDr6), Is.EqualTo(0xFFFF_0FF1UL), "DR6.B0 for the execute breakpoint");
+    }
+
+    [Test]
+    public void ResumeFlag_DebuggerBreakpointAtTheSecond_TheGuestsBreakpointThereStillFires()
+    {
+        // Arrange: as above, with the debugger's breakpoint on the second instruction: its halt restarts the block there,
+        // which must not carry the RF the first instruction used.
+        var halts = new BlockingCollection<VmHaltInfo>();
+        using TestVm t = Create(out ulong[] at, a =>
+        {
+            Label first = a.CreateLabel();
+            Label second = a.CreateLabel();
+            a.lea(rax, __[first]);
+            a.mov(dr0, rax);
+            a.lea(rax, __[second]);
+            a.mov(dr1, rax);
+            a.mov(eax, (uint)(Dr7(0, Execute) | Dr7(1, Execute)));
+            a.mov(dr7, rax);
+            a.nop();
+            a.Label(ref first);
+            a.mov(ebx, 1);
+            a.Label(ref second);
+            a.mov(ecx, 2);
+            a.hlt();
+            return [first, second];
+        });
+        t.Vm.Halted += (_, h) => halts.Add(h);
+        t.Vm.Start(initialBreak: true);
+        Assert.That(Next(halts).Reason, Is.EqualTo(HaltReason.InitialBreak));
+        t.Vm.AddCodeBreakpoint(at[1]);
+
+        // Act / Assert: the guest's #DB at the first, then the debugger's halt at the second.
+        t.Vm.Resume();
+        VmHaltInfo halt = Next(halts);
+        Assert.That((halt.Reason, halt.Core.ReadRegister(GuestRegister.Rip), InterceptTests.Read(t, Count)), Is.EqualTo((HaltReason.Breakpoint, at[1], 1UL)));
+
+        // Continuing: the guest's #DB at the second; its handler returns there with RF, where the debugger's halts again.
+        t.Vm.Resume();
+        halt = Next(halts);
+        Assert.That((halt.Reason, halt.Core.ReadRegister(GuestRegister.Rip)), Is.EqualTo((HaltReason.Breakpoint, at[1])));
+        Assert.That(InterceptTests.Read(t, Count), Is.EqualTo(2), "the guest's #DB at the second ran in between");
+        Assert.That((InterceptTests.Read(t, Hits + 8), InterceptTests.Read(t, LastDr6)), Is.EqualTo((at[1], 0xFFFF_0FF2UL)));
+        t.Vm.Resume();
+        VmStopInfo? stop = t.Vm.WaitForStop(s_wait);
+        Assert.That(stop?.Reason, Is.EqualTo(VmStopReason.AllCoresHalted), stop?.Report);
+        Assert.That((InterceptTests.Read(t, Count), t.Core0.ReadRegister(GuestRegister.Rcx)), Is.EqualTo((2UL, 2UL)));
     }
 }

@@ -465,9 +465,18 @@ internal sealed class CoreDebug
         Sync(DebugSite.Instruction);
     }
 
+    /// <summary>Leaves the block and runs from RIP again. Away from the block's first instruction an RF still set is left
+    /// over (<see cref="ResumeFlagApplies"/>): it is cleared, or the new block, which starts here, would take it as
+    /// the guest's.</summary>
     private void Restart()
     {
         IExecutionContext context = _core.Context;
+        ulong flags = context.ReadRegister(GuestRegister.Rflags);
+        if ((flags & FlagRf) != 0 && _core.LinearInstructionPointer() != context.CurrentBlockStart)
+        {
+            context.WriteRegister(GuestRegister.Rflags, flags & ~FlagRf);
+        }
+
         context.WriteRegister(GuestRegister.Rip, context.ReadRegister(GuestRegister.Rip));
     }
 }

@@ -21,6 +21,7 @@ internal sealed partial class CoreIntercepts
     private const int GeneralProtection = 13;
     private const int InvalidOpcode = 6;
     private const int DebugException = 1;
+    private const ulong FlagRf = 1UL << 16;
     private const ulong Cr4De = 1UL << 3;
     private const ulong Cr4Pce = 1UL << 8;
 
@@ -303,5 +304,17 @@ internal sealed partial class CoreIntercepts
         _ => GuestRegister.Dr7,
     };
 
-    private void Skip(InterceptExit exit, int length) => _core.WriteRegister(GuestRegister.Rip, exit.Rip + (ulong)length);
+    /// <summary>Completes the performed instruction: RIP after it and RFLAGS.RF clear (SDM Vol. 3B 18.3.1.1: the
+    /// processor clears RF once an instruction completes; the engine would only at the end of the block, which the exit
+    /// leaves, and the block that starts after the instruction would take a left-over RF as the guest's).</summary>
+    private void Skip(InterceptExit exit, int length)
+    {
+        ulong flags = _core.ReadRegister(GuestRegister.Rflags);
+        if ((flags & FlagRf) != 0)
+        {
+            _core.WriteRegister(GuestRegister.Rflags, flags & ~FlagRf);
+        }
+
+        _core.WriteRegister(GuestRegister.Rip, exit.Rip + (ulong)length);
+    }
 }
