@@ -134,6 +134,10 @@ public sealed partial class Vcpu : IDisposable
 
         Context.WriteRegister(register, value);
         _io.RegistersWritten = true;
+        if (register is GuestRegister.Cr0 or GuestRegister.Cr3 or GuestRegister.Cr4)
+        {
+            GuestBreakpoints.PagingChanged(); // the guest's data breakpoints are translated again
+        }
     }
 
     /// <summary>The code size of the current instruction: 64 in 64-bit mode, 32 or 16 (CS.D) in compatibility and

@@ -13,7 +13,7 @@ namespace HyperDbgRemote.VmxDriver.Tests;
 /// them on the debugger's machinery: an execute breakpoint raises #DB before the instruction (RF honoured), a data or
 /// I/O breakpoint raises #DB after the access, and DR6 says which. With <c>!dr</c> the MOV event fires first.
 /// </summary>
-public sealed class GuestHardwareBreakpointTests
+public sealed partial class GuestHardwareBreakpointTests
 {
     private const ulong Idt = TestVm.DataAddress;
     private const ulong Idtr = TestVm.DataAddress + 0x1000;
@@ -22,6 +22,8 @@ public sealed class GuestHardwareBreakpointTests
     private const ulong Count = Results;
     private const ulong LastDr6 = Results + 8;
     private const ulong LastRip = Results + 16;
+    private const ulong LastFlags = Results + 24;
+    private const ulong Hits = Results + 0x400; // the pushed RIP of #DB n (1-16) at Hits + 8 (n - 1)
     private const ulong Variable = Results + 0x200;
     private const ulong Execute = 0b00_00; // LEN = 00, R/W = 00
     private const ulong Write4 = 0b11_01; // LEN = 11 (4 bytes), R/W = 01
@@ -349,9 +351,10 @@ public sealed class GuestHardwareBreakpointTests
         return h!;
     }
 
-    /// <summary>A 64-bit guest whose #DB handler counts, keeps DR6 and the pushed RIP, sets RF in the pushed RFLAGS
+    /// <summary>A 64-bit guest whose #DB handler counts, keeps DR6, the pushed RIP (of each of the first 16 at
+    /// <see cref="Hits"/>) and RFLAGS, runs <paramref name="handlerTail"/> (it may use RAX), sets RF in the pushed RFLAGS
     /// (SDM Vol. 3B 18.3.1.1: the handler's job for an instruction breakpoint), clears TF there and returns.</summary>
-    private static TestVm Create(out ulong[] labels, Func<Assembler, IReadOnlyList<Label>> program)
+    private static TestVm Create(out ulong[] labels, Func<Assembler, IReadOnlyList<Label>> program, Action<Assembler>? handlerTail = null)
     {
         TestVm t = TestVm.Create64(a =>
         {
@@ -360,13 +363,22 @@ public sealed class GuestHardwareBreakpointTests
         }, out labels);
         (byte[] code, _) = TestVm.Assemble(64, Handler, a =>
         {
+            a.push(rcx);
             a.inc(__qword_ptr[Count]);
             a.mov(rax, dr6);
             a.mov(__qword_ptr[LastDr6], rax);
-            a.mov(rax, __qword_ptr[rsp]);
+            a.mov(rax, __qword_ptr[rsp + 8]);
             a.mov(__qword_ptr[LastRip], rax);
-            a.or(__qword_ptr[rsp + 16], 0x10000);
-            a.and(__qword_ptr[rsp + 16], ~0x100); // TF off: one single step is enough
+            a.mov(rcx, __qword_ptr[Count]);
+            a.dec(ecx);
+            a.and(ecx, 15);
+            a.mov(__qword_ptr[(rcx * 8) + (long)Hits], rax);
+            a.mov(rax, __qword_ptr[rsp + 24]);
+            a.mov(__qword_ptr[LastFlags], rax);
+            handlerTail?.Invoke(a);
+            a.or(__qword_ptr[rsp + 24], 0x10000);
+            a.and(__qword_ptr[rsp + 24], ~0x100); // TF off: one single step is enough
+            a.pop(rcx);
             a.iretq();
             return [];
         });

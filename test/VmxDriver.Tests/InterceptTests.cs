@@ -197,6 +197,36 @@ public sealed class InterceptTests
     }
 
     [Test]
+    public void Invlpg_Requested_HandlerSeesItAtItsRip_ThenTheModelPerformsIt()
+    {
+        // Arrange: an INVLPG with a SIB and a displacement (the model skips its whole length), then a marker.
+        ulong[] at = [];
+        using TestVm t = TestVm.Create64(a =>
+        {
+            Label invlpg = a.CreateLabel();
+            a.mov(esi, 0x4000);
+            a.Label(ref invlpg);
+            a.invlpg(__[rsi + (rsi * 2) + 0x1000]);
+            a.mov(ebx, 0x55);
+            a.hlt();
+            return [invlpg];
+        }, out at);
+        var exits = new List<InterceptExit>();
+        t.Core0.Intercepts.Request(new InstructionIntercepts { Invlpg = true }, exit =>
+        {
+            exits.Add(exit);
+            return false;
+        });
+
+        // Act
+        t.Run();
+
+        // Assert
+        Assert.That(exits.Select(e => (e.Kind, e.ExitCode, e.Rip)), Is.EqualTo(new[] { (InterceptKind.Invlpg, 0x79, at[0]) }));
+        Assert.That(t.Core0.ReadRegister(GuestRegister.Rbx), Is.EqualTo(0x55UL), "RIP went on after the INVLPG");
+    }
+
+    [Test]
     public void ExitAfterAnIntN_ReportsItsOwnRip()
     {
         // Arrange: INT 0x80 (a handler that returns), then a NOP and an intercepted RDTSC: the engine's INT n record,

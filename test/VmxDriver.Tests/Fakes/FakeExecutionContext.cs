@@ -34,6 +34,12 @@ internal sealed class FakeExecutionContext : IExecutionContext
 
     public ulong CurrentBlockEnd => 0;
 
+    public ulong CurrentBlockStart => 0;
+
+    public void FlushTlb()
+    {
+    }
+
     /// <summary>Runs started so far.</summary>
     public int Runs { get; private set; }
 

@@ -117,6 +117,14 @@ internal interface IExecutionContext : IDisposable
     /// ends its block, so an event raised with RIP here after an <c>INT n</c> came from that instruction.</summary>
     ulong CurrentBlockEnd { get; }
 
+    /// <summary>The linear address of the translation block being executed (0 when unknown): an instruction callback at
+    /// this address is the first instruction the block runs.</summary>
+    ulong CurrentBlockStart { get; }
+
+    /// <summary>Drops every cached linear-to-physical translation of the engine (its TLB), as INVLPG or a MOV to CR3
+    /// would; the next access walks the guest's page tables again. Safe from a callback.</summary>
+    void FlushTlb();
+
     /// <summary>Translation blocks entered so far: a progress counter that does not move while the core waits.</summary>
     ulong BlocksExecuted { get; }
 

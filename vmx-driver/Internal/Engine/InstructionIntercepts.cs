@@ -40,8 +40,11 @@ internal sealed record InstructionIntercepts
     /// <summary>RDPMC (which the engine does not implement: not intercepted, it raises #UD).</summary>
     public bool Rdpmc { get; init; }
 
+    /// <summary>INVLPG (the engine's CPL check comes first: at CPL above 0 it raises #GP without an exit).</summary>
+    public bool Invlpg { get; init; }
+
     /// <summary>True when nothing is intercepted.</summary>
-    public bool IsEmpty => Msrs is null && CrReads == 0 && CrWrites == 0 && DrReads == 0 && DrWrites == 0 && !Rdtsc && !Rdpmc;
+    public bool IsEmpty => Msrs is null && CrReads == 0 && CrWrites == 0 && DrReads == 0 && DrWrites == 0 && !Rdtsc && !Rdpmc && !Invlpg;
 
     /// <summary>What either intercepts.</summary>
     public InstructionIntercepts Union(InstructionIntercepts other)
@@ -56,6 +59,7 @@ internal sealed record InstructionIntercepts
             DrWrites = (byte)(DrWrites | other.DrWrites),
             Rdtsc = Rdtsc || other.Rdtsc,
             Rdpmc = Rdpmc || other.Rdpmc,
+            Invlpg = Invlpg || other.Invlpg,
         };
     }
 
@@ -72,6 +76,7 @@ internal sealed record InstructionIntercepts
         InterceptKind.DrWrite => (DrWrites & (1 << exit.Index)) != 0,
         InterceptKind.Rdtsc => Rdtsc,
         InterceptKind.Rdpmc => Rdpmc,
+        InterceptKind.Invlpg => Invlpg,
         _ => false,
     };
 }

@@ -33,6 +33,9 @@ internal enum InterceptKind
     /// <summary>RDPMC.</summary>
     Rdpmc,
 
+    /// <summary>INVLPG.</summary>
+    Invlpg,
+
     /// <summary>Another SVM exit code (not requested by <see cref="InstructionIntercepts"/>).</summary>
     Other,
 }
@@ -40,7 +43,7 @@ internal enum InterceptKind
 /// <summary>
 /// An intercepted instruction, reported before it executes, with RIP at it (the instruction's own address: an exit is a
 /// fault-like event). <see cref="ExitCode"/> is AMD's SVM exit code (APM Vol. 2, appendix C: 7Ch MSR, 00h+n/10h+n CR
-/// read/write, 20h+n/30h+n DR read/write, 6Eh RDTSC, 6Fh RDPMC), which is what the engine raises.
+/// read/write, 20h+n/30h+n DR read/write, 6Eh RDTSC, 6Fh RDPMC, 79h INVLPG), which is what the engine raises.
 /// </summary>
 /// <param name="Kind">What the instruction is.</param>
 /// <param name="Index">CR/DR number for the register moves; 0 otherwise.</param>
@@ -58,6 +61,9 @@ internal readonly record struct InterceptExit(InterceptKind Kind, int Index, ulo
     /// <summary>SVM exit code of RDPMC.</summary>
     public const int RdpmcExit = 0x6F;
 
+    /// <summary>SVM exit code of INVLPG.</summary>
+    public const int InvlpgExit = 0x79;
+
     /// <summary>The exit an SVM exit code stands for, before the model decodes RDMSR from WRMSR.</summary>
     public static InterceptExit FromExitCode(int exitCode, ulong rip, uint ecx) => exitCode switch
     {
@@ -67,6 +73,7 @@ internal readonly record struct InterceptExit(InterceptKind Kind, int Index, ulo
         >= 0x30 and <= 0x3F => new(InterceptKind.DrWrite, exitCode - 0x30, rip, exitCode),
         RdtscExit => new(InterceptKind.Rdtsc, 0, rip, exitCode),
         RdpmcExit => new(InterceptKind.Rdpmc, 0, rip, exitCode),
+        InvlpgExit => new(InterceptKind.Invlpg, 0, rip, exitCode),
         MsrExit => new(InterceptKind.Msr, 0, rip, exitCode, ecx),
         _ => new(InterceptKind.Other, 0, rip, exitCode),
     };

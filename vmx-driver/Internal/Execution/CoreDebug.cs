@@ -178,7 +178,7 @@ internal sealed class CoreDebug
         // A data or I/O breakpoint of the guest's hit by the instruction before: #DB, trap-like, before this one.
         if (_core.GuestBreakpoints.TakePendingTrap() is uint trap and not 0)
         {
-            RaiseDebugException(trap);
+            RaiseDebugException(address, trap);
             return;
         }
 
@@ -255,24 +255,42 @@ internal sealed class CoreDebug
 
     /// <summary>
     /// The guest's execute breakpoints at <paramref name="address"/> (SDM Vol. 3B 18.3.1.1): a fault-like #DB before the
-    /// instruction, unless RFLAGS.RF is set (a handler's IRET with RF set returns to the instruction, which then runs; the
-    /// engine clears RF after it).
+    /// instruction, unless RFLAGS.RF applies to it (<see cref="ResumeFlagApplies"/>: a handler's IRET with RF set returns
+    /// to the instruction, which then runs).
     /// </summary>
     private void GuestExecuteBreakpoint(ulong address)
     {
-        if (_core.GuestBreakpoints.ExecuteHits(address) is uint hits and not 0 && (_core.ReadRegister(GuestRegister.Rflags) & FlagRf) == 0)
+        if (_core.GuestBreakpoints.ExecuteHits(address) is uint hits and not 0 && !ResumeFlagApplies(address))
         {
-            RaiseDebugException(hits);
+            RaiseDebugException(address, hits);
         }
     }
 
     /// <summary>
-    /// Delivers #DB to the guest with B0–B3 of DR6 set to <paramref name="hits"/> (SDM Vol. 3B 18.2.3: the processor
-    /// clears the others of B0–B3 and leaves the rest of DR6), from an instruction callback: RIP stays at the instruction
-    /// (a fault before it, or a trap after the one before it), the block is left for the handler.
+    /// True when RFLAGS.RF is set for the instruction at <paramref name="address"/>. The processor clears RF after
+    /// exactly one instruction (SDM Vol. 3B 18.3.1.1); the engine clears it only at the end of the translation block
+    /// (QEMU's <c>gen_eob</c> resets it for a block translated with RF set). Whatever sets RF (IRET, the debugger's
+    /// register write, a task switch) ends the block, so RF in the engine is the guest's only for the first instruction
+    /// of a block: later in the same block it is left over.
     /// </summary>
-    private void RaiseDebugException(uint hits)
+    private bool ResumeFlagApplies(ulong address) =>
+        (_core.ReadRegister(GuestRegister.Rflags) & FlagRf) != 0 && address == _core.Context.CurrentBlockStart;
+
+    /// <summary>
+    /// Delivers #DB to the guest with B0–B3 of DR6 set to <paramref name="hits"/> (SDM Vol. 3B 18.2.3: the processor
+    /// clears the others of B0–B3 and leaves the rest of DR6), from the instruction callback at
+    /// <paramref name="address"/>: RIP stays at the instruction (a fault before it, or a trap after the one before it),
+    /// the block is left for the handler. An RF the engine left over from an earlier instruction of the block is
+    /// cleared first, so the pushed RFLAGS has it as the processor would (clear).
+    /// </summary>
+    private void RaiseDebugException(ulong address, uint hits)
     {
+        ulong flags = _core.ReadRegister(GuestRegister.Rflags);
+        if ((flags & FlagRf) != 0 && !ResumeFlagApplies(address))
+        {
+            _core.WriteRegister(GuestRegister.Rflags, flags & ~FlagRf);
+        }
+
         GuestDebugRegisters dr = _core.DebugRegisters;
         dr.Dr6 = (dr.Dr6 & ~0xFUL) | hits;
         DebugSite before = Site;
@@ -400,11 +418,7 @@ internal sealed class CoreDebug
         bool hideSce = InstructionWatch.HidesSyscallEnable(_core);
         bool watch = InstructionWatch.IsWanted(_core);
         GuestBreakpoints guest = _core.GuestBreakpoints;
-        bool guestChanged = guest.Changed;
-        if (guestChanged)
-        {
-            guest.Arm();
-        }
+        bool guestChanged = guest.Changed && guest.Arm();
 
         // The guest's data and I/O breakpoints trap before the next instruction: every instruction is called back.
         bool guestEvery = guest.NeedsEveryInstruction;
@@ -451,9 +465,18 @@ internal sealed class CoreDebug
         Sync(DebugSite.Instruction);
     }
 
+    /// <summary>Leaves the block and runs from RIP again. Away from the block's first instruction an RF still set is left
+    /// over (<see cref="ResumeFlagApplies"/>): it is cleared, or the new block, which starts here, would take it as
+    /// the guest's.</summary>
     private void Restart()
     {
         IExecutionContext context = _core.Context;
+        ulong flags = context.ReadRegister(GuestRegister.Rflags);
+        if ((flags & FlagRf) != 0 && _core.LinearInstructionPointer() != context.CurrentBlockStart)
+        {
+            context.WriteRegister(GuestRegister.Rflags, flags & ~FlagRf);
+        }
+
         context.WriteRegister(GuestRegister.Rip, context.ReadRegister(GuestRegister.Rip));
     }
 }

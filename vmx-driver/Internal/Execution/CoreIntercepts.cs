@@ -20,6 +20,8 @@ internal sealed partial class CoreIntercepts
 {
     private const int GeneralProtection = 13;
     private const int InvalidOpcode = 6;
+    private const int DebugException = 1;
+    private const ulong FlagRf = 1UL << 16;
     private const ulong Cr4De = 1UL << 3;
     private const ulong Cr4Pce = 1UL << 8;
 
@@ -71,8 +73,11 @@ internal sealed partial class CoreIntercepts
 
     /// <summary>Puts the platform's and the requested intercepts into the engine.</summary>
     /// <remarks>With a guest time base (<see cref="VirtualMachine.Clock"/>) RDTSC is intercepted too: the guest's TSC
-    /// is read from that clock (<see cref="Vcpu.ReadGuestTsc"/>).</remarks>
-    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested).Union(_core.Machine.Clock is null ? InstructionIntercepts.None : TimeBase));
+    /// is read from that clock (<see cref="Vcpu.ReadGuestTsc"/>). While the guest has a data breakpoint enabled, MOV to
+    /// CR0, CR3 and CR4 and INVLPG are too (<see cref="GuestBreakpoints.PagingIntercepts"/>): its page follows the
+    /// guest's paging.</remarks>
+    public void Apply() => _core.Context.SetIntercepts(Platform.Union(_requested).Union(_core.Machine.Clock is null ? InstructionIntercepts.None : TimeBase)
+        .Union(_core.GuestBreakpoints.PagingIntercepts));
 
     /// <summary>The intercept a guest time base adds: RDTSC reads the clock.</summary>
     private static InstructionIntercepts TimeBase { get; } = new() { Rdtsc = true };
@@ -179,6 +184,13 @@ internal sealed partial class CoreIntercepts
             case InterceptKind.CrRead or InterceptKind.CrWrite or InterceptKind.DrRead or InterceptKind.DrWrite:
                 MoveControlOrDebug(exit, opcode, prefixes, rex);
                 return;
+            case InterceptKind.Invlpg:
+                // The engine's TLB is dropped whole (more than the one page: allowed, SDM Vol. 3A 4.10.4.1), then the
+                // guest's data breakpoints are resolved again.
+                context.FlushTlb();
+                _core.GuestBreakpoints.PagingChanged();
+                Skip(exit, _core.DecodeCurrentInstruction().Length);
+                return;
             default:
                 _core.Fail($"core {_core.Index}: SVM exit 0x{exit.ExitCode:X} at RIP 0x{exit.Rip:X} was not requested");
                 return;
@@ -215,6 +227,16 @@ internal sealed partial class CoreIntercepts
         if (exit.Kind is InterceptKind.DrRead or InterceptKind.DrWrite && exit.Index is 4 or 5 && (_core.ReadRegister(GuestRegister.Cr4) & Cr4De) != 0)
         {
             _events.DeliverFault(InvalidOpcode, null); // SDM Vol. 3A 18.2.2: DR4/DR5 with CR4.DE
+            return;
+        }
+
+        if (exit.Kind is InterceptKind.DrRead or InterceptKind.DrWrite && (_core.DebugRegisters.Dr7 & GuestDebugRegisters.Dr7GeneralDetect) != 0)
+        {
+            // SDM Vol. 3B 18.2.4: general detect, a fault with RIP at the MOV, which does not execute; before the #GP of
+            // a DR6/DR7 value with upper bits set. With !dr the event came first, as HyperDbg's MOV DR exit handler
+            // injects the general-detect #DB after its event.
+            _core.DebugRegisters.TakeGeneralDetect();
+            _events.DeliverFault(DebugException, null);
             return;
         }
 
@@ -282,5 +304,17 @@ internal sealed partial class CoreIntercepts
         _ => GuestRegister.Dr7,
     };
 
-    private void Skip(InterceptExit exit, int length) => _core.WriteRegister(GuestRegister.Rip, exit.Rip + (ulong)length);
+    /// <summary>Completes the performed instruction: RIP after it and RFLAGS.RF clear (SDM Vol. 3B 18.3.1.1: the
+    /// processor clears RF once an instruction completes; the engine would only at the end of the block, which the exit
+    /// leaves, and the block that starts after the instruction would take a left-over RF as the guest's).</summary>
+    private void Skip(InterceptExit exit, int length)
+    {
+        ulong flags = _core.ReadRegister(GuestRegister.Rflags);
+        if ((flags & FlagRf) != 0)
+        {
+            _core.WriteRegister(GuestRegister.Rflags, flags & ~FlagRf);
+        }
+
+        _core.WriteRegister(GuestRegister.Rip, exit.Rip + (ulong)length);
+    }
 }

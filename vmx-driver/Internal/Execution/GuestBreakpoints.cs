@@ -1,16 +1,19 @@
 // HyperDbgRemote: a remote kernel debugger built around HyperDbg's event model.
 // Licensed under the GNU General Public License v3.0.
 
+using HyperDbgRemote.VmxDriver.Internal.Engine;
+
 namespace HyperDbgRemote.VmxDriver.Internal.Execution;
 
 /// <summary>
 /// The guest's own hardware breakpoints (SDM Vol. 3B 18.2, 18.3), armed from its debug registers
 /// (<see cref="GuestDebugRegisters"/>) on the machinery the debugger's breakpoints use, never shown as the
 /// debugger's: execute breakpoints are instruction callbacks at DRn (<see cref="CoreDebug"/>), data breakpoints are
-/// memory hooks on the physical page DRn maps to when DR7 is written (as <c>!monitor</c>'s), I/O breakpoints (CR4.DE)
-/// are checked by every IN and OUT. A data or I/O hit is a trap: it is remembered (<see cref="TakePendingTrap"/>) and
-/// delivered as #DB before the next instruction, which is why every instruction is called back while one is armed.
-/// One per core, on the core's thread.
+/// memory hooks on the physical page DRn maps to (as <c>!monitor</c>'s), translated again whenever the guest's paging
+/// may have changed (<see cref="PagingChanged"/>: MOV to CR0, CR3 or CR4, INVLPG), I/O breakpoints (CR4.DE) are checked
+/// by every IN and OUT. A data or I/O hit is a trap: it is remembered (<see cref="TakePendingTrap"/>) and delivered as
+/// #DB before the next instruction, which is why every instruction is called back while one is armed. One per core, on
+/// the core's thread.
 /// </summary>
 internal sealed class GuestBreakpoints
 {
@@ -18,6 +21,8 @@ internal sealed class GuestBreakpoints
     private const int TypeExecute = 0;
     private const int TypeWrite = 1;
     private const int TypeIo = 2;
+
+    private static readonly InstructionIntercepts s_paging = new() { CrWrites = (1 << 0) | (1 << 3) | (1 << 4), Invlpg = true };
 
     private readonly Vcpu _core;
     private ulong[] _execute = [];
@@ -27,6 +32,9 @@ internal sealed class GuestBreakpoints
     private bool _armedDe;
     private bool _armedIoType;
     private uint _pendingTrap;
+    private bool _dataEnabled;
+    private int _pagingVersion;
+    private int _armedPagingVersion;
 
     public GuestBreakpoints(Vcpu core) => _core = core;
 
@@ -46,16 +54,38 @@ internal sealed class GuestBreakpoints
     public bool WatchesIo => _io.Length > 0;
 
     /// <summary>True when DR0–DR3 or DR7 changed since <see cref="Arm"/>, or CR4.DE while DR7 enables an I/O
-    /// breakpoint (CR4 is read only then).</summary>
-    public bool Changed => _core.DebugRegisters.Version != _armedVersion || (_armedIoType && Debuggable() != _armedDe);
+    /// breakpoint (CR4 is read only then), or the paging while DR7 enables a data breakpoint.</summary>
+    public bool Changed => _core.DebugRegisters.Version != _armedVersion || (_armedIoType && Debuggable() != _armedDe)
+        || (_dataEnabled && _pagingVersion != _armedPagingVersion);
 
-    /// <summary>Reads the debug registers again (at a block boundary, before the hooks are applied).</summary>
-    public void Arm()
+    /// <summary>What the core intercepts so that a data breakpoint follows the guest's paging: MOV to CR0, CR3 and CR4
+    /// (LMSW, CLTS) and INVLPG while DR7 enables a data breakpoint (mapped or not), nothing otherwise.</summary>
+    public InstructionIntercepts PagingIntercepts => _dataEnabled ? s_paging : InstructionIntercepts.None;
+
+    /// <summary>
+    /// The guest's linear-to-physical mapping may have changed (a write of CR0, CR3 or CR4, an INVLPG): while DR7 enables
+    /// a data breakpoint its address is translated again at the next block boundary (a page that does not map now is not
+    /// hooked until a later change maps it). Not followed: a page-table write with no INVLPG or CR3 load after it.
+    /// </summary>
+    public void PagingChanged()
+    {
+        if (_dataEnabled)
+        {
+            _pagingVersion++;
+            _core.Context.RaiseAttention();
+        }
+    }
+
+    /// <summary>Reads the debug registers again and translates the data breakpoints' addresses (at a block boundary,
+    /// before the hooks are applied); true when the hooks to apply differ from the armed ones.</summary>
+    public bool Arm()
     {
         GuestDebugRegisters dr = _core.DebugRegisters;
         _armedVersion = dr.Version;
+        _armedPagingVersion = _pagingVersion;
         _armedIoType = false;
         _armedDe = Debuggable();
+        bool dataEnabled = false;
         var execute = new List<ulong>();
         var data = new List<Data>();
         var io = new List<Io>();
@@ -85,7 +115,8 @@ internal sealed class GuestBreakpoints
                     break;
                 default:
                     // SDM Vol. 3B 18.2.5: the address is aligned down to the length. A page that does not map now
-                    // cannot be hooked: the breakpoint never hits (until DR7 is written again).
+                    // cannot be hooked: the breakpoint does not hit until the paging changes (PagingChanged).
+                    dataEnabled = true;
                     ulong linear = address & ~(ulong)(length - 1);
                     if (_core.TryTranslate(linear, out ulong physical))
                     {
@@ -96,9 +127,17 @@ internal sealed class GuestBreakpoints
             }
         }
 
+        bool changed = !execute.Distinct().SequenceEqual(_execute) || !data.SequenceEqual(_data) || !io.SequenceEqual(_io);
         _execute = [.. execute.Distinct()];
         _data = [.. data];
         _io = [.. io];
+        if (dataEnabled != _dataEnabled)
+        {
+            _dataEnabled = dataEnabled;
+            _core.Intercepts.Apply();
+        }
+
+        return changed;
     }
 
     /// <summary>The DR6 bits (B0–B3) of the enabled execute breakpoints at <paramref name="linear"/>; 0 for none.</summary>

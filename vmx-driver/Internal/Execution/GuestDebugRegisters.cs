@@ -24,6 +24,12 @@ internal sealed class GuestDebugRegisters
     /// <summary>DR7 at reset (bit 10 reads 1).</summary>
     public const ulong Dr7Reset = 0x400;
 
+    /// <summary>DR7.GD (bit 13, SDM Vol. 3B 18.2.4): the next MOV to or from a debug register raises #DB instead.</summary>
+    public const ulong Dr7GeneralDetect = 1UL << 13;
+
+    /// <summary>DR6.BD (bit 13, SDM Vol. 3B 18.2.3): the #DB is DR7.GD's, raised by a MOV DR.</summary>
+    public const ulong Dr6DebugRegisterAccess = 1UL << 13;
+
     private readonly ulong[] _address = new ulong[4];
 
     /// <summary>DR6: the debug status.</summary>
@@ -32,8 +38,8 @@ internal sealed class GuestDebugRegisters
     /// <summary>DR7: the debug control.</summary>
     public ulong Dr7 { get; private set; } = Dr7Reset;
 
-    /// <summary>Bumped by every write that changes DR0–DR3 or DR7 (what the breakpoints are armed from; re-arming drops
-    /// translated code, so a write of the same value costs nothing).</summary>
+    /// <summary>Bumped by every write that changes DR0–DR3 or DR7 other than its GD bit (what the breakpoints are armed
+    /// from; re-arming drops translated code, so a write of the same value costs nothing).</summary>
     public int Version { get; private set; }
 
     /// <summary>True for DR0–DR3, DR6 and DR7.</summary>
@@ -70,14 +76,25 @@ internal sealed class GuestDebugRegisters
                 break;
             default:
                 ulong dr7 = (value & 0xFFFF_27FF) | Dr7Reset;
-                if (dr7 != Dr7)
+                if (((dr7 ^ Dr7) & ~Dr7GeneralDetect) != 0)
                 {
-                    Dr7 = dr7;
                     Version++;
                 }
 
+                Dr7 = dr7;
                 break;
         }
+    }
+
+    /// <summary>
+    /// The general-detect condition (SDM Vol. 3B 18.2.4, 18.3.1.2): a MOV to or from a debug register while DR7.GD is
+    /// set is a fault, before the MOV: sets DR6.BD and clears DR7.GD (the processor clears it on entry to the #DB
+    /// handler, so the handler can use the debug registers). The caller delivers the #DB.
+    /// </summary>
+    public void TakeGeneralDetect()
+    {
+        Dr6 |= Dr6DebugRegisterAccess;
+        Dr7 &= ~Dr7GeneralDetect;
     }
 
     /// <summary>Back to the reset values (INIT).</summary>

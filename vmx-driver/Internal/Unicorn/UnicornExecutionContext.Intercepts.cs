@@ -87,7 +87,8 @@ internal sealed unsafe partial class UnicornExecutionContext
             vmcb = _interceptPagesAddress;
         }
 
-        ulong instructions = (set.Msrs is null ? 0 : Bit(InterceptExit.MsrExit)) | (set.Rdtsc ? Bit(InterceptExit.RdtscExit) : 0) | (set.Rdpmc ? Bit(InterceptExit.RdpmcExit) : 0);
+        ulong instructions = (set.Msrs is null ? 0 : Bit(InterceptExit.MsrExit)) | (set.Rdtsc ? Bit(InterceptExit.RdtscExit) : 0) | (set.Rdpmc ? Bit(InterceptExit.RdpmcExit) : 0)
+            | (set.Invlpg ? Bit(InterceptExit.InvlpgExit) : 0);
         var state = new EngineIntercepts(!set.IsEmpty, instructions, set.CrReads, set.CrWrites, set.DrReads, set.DrWrites, vmcb, (ulong)_tscOffset);
         lock (_apiGate)
         {

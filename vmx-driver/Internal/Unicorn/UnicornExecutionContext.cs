@@ -127,6 +127,18 @@ internal sealed unsafe partial class UnicornExecutionContext : IExecutionContext
     public ulong CurrentBlockEnd => _slot->BlockStart + _slot->BlockSize;
 
     /// <inheritdoc/>
+    public ulong CurrentBlockStart => _slot->BlockStart;
+
+    /// <inheritdoc/>
+    public void FlushTlb()
+    {
+        lock (_apiGate)
+        {
+            _engine.FlushTlb();
+        }
+    }
+
+    /// <inheritdoc/>
     public ulong BlocksExecuted => Volatile.Read(ref _slot->Blocks);
 
     /// <inheritdoc/>
