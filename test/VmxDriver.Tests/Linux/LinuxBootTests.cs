@@ -117,7 +117,6 @@ public sealed class LinuxBootTests
     }
 
     [Test]
-    [Explicit("Not yet reliable on a loaded host (docs/vmx-driver.md, 'Two cores under host load'); run it by name")]
     public async Task Boot_TwoCoresApicOn_BringsUpTheApplicationProcessorByInitAndStartupIpis_AndItsLogMatchesQemus()
     {
         // Arrange: QEMU with two sockets of one core, our topology (CPUID reports one core per package): QEMU 7.2's
