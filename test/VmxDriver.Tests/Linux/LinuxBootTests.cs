@@ -117,6 +117,7 @@ public sealed class LinuxBootTests
     }
 
     [Test]
+    [Explicit("QEMU's half of the comparison is not yet reliable on a loaded host (docs/vmx-driver.md, 'Two cores under host load'); run it by name")]
     public async Task Boot_TwoCoresApicOn_BringsUpTheApplicationProcessorByInitAndStartupIpis_AndItsLogMatchesQemus()
     {
         // Arrange: QEMU with two sockets of one core, our topology (CPUID reports one core per package): QEMU 7.2's
