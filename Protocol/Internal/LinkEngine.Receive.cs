@@ -112,10 +112,10 @@ internal sealed partial class LinkEngine
                 return false;
             case FrameType.Nak:
                 _naksReceived++;
-                OnReport(frame.Payload, isNak: true, now);
+                OnReport(frame, isNak: true, now);
                 return false;
             case FrameType.Ack:
-                OnReport(frame.Payload, isNak: false, now);
+                OnReport(frame, isNak: false, now);
                 return false;
             case FrameType.Close:
                 return true;

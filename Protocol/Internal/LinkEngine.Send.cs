@@ -116,10 +116,14 @@ internal sealed partial class LinkEngine
     /// transmission preceded that of <c>last</c> was provably lost (the line keeps order) and is resent at once. A frame a
     /// NAK still lists missing a round trip after its latest transmission was lost again (the NAK was written after the
     /// resend should have arrived) and is resent too, so a resend that is itself lost costs a round trip, not a timeout.
+    /// A report whose cumulative acknowledgement is older than one already processed is stale (the line delivered a copy
+    /// late, e.g. a relay that wrote a chunk twice) and is ignored: the receiver has moved on since, and its old "highest
+    /// held" would mark frames sent after it as held, which are then never resent.
     /// </summary>
-    private void OnReport(byte[] payload, bool isNak, long now)
+    private void OnReport(in Frame report, bool isNak, long now)
     {
-        if (payload.Length == 0)
+        byte[] payload = report.Payload;
+        if (payload.Length == 0 || report.Ack != _sendBase)
         {
             return;
         }

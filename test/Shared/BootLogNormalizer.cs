@@ -74,6 +74,7 @@ internal static partial class BootLogNormalizer
         (new Regex(@"^pci 0000:00:0(1\.[13]|2\.0|3\.0)|^pci 0000:00:01\.0: PIIX/ICH IRQ router|^pci 0000:00:02\.0: vgaarb"), "QEMU's IDE, ACPI/SMBus, VGA and NIC functions are not modelled"),
         (new Regex(@"^audit: type=2000 audit\(\d+\.\d+:"), "a wall-clock time stamp"),
         (new Regex(@"^input: AT (Translated|Raw) Set 2 keyboard"), "SeaBIOS sets the i8042's translation bit before the kernel runs"),
+        (new Regex(@"^pci [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]: \S+ took (<N>|\d+) usecs$"), "Linux reports a PCI fixup that took more than about 10 ms (drivers/pci/quirks.c, fixup_debug_report), which on a loaded host depends on what else ran, QEMU's TCG included"),
         (new Regex(@"^ 12:\s+\d+\s+XT-PIC\s+i8042$"), "SeaBIOS leaves the i8042's command byte with the mouse interrupt off; we start from the reset value (keyboard and mouse interrupts on), so the kernel's first AUX loopback test raises one more IRQ 12"),
     ];
 
