@@ -84,22 +84,47 @@ public sealed class LinuxUserProcessesTests
             "-c", "g",
             "-c", "? printf(\"[at the halt: pid %d tid %d %s cs %x]\\n\", $pid, $tid, $pname, @cs);",
             "-c", ".status");
-        string all = output + error;
-        string tail = "the console's last lines:\n" + all[Math.Max(0, all.Length - 3000)..];
         int halt = output.IndexOf("event 0x1 triggered (pre)", StringComparison.Ordinal);
-        Assert.That(halt, Is.GreaterThan(0), tail);
+        var diagnosis = new Lazy<string>(() => Diagnosis(exit, output, error, halt));
+        Assert.That(halt, Is.GreaterThan(0), () => diagnosis.Value);
         string console = output[..halt];
 
         // Assert: the kernel's banner is the boot task's
-        Assert.That(console, Does.Match(@"\[ *0\.0+\] Linux version 6\.1\.[^\n]* <pid 0 tid 0 swapper>\n"), tail);
+        Assert.That(console, Does.Match(@"\[ *0\.0+\] Linux version 6\.1\.[^\n]* <pid 0 tid 0 swapper>\n"), () => diagnosis.Value);
 
         // pid 1 before its exec is the kernel's init thread, comm swapper/0 (as the kernel's panic report names it)
-        Assert.That(console, Does.Match(@"\n\[ *[0-9.]+\] Run /init as init process <pid 1 tid 1 swapper/0>\n"), tail);
+        Assert.That(console, Does.Match(@"\n\[ *[0-9.]+\] Run /init as init process <pid 1 tid 1 swapper/0>\n"), () => diagnosis.Value);
 
         // the marker is written by /init, pid 1, in user mode's process: its comm is the executed file's name
-        Assert.That(console, Does.Contain("\nHYPERDBG-INIT-OK <pid 1 tid 1 init>\n"), tail);
-        Assert.That(output[halt..], Does.Contain("[at the halt: pid 1 tid 1 init"), tail);
-        Assert.That(output, Does.Contain("debuggee: halted"), tail);
-        Assert.That(exit, Is.Zero, tail);
+        Assert.That(console, Does.Contain("\nHYPERDBG-INIT-OK <pid 1 tid 1 init>\n"), () => diagnosis.Value);
+        Assert.That(output[halt..], Does.Contain("[at the halt: pid 1 tid 1 init"), () => diagnosis.Value);
+        Assert.That(output, Does.Contain("debuggee: halted"), () => diagnosis.Value);
+        Assert.That(exit, Is.Zero, () => diagnosis.Value);
+    }
+
+    /// <summary>
+    /// What a failure needs to say, first lines first (a CI listing shows a message's first lines only): the exit status,
+    /// the sizes, where the whole output was saved, every line with the marker and whether it came before the halt
+    /// notice, stderr's start, and stdout around the halt notice (its end when there is none).
+    /// </summary>
+    private static string Diagnosis(int exit, string output, string error, int halt)
+    {
+        string path = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"{TestContext.CurrentContext.Test.MethodName}-{DateTime.UtcNow:yyyyMMdd-HHmmss-fff}.log");
+        File.WriteAllText(path, $"exit status {exit}\n--- stdout ---\n{output}\n--- stderr ---\n{error}");
+        TestContext.AddTestAttachment(path, "the debugger's whole output");
+        var text = new System.Text.StringBuilder();
+        text.Append($"exit status {exit}, stdout {output.Length} characters, stderr {error.Length}; the halt notice at {halt}; the whole output in {path}\n");
+        foreach (Match marker in Regex.Matches(output, "[^\n]*HYPERDBG-INIT-OK[^\n]*"))
+        {
+            text.Append($"marker line at {marker.Index} ({(halt >= 0 && marker.Index < halt ? "before" : "after")} the halt notice): {marker.Value}\n");
+        }
+
+        if (error.Length > 0)
+        {
+            text.Append($"stderr begins: {error[..Math.Min(error.Length, 400)]}\n");
+        }
+
+        int from = halt < 0 ? Math.Max(0, output.Length - 3000) : Math.Max(0, halt - 2000);
+        return text.Append($"stdout from {from}:\n").Append(output[from..Math.Min(output.Length, from + 4000)]).ToString();
     }
 }
