@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lists the failed tests recorded in the TRX files under a folder: name, message and the first stack lines.
+"""Lists the failed tests recorded in the TRX files under a folder: name, message (start and end) and the first stack lines.
 
 `dotnet test --verbosity quiet` prints only counts; this makes a red run say which test failed and why.
 Exit status 0 always: the counts, not this listing, decide whether a run passed.
@@ -10,6 +10,13 @@ import xml.etree.ElementTree as ET
 
 NS = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 FAILED = ("Failed", "Error", "Timeout", "Aborted")
+
+
+def excerpt(lines: list[str], head: int = 12, tail: int = 20) -> list[str]:
+    """A long message's start (the test's own words) and end (NUnit's Assert.That, Expected and But was come last)."""
+    if len(lines) <= head + tail:
+        return lines
+    return lines[:head] + [f"... ({len(lines) - head - tail} lines left out) ..."] + lines[-tail:]
 
 
 def main(folder: str) -> int:
@@ -27,7 +34,7 @@ def main(folder: str) -> int:
             print(f"FAILED {where}: {result.get('testName', '?')} ({result.get('duration', '?')})")
             message = result.findtext(".//t:ErrorInfo/t:Message", default="", namespaces=NS).strip()
             stack = result.findtext(".//t:ErrorInfo/t:StackTrace", default="", namespaces=NS).strip()
-            for line in message.splitlines()[:12]:
+            for line in excerpt(message.splitlines()):
                 print(f"    {line}")
             for line in stack.splitlines()[:6]:
                 print(f"    {line.strip()}")
